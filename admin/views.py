@@ -1,0 +1,90 @@
+"""Plain CRUD views of the models (the full console comes later)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.models import Actual
+from core.models import Attachment
+from core.models import Bill
+from core.models import BudgetLine
+from core.models import Company
+from core.models import CostCode
+from core.models import Employee
+from core.models import Invoice
+from core.models import OutboxEntry
+from core.models import Project
+from core.models import RemoteMapping
+from core.models import SyncCursor
+from core.models import SyncRun
+from core.models import TimeEntry
+from core.models import Vendor
+from admin.auth import SecureModelView
+
+TOKEN_COLUMNS = ("access_token_enc", "refresh_token_enc")
+
+
+class CompanyView(SecureModelView):
+    """Companies; token columns are never listed, shown, exported or editable."""
+
+    column_exclude_list = TOKEN_COLUMNS
+    column_details_exclude_list = TOKEN_COLUMNS
+    column_export_exclude_list = TOKEN_COLUMNS
+    form_excluded_columns = (*TOKEN_COLUMNS, "token_version", "access_expires_at",
+                             "refresh_expires_at", "connected_at", "created_at", "updated_at")
+    column_searchable_list = ("name", "realm_id")
+
+
+class ProjectAdmin(SecureModelView):
+    """Projects and their QBO link."""
+
+    column_list = ("name", "number", "company", "qbo_customer_name", "qbo_customer_id")
+    column_searchable_list = ("name", "number", "qbo_customer_name")
+    # Integration settings are edited through the plugin-built settings form, never as raw JSON.
+    form_excluded_columns = ("created_at", "updated_at", "settings", "enabled_plugins")
+
+
+class ReadOnlyView(SecureModelView):
+    """Ledger rows written by sync jobs: looked at, never edited by hand."""
+
+    can_create = False
+    can_edit = False
+    can_delete = False
+
+
+class ActualView(ReadOnlyView):
+    """Actuals pulled from QBO."""
+
+    column_filters = ("project_id", "actual_type", "billable_status", "txn_date")
+    column_default_sort = ("txn_date", True)
+
+
+class SyncRunView(ReadOnlyView):
+    """The sync log."""
+
+    column_filters = ("kind", "state", "project_id", "company_id")
+    column_default_sort = ("queued_at", True)
+
+
+def model_views(db: Any) -> list[SecureModelView]:
+    """New view instances for one app (Flask-Admin views are bound to their app)."""
+    setup = "Setup"
+    docs = "Documents"
+    ledger = "Sync"
+    return [
+        CompanyView(Company, db, category=setup),
+        ProjectAdmin(Project, db, category=setup),
+        SecureModelView(CostCode, db, category=setup),
+        SecureModelView(Vendor, db, category=setup),
+        SecureModelView(Employee, db, category=setup),
+        SecureModelView(BudgetLine, db, category=docs),
+        SecureModelView(Bill, db, category=docs),
+        SecureModelView(Invoice, db, category=docs),
+        SecureModelView(TimeEntry, db, category=docs),
+        ReadOnlyView(Attachment, db, category=docs),
+        ActualView(Actual, db, category=ledger),
+        SyncRunView(SyncRun, db, category=ledger),
+        ReadOnlyView(OutboxEntry, db, category=ledger, name="Outbox"),
+        ReadOnlyView(RemoteMapping, db, category=ledger, name="Remote ids"),
+        ReadOnlyView(SyncCursor, db, category=ledger, name="Cursors"),
+    ]

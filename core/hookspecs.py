@@ -1,0 +1,128 @@
+"""Every hook a costbridge plugin may implement, grouped by when the core calls it.
+
+A plugin implements any subset with `@core.hookimpl`, and may accept fewer arguments than a spec
+names, so adding an argument later breaks no plugin. Arguments and results are the frozen values
+of `core.contracts`; ORM rows never cross this boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+
+from core import hookspec
+from core.contracts import AttachmentRequest
+from core.contracts import AttachmentResult
+from core.contracts import EntityChanges
+from core.contracts import PluginInfo
+from core.contracts import ProjectView
+from core.contracts import PullResult
+from core.contracts import PushRequest
+from core.contracts import PushResult
+from core.contracts import SettingProblem
+from core.contracts import SyncContext
+
+# -- describing ------------------------------------------------------------------------------
+
+
+@hookspec
+def plugin_info() -> PluginInfo:  # type: ignore[empty-body]
+    """Describe the plugin: its id, label, owned QBO entities and per-project settings.
+
+    Called once per plugin manager and whenever a settings form or `costbridge plugins` is
+    built. Every plugin answers.
+
+    Returns:
+        The plugin's `PluginInfo`. Its `name` must equal the entry-point name.
+    """
+
+
+@hookspec
+def validate_settings(  # type: ignore[empty-body]
+    project: ProjectView, settings: Mapping[str, object]
+) -> Sequence[SettingProblem]:
+    """Refuse setting values that cannot work yet, saying what to do.
+
+    Called before a project's settings are saved, for each enabled plugin.
+
+    Args:
+        project: The project as it is now (its current settings included).
+        settings: The complete settings the admin wants to save (every plugin's keys).
+
+    Returns:
+        Problems with this plugin's own settings; an empty sequence when all is well.
+    """
+
+
+# -- pulling ---------------------------------------------------------------------------------
+
+
+@hookspec
+def pull_changes(ctx: SyncContext, changes: EntityChanges) -> PullResult:  # type: ignore[empty-body]
+    """Apply changed or deleted QBO records of the entities this plugin owns to actuals.
+
+    Called by the sync engine once per batch, for each enabled plugin owning an entity in it.
+
+    Args:
+        ctx: Project, realm, session and clock for this run; valid only during the call.
+        changes: Records from one CDC window, query page or webhook, already parsed.
+
+    Returns:
+        Counts and per-record problems. Raise `TryLater` to have the job retried.
+    """
+
+
+# -- pushing ---------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def push_record(ctx: SyncContext, request: PushRequest) -> PushResult | None:
+    """Send one local record to QBO, exactly once in effect.
+
+    Called by the push job for the one enabled plugin owning `request.entity`.
+
+    Args:
+        ctx: Project, realm, session, clock and QBO client; valid only during the call.
+        request: The outbox row to deliver; `idempotency_key` must be sent as QBO's `requestid`.
+
+    Returns:
+        The QBO id (and SyncToken) of the record, or `None` when this plugin does not push it.
+        Raise `NeedsAdmin` for a missing mapping, `Rejected` when QBO refuses the record and
+        `TryLater` for a passing failure.
+    """
+
+
+# -- attachments -----------------------------------------------------------------------------
+
+
+@hookspec
+def sync_attachments(  # type: ignore[empty-body]
+    ctx: SyncContext, request: AttachmentRequest
+) -> AttachmentResult:
+    """Upload local files of a pushed record, or download QBO files as read-only copies.
+
+    Called by the attachment job for each enabled plugin owning `request.entity`.
+
+    Args:
+        ctx: Project, realm, session, clock and QBO client; valid only during the call.
+        request: Direction and the record whose files move.
+
+    Returns:
+        How many files moved and which could not.
+    """
+
+
+# -- admin -----------------------------------------------------------------------------------
+
+
+@hookspec
+def admin_views() -> Sequence[Any]:  # type: ignore[empty-body]
+    """Give extra Flask-Admin views (new instances on every call) for the admin console.
+
+    Called once per web app by `admin.init_admin`, for every plugin that is not blocked. The
+    views are listed under the "Plugins" menu with endpoints prefixed by the plugin's name.
+
+    Returns:
+        `flask_admin.BaseView` instances; an empty sequence for none.
+    """

@@ -1,0 +1,1 @@
+"""RQ plumbing: named queues, id-only job functions, the worker and the outbox sweeper."""

@@ -1,0 +1,59 @@
+"""Named queues over one Redis, all using RQ's JSON serializer.
+
+JSON keeps ORM objects (and anything else unsafe) out of job arguments, and lets the admin's
+queue view show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+from rq import Retry
+from rq.exceptions import DuplicateJobError
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+PULL = "costbridge-pull"
+PUSH = "costbridge-push"
+ATTACHMENTS = "costbridge-attachments"
+WEBHOOKS = "costbridge-webhooks"
+MAINTENANCE = "costbridge-maintenance"
+#: Order matters: a worker listening on all of them takes webhooks and pushes first.
+ALL = (WEBHOOKS, PUSH, PULL, ATTACHMENTS, MAINTENANCE)
+
+DEFAULT_RETRY = Retry(max=4, interval=[15, 60, 300, 900])
+
+
+def queue(name: str, connection: Redis) -> Queue:
+    """One of costbridge's queues."""
+    if name not in ALL:
+        raise ValueError(f"unknown queue {name!r}; costbridge has {', '.join(ALL)}")
+    return Queue(name, connection=connection, serializer=JSONSerializer)
+
+
+def enqueue(
+    connection: Redis,
+    queue_name: str,
+    func: Callable[..., Any],
+    *,
+    job_id: str,
+    kwargs: dict[str, Any],
+    meta: dict[str, Any] | None = None,
+    retry: Retry | None = DEFAULT_RETRY,
+    job_timeout: int = 600,
+) -> Job | None:
+    """Enqueue `func(**kwargs)` under a deterministic id; None if that job is already queued.
+
+    Call this only after the transaction that wrote the run or outbox row has committed; the
+    sweeper re-enqueues whatever Redis loses.
+    """
+    try:
+        return queue(queue_name, connection).enqueue_call(
+            func, kwargs=kwargs, job_id=job_id, meta=meta or {}, retry=retry,
+            timeout=job_timeout, unique=True, failure_ttl=30 * 24 * 3600,
+        )
+    except DuplicateJobError:
+        return None

@@ -1,0 +1,1 @@
+"""Alembic migrations for costbridge (run with `costbridge db upgrade`)."""

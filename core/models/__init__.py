@@ -1,0 +1,57 @@
+"""Every costbridge model, importable from one place (Alembic reads `Base.metadata`)."""
+
+from __future__ import annotations
+
+from core.db import Base
+from core.models.budget import Actual
+from core.models.budget import ActualType
+from core.models.budget import BudgetLine
+from core.models.catalog import CostCode
+from core.models.catalog import Employee
+from core.models.catalog import Vendor
+from core.models.company import Company
+from core.models.company import ConnectionStatus
+from core.models.documents import Attachment
+from core.models.documents import AttachmentOrigin
+from core.models.documents import Bill
+from core.models.documents import BillLine
+from core.models.documents import Invoice
+from core.models.documents import InvoiceLine
+from core.models.documents import InvoiceStatus
+from core.models.documents import TimeEntry
+from core.models.project import Project
+from core.models.project import SettingChange
+from core.models.sync import OutboxEntry
+from core.models.sync import OutboxState
+from core.models.sync import RemoteMapping
+from core.models.sync import RunState
+from core.models.sync import SyncCursor
+from core.models.sync import SyncRun
+
+__all__ = [
+    "Actual",
+    "ActualType",
+    "Attachment",
+    "AttachmentOrigin",
+    "Base",
+    "Bill",
+    "BillLine",
+    "BudgetLine",
+    "Company",
+    "ConnectionStatus",
+    "CostCode",
+    "Employee",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "OutboxEntry",
+    "OutboxState",
+    "Project",
+    "RemoteMapping",
+    "RunState",
+    "SettingChange",
+    "SyncCursor",
+    "SyncRun",
+    "TimeEntry",
+    "Vendor",
+]

@@ -1,0 +1,229 @@
+"""The plugin manager, and calling only the plugins a project has enabled.
+
+Every plugin, built-in or third-party, is loaded from the `costbridge.plugins` entry-point group.
+There is no module-level manager: the web app keeps one in `app.extensions["costbridge"]`, the
+worker builds one at start and each test builds its own.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import pluggy
+
+from core import PROJECT_NAME
+from core import hookspecs
+from core.contracts import PluginInfo
+from core.contracts import SettingSpec
+
+ENTRY_POINT_GROUP = "costbridge.plugins"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A plugin that could not be loaded or described, and why."""
+
+    name: str
+    error: str
+
+
+@dataclass(frozen=True)
+class PluginOutcome:
+    """One plugin's answer to a hook call: its result, or the error it raised."""
+
+    plugin: str
+    result: Any = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the plugin answered without raising."""
+        return self.error is None
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager plus what costbridge needs to know about its plugins."""
+
+    def __init__(self) -> None:
+        """Create an empty manager with costbridge's hookspecs."""
+        super().__init__(PROJECT_NAME)
+        self.add_hookspecs(hookspecs)
+        self.load_failures: list[LoadFailure] = []
+
+    def names(self) -> list[str]:
+        """Registered plugin names, sorted (the order `call_each` uses)."""
+        return sorted(name for name, plugin in self.list_name_plugin() if plugin is not None)
+
+    @cached_property
+    def infos(self) -> dict[str, PluginInfo]:
+        """Each plugin's `PluginInfo`, by name; a plugin whose answer is unusable is dropped."""
+        infos: dict[str, PluginInfo] = {}
+        seen_keys: dict[str, str] = {}
+        for outcome in call_each(self, "plugin_info"):
+            info = outcome.result
+            problem = None
+            if outcome.error is not None:
+                problem = f"plugin_info raised {outcome.error!r}"
+            elif not isinstance(info, PluginInfo):
+                problem = "plugin_info did not return a PluginInfo"
+            elif info.name != outcome.plugin:
+                problem = f"plugin_info names it {info.name!r}, its entry point {outcome.plugin!r}"
+            else:
+                clash = [s.key for s in info.settings if s.key in seen_keys]
+                if clash:
+                    problem = f"setting {clash[0]!r} is already declared by {seen_keys[clash[0]]}"
+            if problem is not None:
+                self._fail(outcome.plugin, problem)
+                continue
+            assert isinstance(info, PluginInfo)
+            seen_keys.update({s.key: info.name for s in info.settings})
+            infos[info.name] = info
+        return infos
+
+    def setting_specs(self) -> dict[str, tuple[str, SettingSpec]]:
+        """Every plugin's settings by key, with the name of the plugin declaring each."""
+        return {s.key: (name, s) for name, info in self.infos.items() for s in info.settings}
+
+    def owner_of(self, entity: str) -> str | None:
+        """The name of the plugin owning a QBO entity type, if any does."""
+        for name, info in self.infos.items():
+            if entity in info.owns:
+                return name
+        return None
+
+    def _fail(self, name: str, error: str) -> None:
+        log.error("costbridge plugin %s disabled: %s", name, error)
+        self.load_failures.append(LoadFailure(name, error))
+        plugin = self.get_plugin(name)
+        if plugin is not None:
+            self.unregister(plugin)
+
+
+def make_plugin_manager(
+    *,
+    entry_points: bool = True,
+    blocked: Iterable[str] = (),
+    extra: Iterable[tuple[str, object]] = (),
+) -> PluginManager:
+    """Build a fresh plugin manager with every installed plugin loaded.
+
+    Each entry point is loaded on its own: one that fails to import is recorded in
+    `load_failures` with its name instead of stopping the rest (pluggy's own loader stops at
+    the first error).
+
+    Args:
+        entry_points: Load the `costbridge.plugins` entry-point group.
+        blocked: Plugin names to switch off without uninstalling them.
+        extra: `(name, plugin)` pairs registered after the entry points (tests use this).
+
+    Returns:
+        The manager, with hook implementations checked against the specs.
+    """
+    pm = PluginManager()
+    for name in blocked:
+        pm.set_blocked(name)
+    if entry_points:
+        for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=_ep_key):
+            if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+                continue
+            try:
+                pm.register(ep.load(), name=ep.name)
+            except Exception as exc:  # noqa: BLE001 - any import error must not stop the others
+                pm.load_failures.append(LoadFailure(ep.name, f"{type(exc).__name__}: {exc}"))
+                log.exception("costbridge plugin %s failed to load", ep.name)
+    for name, plugin in extra:
+        pm.register(plugin, name=name)
+    while True:
+        # A misspelt hookimpl disables its plugin (with the reason) instead of the whole app.
+        try:
+            pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            pm._fail(pm.get_name(exc.plugin) or repr(exc.plugin), str(exc))
+            continue
+        return pm
+
+
+def _ep_key(ep: importlib.metadata.EntryPoint) -> str:
+    return ep.name
+
+
+class ProjectHooks:
+    """The hooks of one project: attribute access calls only its enabled plugins.
+
+    Like pytest's per-directory hook proxy, each attribute is a cached
+    `pm.subset_hook_caller` with the disabled plugins removed.
+    """
+
+    def __init__(self, pm: PluginManager, enabled: Iterable[str] | None = None) -> None:
+        """Wrap `pm`; `enabled=None` means every registered plugin."""
+        self.pm = pm
+        names = pm.names()
+        self.enabled = names if enabled is None else [n for n in names if n in set(enabled)]
+        self._removed = [pm.get_plugin(n) for n in names if n not in self.enabled]
+        self._callers: dict[str, Any] = {}
+
+    def __getattr__(self, hook_name: str) -> Any:
+        """The hook caller for `hook_name` restricted to enabled plugins."""
+        if hook_name.startswith("_"):
+            raise AttributeError(hook_name)
+        caller = self._callers.get(hook_name)
+        if caller is None:
+            caller = self.pm.subset_hook_caller(hook_name, remove_plugins=self._removed)
+            self._callers[hook_name] = caller
+        return caller
+
+
+def call_each(
+    hooks: ProjectHooks | PluginManager, hook_name: str, **kwargs: Any
+) -> list[PluginOutcome]:
+    """Call a hook on each plugin one at a time, in name order, keeping every answer.
+
+    A plain hook call stops at the first exception and cannot say which plugin raised; here a
+    plugin's exception becomes its outcome's `error` (and is logged with its name) while the
+    others still run. Plugins that do not implement the hook give no outcome.
+
+    Args:
+        hooks: A project's hooks (only its enabled plugins answer) or a whole manager.
+        hook_name: The hook to call.
+        **kwargs: The hook's arguments.
+
+    Returns:
+        One `PluginOutcome` per answering plugin.
+    """
+    pm = hooks.pm if isinstance(hooks, ProjectHooks) else hooks
+    names = hooks.enabled if isinstance(hooks, ProjectHooks) else pm.names()
+    implementers = {pm.get_name(impl.plugin) for impl in getattr(pm.hook, hook_name).get_hookimpls()}
+    outcomes: list[PluginOutcome] = []
+    all_plugins = {n: pm.get_plugin(n) for n in pm.names()}
+    firstresult = bool(getattr(pm.hook, hook_name).spec.opts.get("firstresult"))
+    for name in names:
+        if name not in implementers:
+            continue
+        others = [p for n, p in all_plugins.items() if n != name]
+        caller = pm.subset_hook_caller(hook_name, remove_plugins=others)
+        try:
+            answer = caller(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - one plugin's bug must not stop the others
+            log.exception("costbridge plugin %s failed in %s", name, hook_name)
+            outcomes.append(PluginOutcome(name, error=exc))
+            continue
+        if not firstresult:
+            answer = answer[0] if answer else None
+        outcomes.append(PluginOutcome(name, result=answer))
+    return outcomes
+
+
+def call_one(pm: PluginManager, plugin: str, hook_name: str, **kwargs: Any) -> Any:
+    """Call a hook on exactly one named plugin and return its answer (exceptions propagate)."""
+    others = [p for n, p in pm.list_name_plugin() if n != plugin and p is not None]
+    answer = pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs)
+    firstresult = bool(getattr(pm.hook, hook_name).spec.opts.get("firstresult"))
+    if firstresult:
+        return answer
+    return answer[0] if answer else None

@@ -1,0 +1,44 @@
+"""The QuickBooks Online client: tokens, throttling, typed Faults, queries and schemas.
+
+Most callers need only `client_for(runtime, realm_id)`; the OAuth connect flow lives in
+`core.web.oauth`, the webhook receiver in `core.web.webhooks`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.crypto import TokenVault
+from core.qbo.client import QboClient
+from core.qbo.tokens import OAuthConfig
+from core.qbo.tokens import TokenManager
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+
+__all__ = ["QboClient", "client_for", "token_manager", "vault_for"]
+
+
+def vault_for(runtime: Runtime) -> TokenVault:
+    """The token vault for a runtime's configured keys."""
+    return TokenVault(runtime.settings.token_keys)
+
+
+def token_manager(runtime: Runtime) -> TokenManager:
+    """One TokenManager per runtime (cached on it, so its access-token cache is shared)."""
+    cached = getattr(runtime, "_qbo_token_manager", None)
+    if isinstance(cached, TokenManager):
+        return cached
+    manager = TokenManager(
+        runtime.sessions,
+        runtime.redis,
+        vault_for(runtime),
+        OAuthConfig.from_settings(runtime.settings),
+    )
+    object.__setattr__(runtime, "_qbo_token_manager", manager)
+    return manager
+
+
+def client_for(runtime: Runtime, realm_id: str, **kwargs: object) -> QboClient:
+    """A throttled client for one realm, wired from the runtime (what jobs use)."""
+    return QboClient.for_runtime(runtime, realm_id, **kwargs)

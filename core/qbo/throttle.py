@@ -1,0 +1,230 @@
+"""QBO's per-realm limits, kept by every worker together through Redis.
+
+QBO allows per realm 500 requests a minute, 10 in flight and 40 batch calls a minute (API.md §9;
+DESIGN.md "Within QBO's limits"). Going over earns a 429 and, repeated, a longer penalty, so a
+caller that would exceed a limit waits here (bounded by `max_wait`) instead.
+
+Redis keys, per realm:
+
+| key | kind | holds |
+|---|---|---|
+| `qbo:rate:<realm>` | sorted set | one member per request sent in the last window, scored by send time (ms) |
+| `qbo:batch:<realm>` | sorted set | the same for `/batch` calls |
+| `qbo:inflight:<realm>` | sorted set | one member per request in flight, scored by its lease's end (ms) |
+| `qbo:pause:<realm>` | string | set after a 429: nobody sends until it expires |
+
+The windows slide (as QBO's and the sandbox's do), timed by the Redis server's clock so every
+process agrees. An in-flight slot is a lease: a process killed mid-request frees its slot when
+the lease ends instead of leaking it forever. Each step is one Lua script, so two workers can
+never both take the last slot.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from redis import Redis
+
+from core.config import Settings
+from core.crypto import scrubbed_logger
+from core.qbo.errors import Throttled
+
+log = scrubbed_logger(__name__)
+
+WINDOW_MS = 60_000
+# Our send time is taken a moment before QBO stamps the request; a little slack keeps our
+# window from forgetting a request QBO still counts.
+SLACK_MS = 250
+
+# KEYS: rate, batch, pause. ARGV: rate limit, batch limit (0 = not a batch), window ms, member.
+# Returns 0 when a request slot was taken, else the milliseconds to wait.
+_TAKE_RATE = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local pause = tonumber(redis.call('PTTL', KEYS[3]))
+if pause and pause > 0 then return pause end
+local window = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local wait = 0
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  wait = tonumber(oldest[2]) + window - now
+end
+local batch_limit = tonumber(ARGV[2])
+if batch_limit > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[2]) >= batch_limit then
+    local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+    local bwait = tonumber(oldest[2]) + window - now
+    if bwait > wait then wait = bwait end
+  end
+end
+if wait > 0 then return wait end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window * 2)
+if batch_limit > 0 then
+  redis.call('ZADD', KEYS[2], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], window * 2)
+end
+return 0
+"""
+
+# KEYS: inflight. ARGV: limit, lease ms, member. Returns 0 when taken, else ms until the
+# earliest lease ends (a hint; a release usually comes sooner).
+_TAKE_SLOT = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+  return 0
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tonumber(first[2]) - now
+"""
+
+# KEYS: pause. ARGV: ms. Extends a pause, never shortens it.
+_PAUSE = """
+local left = tonumber(redis.call('PTTL', KEYS[1]))
+if left == nil or left < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-realm limits; `from_settings` reads `QBO_RATE_PER_MINUTE` and friends."""
+
+    per_minute: int = 500
+    in_flight: int = 10
+    batch_per_minute: int = 40
+    window_ms: int = WINDOW_MS
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        """The configured limits."""
+        return cls(
+            per_minute=settings.qbo_rate_per_minute,
+            in_flight=settings.qbo_max_in_flight,
+            batch_per_minute=settings.qbo_batch_per_minute,
+        )
+
+
+class RealmThrottle:
+    """Admission control for one process's requests to QBO, shared through Redis.
+
+    Args:
+        redis: The shared Redis.
+        limits: The per-realm numbers.
+        lease_seconds: How long an in-flight slot lives if its holder never releases it
+            (longer than QBO's 120 s request limit plus our timeout).
+        max_wait: Longest a caller waits for a slot before `Throttled` is raised.
+        sleep: How to wait (tests may steer it).
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        limits: Limits | None = None,
+        *,
+        lease_seconds: float = 150.0,
+        max_wait: float = 180.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Register the scripts; nothing is sent to Redis yet."""
+        self.redis = redis
+        self.limits = limits or Limits()
+        self.lease_ms = int(lease_seconds * 1000)
+        self.max_wait = max_wait
+        self.sleep = sleep
+        self._take_rate = redis.register_script(_TAKE_RATE)
+        self._take_slot = redis.register_script(_TAKE_SLOT)
+        self._pause = redis.register_script(_PAUSE)
+
+    @staticmethod
+    def keys(realm_id: str) -> dict[str, str]:
+        """The Redis keys used for a realm."""
+        return {
+            "rate": f"qbo:rate:{realm_id}",
+            "batch": f"qbo:batch:{realm_id}",
+            "inflight": f"qbo:inflight:{realm_id}",
+            "pause": f"qbo:pause:{realm_id}",
+        }
+
+    @contextmanager
+    def slot(self, realm_id: str, *, batch: bool = False) -> Iterator[None]:
+        """Hold an in-flight slot and a place in the minute's budget while the block runs.
+
+        Raises:
+            Throttled: No slot came free within `max_wait` seconds.
+        """
+        keys = self.keys(realm_id)
+        member = uuid.uuid4().hex
+        deadline = time.monotonic() + self.max_wait
+        # The in-flight slot first, then the rate token just before sending: a token taken
+        # early and then spent waiting would leave our window before QBO's does.
+        self._wait_for(
+            lambda: int(self._take_slot(keys=[keys["inflight"]],
+                                        args=[self.limits.in_flight, self.lease_ms, member])),
+            deadline, realm_id, "in-flight",
+        )
+        try:
+            self._wait_for(
+                lambda: int(self._take_rate(
+                    keys=[keys["rate"], keys["batch"], keys["pause"]],
+                    args=[self.limits.per_minute,
+                          self.limits.batch_per_minute if batch else 0,
+                          self.limits.window_ms + SLACK_MS, member])),
+                deadline, realm_id, "per-minute",
+            )
+            yield
+        finally:
+            self.redis.zrem(keys["inflight"], member)
+
+    def pause(self, realm_id: str, seconds: float) -> None:
+        """Stop every worker sending to this realm for `seconds` (after a 429)."""
+        ms = max(1, int(seconds * 1000))
+        self._pause(keys=[self.keys(realm_id)["pause"]], args=[ms])
+
+    def paused_for(self, realm_id: str) -> float:
+        """Seconds left on the realm's pause (0 when none)."""
+        left = int(self.redis.pttl(self.keys(realm_id)["pause"]))
+        return max(0.0, left / 1000.0)
+
+    def in_flight(self, realm_id: str) -> int:
+        """How many live leases the realm has now (expired ones are not counted)."""
+        now_ms = int(time.time() * 1000)
+        return int(self.redis.zcount(self.keys(realm_id)["inflight"], now_ms, "+inf"))
+
+    def reset(self, realm_id: str) -> None:
+        """Forget the realm's usage (tests and the bench)."""
+        self.redis.delete(*self.keys(realm_id).values())
+
+    def _wait_for(
+        self, attempt: Callable[[], int], deadline: float, realm_id: str, what: str
+    ) -> None:
+        while True:
+            wait_ms = attempt()
+            if wait_ms <= 0:
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Throttled(
+                    "QuickBooks' request limit for this company is used up for now.",
+                    fix="Nothing to do; it runs again shortly.",
+                    retry_after=wait_ms / 1000.0,
+                    qbo_message=f"local {what} limit for realm {realm_id}",
+                )
+            # Sleep to the moment a slot frees, a little jittered so waiters do not stampede;
+            # in-flight slots are usually freed sooner than the lease says, so poll those.
+            pause = wait_ms / 1000.0 if what == "per-minute" else min(wait_ms / 1000.0, 0.02)
+            self.sleep(min(left, pause + random.uniform(0, 0.01)))  # noqa: S311 - jitter

@@ -1,0 +1,456 @@
+"""Token custody: discovery, storing a new grant, and single-flight refresh per realm.
+
+One refresh at a time per realm across every process (RELIABILITY.md §2, "Single-flight
+refresh per realm"; §3 recipe 10):
+
+1. take the redis-py `Lock("lock:refresh:<realm>")`;
+2. re-read the company row with `SELECT ... FOR UPDATE` and skip the call if another process
+   already refreshed (the row's `token_version` moved past the one the caller saw, or the access
+   token has more than the margin left);
+3. call the token endpoint with the stored refresh token (authlib);
+4. write the rotated refresh token, the access token and `token_version + 1` in the same
+   transaction (the UPDATE is fenced on the old `token_version`), commit, then release the lock.
+
+Intuit's refresh tokens are treated as single-use (API.md §8.3): losing a rotated one loses the
+connection, so it is committed before anything else happens. `invalid_grant` is the only
+terminal answer: the company becomes RECONNECT_NEEDED with words for the admin and
+`ReconnectNeeded` (a `NeedsAdmin`) is raised so its jobs stop cleanly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+from redis import Redis
+from redis.exceptions import LockError
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+
+from core.config import Settings
+from core.crypto import TokenVault
+from core.crypto import remember_secret
+from core.crypto import scrubbed_logger
+from core.db import utcnow
+from core.errors import TryLater
+from core.models.company import Company
+from core.models.company import ConnectionStatus
+from core.qbo.errors import NetworkError
+from core.qbo.errors import NotConnected
+from core.qbo.errors import ReconnectNeeded
+from core.qbo.errors import ServerError
+
+log = scrubbed_logger(__name__)
+
+SCOPE = "com.intuit.quickbooks.accounting"
+REFRESH_MARGIN = dt.timedelta(minutes=5)
+HTTP_TIMEOUT = 30.0
+RECONNECT_WORDS = (
+    "QuickBooks no longer accepts costbridge's connection to this company: the authorization "
+    "expired or was revoked in QuickBooks."
+)
+RECONNECT_FIX = "A QuickBooks admin must open the company page and click Connect to QuickBooks."
+
+
+@dataclass(frozen=True)
+class OAuthConfig:
+    """The app's OAuth registration; `from_settings` reads it from configuration."""
+
+    client_id: str
+    client_secret: str
+    discovery_url: str
+    redirect_uri: str
+    scope: str = SCOPE
+
+    def __repr__(self) -> str:
+        """Never shows the secret."""
+        return f"OAuthConfig(client_id={self.client_id!r}, discovery_url={self.discovery_url!r})"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OAuthConfig:
+        """The configured app (`QBO_CLIENT_ID`, `QBO_DISCOVERY_URL`, `QBO_REDIRECT_URI`...)."""
+        remember_secret(settings.qbo_client_secret)
+        return cls(
+            client_id=settings.qbo_client_id,
+            client_secret=settings.qbo_client_secret,
+            discovery_url=settings.qbo_discovery_url,
+            redirect_uri=settings.qbo_redirect_uri,
+        )
+
+    def oauth_session(self, **kwargs: Any) -> OAuth2Session:
+        """An authlib session for this app (client_secret_basic, as Intuit wants: API.md §8.3)."""
+        return OAuth2Session(
+            self.client_id,
+            self.client_secret,
+            scope=self.scope,
+            redirect_uri=self.redirect_uri,
+            token_endpoint_auth_method="client_secret_basic",
+            **kwargs,
+        )
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """OAuth endpoints as published by the discovery document (API.md §8.1)."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    revocation_endpoint: str
+    userinfo_endpoint: str
+
+
+_discovery_cache: dict[str, tuple[float, Endpoints]] = {}
+_discovery_lock = threading.Lock()
+DISCOVERY_TTL = 3600.0
+
+
+def discover(discovery_url: str, http: requests.Session | None = None) -> Endpoints:
+    """Read (and cache for an hour) the OAuth endpoints from the discovery document.
+
+    Raises:
+        TryLater: The document could not be fetched.
+        NotConnected: It lacks an endpoint we need (misconfigured `QBO_DISCOVERY_URL`).
+    """
+    now = time.monotonic()
+    with _discovery_lock:
+        hit = _discovery_cache.get(discovery_url)
+        if hit and now - hit[0] < DISCOVERY_TTL:
+            return hit[1]
+    try:
+        resp = (http or requests).get(
+            discovery_url, headers={"Accept": "application/json"}, timeout=HTTP_TIMEOUT
+        )
+        resp.raise_for_status()
+        doc = resp.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise TryLater(
+            "Could not reach Intuit's sign-in service.",
+            fix="Nothing to do; try again in a minute.",
+            detail=f"discovery {discovery_url}: {type(exc).__name__}",
+        ) from None
+    try:
+        endpoints = Endpoints(
+            issuer=str(doc.get("issuer", "")),
+            authorization_endpoint=str(doc["authorization_endpoint"]),
+            token_endpoint=str(doc["token_endpoint"]),
+            revocation_endpoint=str(doc["revocation_endpoint"]),
+            userinfo_endpoint=str(doc.get("userinfo_endpoint", "")),
+        )
+    except (KeyError, AttributeError, TypeError):
+        raise NotConnected(
+            "Intuit's sign-in configuration could not be read.",
+            fix="Check QBO_DISCOVERY_URL; it must point at Intuit's openid configuration.",
+        ) from None
+    with _discovery_lock:
+        _discovery_cache[discovery_url] = (now, endpoints)
+    return endpoints
+
+
+class AccessToken:
+    """An access token and the `token_version` it was read at; its repr hides the value."""
+
+    __slots__ = ("expires_at", "value", "version")
+
+    def __init__(self, value: str, version: int, expires_at: dt.datetime | None) -> None:
+        """Hold the plaintext only in memory."""
+        self.value = value
+        self.version = version
+        self.expires_at = expires_at
+
+    def __repr__(self) -> str:
+        """Version and expiry, never the token."""
+        return f"<AccessToken v{self.version} expires={self.expires_at}>"
+
+
+def store_grant(
+    company: Company, token: Mapping[str, Any], vault: TokenVault, *, realm_id: str | None = None
+) -> None:
+    """Write a token endpoint answer onto the company (encrypted) and bump `token_version`.
+
+    Used after the code exchange (with `realm_id`) and after every refresh. The caller commits.
+
+    Args:
+        company: The row to update (locked by the caller when refreshing).
+        token: The token endpoint's JSON (`access_token`, `refresh_token`, `expires_in`,
+            `x_refresh_token_expires_in`).
+        vault: Encrypts the tokens.
+        realm_id: Set on connect.
+    """
+    now = utcnow()
+    company.access_token_enc = vault.encrypt(str(token["access_token"]))
+    if token.get("refresh_token"):
+        company.refresh_token_enc = vault.encrypt(str(token["refresh_token"]))
+    company.access_expires_at = now + dt.timedelta(seconds=int(token.get("expires_in") or 3600))
+    refresh_left = token.get("x_refresh_token_expires_in")
+    if refresh_left:
+        company.refresh_expires_at = now + dt.timedelta(seconds=int(refresh_left))
+    company.token_version = (company.token_version or 0) + 1
+    if realm_id is not None:
+        company.realm_id = realm_id
+        company.connection_status = ConnectionStatus.CONNECTED
+        company.connection_problem = None
+        company.connected_at = now
+
+
+def forget_tokens(company: Company, status: ConnectionStatus, problem: str | None = None) -> None:
+    """Drop the company's tokens and set its connection status (the caller commits)."""
+    company.access_token_enc = None
+    company.refresh_token_enc = None
+    company.access_expires_at = None
+    company.refresh_expires_at = None
+    company.token_version = (company.token_version or 0) + 1
+    company.connection_status = status
+    company.connection_problem = problem
+
+
+class TokenManager:
+    """Hands out access tokens per realm and refreshes them, one refresh per realm at a time.
+
+    Args:
+        sessions: Session factory (each call opens its own short transaction).
+        redis: Redis holding the refresh locks.
+        vault: Decrypts and encrypts the stored tokens.
+        oauth: The app's OAuth registration.
+        http: requests session for the token endpoint (default: a new one).
+        margin: Refresh when less than this is left on the access token.
+        lock_timeout: Seconds the refresh lock lives if its holder dies.
+        lock_wait: Seconds to wait for another process's refresh.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        redis: Redis,
+        vault: TokenVault,
+        oauth: OAuthConfig,
+        *,
+        http: requests.Session | None = None,
+        margin: dt.timedelta = REFRESH_MARGIN,
+        lock_timeout: float = 30.0,
+        lock_wait: float = 20.0,
+    ) -> None:
+        """Keep the collaborators; nothing is read until a token is asked for."""
+        self.sessions = sessions
+        self.redis = redis
+        self.vault = vault
+        self.oauth = oauth
+        self.http = http or requests.Session()
+        self.margin = margin
+        self.lock_timeout = lock_timeout
+        self.lock_wait = lock_wait
+        self._cache: dict[str, AccessToken] = {}
+        self._cache_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        """No tokens, no keys."""
+        return f"<TokenManager {self.oauth.client_id!r}>"
+
+    def access_token(self, realm_id: str) -> AccessToken:
+        """A usable access token for the realm, refreshed first if under the margin.
+
+        Raises:
+            NotConnected: The company is not connected.
+            ReconnectNeeded: The refresh token is dead; the company is now RECONNECT_NEEDED.
+            TryLater: Intuit's token endpoint is unreachable or busy.
+        """
+        with self._cache_lock:
+            cached = self._cache.get(realm_id)
+        if cached is not None and not self._due(cached.expires_at):
+            return cached
+        with self.sessions() as session:
+            company = self._company(session, realm_id)
+            current = self._token_of(company)
+        if current is not None and not self._due(current.expires_at):
+            self._remember(realm_id, current)
+            return current
+        return self.refresh(realm_id, seen_version=current.version if current else None)
+
+    def refresh(self, realm_id: str, *, seen_version: int | None = None) -> AccessToken:
+        """Refresh the realm's tokens unless another process already did.
+
+        Args:
+            realm_id: The company's realm.
+            seen_version: The `token_version` of the token the caller found stale (a 401, or
+                an expiry within the margin). If the row has moved past it, the newer token is
+                returned without calling Intuit.
+
+        Returns:
+            The new (or newer) access token.
+        """
+        lock = self.redis.lock(
+            f"lock:refresh:{realm_id}", timeout=self.lock_timeout, blocking_timeout=self.lock_wait
+        )
+        if not lock.acquire():
+            # Another process has held it for lock_wait seconds; its result may be in already.
+            with self.sessions() as session:
+                fresh = self._token_of(self._company(session, realm_id))
+            if fresh is not None and self._newer(fresh, seen_version):
+                self._remember(realm_id, fresh)
+                return fresh
+            raise TryLater(
+                "Another costbridge worker is renewing the QuickBooks connection.",
+                fix="Nothing to do; it runs again shortly.",
+                detail=f"refresh lock for realm {realm_id} busy for {self.lock_wait}s",
+            )
+        try:
+            token = self._refresh_locked(realm_id, seen_version)
+        finally:
+            try:
+                lock.release()
+            except LockError:
+                # The lock expired while we held it; the row lock and fencing kept us safe.
+                log.warning("refresh lock for realm %s expired before release", realm_id)
+        self._remember(realm_id, token)
+        return token
+
+    def forget_cached(self, realm_id: str) -> None:
+        """Drop this process's cached token for the realm (after disconnect)."""
+        with self._cache_lock:
+            self._cache.pop(realm_id, None)
+
+    # ----------------------------------------------------------------------------------------
+
+    def _refresh_locked(self, realm_id: str, seen_version: int | None) -> AccessToken:
+        with self.sessions() as session, session.begin():
+            company = session.scalars(
+                select(Company).where(Company.realm_id == realm_id).with_for_update()
+            ).one_or_none()
+            self._check_connected(company, realm_id)
+            assert company is not None
+            current = self._token_of(company)
+            if current is not None and self._newer(current, seen_version):
+                log.info("realm %s: token already refreshed by another worker (v%s)",
+                         realm_id, current.version)
+                return current
+            if not company.refresh_token_enc:
+                raise self._not_connected(realm_id)
+            refresh_token = self.vault.decrypt(company.refresh_token_enc)
+            old_version = company.token_version
+            answer = self._call_token_endpoint(session, company, refresh_token)
+            values: dict[str, Any] = {}
+            probe = Company(token_version=old_version)
+            store_grant(probe, answer, self.vault)
+            for column in ("access_token_enc", "refresh_token_enc", "access_expires_at",
+                           "refresh_expires_at", "token_version"):
+                value = getattr(probe, column)
+                if value is not None:
+                    values[column] = value
+            # Fencing: only the writer that saw old_version may write (RELIABILITY.md §2).
+            result = session.execute(
+                update(Company)
+                .where(Company.id == company.id, Company.token_version == old_version)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(result, "rowcount", 1) != 1:
+                raise TryLater(
+                    "The QuickBooks connection was renewed twice at once.",
+                    fix="Nothing to do; it runs again shortly.",
+                    detail=f"token_version fence failed for realm {realm_id} at v{old_version}",
+                )
+            log.info("realm %s: refreshed QBO tokens (v%s -> v%s)",
+                     realm_id, old_version, old_version + 1)
+            return AccessToken(
+                str(answer["access_token"]), old_version + 1, values.get("access_expires_at")
+            )
+
+    def _call_token_endpoint(
+        self, session: Session, company: Company, refresh_token: str
+    ) -> dict[str, Any]:
+        endpoints = discover(self.oauth.discovery_url, self.http)
+        client = self.oauth.oauth_session()
+        try:
+            answer = client.refresh_token(
+                endpoints.token_endpoint, refresh_token=refresh_token, timeout=HTTP_TIMEOUT
+            )
+        except OAuthError as exc:
+            if exc.error == "invalid_grant":
+                self._mark_reconnect(session, company)
+                raise ReconnectNeeded(RECONNECT_WORDS, fix=RECONNECT_FIX,
+                                      code="invalid_grant") from None
+            raise ServerError(
+                "Intuit's sign-in service refused to renew the connection for now.",
+                fix="Nothing to do; it is retried automatically.",
+                code=str(exc.error),
+            ) from None
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            raise ServerError(
+                "Intuit's sign-in service failed while renewing the connection.",
+                fix="Nothing to do; it is retried automatically.",
+                status=status,
+            ) from None
+        except (requests.RequestException, ValueError) as exc:
+            raise NetworkError(
+                "Could not reach Intuit's sign-in service to renew the connection.",
+                fix="Nothing to do; it is retried automatically.",
+                qbo_message=type(exc).__name__,
+            ) from None
+        token = dict(answer)
+        remember_secret(str(token.get("access_token", "")))
+        remember_secret(str(token.get("refresh_token", "")))
+        if not token.get("access_token"):
+            raise ServerError("Intuit's sign-in service answered without a token.",
+                              fix="Nothing to do; it is retried automatically.")
+        return token
+
+    def _mark_reconnect(self, session: Session, company: Company) -> None:
+        # Written and committed now: the ReconnectNeeded raised next rolls nothing back.
+        forget_tokens(company, ConnectionStatus.RECONNECT_NEEDED, f"{RECONNECT_WORDS} {RECONNECT_FIX}")
+        session.commit()
+        self.forget_cached(company.realm_id or "")
+        log.warning("realm %s: refresh token refused (invalid_grant); reconnect needed",
+                    company.realm_id)
+
+    def _company(self, session: Session, realm_id: str) -> Company:
+        company = session.scalars(select(Company).where(Company.realm_id == realm_id)).one_or_none()
+        self._check_connected(company, realm_id)
+        assert company is not None
+        return company
+
+    def _check_connected(self, company: Company | None, realm_id: str) -> None:
+        if company is None or company.connection_status != ConnectionStatus.CONNECTED:
+            if company is not None and company.connection_status == ConnectionStatus.RECONNECT_NEEDED:
+                raise ReconnectNeeded(RECONNECT_WORDS, fix=RECONNECT_FIX)
+            raise self._not_connected(realm_id)
+
+    @staticmethod
+    def _not_connected(realm_id: str) -> NotConnected:
+        return NotConnected(
+            "This company is not connected to QuickBooks.",
+            fix="A QuickBooks admin must open the company page and click Connect to QuickBooks.",
+            qbo_message=f"realm {realm_id}",
+        )
+
+    def _token_of(self, company: Company) -> AccessToken | None:
+        if not company.access_token_enc:
+            return None
+        return AccessToken(
+            self.vault.decrypt(company.access_token_enc),
+            company.token_version,
+            company.access_expires_at,
+        )
+
+    def _due(self, expires_at: dt.datetime | None) -> bool:
+        return expires_at is None or expires_at - utcnow() < self.margin
+
+    def _newer(self, token: AccessToken, seen_version: int | None) -> bool:
+        if seen_version is not None:
+            return token.version > seen_version
+        return not self._due(token.expires_at)
+
+    def _remember(self, realm_id: str, token: AccessToken) -> None:
+        with self._cache_lock:
+            held = self._cache.get(realm_id)
+            if held is None or held.version <= token.version:
+                self._cache[realm_id] = token

@@ -1,0 +1,68 @@
+"""The RQ job behind `POST /webhooks/qbo`: one realm's changes, as JSON-safe strings.
+
+A notification only says *that* something changed (API.md §10.1); the job records the
+delivery on a `SyncRun` (kind `webhook`) so support sees it, and hands the changed entity names
+to the sync engine's CDC pull when one is registered (`PULL_HOOK`). It never receives a token:
+the pull opens its own client through the realm's token custody.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from core import runtime as runtime_mod
+from core.crypto import scrubbed_logger
+from core.db import utcnow
+from core.models.company import Company
+from core.models.company import ConnectionStatus
+from core.models.sync import RunState
+from core.models.sync import SyncRun
+
+log = scrubbed_logger(__name__)
+
+#: Set by the sync engine at import: `fn(realm_id, entities, run_id)` starts a CDC pull of
+#: those entity types for the realm. Until it is set the job only records the delivery.
+PULL_HOOK: Callable[[str, list[str], int], Any] | None = None
+
+
+def process_changes(realm_id: str, changes: list[dict[str, str]]) -> dict[str, Any]:
+    """Record one realm's webhook changes and trigger a CDC pull of the entities named.
+
+    Args:
+        realm_id: The QBO company.
+        changes: `{"entity", "id", "operation", "last_updated"[, "deleted_id"]}` each.
+
+    Returns:
+        A JSON-safe summary (RQ keeps it as the job result).
+    """
+    rt = runtime_mod.current()
+    entities = sorted({c["entity"] for c in changes})
+    with rt.sessions() as session:
+        company = session.scalars(select(Company).where(Company.realm_id == realm_id)).first()
+        if company is None:
+            return {"skipped": "no company has this realm"}
+        if company.connection_status != ConnectionStatus.CONNECTED:
+            return {"skipped": f"company is {company.connection_status.value}"}
+        counts = Counter(f"{c['entity']}:{c['operation']}" for c in changes)
+        run = SyncRun(
+            company_id=company.id, kind="webhook", trigger="webhook", state=RunState.RUNNING,
+            started_at=utcnow(), attempts=1, counts=dict(counts),
+            message=f"QuickBooks reported {len(changes)} change(s): {', '.join(entities)}.",
+        )
+        session.add(run)
+        session.commit()
+        run_id = run.id
+        if PULL_HOOK is not None:
+            PULL_HOOK(realm_id, entities, run_id)
+            run.state = RunState.SUCCEEDED
+            run.message = (run.message or "") + " A pull of those records was started."
+        else:
+            run.state = RunState.SUCCEEDED
+        run.finished_at = utcnow()
+        session.commit()
+    log.info("webhook job: realm %s, %s change(s), run %s", realm_id, len(changes), run_id)
+    return {"realm_id": realm_id, "changes": len(changes), "entities": entities, "run_id": run_id}

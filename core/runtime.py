@@ -1,0 +1,69 @@
+"""What a process needs to do costbridge work: settings, database, plugins, Redis.
+
+The web app keeps its runtime in `app.extensions["costbridge"]`; a worker builds one at start
+and installs it for the jobs it runs (`install`); tests build their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from functools import cached_property
+
+from redis import Redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+
+from core.config import Settings
+from core.db import make_engine
+from core.db import session_factory
+from core.plugins import PluginManager
+from core.plugins import make_plugin_manager
+
+
+@dataclass
+class Runtime:
+    """Settings plus the shared resources built from them."""
+
+    settings: Settings
+    engine: Engine
+    pm: PluginManager
+    sessions: sessionmaker[Session] = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Sessions come from the runtime's engine."""
+        self.sessions = session_factory(self.engine)
+
+    @classmethod
+    def build(
+        cls, settings: Settings, *, engine: Engine | None = None, pm: PluginManager | None = None
+    ) -> Runtime:
+        """A runtime for `settings`, reusing an engine or plugin manager when given."""
+        return cls(
+            settings=settings,
+            engine=engine or make_engine(settings.database_url),
+            pm=pm or make_plugin_manager(),
+        )
+
+    @cached_property
+    def redis(self) -> Redis:
+        """The Redis connection for queues, locks and throttles (bytes in, bytes out)."""
+        return Redis.from_url(self.settings.redis_url)
+
+
+_installed: Runtime | None = None
+
+
+def install(runtime: Runtime | None) -> None:
+    """Make `runtime` the one jobs in this process use (a worker calls this at start)."""
+    global _installed  # noqa: PLW0603 - one runtime per worker process, set once at start
+    _installed = runtime
+
+
+def current() -> Runtime:
+    """The installed runtime, or one built from the environment on first use."""
+    global _installed  # noqa: PLW0603
+    if _installed is None:
+        _installed = Runtime.build(Settings.from_env())
+    return _installed

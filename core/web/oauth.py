@@ -1,0 +1,270 @@
+"""Connect a company to QuickBooks (OAuth 2 authorization code, authlib) and disconnect it.
+
+Routes (blueprint `qbo_oauth`, prefix `/qbo`):
+
+| route | what |
+|---|---|
+| `GET /qbo/company/<id>` | the company's connection status with a "Connect to QuickBooks" link or a Disconnect button |
+| `GET /qbo/connect/<id>` | starts the authorization: a fresh `state` kept in the user's session, then a redirect to Intuit |
+| `GET /qbo/callback` | Intuit's redirect back: checks `state`, exchanges the code, stores realmId + encrypted tokens |
+| `POST /qbo/disconnect/<id>` | revokes the refresh token at Intuit and forgets the tokens |
+
+Endpoints come from the discovery document (`QBO_DISCOVERY_URL`), so real Intuit works by
+configuration alone. `redirect_uri` is `QBO_REDIRECT_URI`, never built from the request
+(RELIABILITY.md §2, ASVS 10.4.1). The `state` is single-use and bound to the session that
+started the flow (ASVS 10.1.2). Like the console, these pages answer only this machine until
+sign-in and roles exist.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+import requests
+from authlib.integrations.base_client.errors import OAuthError
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import redirect
+from flask import render_template_string
+from flask import request
+from flask import session
+from flask import url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from core.crypto import TokenVault
+from core.crypto import remember_secret
+from core.crypto import scrubbed_logger
+from core.errors import CostbridgeError
+from core.models.company import Company
+from core.models.company import ConnectionStatus
+from core.qbo.tokens import HTTP_TIMEOUT
+from core.qbo.tokens import OAuthConfig
+from core.qbo.tokens import discover
+from core.qbo.tokens import forget_tokens
+from core.qbo.tokens import store_grant
+
+log = scrubbed_logger(__name__)
+
+SESSION_KEY = "qbo_oauth"
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+__all__ = ["make_oauth_blueprint", "oauth_blueprint", "revoke", "authorization_url", "exchange_code"]
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>QuickBooks connection</title></head>
+<body>
+<h1>{{ company.name }}: QuickBooks</h1>
+{% if message %}<p role="status">{{ message }}</p>{% endif %}
+<p>Status: <strong>{{ status_words }}</strong>{% if company.realm_id %} (company id {{ company.realm_id }}){% endif %}</p>
+{% if company.connection_problem %}<p>{{ company.connection_problem }}</p>{% endif %}
+{% if company.connection_status.value == "connected" %}
+<form method="post" action="{{ url_for('qbo_oauth.disconnect', company_id=company.id) }}">
+  {% if csrf_token is defined %}<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">{% endif %}
+  <button type="submit">Disconnect QuickBooks</button>
+</form>
+{% else %}
+<p><a href="{{ url_for('qbo_oauth.connect', company_id=company.id) }}">Connect to QuickBooks</a></p>
+{% endif %}
+</body></html>
+"""
+
+_STATUS_WORDS = {
+    ConnectionStatus.CONNECTED: "Connected",
+    ConnectionStatus.DISCONNECTED: "Not connected",
+    ConnectionStatus.RECONNECT_NEEDED: "Reconnect needed",
+}
+
+
+def _runtime() -> Any:
+    return current_app.extensions["costbridge"]
+
+
+def _oauth_config() -> OAuthConfig:
+    return OAuthConfig.from_settings(_runtime().settings)
+
+
+def _vault() -> TokenVault:
+    return TokenVault(_runtime().settings.token_keys)
+
+
+def authorization_url(oauth: OAuthConfig, state: str) -> str:
+    """The URL that asks an Intuit user to connect the app (API.md §8.2).
+
+    Args:
+        oauth: The app's registration (redirect_uri from configuration).
+        state: The anti-CSRF value to be echoed back.
+    """
+    endpoints = discover(oauth.discovery_url)
+    url, _ = oauth.oauth_session().create_authorization_url(
+        endpoints.authorization_endpoint, state=state
+    )
+    return str(url)
+
+
+def exchange_code(oauth: OAuthConfig, code: str) -> dict[str, Any]:
+    """Trade an authorization code for tokens at the token endpoint (API.md §8.3).
+
+    Raises:
+        OAuthError: Intuit refused the code (`invalid_grant`: used, expired or foreign).
+        requests.RequestException: Intuit could not be reached.
+    """
+    remember_secret(code)
+    endpoints = discover(oauth.discovery_url)
+    token = oauth.oauth_session().fetch_token(
+        endpoints.token_endpoint, code=code, grant_type="authorization_code",
+        timeout=HTTP_TIMEOUT,
+    )
+    answer = dict(token)
+    remember_secret(str(answer.get("access_token", "")))
+    remember_secret(str(answer.get("refresh_token", "")))
+    return answer
+
+
+def revoke(oauth: OAuthConfig, token: str) -> bool:
+    """Revoke a refresh (or access) token at Intuit (API.md §8.5: Basic auth, JSON body).
+
+    Returns:
+        Whether Intuit confirmed with 200.
+    """
+    endpoints = discover(oauth.discovery_url)
+    try:
+        resp = requests.post(
+            endpoints.revocation_endpoint,
+            json={"token": token},
+            auth=(oauth.client_id, oauth.client_secret),
+            headers={"Accept": "application/json"},
+            timeout=HTTP_TIMEOUT,
+        )
+    except requests.RequestException as exc:
+        log.warning("revoke failed: %s", type(exc).__name__)
+        return False
+    if resp.status_code != 200:
+        log.warning("revoke answered HTTP %s", resp.status_code)
+    return resp.status_code == 200
+
+
+def make_oauth_blueprint() -> Blueprint:
+    """A new `qbo_oauth` blueprint (prefix `/qbo`); register one per app."""
+    bp = Blueprint("qbo_oauth", __name__, url_prefix="/qbo")
+
+    @bp.before_request
+    def only_this_machine() -> None:
+        # Same rule as the console (admin/auth.py) until sign-in and roles exist.
+        allowed = current_app.config.get("QBO_CONNECT_ALLOWED")
+        ok = allowed() if callable(allowed) else request.remote_addr in LOOPBACK
+        if not ok:
+            abort(403, "QuickBooks connections are managed from this machine only for now.")
+
+    @bp.get("/company/<int:company_id>")
+    def status(company_id: int) -> Response | str:
+        message = request.args.get("m", "")
+        with _runtime().sessions() as db:
+            company = db.get(Company, company_id) or abort(404)
+            return render_template_string(
+                _PAGE, company=company, message=_MESSAGES.get(message, ""),
+                status_words=_STATUS_WORDS.get(company.connection_status, "Unknown"),
+            )
+
+    @bp.get("/connect/<int:company_id>")
+    def connect(company_id: int) -> Response:
+        with _runtime().sessions() as db:
+            if db.get(Company, company_id) is None:
+                abort(404)
+        state = secrets.token_urlsafe(32)
+        session[SESSION_KEY] = {"state": state, "company_id": company_id}
+        try:
+            url = authorization_url(_oauth_config(), state)
+        except CostbridgeError as exc:
+            return _fail(company_id, exc.message, 503)
+        return redirect(url, code=302)
+
+    @bp.get("/callback")
+    def callback() -> Response:
+        pending = session.pop(SESSION_KEY, None)
+        returned = request.args.get("state", "")
+        if (
+            not isinstance(pending, dict)
+            or not returned
+            or not hmac.compare_digest(str(pending.get("state", "")).encode(), returned.encode())
+        ):
+            log.warning("OAuth callback refused: state missing or not from this session")
+            return Response(
+                "This QuickBooks sign-in did not start here (or was already used). "
+                "Start again from the company page.", status=400, mimetype="text/plain")
+        company_id = int(pending["company_id"])
+        if request.args.get("error"):
+            return redirect(url_for("qbo_oauth.status", company_id=company_id, m="refused"))
+        code = request.args.get("code", "")
+        realm_id = request.args.get("realmId", "")
+        if not code or not realm_id.isdigit():
+            return _fail(company_id, "Intuit's answer lacked the code or company id.", 400)
+        oauth = _oauth_config()
+        try:
+            token = exchange_code(oauth, code)
+        except OAuthError as exc:
+            log.warning("code exchange refused: %s", exc.error)
+            return _fail(company_id, "Intuit refused the sign-in code; start again.", 400)
+        except (requests.RequestException, CostbridgeError, ValueError) as exc:
+            log.warning("code exchange failed: %s", type(exc).__name__)
+            return _fail(company_id, "Could not reach Intuit to finish connecting; try again.", 502)
+        vault = _vault()
+        with _runtime().sessions() as db, db.begin():
+            company = db.scalars(
+                select(Company).where(Company.id == company_id).with_for_update()
+            ).one_or_none()
+            if company is None:
+                abort(404)
+            other = db.scalars(
+                select(Company).where(Company.realm_id == realm_id, Company.id != company_id)
+            ).first()
+            if other is not None:
+                # Keep the app's grant from dangling: give the fresh tokens back to Intuit.
+                revoke(oauth, str(token.get("refresh_token", "")))
+                return _fail(company_id,
+                             f"That QuickBooks company is already connected to {other.name}.", 409)
+            store_grant(company, token, vault, realm_id=realm_id)
+        log.info("company %s connected to realm %s", company_id, realm_id)
+        return redirect(url_for("qbo_oauth.status", company_id=company_id, m="connected"))
+
+    @bp.post("/disconnect/<int:company_id>")
+    def disconnect(company_id: int) -> Response:
+        vault = _vault()
+        oauth = _oauth_config()
+        with _runtime().sessions() as db, db.begin():
+            company = db.get(Company, company_id, with_for_update=True) or abort(404)
+            token_enc = company.refresh_token_enc or company.access_token_enc
+            confirmed = True
+            if token_enc:
+                try:
+                    confirmed = revoke(oauth, vault.decrypt(token_enc))
+                except CostbridgeError:
+                    confirmed = False
+            forget_tokens(company, ConnectionStatus.DISCONNECTED)
+        log.info("company %s disconnected from QuickBooks (revoked=%s)", company_id, confirmed)
+        return redirect(url_for("qbo_oauth.status", company_id=company_id,
+                                m="disconnected" if confirmed else "disconnected-unconfirmed"))
+
+    return bp
+
+
+_MESSAGES = {
+    "connected": "Connected to QuickBooks.",
+    "refused": "The QuickBooks sign-in was cancelled or refused; nothing changed.",
+    "disconnected": "Disconnected: QuickBooks no longer accepts costbridge for this company.",
+    "disconnected-unconfirmed": (
+        "Disconnected here, but Intuit did not confirm the revocation; remove costbridge from "
+        "QuickBooks' Apps page to be sure."
+    ),
+}
+
+
+def _fail(company_id: int, words: str, status: int) -> Response:
+    return Response(f"{words}\n", status=status, mimetype="text/plain")
+
+
+#: Module-level factory alias; call it once per app.
+oauth_blueprint = make_oauth_blueprint

@@ -1,0 +1,31 @@
+"""Bills: pulled as actuals, pushed as unpaid QBO Bills, with their files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Sequence
+
+from core import hookimpl
+from core.contracts import PluginInfo
+from core.contracts import ProjectView
+from core.contracts import SettingProblem
+from plugins._checks import needs_link
+from plugins.qbo_bills import settings
+
+
+@hookimpl
+def plugin_info() -> PluginInfo:
+    """Bills own QBO's Bill entity."""
+    return PluginInfo(
+        name="qbo_bills",
+        label="Bills",
+        owns=("Bill",),
+        settings=settings.SETTINGS,
+        description="Pulls QuickBooks bills into budgets; pushes bills created here as unpaid.",
+    )
+
+
+@hookimpl
+def validate_settings(project: ProjectView, settings: Mapping[str, object]) -> Sequence[SettingProblem]:
+    """Pushing bills and pulling their files need a linked customer."""
+    return needs_link(project, settings, "push_bills", "pull_bill_attachments")

@@ -1,0 +1,31 @@
+"""Invoices: client invoices pushed as QBO Invoices; paid status comes back from QBO."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Sequence
+
+from core import hookimpl
+from core.contracts import PluginInfo
+from core.contracts import ProjectView
+from core.contracts import SettingProblem
+from plugins._checks import needs_link
+from plugins.qbo_invoices import settings
+
+
+@hookimpl
+def plugin_info() -> PluginInfo:
+    """Invoices own QBO's Invoice and Payment entities."""
+    return PluginInfo(
+        name="qbo_invoices",
+        label="Invoices",
+        owns=("Invoice", "Payment"),
+        settings=settings.SETTINGS,
+        description="Pushes client invoices; only QuickBooks can mark them paid.",
+    )
+
+
+@hookimpl
+def validate_settings(project: ProjectView, settings: Mapping[str, object]) -> Sequence[SettingProblem]:
+    """Sending invoices needs a linked customer."""
+    return needs_link(project, settings, "send_invoices")

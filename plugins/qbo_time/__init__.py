@@ -1,0 +1,31 @@
+"""Time: entries pushed as QBO TimeActivity, and TimeActivity pulled back as actuals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Sequence
+
+from core import hookimpl
+from core.contracts import PluginInfo
+from core.contracts import ProjectView
+from core.contracts import SettingProblem
+from plugins._checks import needs_link
+from plugins.qbo_time import settings
+
+
+@hookimpl
+def plugin_info() -> PluginInfo:
+    """Time owns QBO's TimeActivity entity."""
+    return PluginInfo(
+        name="qbo_time",
+        label="Time",
+        owns=("TimeActivity",),
+        settings=settings.SETTINGS,
+        description="Pushes time entries as time charges and pulls them back as actuals.",
+    )
+
+
+@hookimpl
+def validate_settings(project: ProjectView, settings: Mapping[str, object]) -> Sequence[SettingProblem]:
+    """Time tracking needs a linked customer."""
+    return needs_link(project, settings, "time_tracking")

@@ -1,0 +1,279 @@
+"""The ``/v3/company/<realm>/...`` blueprint: one pipeline, then CRUD, query, cdc and friends.
+
+Pipeline (docs/sandbox-internals.md): chaos -> oauth.authenticate -> realm -> throttle slot
+-> requestid replay (writes) -> handler -> remember -> envelope with ``time``. Every answer is
+JSON, even without ``Accept: application/json``: real QBO would answer XML then, but every
+client we emulate for asks for JSON, and one format keeps the sandbox small.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import request
+
+from sandbox import api_batch
+from sandbox import entities
+from sandbox import faults
+from sandbox import uploads
+from sandbox.faults import QboFault
+from sandbox.render import dumps
+from sandbox.render import loads
+
+if TYPE_CHECKING:
+    from sandbox.state import Realm
+    from sandbox.state import Sandbox
+
+log = logging.getLogger(__name__)
+
+Result = tuple[int, Any]
+"""(HTTP status, body): a dict is JSON, a str is text/plain."""
+
+_REPLAY_SKIP = frozenset({401, 403, 429, 500, 503})
+
+
+def json_response(
+    sb: Sandbox, status: int, body: Any, headers: dict[str, str] | None = None
+) -> Response:
+    """Render a body (dict -> JSON with Decimal numbers, str -> text/plain)."""
+    if isinstance(body, str):
+        resp = Response(body, status=status, mimetype="text/plain")
+    else:
+        resp = Response(dumps(body), status=status, mimetype="application/json")
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    sb.counters[f"status:{status}"] += 1
+    return resp
+
+
+def make_api_blueprint(sb: Sandbox) -> Blueprint:
+    """Build the QBO REST blueprint bound to ``sb``."""
+    bp = Blueprint("qbo_api", __name__)
+
+    @bp.route(
+        "/v3/company/<realm_id>/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+    )
+    def dispatch(realm_id: str, rest: str) -> Response:
+        return handle(sb, realm_id, rest)
+
+    @bp.route("/v3/company/<realm_id>", methods=["GET", "POST"])
+    @bp.route("/v3/company/<realm_id>/", methods=["GET", "POST"])
+    def bare(realm_id: str) -> Response:
+        return handle(sb, realm_id, "")
+
+    return bp
+
+
+def handle(sb: Sandbox, realm_id: str, rest: str) -> Response:
+    """Run one API request through the whole pipeline; never raises."""
+    sb.counters["requests"] += 1
+    sb.counters[f"requests:{realm_id}"] += 1
+    headers: dict[str, str] = {}
+    try:
+        sb.chaos.before_request(realm_id, rest)
+        sb.oauth.authenticate(request.headers.get("Authorization"), realm_id)
+        realm = sb.realm(realm_id)
+        with sb.throttle.slot(realm_id, batch=rest == "batch"):
+            status, body = _with_request_id(sb, realm, rest)
+    except QboFault as fault:
+        status, body, headers = fault.status, fault.to_body(sb.clock.time_str()), fault.headers
+    except Exception:  # noqa: BLE001 - any bug becomes a SystemFault, never a dead server
+        log.exception("sandbox API error on %s %s", request.method, request.path)
+        status, body = 500, faults.system_fault().to_body(sb.clock.time_str())
+    return json_response(sb, status, body, headers)
+
+
+def _with_request_id(sb: Sandbox, realm: Realm, rest: str) -> Result:
+    request_id = request.args.get("requestid")
+    if request.method != "POST" or not request_id or rest.startswith("query"):
+        return _route(sb, realm, rest)
+    # Held across check, run and remember so two concurrent retries cannot both execute.
+    with realm.lock:
+        seen = realm.replay(request_id)
+        if seen is not None:
+            sb.counters["requestid_replays"] += 1
+            return seen
+        try:
+            status, body = _route(sb, realm, rest)
+        except QboFault as fault:
+            status, body = fault.status, fault.to_body(sb.clock.time_str())
+            if fault.status not in _REPLAY_SKIP:
+                realm.remember(request_id, status, body)
+            raise
+        if status not in _REPLAY_SKIP:
+            realm.remember(request_id, status, body)
+        return status, body
+
+
+def _envelope(sb: Sandbox, key: str, value: Any) -> dict[str, Any]:
+    return {key: value, "time": sb.clock.time_str()}
+
+
+def read_json(sb: Sandbox) -> Any:
+    """The request body as JSON, after the size cap (413 QBO Fault above it)."""
+    limit = sb.config.max_request_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise faults.request_too_large(limit)
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise faults.request_too_large(limit)
+    return loads(raw)
+
+
+def _route(sb: Sandbox, realm: Realm, rest: str) -> Result:
+    parts = [p for p in rest.split("/") if p]
+    method = request.method
+    if not parts:
+        raise faults.not_found_url(request.path)
+    head = parts[0]
+    if head == "query" and len(parts) == 1 and method in ("GET", "POST"):
+        return 200, _envelope(sb, "QueryResponse", realm.query(_query_text(sb)))
+    if head == "cdc" and len(parts) == 1 and method == "GET":
+        return 200, _envelope(sb, "CDCResponse", [{"QueryResponse": _cdc(sb, realm)}])
+    if head == "batch" and len(parts) == 1 and method == "POST":
+        return 200, _envelope(sb, "BatchItemResponse", api_batch.run(sb, realm, read_json(sb)))
+    if head == "upload" and len(parts) == 1 and method == "POST":
+        return 200, _envelope(sb, "AttachableResponse", uploads.upload(sb, realm))
+    if head == "download" and len(parts) == 2 and method == "GET":
+        return 200, uploads.download_url(realm, parts[1])
+    if head == "companyinfo":
+        return _singleton(sb, realm, "CompanyInfo", parts, method)
+    if head == "preferences":
+        return _singleton(sb, realm, "Preferences", parts, method)
+    spec = entities.spec_for_path(head)
+    if spec is None or spec.kind == "singleton" or len(parts) > 2:
+        raise faults.not_found_url(request.path)
+    if method == "GET" and len(parts) == 2:
+        return 200, _envelope(
+            sb, spec.name, _fresh(realm, spec.name, realm.read(spec.name, parts[1]))
+        )
+    if method != "POST" or len(parts) != 1:
+        raise faults.method_not_allowed(method)
+    body = read_json(sb)
+    return 200, _envelope(
+        sb,
+        spec.name,
+        write(realm, spec.name, body, request.args.get("operation"), request.args.get("include")),
+    )
+
+
+def write(
+    realm: Realm, entity: str, body: Any, operation: str | None, include: str | None
+) -> dict[str, Any]:
+    """Dispatch a POST body to create/update/delete/void (shared with batch)."""
+    if not isinstance(body, dict):
+        raise faults.invalid_field(entity, f"{entity} must be a JSON object")
+    op = (operation or "").lower()
+    if op == "delete":
+        return realm.delete(entity, body)
+    if op == "void" or (op == "update" and (include or "").lower() == "void"):
+        return realm.void(entity, body)
+    if op not in ("", "update", "create"):
+        raise faults.unsupported_operation(f"Operation {operation} is not supported.")
+    # A full-update echo carries Id; a create from an object model may carry "Id": "".
+    if body.get("Id") not in (None, "") and op != "create":
+        return realm.update(entity, body)
+    if op == "update":
+        raise faults.required_field("Id")
+    return realm.create(entity, body)
+
+
+def _fresh(realm: Realm, entity: str, obj: dict[str, Any]) -> dict[str, Any]:
+    # A TempDownloadUri is short-lived; QBO mints a new one on every read.
+    if entity == "Attachable" and obj["Id"] in realm.files:
+        obj = dict(obj)
+        obj["TempDownloadUri"] = realm.temp_download_uri(obj["Id"])
+    return obj
+
+
+def _singleton(sb: Sandbox, realm: Realm, entity: str, parts: list[str], method: str) -> Result:
+    if method == "GET":
+        # companyinfo/<realmId> (QBO's form) or companyinfo/1; preferences has no id.
+        if entity == "CompanyInfo" and (len(parts) != 2 or parts[1] not in (realm.id, "1")):
+            raise faults.not_found_url(request.path)
+        if entity == "Preferences" and len(parts) != 1:
+            raise faults.not_found_url(request.path)
+        return 200, _envelope(sb, entity, realm.read(entity, "1"))
+    if method == "POST" and len(parts) == 1:
+        body = read_json(sb)
+        if isinstance(body, dict) and body.get("Id") in (realm.id,):
+            body = dict(body, Id="1")
+        return 200, _envelope(sb, entity, realm.update(entity, body))
+    raise faults.method_not_allowed(method)
+
+
+def _query_text(sb: Sandbox) -> str:
+    text = request.args.get("query")
+    if text is None and request.method == "POST":
+        # POSTed as application/text (API.md §4.1); accept any content type, it is raw text.
+        limit = sb.config.max_request_bytes
+        raw = request.stream.read(limit + 1)
+        if len(raw) > limit:
+            raise faults.request_too_large(limit)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise faults.unsupported_operation(
+                "Unsupported Operation: request payload must be UTF-8 encoded."
+            ) from None
+    if not text or not text.strip():
+        raise faults.parser_error('Encountered "<EOF>" at line 1, column 0.')
+    return text
+
+
+def parse_changed_since(sb: Sandbox, value: str | None) -> datetime:
+    """Read ``changedSince``: with offset as given, without in the company's zone (§13)."""
+    if not value:
+        raise faults.required_field("changedSince")
+    try:
+        when = datetime.fromisoformat(value.strip().replace(" ", "+").replace("Z", "+00:00"))
+    except ValueError:
+        raise faults.invalid_field("changedSince", "changedSince must be an ISO datetime") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=sb.clock.company_tz)
+    return when
+
+
+def run_cdc(
+    sb: Sandbox, realm: Realm, entity_list: str | None, changed: str | None
+) -> list[dict[str, Any]]:
+    """Validate CDC arguments and return the ``QueryResponse`` list (shared with batch)."""
+    if not entity_list:
+        raise faults.required_field("entities")
+    names = []
+    for raw in entity_list.split(","):
+        name = entities.canonical(raw.strip())
+        if name is None:
+            raise faults.validation(
+                "2010",
+                "Request has invalid or unsupported property",
+                f"Property Name:entities unsupported entity {raw.strip()}",
+                "entities",
+            )
+        names.append(name)
+    since = parse_changed_since(sb, changed)
+    if since < sb.clock.now() - timedelta(days=sb.config.cdc_max_days):
+        raise faults.validation(
+            "4001",
+            "Invalid query",
+            f"QueryValidationError: changedSince cannot be more than "
+            f"{sb.config.cdc_max_days} days in the past",
+            "changedSince",
+        )
+    return realm.cdc(names, since)
+
+
+def _cdc(sb: Sandbox, realm: Realm) -> list[dict[str, Any]]:
+    return run_cdc(sb, realm, request.args.get("entities"), request.args.get("changedSince"))
+
+
+def new_tid() -> str:
+    """An ``intuit_tid`` value: a fresh id per response, like Intuit's transaction ids."""
+    return f"1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"

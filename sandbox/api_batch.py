@@ -1,0 +1,86 @@
+"""``/batch``: up to 30 independent operations, each answered by ``bId`` (API.md §6)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+from typing import Any
+
+from sandbox import entities
+from sandbox import faults
+from sandbox.faults import QboFault
+
+if TYPE_CHECKING:
+    from sandbox.state import Realm
+    from sandbox.state import Sandbox
+
+log = logging.getLogger(__name__)
+
+_OPERATIONS = ("create", "update", "delete", "void")
+
+
+def run(sb: Sandbox, realm: Realm, body: Any) -> list[dict[str, Any]]:
+    """Run every item of a ``BatchItemRequest`` and return the ``BatchItemResponse`` list.
+
+    Items run in order but independently: a failing item yields a Fault in its slot and the
+    others still run (nothing is rolled back).
+    """
+    items = body.get("BatchItemRequest") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise faults.required_field("BatchItemRequest")
+    if len(items) > sb.config.max_batch_items:
+        raise faults.batch_too_large(sb.config.max_batch_items)
+    out = []
+    for item in items:
+        bid = item.get("bId") if isinstance(item, dict) else None
+        try:
+            result = _one(sb, realm, item)
+        except QboFault as fault:
+            result = {"Fault": fault.fault_object()}
+        except Exception:  # noqa: BLE001 - one broken item must not sink the batch
+            log.exception("sandbox batch item failed")
+            result = {"Fault": faults.system_fault().fault_object()}
+        if bid is not None:
+            result["bId"] = bid
+        out.append(result)
+    return out
+
+
+def _one(sb: Sandbox, realm: Realm, item: Any) -> dict[str, Any]:
+    from sandbox.api import run_cdc
+    from sandbox.api import write
+
+    if not isinstance(item, dict):
+        raise faults.invalid_field("BatchItemRequest", "each item must be an object")
+    if "bId" not in item:
+        raise faults.required_field("bId")
+    if "Query" in item:
+        text = item["Query"]
+        if not isinstance(text, str):
+            raise faults.invalid_field("Query", "Query must be a string")
+        return {"QueryResponse": realm.query(text)}
+    if "CDCQuery" in item:
+        cdc = item["CDCQuery"]
+        if not isinstance(cdc, dict):
+            raise faults.invalid_field("CDCQuery", "CDCQuery must be an object")
+        since = cdc.get("ChangedSince") or cdc.get("changedSince")
+        names = cdc.get("Entities") or cdc.get("entities")
+        return {"CDCResponse": [{"QueryResponse": run_cdc(sb, realm, names, since)}]}
+    keys = [k for k in item if entities.canonical(k) == k and k in entities.ENTITIES]
+    if len(keys) != 1:
+        raise faults.required_field("BatchItemRequest.<Entity>")
+    entity = keys[0]
+    operation = str(item.get("operation", "create")).lower()
+    if operation not in _OPERATIONS:
+        raise faults.unsupported_operation(f"Operation {operation} is not supported in batch.")
+    options = str(item.get("optionsData") or "").lower()
+    payload = item[entity]
+    if operation == "void":
+        result = write(realm, entity, payload, "void", None)
+    elif operation == "update" and options == "void":
+        result = write(realm, entity, payload, "update", "void")
+    elif operation == "create":
+        result = write(realm, entity, payload, "create", None)
+    else:
+        result = write(realm, entity, payload, operation, None)
+    return {entity: result}

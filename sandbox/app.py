@@ -1,0 +1,67 @@
+"""Assembles the sandbox's Flask app: QBO API, OAuth, control API and temp file links."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask import Flask
+from flask import Response
+from flask import request
+
+from sandbox import faults
+from sandbox import uploads
+from sandbox.api import json_response
+from sandbox.api import make_api_blueprint
+from sandbox.api import new_tid
+from sandbox.control import make_control_blueprint
+
+if TYPE_CHECKING:
+    from sandbox.state import Sandbox
+
+
+def create_sandbox_app(sb: Sandbox) -> Flask:
+    """Build the Flask app serving ``sb`` (one app per Sandbox, nothing global)."""
+    app = Flask("sandbox")
+    # Bodies are read (and capped) by the handlers themselves, so a too-large request gets a
+    # QBO-shaped Fault rather than Werkzeug's HTML 413.
+    app.config["MAX_CONTENT_LENGTH"] = None
+    app.extensions["sandbox"] = sb
+    app.register_blueprint(make_api_blueprint(sb))
+    app.register_blueprint(sb.oauth.blueprint)
+    app.register_blueprint(make_control_blueprint(sb))
+
+    @app.get("/_files/<realm_id>/<key>/<path:name>")
+    def temp_file(realm_id: str, key: str, name: str) -> Response:
+        # The pre-signed URL of API.md §7.3: no bearer token, expires after temp_download_ttl.
+        del name
+        found = uploads.serve_temp(sb, realm_id, key)
+        if found is None:
+            return Response("Request has expired or is invalid", status=403, mimetype="text/plain")
+        data, ctype, file_name = found
+        resp = Response(data, mimetype=ctype)
+        resp.headers["Content-Disposition"] = f'attachment; filename="{file_name}"'
+        return resp
+
+    @app.errorhandler(404)
+    def not_found(_exc: Exception) -> Response:
+        return json_response(
+            sb, 404, faults.not_found_url(request.path).to_body(sb.clock.time_str())
+        )
+
+    @app.errorhandler(405)
+    def not_allowed(_exc: Exception) -> Response:
+        return json_response(
+            sb, 405, faults.method_not_allowed(request.method).to_body(sb.clock.time_str())
+        )
+
+    @app.errorhandler(500)
+    def crashed(_exc: Exception) -> Response:
+        return json_response(sb, 500, faults.system_fault().to_body(sb.clock.time_str()))
+
+    @app.after_request
+    def tid(resp: Response) -> Response:
+        # Intuit puts a transaction id on every response; clients log it (API.md §1.1).
+        resp.headers.setdefault("intuit_tid", new_tid())
+        return resp
+
+    return app

@@ -1,0 +1,578 @@
+"""Per-entity rules: what each QBO entity requires, computes and refuses.
+
+``ENTITIES`` maps the canonical name (``Bill``) to its ``EntitySpec``. ``prepare`` turns client
+input into the object to store (or raises a ``QboFault``) without touching the realm, so a
+refused request never leaves a trace. Transaction rules live in ``txn_rules``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from typing import Any
+
+from sandbox import faults
+from sandbox import txn_rules
+from sandbox.fields import COMMON_READONLY
+from sandbox.fields import USD
+from sandbox.fields import as_bool
+from sandbox.fields import clean
+from sandbox.fields import list_field
+from sandbox.fields import number_fields
+from sandbox.fields import require
+from sandbox.fields import resolve
+from sandbox.fields import resolve_all
+
+if TYPE_CHECKING:
+    from sandbox.state import Realm
+
+Rule = Callable[["Realm", dict[str, Any], "dict[str, Any] | None", str], None]
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """What the sandbox knows about one entity type."""
+
+    name: str
+    kind: str  # "txn", "name", "attachable" or "singleton"
+    rule: Rule | None
+    deletable: bool = False
+    voidable: bool = False
+    creatable: bool = True
+    updatable: bool = True
+
+    @property
+    def path(self) -> str:
+        """The lowercase URL segment (``/bill``)."""
+        return self.name.lower()
+
+
+_PEOPLE = ("Customer", "Vendor", "Employee")
+_NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
+
+CLASSIFICATION = {
+    "Bank": "Asset",
+    "Accounts Receivable": "Asset",
+    "Other Current Asset": "Asset",
+    "Fixed Asset": "Asset",
+    "Other Asset": "Asset",
+    "Accounts Payable": "Liability",
+    "Credit Card": "Liability",
+    "Other Current Liability": "Liability",
+    "Long Term Liability": "Liability",
+    "Equity": "Equity",
+    "Income": "Revenue",
+    "Other Income": "Revenue",
+    "Cost of Goods Sold": "Expense",
+    "Expense": "Expense",
+    "Other Expense": "Expense",
+}
+_DEFAULT_SUBTYPE = {
+    "Bank": "Checking",
+    "Accounts Receivable": "AccountsReceivable",
+    "Other Current Asset": "OtherCurrentAssets",
+    "Fixed Asset": "OtherFixedAssets",
+    "Other Asset": "OtherLongTermAssets",
+    "Accounts Payable": "AccountsPayable",
+    "Credit Card": "CreditCard",
+    "Other Current Liability": "OtherCurrentLiabilities",
+    "Long Term Liability": "OtherLongTermLiabilities",
+    "Equity": "OwnersEquity",
+    "Income": "ServiceFeeIncome",
+    "Other Income": "OtherMiscellaneousIncome",
+    "Cost of Goods Sold": "SuppliesMaterialsCogs",
+    "Expense": "OtherMiscellaneousServiceCost",
+    "Other Expense": "OtherMiscellaneousExpense",
+}
+_ITEM_TYPES = ("Service", "NonInventory", "Inventory", "Group", "Category")
+
+
+def _check_name(value: Any, element: str) -> str:
+    if not isinstance(value, str):
+        raise faults.invalid_field(element, f"{element} must be a string")
+    value = value.strip()
+    if ":" in value:
+        # ':' is the FullyQualifiedName separator (API.md §3.2).
+        raise faults.validation(
+            "2050", "Invalid string format", f"{element} cannot contain a colon (:).", element
+        )
+    if not value or len(value) > 500:
+        raise faults.validation(
+            "2050",
+            "String length is either shorter or longer than supported by specification",
+            f"{element} length",
+            element,
+        )
+    return value
+
+
+def _unique(
+    realm: Realm, entities: tuple[str, ...], key: str, value: str, own: tuple[str, str | None]
+) -> None:
+    folded = value.casefold()
+    for entity in entities:
+        for other in realm.all(entity):
+            if (entity, other["Id"]) == own or other.get("Active") is False:
+                continue
+            if str(other.get(key, "")).casefold() == folded:
+                raise faults.duplicate_name(value)
+
+
+def _hierarchy(realm: Realm, obj: dict[str, Any], entity: str, flag: str, label: str) -> None:
+    """Set FullyQualifiedName and Level from ParentRef (flag: Job/SubItem/SubAccount/SubClass)."""
+    as_bool(obj, flag, False)
+    if obj[flag] and "ParentRef" not in obj:
+        raise faults.required_field("ParentRef")
+    if "ParentRef" in obj:
+        parent = resolve(realm, obj["ParentRef"], entity, "ParentRef")
+        if parent["Id"] == obj.get("Id"):
+            raise faults.business_validation(f"A {entity} cannot be its own parent.", "ParentRef")
+        obj[flag] = True
+        obj["Level"] = int(parent.get("Level", 0)) + 1
+        obj["FullyQualifiedName"] = f"{parent.get('FullyQualifiedName', '')}:{label}"
+    else:
+        obj.pop("Level", None)
+        obj["FullyQualifiedName"] = label
+
+
+def person(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str) -> None:
+    """Customer, Vendor, Employee: DisplayName rules, uniqueness, hierarchy for customers."""
+    for ro in ("FullyQualifiedName", "Level", "Balance", "BalanceWithJobs", "IsProject"):
+        obj.pop(ro, None)
+    if "DisplayName" not in obj:
+        parts = [str(obj[p]).strip() for p in _NAME_PARTS if isinstance(obj.get(p), str)]
+        derived = " ".join(p for p in parts if p) or str(obj.get("CompanyName", "")).strip()
+        if not derived:
+            raise faults.validation(
+                "6080",
+                "Required param missing, need to supply the required value for the API",
+                "At least one of the name elements is required: Title, GivenName, MiddleName, "
+                "FamilyName, Suffix or DisplayName.",
+                "DisplayName",
+            )
+        obj["DisplayName"] = derived
+    name = _check_name(obj["DisplayName"], "DisplayName")
+    obj["DisplayName"] = name
+    as_bool(obj, "Active", True)
+    _unique(realm, _PEOPLE, "DisplayName", name, (entity, existing["Id"] if existing else None))
+    obj.setdefault("PrintOnCheckName", name)
+    if entity == "Customer":
+        obj["Id"] = existing["Id"] if existing else None
+        _hierarchy(realm, obj, "Customer", "Job", name)
+        if obj["Id"] is None:
+            del obj["Id"]
+        obj["IsProject"] = bool(existing and existing.get("IsProject"))
+        for key, default in (
+            ("Taxable", False),
+            ("BillWithParent", False),
+            ("PreferredDeliveryMethod", "Print"),
+        ):
+            obj.setdefault(key, default)
+        obj["Balance"] = existing.get("Balance", 0) if existing else 0
+        obj["BalanceWithJobs"] = existing.get("BalanceWithJobs", 0) if existing else 0
+        obj.setdefault("CurrencyRef", dict(USD))
+    elif entity == "Vendor":
+        obj["Balance"] = existing.get("Balance", 0) if existing else 0
+        as_bool(obj, "Vendor1099", False)
+        obj.setdefault("CurrencyRef", dict(USD))
+        number_fields(obj, ("CostRate", "BillRate"))
+        if "TaxIdentifier" in obj:
+            obj["TaxIdentifier"] = "XXXXXX" + str(obj["TaxIdentifier"])[-4:]
+    else:
+        as_bool(obj, "BillableTime", False)
+        number_fields(obj, ("CostRate", "BillRate"))
+        if "SSN" in obj:
+            obj["SSN"] = "XXX-XX-XXXX"
+
+
+def item(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str) -> None:
+    """Item: Name unique among items, Type, accounts by type, sub-items."""
+    obj.pop("FullyQualifiedName", None)
+    obj.pop("Level", None)
+    name = _check_name(require(obj, "Name"), "Name")
+    obj["Name"] = name
+    item_type = require(obj, "Type")
+    if item_type not in _ITEM_TYPES:
+        raise faults.invalid_enum(str(item_type), "Type")
+    if item_type == "Inventory":
+        require(obj, "AssetAccountRef")
+        require(obj, "IncomeAccountRef")
+        require(obj, "ExpenseAccountRef")
+    elif item_type in ("Service", "NonInventory") and not (
+        "IncomeAccountRef" in obj or "ExpenseAccountRef" in obj
+    ):
+        raise faults.required_field("IncomeAccountRef")
+    as_bool(obj, "Active", True)
+    _unique(realm, ("Item",), "Name", name, (entity, existing["Id"] if existing else None))
+    obj["Id"] = existing["Id"] if existing else None
+    _hierarchy(realm, obj, "Item", "SubItem", name)
+    if obj["Id"] is None:
+        del obj["Id"]
+    if not obj["SubItem"]:
+        # QBO leaves SubItem out of top-level items (samples/item.response.json).
+        del obj["SubItem"]
+    number_fields(obj, ("UnitPrice", "PurchaseCost", "QtyOnHand"))
+    for key, default in (
+        ("Taxable", False),
+        ("UnitPrice", 0),
+        ("PurchaseCost", 0),
+        ("TrackQtyOnHand", False),
+    ):
+        obj.setdefault(key, default)
+
+
+def account(
+    realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str
+) -> None:
+    """Account: Name, type/subtype, Classification, sub-accounts."""
+    for ro in (
+        "FullyQualifiedName",
+        "Classification",
+        "CurrentBalance",
+        "CurrentBalanceWithSubAccounts",
+        "Level",
+    ):
+        obj.pop(ro, None)
+    name = _check_name(require(obj, "Name"), "Name")
+    obj["Name"] = name
+    if "AccountType" not in obj and "AccountSubType" not in obj:
+        raise faults.validation(
+            "6010",
+            "Required param missing, need to supply the required value for the API",
+            "AccountType or AccountSubType is required",
+            "AccountType",
+        )
+    acct_type = obj.get("AccountType")
+    if acct_type is None:
+        sub = obj["AccountSubType"]
+        acct_type = next((t for t, s in _DEFAULT_SUBTYPE.items() if s == sub), None)
+        if acct_type is None:
+            raise faults.invalid_enum(str(sub), "AccountSubType")
+        obj["AccountType"] = acct_type
+    if acct_type not in CLASSIFICATION:
+        raise faults.invalid_enum(str(acct_type), "AccountType")
+    obj.setdefault("AccountSubType", _DEFAULT_SUBTYPE[acct_type])
+    obj["Classification"] = CLASSIFICATION[acct_type]
+    as_bool(obj, "Active", True)
+    obj["Id"] = existing["Id"] if existing else None
+    _hierarchy(realm, obj, "Account", "SubAccount", name)
+    if obj["Id"] is None:
+        del obj["Id"]
+    obj.pop("Level", None)
+    _unique(
+        realm,
+        ("Account",),
+        "FullyQualifiedName",
+        obj["FullyQualifiedName"],
+        (entity, existing["Id"] if existing else None),
+    )
+    obj["CurrentBalance"] = existing.get("CurrentBalance", 0) if existing else 0
+    obj["CurrentBalanceWithSubAccounts"] = (
+        existing.get("CurrentBalanceWithSubAccounts", 0) if existing else 0
+    )
+    obj.setdefault("CurrencyRef", dict(USD))
+
+
+def klass(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str) -> None:
+    """Class: Name, sub-classes."""
+    obj.pop("FullyQualifiedName", None)
+    name = _check_name(require(obj, "Name"), "Name")
+    obj["Name"] = name
+    as_bool(obj, "Active", True)
+    obj["Id"] = existing["Id"] if existing else None
+    _hierarchy(realm, obj, "Class", "SubClass", name)
+    if obj["Id"] is None:
+        del obj["Id"]
+    obj.pop("Level", None)
+    _unique(
+        realm,
+        ("Class",),
+        "FullyQualifiedName",
+        obj["FullyQualifiedName"],
+        (entity, existing["Id"] if existing else None),
+    )
+
+
+def term(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str) -> None:
+    """Term: Name, STANDARD or DATE_DRIVEN numbers."""
+    name = _check_name(require(obj, "Name"), "Name")
+    obj["Name"] = name
+    as_bool(obj, "Active", True)
+    term_type = obj.setdefault("Type", "STANDARD")
+    if term_type not in ("STANDARD", "DATE_DRIVEN"):
+        raise faults.invalid_enum(str(term_type), "Type")
+    number_fields(
+        obj,
+        (
+            "DueDays",
+            "DiscountDays",
+            "DiscountPercent",
+            "DayOfMonthDue",
+            "DueNextMonthDays",
+            "DiscountDayOfMonth",
+        ),
+    )
+    if term_type == "STANDARD":
+        for key in ("DiscountPercent", "DueDays", "DiscountDays"):
+            obj.setdefault(key, 0)
+    _unique(realm, ("Term",), "Name", name, (entity, existing["Id"] if existing else None))
+
+
+_ATTACH_TARGETS = (
+    "Bill",
+    "Purchase",
+    "VendorCredit",
+    "Invoice",
+    "Payment",
+    "TimeActivity",
+    "Customer",
+    "Vendor",
+    "Employee",
+    "Item",
+)
+
+
+def attachable(
+    realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str
+) -> None:
+    """Attachable: a note, a file (via upload) or both, linked to entities."""
+    del entity
+    for ro in (
+        "FileAccessUri",
+        "TempDownloadUri",
+        "ThumbnailFileAccessUri",
+        "ThumbnailTempDownloadUri",
+    ):
+        obj.pop(ro, None)
+    if existing is not None:
+        for key in ("FileName", "ContentType", "Size", "FileAccessUri", "TempDownloadUri"):
+            if key in existing:
+                obj[key] = existing[key]
+    if "FileName" not in obj and "Note" not in obj:
+        raise faults.required_field("Note")
+    if "Note" in obj and (not isinstance(obj["Note"], str) or len(obj["Note"]) > 4000):
+        raise faults.invalid_field("Note", "Note must be a string of at most 4000 characters")
+    for ref in list_field(obj, "AttachableRef"):
+        target = ref.get("EntityRef")
+        if not isinstance(target, dict) or "value" not in target:
+            raise faults.required_field("AttachableRef.EntityRef")
+        kind = target.get("type")
+        if kind not in _ATTACH_TARGETS:
+            raise faults.validation(
+                "6050",
+                "Invalid Entity Type",
+                f"Unsupported EntityRef type: {kind}",
+                "AttachableRef.EntityRef",
+            )
+        target["value"] = str(target["value"])
+        if realm.get(kind, target["value"]) is None:
+            raise faults.invalid_reference("AttachableRef.EntityRef", kind, target["value"])
+        as_bool(ref, "IncludeOnSend", False)
+
+
+def singleton(
+    realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str
+) -> None:
+    """CompanyInfo and Preferences: updatable settings, no rules beyond the header."""
+    del realm, obj, existing, entity
+
+
+ENTITIES: dict[str, EntitySpec] = {
+    spec.name: spec
+    for spec in (
+        EntitySpec("Bill", "txn", txn_rules.bill_like, deletable=True),
+        EntitySpec("Purchase", "txn", txn_rules.purchase, deletable=True),
+        EntitySpec("VendorCredit", "txn", txn_rules.bill_like, deletable=True),
+        EntitySpec("TimeActivity", "txn", txn_rules.time_activity, deletable=True),
+        EntitySpec("Invoice", "txn", txn_rules.invoice, deletable=True, voidable=True),
+        EntitySpec("Payment", "txn", txn_rules.payment, deletable=True, voidable=True),
+        EntitySpec("Attachable", "attachable", attachable, deletable=True),
+        EntitySpec("Customer", "name", person),
+        EntitySpec("Vendor", "name", person),
+        EntitySpec("Employee", "name", person),
+        EntitySpec("Item", "name", item),
+        EntitySpec("Account", "name", account),
+        EntitySpec("Class", "name", klass),
+        EntitySpec("Term", "name", term),
+        EntitySpec("CompanyInfo", "singleton", singleton, creatable=False),
+        EntitySpec("Preferences", "singleton", singleton, creatable=False),
+    )
+}
+_BY_PATH = {spec.path: spec for spec in ENTITIES.values()}
+_BY_FOLDED = {name.casefold(): name for name in ENTITIES}
+NAME_LISTS = frozenset(n for n, s in ENTITIES.items() if s.kind == "name")
+
+
+def spec_for_path(path: str) -> EntitySpec | None:
+    """Return the spec for a URL segment (``"bill"``), or None. QBO paths are lowercase."""
+    return _BY_PATH.get(path)
+
+
+def canonical(name: str) -> str | None:
+    """Map an entity name in any case (``bill``) to its canonical form (``Bill``)."""
+    return _BY_FOLDED.get(str(name).casefold())
+
+
+def prepare(
+    realm: Realm, spec: EntitySpec, body: Any, existing: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Validate client input and return the object to store (header fields not yet set)."""
+    if not isinstance(body, dict):
+        raise faults.invalid_field(spec.name, f"{spec.name} must be a JSON object")
+    obj = clean(body)
+    for key in COMMON_READONLY:
+        obj.pop(key, None)
+    if spec.rule is not None:
+        spec.rule(realm, obj, existing, spec.name)
+    # Any other reference (ClassRef on a line, TermRef on a vendor...) must exist and be active.
+    resolve_all(realm, obj)
+    return obj
+
+
+def finish(spec: EntitySpec, obj: dict[str, Any]) -> dict[str, Any]:
+    """Add the response header QBO puts on every entity (API.md §1.3)."""
+    del spec
+    obj["domain"] = "QBO"
+    obj["sparse"] = False
+    return obj
+
+
+def linked_updates(
+    realm: Realm, spec: EntitySpec, new: dict[str, Any] | None, old: dict[str, Any] | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """Other objects a write changes as a side effect (invoices paid by a payment)."""
+    if spec.name == "Payment":
+        return txn_rules.payment_followups(realm, new, old)
+    if spec.name == "Invoice" and new is None and old is not None:
+        applied, _ = txn_rules.applied_to(realm, old["Id"])
+        if applied:
+            raise faults.business_validation(
+                "This invoice has payments applied. Delete the payments first."
+            )
+    return []
+
+
+def voided(existing: dict[str, Any]) -> dict[str, Any]:
+    """The voided copy of an Invoice or Payment."""
+    return txn_rules.voided(existing)
+
+
+def computed_for_insert(realm: Realm, spec: EntitySpec, obj: dict[str, Any]) -> dict[str, Any]:
+    """Seed path: computed fields only (lines, totals, hierarchy), no checks."""
+    txn_rules.totals_for_insert(spec.name, obj)
+    if spec.name == "Account" and "AccountType" in obj:
+        obj.setdefault("Classification", CLASSIFICATION.get(obj["AccountType"], "Expense"))
+    if spec.kind == "name":
+        obj.setdefault("Active", True)
+        label = obj.get("DisplayName") or obj.get("Name") or ""
+        parent_ref = obj.get("ParentRef")
+        parent = (
+            realm.get(spec.name, str(parent_ref.get("value")))
+            if isinstance(parent_ref, dict)
+            else None
+        )
+        if parent is not None:
+            obj["FullyQualifiedName"] = f"{parent.get('FullyQualifiedName', '')}:{label}"
+            if spec.name in ("Customer", "Item"):
+                obj["Level"] = int(parent.get("Level", 0)) + 1
+        else:
+            obj.setdefault("FullyQualifiedName", label)
+        if spec.name == "Customer":
+            obj.setdefault("IsProject", False)
+    return obj
+
+
+def company_singletons(company_name: str, tz: str) -> dict[str, dict[str, Any]]:
+    """CompanyInfo and Preferences of a fresh company (shapes from samples/)."""
+    addr = {
+        "Id": "1",
+        "Line1": "1 Main Street",
+        "City": "Bayshore",
+        "Country": "US",
+        "CountrySubDivisionCode": "CA",
+        "PostalCode": "94320",
+    }
+    info = {
+        "Id": "1",
+        "CompanyName": company_name,
+        "LegalName": company_name,
+        "CompanyAddr": dict(addr),
+        "CustomerCommunicationAddr": dict(addr),
+        "LegalAddr": dict(addr),
+        "PrimaryPhone": {},
+        "CompanyStartDate": "2024-01-01",
+        "FiscalYearStartMonth": "January",
+        "Country": "US",
+        "Email": {"Address": "office@sandbox.example"},
+        "WebAddr": {},
+        "SupportedLanguages": "en",
+        "DefaultTimeZone": tz,
+        "NameValue": [
+            {"Name": "OfferingSku", "Value": "QuickBooks Online Plus"},
+            {"Name": "QBOIndustryType", "Value": "Construction"},
+            {"Name": "PayrollFeature", "Value": "false"},
+        ],
+    }
+    prefs = {
+        "Id": "1",
+        "AccountingInfoPrefs": {
+            "TrackDepartments": False,
+            "DepartmentTerminology": "Location",
+            "ClassTrackingPerTxn": False,
+            "ClassTrackingPerTxnLine": True,
+            "CustomerTerminology": "Customers",
+            "UseAccountNumbers": True,
+            "BookCloseDate": "2023-12-31",
+        },
+        "ProductAndServicesPrefs": {
+            "ForSales": True,
+            "ForPurchase": True,
+            "QuantityWithPriceAndRate": True,
+            "QuantityOnHand": True,
+        },
+        "SalesFormsPrefs": {
+            "CustomTxnNumbers": False,
+            "AllowDeposit": True,
+            "AllowDiscount": True,
+            "AllowEstimates": True,
+            "AllowServiceDate": False,
+            "AllowShipping": False,
+            "AutoApplyCredit": True,
+            "AutoApplyPayments": True,
+        },
+        "VendorAndPurchasesPrefs": {
+            "TrackingByCustomer": True,
+            "BillableExpenseTracking": True,
+            "DefaultMarkup": 0,
+        },
+        "TimeTrackingPrefs": {
+            "UseServices": True,
+            "BillCustomers": True,
+            "ShowBillRateToAll": False,
+            "WorkWeekStartDate": "Monday",
+            "MarkTimeEntriesBillable": True,
+        },
+        "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
+    }
+    return {"CompanyInfo": info, "Preferences": prefs}
+
+
+def run_query(realm: Realm, qmod: Any, text: str) -> dict[str, Any]:
+    """Parse and run a SELECT; return the ``QueryResponse`` object (API.md §4.4, §4.5).
+
+    ``query.execute`` applies the name-list active-only default (§4.5) and shapes the page;
+    every ``QueryError`` becomes the Fault it describes (4000 parse error, 4001 bad field).
+    """
+    try:
+        query = qmod.parse(text)
+        entity = canonical(query.entity)
+        if entity is None:
+            raise qmod.QueryParseError(f"Invalid context declaration : {query.entity}")
+        query = dataclasses.replace(query, entity=entity)
+        result = qmod.execute(query, realm.all(entity), active_default=True)
+    except qmod.QueryError as exc:
+        raise faults.validation(str(exc.code), exc.title, exc.detail) from None
+    response: dict[str, Any] = result.to_query_response()
+    return response

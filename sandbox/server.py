@@ -1,0 +1,152 @@
+"""Runs the sandbox: a threaded Werkzeug server in a background thread, or in the foreground."""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer
+from werkzeug.serving import WSGIRequestHandler
+from werkzeug.serving import make_server
+
+from sandbox.config import SandboxConfig
+from sandbox.state import Sandbox
+
+
+def _seed(sb: Sandbox, seed: str, realm_id: str | None = None) -> str | None:
+    from sandbox import seed as seeding
+
+    if seed == "demo":
+        return seeding.seed_demo(sb, **({"realm_id": realm_id} if realm_id else {})).id
+    if seed == "empty":
+        return seeding.seed_empty(sb, realm_id).id
+    if seed in ("none", ""):
+        return None
+    raise ValueError(f"unknown seed {seed!r} (expected 'demo', 'empty' or 'none')")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Werkzeug's handler without the per-request access log line (tests run thousands)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        del code, size
+
+
+class SandboxServer:
+    """The sandbox on a local port, served from a background thread.
+
+    Args:
+        config: Sandbox settings; defaults to ``SandboxConfig()``.
+        host: Interface to bind; keep it on loopback.
+        port: TCP port; 0 picks a free one (read it back from ``url``).
+        seed: ``"empty"`` (one company with a minimal chart of accounts), ``"demo"`` or
+            ``"none"``.
+    """
+
+    def __init__(
+        self,
+        config: SandboxConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: str = "empty",
+    ) -> None:
+        from sandbox.app import create_sandbox_app
+
+        self.sandbox = Sandbox(config)
+        self.app = create_sandbox_app(self.sandbox)
+        self._host = host
+        self._port = port
+        self._seed = seed
+        self.realm_id: str | None = None
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:53122`` (valid once started)."""
+        if self._server is None:
+            raise RuntimeError("SandboxServer is not started")
+        return f"http://{self._host}:{self._server.server_port}"
+
+    def start(self) -> SandboxServer:
+        """Bind, seed and serve in a daemon thread; returns once the socket listens."""
+        if self._server is not None:
+            return self
+        self._server = make_server(
+            self._host, self._port, self.app, threaded=True, request_handler=_QuietHandler
+        )
+        self.sandbox.base_url = self.url
+        self.realm_id = _seed(self.sandbox, self._seed)
+        self.sandbox.webhooks.start()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="sandbox-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and the webhook sender; safe to call twice."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.sandbox.webhooks.stop()
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def serve_forever(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    seed: str = "demo",
+    webhook_url: str | None = None,
+    webhook_verifier: str | None = None,
+    config: SandboxConfig | None = None,
+    **config_overrides: Any,
+) -> None:
+    """Run the sandbox in the foreground until interrupted (the ``costbridge sandbox`` CLI).
+
+    Args:
+        host: Interface to bind; the sandbox is meant for loopback only.
+        port: TCP port to listen on (0 picks a free one; the URL is printed either way).
+        seed: ``"demo"`` (the demo construction company), ``"empty"`` or ``"none"``.
+        webhook_url: Where to POST signed webhook notifications; None sends none.
+        webhook_verifier: The verifier token used to sign them (``intuit-signature``).
+        config: A full ``SandboxConfig`` to start from; defaults to ``SandboxConfig()``.
+        **config_overrides: Any other ``SandboxConfig`` field, e.g. ``company_tz``.
+
+    Blocks until Ctrl-C, then stops the webhook sender and closes the socket.
+    """
+    cfg = config or SandboxConfig()
+    for key, value in config_overrides.items():
+        setattr(cfg, key, value)
+    if webhook_url is not None:
+        cfg.webhook_url = webhook_url
+    if webhook_verifier is not None:
+        cfg.webhook_verifier = webhook_verifier
+    server = SandboxServer(cfg, host=host, port=port, seed=seed)
+    server.start()
+    import sys
+
+    sys.stdout.write(f"QBO sandbox listening on {server.url} (realm {server.realm_id})\n")
+    sys.stdout.flush()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

@@ -1,0 +1,462 @@
+"""The emulator object (``Sandbox``) and one in-memory company store per realm (``Realm``).
+
+Stored entities are plain dicts in QBO's JSON shape, with ``Decimal`` money. A stored dict is
+never mutated once stored: every change stores a new dict, so readers may hand stored objects
+to the JSON renderer without copying and a failed validation can never leave half a change.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import secrets
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from typing import Any
+
+from sandbox import entities
+from sandbox import faults
+from sandbox.clock import Clock
+from sandbox.config import SandboxConfig
+
+if TYPE_CHECKING:
+    from sandbox.chaos import Chaos
+    from sandbox.oauth import OAuthServer
+    from sandbox.throttle import Throttle
+    from sandbox.webhooks import WebhookNotifier
+
+ChangeListener = Callable[[str, str, str, str, datetime], None]
+"""fn(realm_id, entity, entity_id, operation, last_updated)."""
+
+# Attachable (and Class) ids are long in QBO (API.md §1.4); other entities count from 1.
+_LONG_ID_BASE = 5_000_000_000_000_150_000
+_LONG_ID_ENTITIES = frozenset({"Attachable"})
+
+
+class Sandbox:
+    """One emulator: config, clock, components and the realms it hosts.
+
+    Args:
+        config: Settings; defaults to ``SandboxConfig()``.
+    """
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        # Imported here: these modules import config/clock/faults, and some import this one.
+        from sandbox.chaos import Chaos
+        from sandbox.oauth import OAuthServer
+        from sandbox.throttle import Throttle
+        from sandbox.webhooks import WebhookNotifier
+
+        self.config = config or SandboxConfig()
+        self.clock = Clock(self.config.company_tz)
+        self.counters: collections.Counter[str] = collections.Counter()
+        self._realms: dict[str, Realm] = {}
+        self._lock = threading.RLock()
+        self._listeners: list[ChangeListener] = []
+        # Set by the server once it listens; used to build absolute TempDownloadUri values.
+        self.base_url = "http://127.0.0.1"
+        self.oauth: OAuthServer = OAuthServer(self)
+        self.throttle: Throttle = Throttle(self.config)
+        self.webhooks: WebhookNotifier = WebhookNotifier(self)
+        self.chaos: Chaos = Chaos(self)
+        self.add_change_listener(self.webhooks.notify)
+
+    def realm(self, realm_id: str) -> Realm:
+        """Return the realm or raise the 403 QBO answers for a company it does not know."""
+        with self._lock:
+            found = self._realms.get(str(realm_id))
+        if found is None:
+            raise faults.authorization_failure(f"Unknown company {realm_id}")
+        return found
+
+    def realms(self) -> list[Realm]:
+        """All realms, in creation order."""
+        with self._lock:
+            return list(self._realms.values())
+
+    def has_realm(self, realm_id: str) -> bool:
+        """Whether ``realm_id`` is hosted here."""
+        with self._lock:
+            return str(realm_id) in self._realms
+
+    def add_realm(
+        self, realm_id: str | None = None, company_name: str = "Sandbox Company"
+    ) -> Realm:
+        """Create an empty company (CompanyInfo and Preferences only) and return it.
+
+        Args:
+            realm_id: Digits; a random 16-digit id when None. An existing realm is replaced.
+            company_name: CompanyInfo.CompanyName and LegalName.
+        """
+        rid = str(realm_id) if realm_id else str(9_130_000_000_000_000 + secrets.randbelow(10**15))
+        realm = Realm(self, rid, company_name)
+        with self._lock:
+            self._realms[rid] = realm
+        return realm
+
+    def reset(self) -> None:
+        """Forget every realm, token, counter and injected fault; back to real time."""
+        self.clock.reset()
+        with self._lock:
+            self._realms.clear()
+        self.counters.clear()
+        self.oauth.reset()
+        self.throttle.reset()
+        self.webhooks.reset()
+        self.chaos.clear()
+
+    def add_change_listener(self, fn: ChangeListener) -> None:
+        """Call ``fn`` after every committed API change (not for seed inserts)."""
+        self._listeners.append(fn)
+
+    def remove_change_listener(self, fn: ChangeListener) -> None:
+        """Stop calling ``fn`` (no error when it was not registered)."""
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def emit(
+        self, realm_id: str, entity: str, entity_id: str, operation: str, at: datetime
+    ) -> None:
+        """Tell every listener about a change; a failing listener never fails the request."""
+        for fn in list(self._listeners):
+            try:
+                fn(realm_id, entity, entity_id, operation, at)
+            except Exception:  # noqa: BLE001, S112 - a listener's bug must not undo a write
+                self.counters["listener_errors"] += 1
+
+
+class Realm:
+    """One QBO company: entity stores, change log, files and the requestid replay store."""
+
+    def __init__(self, sb: Sandbox, realm_id: str, company_name: str) -> None:
+        self.sb = sb
+        self.id = realm_id
+        self.lock = threading.RLock()
+        self.store: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in entities.ENTITIES}
+        self.deleted: dict[str, dict[str, dict[str, Any]]] = {n: {} for n in entities.ENTITIES}
+        self.changed_at: dict[str, dict[str, datetime]] = {n: {} for n in entities.ENTITIES}
+        self.files: dict[str, tuple[str, str, bytes]] = {}
+        self.temp_links: dict[str, tuple[str, datetime]] = {}
+        self._requests: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._next_id = 1
+        self._next_long_id = _LONG_ID_BASE
+        self._pending: list[tuple[str, str, str, datetime]] = []
+        # Set by seed.py while it builds history: no webhooks, attach_file uses insert.
+        self.seeding = False
+        now = sb.clock.now()
+        for name, obj in entities.company_singletons(company_name, sb.config.company_tz).items():
+            self.insert(name, obj, created=now)
+
+    # -- ids, time, bookkeeping ------------------------------------------------------------
+
+    def new_id(self, entity: str) -> str:
+        """Allocate the next Id: numeric string, long for Attachable."""
+        with self.lock:
+            if entity in _LONG_ID_ENTITIES:
+                self._next_long_id += 1
+                return str(self._next_long_id)
+            value = self._next_id
+            self._next_id += 1
+            return str(value)
+
+    def _reserve_id(self, entity: str, id_: str) -> None:
+        if id_.isdigit():
+            if entity in _LONG_ID_ENTITIES or int(id_) >= _LONG_ID_BASE:
+                self._next_long_id = max(self._next_long_id, int(id_))
+            else:
+                self._next_id = max(self._next_id, int(id_) + 1)
+
+    def get(self, entity: str, entity_id: str) -> dict[str, Any] | None:
+        """Return the stored object or None (no copy: stored objects are never mutated)."""
+        return self.store[entity].get(str(entity_id))
+
+    def all(self, entity: str) -> list[dict[str, Any]]:
+        """Every stored object of ``entity`` (no deleted ones), by numeric Id."""
+        with self.lock:
+            return list(self.store[entity].values())
+
+    def _put(self, entity: str, obj: dict[str, Any], op: str, at: datetime) -> None:
+        self.store[entity][obj["Id"]] = obj
+        self.changed_at[entity][obj["Id"]] = at
+        self.deleted[entity].pop(obj["Id"], None)
+        self._pending.append((entity, obj["Id"], op, at))
+        self.sb.counters[f"entity:{entity}:{op}"] += 1
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if self.seeding:
+            return
+        for entity, id_, op, at in pending:
+            self.sb.emit(self.id, entity, id_, op, at)
+
+    def _meta(self, created: datetime, updated: datetime) -> dict[str, str]:
+        clock = self.sb.clock
+        return {"CreateTime": clock.local_iso(created), "LastUpdatedTime": clock.local_iso(updated)}
+
+    # -- API operations ----------------------------------------------------------------------
+
+    def create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Validate and store a new object; returns it with every computed field filled."""
+        spec = entities.ENTITIES[entity]
+        if not spec.creatable:
+            raise faults.unsupported_operation(f"Create is not supported for {entity}.")
+        with self.lock:
+            try:
+                now = self.sb.clock.now()
+                obj = entities.prepare(self, spec, body, None)
+                obj["Id"] = self.new_id(entity)
+                obj["SyncToken"] = "0"
+                obj["MetaData"] = self._meta(now, now)
+                obj = entities.finish(spec, obj)
+                followups = entities.linked_updates(self, spec, obj, None)
+                self._put(entity, obj, "Create", now)
+                self._apply_followups(followups, now)
+            except BaseException:
+                self._pending.clear()
+                raise
+        self._flush()
+        return obj
+
+    def read(self, entity: str, entity_id: str) -> dict[str, Any]:
+        """Return the object or raise 610 when unknown or deleted."""
+        obj = self.get(entity, entity_id)
+        if obj is None:
+            raise faults.object_not_found(
+                f"Object Not Found : Something you're trying to use has been made inactive or "
+                f"deleted. {entity} Id={entity_id}"
+            )
+        return obj
+
+    def _claimed(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Check Id and SyncToken of an update/delete/void body; return the stored object."""
+        if not isinstance(body, dict):
+            raise faults.invalid_field(entity, "body must be an object")
+        id_ = body.get("Id")
+        if id_ is None or id_ == "":
+            raise faults.required_field("Id")
+        existing = self.read(entity, str(id_))
+        token = body.get("SyncToken")
+        if token is None or token == "":
+            raise faults.required_field("SyncToken")
+        # §13: some clients send SyncToken as a number; compare its text.
+        if str(token).strip() != existing["SyncToken"]:
+            raise faults.stale_object()
+        return existing
+
+    def update(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Full or sparse (``body["sparse"]``) update; 5010 when the SyncToken is stale."""
+        spec = entities.ENTITIES[entity]
+        if not spec.updatable:
+            raise faults.unsupported_operation(f"Update is not supported for {entity}.")
+        with self.lock:
+            try:
+                existing = self._claimed(entity, body)
+                now = self.sb.clock.now()
+                sparse = body.get("sparse") in (True, "true")
+                if sparse:
+                    merged = dict(existing)
+                    merged.update(body)
+                else:
+                    merged = body
+                obj = entities.prepare(self, spec, merged, existing)
+                obj["Id"] = existing["Id"]
+                obj["SyncToken"] = str(int(existing["SyncToken"]) + 1)
+                created = existing.get("MetaData", {}).get("CreateTime")
+                obj["MetaData"] = {
+                    "CreateTime": created or self.sb.clock.local_iso(now),
+                    "LastUpdatedTime": self.sb.clock.local_iso(now),
+                }
+                obj = entities.finish(spec, obj)
+                followups = entities.linked_updates(self, spec, obj, existing)
+                self._put(entity, obj, "Update", now)
+                self._apply_followups(followups, now)
+            except BaseException:
+                self._pending.clear()
+                raise
+        self._flush()
+        return obj
+
+    def delete(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Delete a transaction or Attachable; returns the deleted stub."""
+        spec = entities.ENTITIES[entity]
+        if not spec.deletable:
+            raise faults.business_validation(
+                f"You can't delete this {entity}. Make it inactive instead."
+                if spec.kind == "name"
+                else f"Delete is not supported for {entity}."
+            )
+        with self.lock:
+            try:
+                existing = self._claimed(entity, body)
+                now = self.sb.clock.now()
+                followups = entities.linked_updates(self, spec, None, existing)
+                del self.store[entity][existing["Id"]]
+                self.files.pop(existing["Id"], None)
+                stub = {
+                    "domain": "QBO",
+                    "status": "Deleted",
+                    "Id": existing["Id"],
+                    "MetaData": {"LastUpdatedTime": self.sb.clock.local_iso(now)},
+                }
+                self.deleted[entity][existing["Id"]] = stub
+                self.changed_at[entity][existing["Id"]] = now
+                self._pending.append((entity, existing["Id"], "Delete", now))
+                self.sb.counters[f"entity:{entity}:Delete"] += 1
+                self._apply_followups(followups, now)
+            except BaseException:
+                self._pending.clear()
+                raise
+        self._flush()
+        return {"domain": "QBO", "status": "Deleted", "Id": existing["Id"]}
+
+    def void(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Void an Invoice or Payment: it stays, with zero amounts (API.md §2.6)."""
+        spec = entities.ENTITIES[entity]
+        if not spec.voidable:
+            raise faults.unsupported_operation(f"Void is not supported for {entity}.")
+        with self.lock:
+            try:
+                existing = self._claimed(entity, body)
+                now = self.sb.clock.now()
+                obj = entities.voided(existing)
+                obj["SyncToken"] = str(int(existing["SyncToken"]) + 1)
+                obj["MetaData"] = {
+                    "CreateTime": existing["MetaData"]["CreateTime"],
+                    "LastUpdatedTime": self.sb.clock.local_iso(now),
+                }
+                followups = entities.linked_updates(self, spec, obj, existing)
+                self._put(entity, obj, "Void", now)
+                self._apply_followups(followups, now)
+            except BaseException:
+                self._pending.clear()
+                raise
+        self._flush()
+        return obj
+
+    def _apply_followups(self, followups: list[tuple[str, dict[str, Any]]], now: datetime) -> None:
+        # Objects changed as a side effect (an invoice paid by a payment) get a new SyncToken,
+        # LastUpdatedTime and an Update event, as QBO does.
+        for entity, obj in followups:
+            obj = dict(obj)
+            obj["SyncToken"] = str(int(obj["SyncToken"]) + 1)
+            obj["MetaData"] = {
+                "CreateTime": obj["MetaData"]["CreateTime"],
+                "LastUpdatedTime": self.sb.clock.local_iso(now),
+            }
+            self._put(entity, obj, "Update", now)
+
+    def query(self, text: str) -> dict[str, Any]:
+        """Run a SELECT and return the ``QueryResponse`` object (API.md §4.4, §4.5)."""
+        from sandbox import query as qmod
+
+        return entities.run_query(self, qmod, text)
+
+    def cdc(self, entity_names: list[str], changed_since: datetime) -> list[dict[str, Any]]:
+        """Return one ``{Entity: [...], startPosition, maxResults, totalCount}`` per entity.
+
+        Objects changed at or after ``changed_since`` come back whole; deleted ones as stubs.
+        The cap of ``cdc_max_objects`` is shared across entities (API.md §5).
+        """
+        budget = self.sb.config.cdc_max_objects
+        out: list[dict[str, Any]] = []
+        with self.lock:
+            for name in entity_names:
+                changed = [
+                    (at, id_) for id_, at in self.changed_at[name].items() if at >= changed_since
+                ]
+                changed.sort()
+                rows: list[dict[str, Any]] = []
+                for _at, id_ in changed:
+                    if len(rows) >= budget:
+                        break
+                    obj = self.store[name].get(id_) or self.deleted[name].get(id_)
+                    if obj is not None:
+                        rows.append(obj)
+                budget -= len(rows)
+                if rows:
+                    out.append(
+                        {
+                            name: rows,
+                            "startPosition": 1,
+                            "maxResults": len(rows),
+                            "totalCount": len(rows),
+                        }
+                    )
+                else:
+                    out.append({})
+        return out
+
+    # -- seeding fast path -------------------------------------------------------------------
+
+    def insert(
+        self, entity: str, obj: dict[str, Any], *, created: datetime | None = None
+    ) -> dict[str, Any]:
+        """Store ``obj`` without validation or webhooks (seed path); returns the stored object.
+
+        Assigns Id (keeps a given one), SyncToken "0", MetaData, ``domain``/``sparse``, line
+        Ids/LineNums, TotalAmt/Balance and FullyQualifiedName/Level.
+        """
+        spec = entities.ENTITIES[entity]
+        at = created or self.sb.clock.now()
+        with self.lock:
+            stored = entities.computed_for_insert(self, spec, copy.deepcopy(obj))
+            if stored.get("Id"):
+                stored["Id"] = str(stored["Id"])
+                self._reserve_id(entity, stored["Id"])
+            else:
+                stored["Id"] = self.new_id(entity)
+            stored.setdefault("SyncToken", "0")
+            stored["SyncToken"] = str(stored["SyncToken"])
+            stored["MetaData"] = self._meta(at, at)
+            stored = entities.finish(spec, stored)
+            self.store[entity][stored["Id"]] = stored
+            self.changed_at[entity][stored["Id"]] = at
+        return stored
+
+    def attach_file(
+        self, attachable: dict[str, Any], file_name: str, content_type: str, data: bytes
+    ) -> dict[str, Any]:
+        """Store a file with its Attachable; returns the Attachable as the API shows it.
+
+        Validates like ``create`` when called from the API; seeding calls it with the
+        sandbox's ``seeding`` flag set on the realm (``insert`` path, no webhooks).
+        """
+        meta = dict(attachable)
+        meta["FileName"] = meta.get("FileName") or file_name
+        meta["ContentType"] = content_type
+        meta["Size"] = len(data)
+        if self.seeding:
+            obj = self.insert("Attachable", meta)
+        else:
+            obj = self.create("Attachable", meta)
+        with self.lock:
+            self.files[obj["Id"]] = (meta["FileName"], content_type, data)
+            obj = dict(obj)
+            obj["FileAccessUri"] = f"/v3/company/{self.id}/download/{obj['Id']}"
+            obj["TempDownloadUri"] = self.temp_download_uri(obj["Id"])
+            self.store["Attachable"][obj["Id"]] = obj
+        return obj
+
+    def temp_download_uri(self, attachable_id: str) -> str:
+        """Mint a short-lived, token-free URL serving the file's bytes."""
+        key = secrets.token_urlsafe(24)
+        expires = self.sb.clock.now() + timedelta(seconds=self.sb.config.temp_download_ttl)
+        with self.lock:
+            self.temp_links[key] = (attachable_id, expires)
+        name = self.files.get(attachable_id, ("file", "", b""))[0]
+        return f"{self.sb.base_url}/_files/{self.id}/{key}/{name}"
+
+    # -- requestid idempotency (API.md §2.7) -------------------------------------------------
+
+    def replay(self, request_id: str) -> tuple[int, dict[str, Any]] | None:
+        """Return the stored (status, body) for a requestid seen before, else None."""
+        with self.lock:
+            return self._requests.get(request_id)
+
+    def remember(self, request_id: str, status: int, body: dict[str, Any]) -> None:
+        """Store the response of the first request carrying ``request_id``."""
+        with self.lock:
+            self._requests.setdefault(request_id, (status, body))

@@ -1,0 +1,137 @@
+"""The admin console: plain CRUD of the models, loopback only, never showing tokens."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from flask_admin import expose
+
+from admin.auth import LocalBaseView
+from core import hookimpl
+from core.contracts import PluginInfo
+from core.models import Company
+from core.testing import dispose_app
+
+PAGES = ["/admin/", "/admin/company/", "/admin/company/new/", "/admin/project/", "/admin/project/new/",
+         "/admin/costcode/", "/admin/vendor/", "/admin/employee/", "/admin/budgetline/", "/admin/bill/",
+         "/admin/bill/new/", "/admin/invoice/", "/admin/timeentry/", "/admin/attachment/",
+         "/admin/actual/", "/admin/syncrun/", "/admin/outboxentry/", "/admin/remotemapping/",
+         "/admin/synccursor/"]
+
+
+@pytest.fixture
+def company_with_tokens(committed_db):
+    company = Company(name="Ridgeline Builders LLC", realm_id="9341452188453921",
+                      access_token_enc="gAAAA-ciphertext-access", refresh_token_enc="gAAAA-ciphertext-refresh")
+    committed_db.add(company)
+    committed_db.commit()
+    return company
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_admin_page_answers(client, committed_db, page):
+    assert client.get(page).status_code == 200
+
+
+def test_admin_refuses_requests_from_other_machines(client):
+    response = client.get("/admin/company/", environ_base={"REMOTE_ADDR": "192.0.2.10"})
+    assert response.status_code == 403
+    assert b"only served to this machine" in response.data
+
+
+def test_company_pages_never_show_token_columns(client, company_with_tokens):
+    for page in ("/admin/company/", f"/admin/company/details/?id={company_with_tokens.id}",
+                 f"/admin/company/edit/?id={company_with_tokens.id}"):
+        body = client.get(page).data
+        assert b"ciphertext" not in body
+        assert b"refresh_token" not in body
+
+
+def test_actuals_are_read_only(client, committed_db):
+    assert client.get("/admin/actual/new/").status_code in (302, 403, 404)
+
+
+def test_project_can_be_created_through_the_console(client, committed_db):
+    company = Company(name="Ridgeline Builders LLC")
+    committed_db.add(company)
+    committed_db.commit()
+    form = client.get("/admin/project/new/").data.decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    response = client.post("/admin/project/new/", data={"csrf_token": token, "company": str(company.id),
+                                                         "name": "Café Ñandú – O'Brien Remodel"})
+    assert response.status_code == 302
+    assert client.get("/admin/project/").data.count("O&#39;Brien".encode()) == 1
+
+
+def test_every_app_gets_its_own_admin(runtime):
+    from core.app import create_app
+
+    first = create_app({"runtime": runtime})
+    second = create_app({"runtime": runtime})
+    assert first.extensions["admin"][0] is not second.extensions["admin"][0]
+    dispose_app(first)
+    dispose_app(second)
+
+
+@pytest.fixture
+def csrf_client(runtime):
+    from core.app import create_app
+
+    web = create_app({"runtime": runtime, "TESTING": True})
+    yield web.test_client()
+    dispose_app(web)
+
+
+def test_console_post_without_csrf_token_is_refused(csrf_client, committed_db):
+    company = Company(name="Ridgeline Builders LLC")
+    committed_db.add(company)
+    committed_db.commit()
+    response = csrf_client.post("/admin/project/new/", data={"company": str(company.id), "name": "Forged"})
+    assert response.status_code == 400
+    assert b"Forged" not in csrf_client.get("/admin/project/").data
+
+
+class ReportPlugin:
+    """A throwaway plugin adding one admin page."""
+
+    @hookimpl
+    def plugin_info(self):
+        return PluginInfo(name="zz_reports", label="Reports")
+
+    @hookimpl
+    def admin_views(self):
+        class Report(LocalBaseView):
+            @expose("/")
+            def index(self):
+                return "retainage report"
+
+        return [Report(name="Retainage", endpoint="retainage")]
+
+
+class BrokenAdminPlugin:
+    @hookimpl
+    def plugin_info(self):
+        return PluginInfo(name="zz_broken", label="Broken")
+
+    @hookimpl
+    def admin_views(self):
+        raise RuntimeError("plugin bug")
+
+
+def test_admin_views_of_plugins_are_mounted_under_plugins_with_prefixed_endpoints(runtime):
+    from core.app import create_app
+
+    runtime.pm.register(ReportPlugin(), name="zz_reports")
+    runtime.pm.register(BrokenAdminPlugin(), name="zz_broken")
+    try:
+        web = create_app({"runtime": runtime, "TESTING": True})
+        admin = web.extensions["admin"][0]
+        view = next(v for v in admin._views if v.endpoint == "zz_reports_retainage")
+        assert view.category == "Plugins"
+        assert web.test_client().get(view.url + "/").data == b"retainage report"
+        dispose_app(web)
+    finally:
+        runtime.pm.unregister(name="zz_reports")
+        runtime.pm.unregister(name="zz_broken")

@@ -1,0 +1,92 @@
+"""The `costbridge` command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from core.cli import main
+from tests.core.test_project_settings import DESIGN_DEFAULTS
+
+
+def test_plugins_lists_the_built_ins_with_every_setting_and_default():
+    result = CliRunner().invoke(main, ["plugins"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for name in ("qbo_bills", "qbo_expenses", "qbo_invoices", "qbo_time", "qbo_vendor_credits"):
+        assert any(line.startswith(name) for line in lines)
+    shown = {line.split()[0]: line.split("default:")[1].split()[0] for line in lines if "default:" in line}
+    words = {False: "off", True: "on", None: "none"}
+    for key, default in DESIGN_DEFAULTS.items():
+        assert shown[key] == words[default], key
+
+
+def test_plugins_json_includes_the_third_party_distribution():
+    result = CliRunner().invoke(main, ["plugins", "--json"])
+    data = json.loads(result.output)
+    names = [p["name"] for p in data["plugins"]]
+    assert "sample_purchase_orders" in names
+    sample = next(p for p in data["plugins"] if p["name"] == "sample_purchase_orders")
+    assert {s["key"]: s["default"] for s in sample["settings"]} == {"sample_po_sync": False, "sample_po_prefix": "PO-"}
+
+
+def test_installed_console_script_runs():
+    out = subprocess.run([sys.executable, "-m", "core.cli", "plugins"], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "qbo_vendor_credits" in out.stdout
+
+
+def test_malformed_setting_stops_the_command_with_one_line(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "localhost:6379")
+    result = CliRunner().invoke(main, ["worker", "--burst"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "costbridge: REDIS_URL is malformed: expected redis://host:port/db, got 'localhost:6379'."
+
+
+def test_web_refuses_to_listen_beyond_this_machine():
+    result = CliRunner().invoke(main, ["web", "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "127.0.0.1" in result.output
+
+
+def test_worker_burst_runs_and_exits(monkeypatch, settings):
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("COSTBRIDGE_INSTANCE", str(settings.instance_path))
+    result = CliRunner().invoke(main, ["worker", "--burst", "--queue", "pull"])
+    assert result.exit_code == 0, result.output
+
+
+def test_sandbox_command_serves_the_emulator_on_loopback():
+    import socket
+    import time
+
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "--port", str(port), "--seed", "empty"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                doc = requests.get(f"http://127.0.0.1:{port}/.well-known/openid_sandbox_configuration", timeout=2).json()
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "sandbox did not start"
+                time.sleep(0.2)
+        assert doc["token_endpoint"].startswith(f"http://127.0.0.1:{port}/")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def test_sandbox_refuses_a_public_interface():
+    result = CliRunner().invoke(main, ["sandbox", "--host", "0.0.0.0"])
+    assert result.exit_code == 2

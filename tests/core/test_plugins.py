@@ -1,0 +1,197 @@
+"""Plugin discovery, per-project calls, and one plugin's failure not breaking the others."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from core import hookimpl
+from core.contracts import PluginInfo
+from core.contracts import SettingSpec
+from core.plugins import ProjectHooks
+from core.plugins import call_each
+from core.plugins import make_plugin_manager
+
+BUILT_INS = {"qbo_bills", "qbo_expenses", "qbo_invoices", "qbo_time", "qbo_vendor_credits"}
+
+
+class Raising:
+    @hookimpl
+    def plugin_info(self):
+        return PluginInfo(name="raising", label="Raises")
+
+    @hookimpl
+    def pull_changes(self, ctx, changes):
+        raise RuntimeError("bug in a third-party plugin")
+
+
+class Counting:
+    def __init__(self):
+        self.calls = 0
+
+    @hookimpl
+    def plugin_info(self):
+        return PluginInfo(name="counting", label="Counts")
+
+    @hookimpl
+    def pull_changes(self, ctx, changes):
+        self.calls += 1
+        return "counted"
+
+
+def test_plugin_info_of_built_ins_comes_through_entry_points():
+    pm = make_plugin_manager()
+    assert BUILT_INS <= set(pm.infos)
+    assert pm.owner_of("Bill") == "qbo_bills"
+    assert pm.owner_of("Purchase") == "qbo_expenses"
+    assert pm.owner_of("TimeActivity") == "qbo_time"
+    assert pm.owner_of("VendorCredit") == "qbo_vendor_credits"
+    assert pm.owner_of("Invoice") == "qbo_invoices"
+    assert pm.load_failures == []
+
+
+def test_check_pending_passes_for_installed_plugins():
+    pm = make_plugin_manager()
+    pm.check_pending()
+
+
+def test_misspelt_hookimpl_disables_only_that_plugin():
+    class Misspelt:
+        @hookimpl
+        def pull_chagnes(self, ctx, changes):
+            return None
+
+    pm = make_plugin_manager(extra=[("misspelt", Misspelt())])
+    assert [f.name for f in pm.load_failures] == ["misspelt"]
+    assert pm.get_plugin("misspelt") is None
+    assert BUILT_INS <= set(pm.infos)
+
+
+def test_pull_changes_failure_is_reported_with_plugin_name_and_others_still_run():
+    counting = Counting()
+    pm = make_plugin_manager(entry_points=False, extra=[("raising", Raising()), ("counting", counting)])
+    outcomes = call_each(pm, "pull_changes", ctx=None, changes=None)
+    by_name = {o.plugin: o for o in outcomes}
+    assert isinstance(by_name["raising"].error, RuntimeError)
+    assert by_name["counting"].result == "counted"
+    assert counting.calls == 1
+
+
+def test_project_hooks_call_only_enabled_plugins():
+    counting = Counting()
+    pm = make_plugin_manager(entry_points=False, extra=[("raising", Raising()), ("counting", counting)])
+    hooks = ProjectHooks(pm, enabled=["counting"])
+    assert hooks.pull_changes(ctx=None, changes=None) == ["counted"]
+    assert [o.plugin for o in call_each(hooks, "pull_changes", ctx=None, changes=None)] == ["counting"]
+    assert [i.name for i in hooks.plugin_info()] == ["counting"]
+
+
+def test_blocked_plugin_is_not_loaded():
+    pm = make_plugin_manager(blocked=["qbo_time"])
+    assert "qbo_time" not in pm.infos
+    assert pm.owner_of("TimeActivity") is None
+
+
+def test_plugin_whose_name_disagrees_with_its_entry_point_is_dropped():
+    class WrongName:
+        @hookimpl
+        def plugin_info(self):
+            return PluginInfo(name="something_else", label="x")
+
+    pm = make_plugin_manager(entry_points=False, extra=[("wrong", WrongName())])
+    assert "wrong" not in pm.infos
+    assert "something_else" in pm.load_failures[0].error
+
+
+def test_setting_key_clash_drops_the_later_plugin():
+    class Clash:
+        @hookimpl
+        def plugin_info(self):
+            return PluginInfo(name="zz_clash", label="x",
+                              settings=(SettingSpec("push_bills", "Again", "bool", False, "dup"),))
+
+    pm = make_plugin_manager(extra=[("zz_clash", Clash())])
+    assert "zz_clash" not in pm.infos
+    assert "already declared by qbo_bills" in pm.load_failures[0].error
+
+
+def test_external_plugin_from_a_dist_info_folder_is_discovered_and_called(tmp_path, monkeypatch):
+    package = tmp_path / "acme_costbridge_retainage"
+    package.mkdir()
+    (package / "__init__.py").write_text(textwrap.dedent('''
+        from core import hookimpl
+        from core.contracts import PluginInfo, SettingSpec
+
+        @hookimpl
+        def plugin_info():
+            return PluginInfo(name="acme_retainage", label="Retainage", owns=("RetainageNote",),
+                              settings=(SettingSpec("acme_retainage_percent", "Retainage %", "int", 10, "Held back."),))
+    '''))
+    dist = tmp_path / "acme_costbridge_retainage-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-costbridge-retainage\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[costbridge.plugins]\nacme_retainage = acme_costbridge_retainage\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        pm = make_plugin_manager()
+        assert pm.infos["acme_retainage"].owns == ("RetainageNote",)
+        assert pm.setting_specs()["acme_retainage_percent"][0] == "acme_retainage"
+    finally:
+        sys.modules.pop("acme_costbridge_retainage", None)
+
+
+def test_plugin_that_fails_to_import_is_recorded_and_others_load(tmp_path, monkeypatch):
+    (tmp_path / "broken_costbridge_plugin.py").write_text("raise ImportError('missing dependency foo')\n")
+    dist = tmp_path / "broken_costbridge_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-costbridge-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[costbridge.plugins]\nbroken = broken_costbridge_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pm = make_plugin_manager()
+    assert [f.name for f in pm.load_failures] == ["broken"]
+    assert "missing dependency foo" in pm.load_failures[0].error
+    assert BUILT_INS <= set(pm.infos)
+
+
+def test_installed_sample_distribution_is_a_plugin():
+    pm = make_plugin_manager()
+    info = pm.infos["sample_purchase_orders"]
+    assert info.owns == ("PurchaseOrder",)
+    assert {s.key for s in info.settings} == {"sample_po_sync", "sample_po_prefix"}
+
+
+@pytest.mark.parametrize("name", sorted(BUILT_INS))
+def test_built_in_plugin_passes_the_contract(name):
+    import importlib
+
+    from core.testing import plugin_contract_tests
+
+    contract = plugin_contract_tests(importlib.import_module(f"plugins.{name}"), name)()
+    for attr in dir(contract):
+        if attr.startswith("test_"):
+            getattr(contract, attr)()
+
+
+def test_sync_attachments_goes_only_to_enabled_owners():
+    from core.contracts import AttachmentRequest
+    from core.contracts import AttachmentResult
+
+    class Files:
+        def __init__(self, name):
+            self.name = name
+
+        @hookimpl
+        def plugin_info(self):
+            return PluginInfo(name=self.name, label=self.name, owns=("Bill",))
+
+        @hookimpl
+        def sync_attachments(self, ctx, request):
+            return AttachmentResult(transferred=1 if request.direction == "push" else 0)
+
+    pm = make_plugin_manager(entry_points=False, extra=[("files_a", Files("files_a")), ("files_b", Files("files_b"))])
+    hooks = ProjectHooks(pm, enabled=["files_b"])
+    outcomes = call_each(hooks, "sync_attachments", ctx=None,
+                         request=AttachmentRequest(direction="push", entity="Bill", local_id=1))
+    assert [(o.plugin, o.result.transferred) for o in outcomes] == [("files_b", 1)]

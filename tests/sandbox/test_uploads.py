@@ -1,0 +1,146 @@
+"""/upload (hand-built multipart) and /download (temporary URL without a token)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.sandbox.conftest import Api
+from tests.sandbox.conftest import bill_body
+
+SAMPLES = Path("/work/shared/qbo/samples")
+PDF = b"%PDF-1.4 sandbox test file\n\x00\xff binary tail"
+
+
+def _multipart(
+    parts: list[tuple[str, dict[str, str], bytes]], boundary: str = "XyZ", eol: bytes = b"\r\n"
+) -> bytes:
+    out = b""
+    for name, headers, data in parts:
+        out += b"--" + boundary.encode() + eol
+        disposition = f'form-data; name="{name}"'
+        if "filename" in headers:
+            disposition += f'; filename="{headers.pop("filename")}"'
+        out += f"Content-Disposition: {disposition}".encode() + eol
+        for key, value in headers.items():
+            out += f"{key}: {value}".encode() + eol
+        out += eol + data + eol
+    return out + b"--" + boundary.encode() + b"--" + eol
+
+
+def _meta(bill_id: str, name: str = "INV-88412.pdf") -> bytes:
+    meta = json.loads((SAMPLES / "attachable.upload.metadata-part.json").read_text())
+    meta["AttachableRef"][0]["EntityRef"]["value"] = bill_id
+    meta["FileName"] = name
+    return json.dumps(meta).encode()
+
+
+def _upload(api: Api, body: bytes, boundary: str = "XyZ") -> requests.Response:
+    return api.post(
+        "upload", data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+
+
+def test_upload_pairs_by_suffix_and_download_serves_bytes(api: Api, book: dict[str, str]) -> None:
+    bill = api.create("Bill", bill_body(book))
+    body = _multipart(
+        [
+            ("file_metadata_01", {"Content-Type": "application/json"}, _meta(bill["Id"])),
+            ("file_content_01", {"filename": "scan.pdf", "Content-Type": "application/pdf"}, PDF),
+        ]
+    )
+    resp = _upload(api, body)
+    assert resp.status_code == 200, resp.text
+    att = resp.json()["AttachableResponse"][0]["Attachable"]
+    assert att["FileName"] == "INV-88412.pdf"
+    assert att["Size"] == len(PDF)
+    assert att["FileAccessUri"] == f"/v3/company/{api.realm_id}/download/{att['Id']}"
+    assert att["AttachableRef"][0]["EntityRef"]["value"] == bill["Id"]
+    url = api.get(f"download/{att['Id']}")
+    assert url.status_code == 200
+    assert url.headers["Content-Type"].startswith("text/plain")
+    fetched = requests.get(url.text, timeout=10)  # no Authorization header
+    assert fetched.status_code == 200
+    assert fetched.content == PDF
+    linked = api.query(f"SELECT * FROM Attachable WHERE Id = '{att['Id']}'")
+    assert linked["Attachable"][0]["Note"] == "Vendor invoice scan"
+
+
+def test_upload_with_bare_lf_and_base64_part_without_filename(
+    api: Api, book: dict[str, str]
+) -> None:
+    bill = api.create("Bill", bill_body(book))
+    body = _multipart(
+        [
+            ("file_metadata_abc", {"Content-Type": "application/json"}, _meta(bill["Id"], "r.pdf")),
+            (
+                "file_content_abc",
+                {"Content-Type": "application/pdf", "Content-Transfer-Encoding": "base64"},
+                base64.encodebytes(PDF),
+            ),
+        ],
+        eol=b"\n",
+    )
+    resp = _upload(api, body)
+    att = resp.json()["AttachableResponse"][0]["Attachable"]
+    assert att["FileName"] == "r.pdf"
+    url = api.get(f"download/{att['Id']}").text
+    assert requests.get(url, timeout=10).content == PDF
+
+
+def test_temp_download_url_expires(api: Api, book: dict[str, str], sandbox) -> None:
+    bill = api.create("Bill", bill_body(book))
+    body = _multipart(
+        [
+            ("file_metadata_0", {"Content-Type": "application/json"}, _meta(bill["Id"])),
+            ("file_content_0", {"filename": "a.pdf", "Content-Type": "application/pdf"}, PDF),
+        ]
+    )
+    att = _upload(api, body).json()["AttachableResponse"][0]["Attachable"]
+    url = api.get(f"download/{att['Id']}").text
+    sandbox.sandbox.clock.advance(901)
+    try:
+        assert requests.get(url, timeout=10).status_code == 403
+    finally:
+        sandbox.sandbox.clock.reset()
+
+
+def test_disallowed_type_is_a_fault_in_its_slot(api: Api, book: dict[str, str]) -> None:
+    bill = api.create("Bill", bill_body(book))
+    body = _multipart(
+        [
+            ("file_metadata_0", {"Content-Type": "application/json"}, _meta(bill["Id"], "x.exe")),
+            (
+                "file_content_0",
+                {"filename": "x.exe", "Content-Type": "application/x-msdownload"},
+                b"MZ",
+            ),
+            ("file_metadata_1", {"Content-Type": "application/json"}, _meta(bill["Id"], "ok.pdf")),
+            ("file_content_1", {"filename": "ok.pdf", "Content-Type": "application/pdf"}, PDF),
+        ]
+    )
+    out = _upload(api, body).json()["AttachableResponse"]
+    assert out[0]["Fault"]["Error"][0]["code"] == "6000"
+    assert out[1]["Attachable"]["FileName"] == "ok.pdf"
+    assert len(api.state("Attachable")["files"]) == 1
+
+
+def test_upload_over_the_cap_is_6030(api: Api, sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox.sandbox.config, "max_upload_bytes", 1000)
+    body = _multipart(
+        [
+            (
+                "file_content_0",
+                {"filename": "big.pdf", "Content-Type": "application/pdf"},
+                b"x" * 2000,
+            )
+        ]
+    )
+    resp = _upload(api, body)
+    assert resp.status_code == 400
+    assert resp.json()["Fault"]["Error"][0]["code"] == "6030"
+    assert api.state("Attachable")["entities"]["Attachable"] == []
