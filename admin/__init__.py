@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from flask import Blueprint
 from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
@@ -23,8 +24,12 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
     Plugin views go under the "Plugins" menu with endpoints prefixed by the plugin name, so two
     plugins cannot collide. A plugin whose hook raises is logged and skipped.
     """
-    admin = Admin(app, name="costbridge", index_view=LocalIndexView(),
-                  theme=Bootstrap4Theme(swatch="default"))
+    # Our templates (and static files) ride on a blueprint so they load from the installed package.
+    app.register_blueprint(Blueprint("costbridge_admin", __name__, template_folder="templates",
+                                     static_folder="static", static_url_path="/admin-static"))
+    admin = Admin(
+        app, name="costbridge", index_view=LocalIndexView(), theme=Bootstrap4Theme(swatch="default")
+    )
     admin.add_views(*model_views(db))
     for outcome in call_each(pm, "admin_views"):
         if outcome.error is not None:

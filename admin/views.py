@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from admin.auth import SecureModelView
+from flask import abort
+from flask import request
+from flask import url_for
+from flask_admin import expose
+from markupsafe import Markup
+
+from admin import settings_form
 from core.models import Actual
 from core.models import Attachment
 from core.models import Bill
@@ -19,7 +27,6 @@ from core.models import SyncCursor
 from core.models import SyncRun
 from core.models import TimeEntry
 from core.models import Vendor
-from admin.auth import SecureModelView
 
 TOKEN_COLUMNS = ("access_token_enc", "refresh_token_enc")
 
@@ -30,18 +37,40 @@ class CompanyView(SecureModelView):
     column_exclude_list = TOKEN_COLUMNS
     column_details_exclude_list = TOKEN_COLUMNS
     column_export_exclude_list = TOKEN_COLUMNS
-    form_excluded_columns = (*TOKEN_COLUMNS, "token_version", "access_expires_at",
-                             "refresh_expires_at", "connected_at", "created_at", "updated_at")
+    form_excluded_columns = (
+        *TOKEN_COLUMNS,
+        "token_version",
+        "access_expires_at",
+        "refresh_expires_at",
+        "connected_at",
+        "created_at",
+        "updated_at",
+    )
     column_searchable_list = ("name", "realm_id")
 
 
 class ProjectAdmin(SecureModelView):
-    """Projects and their QBO link."""
+    """Projects, their QBO link and their integration settings page."""
+
+    column_formatters = {
+        "name": lambda view, context, model, name: Markup(
+            '{} <a href="{}">settings</a>'
+        ).format(model.name, url_for(".settings_view", id=model.id)),
+    }
 
     column_list = ("name", "number", "company", "qbo_customer_name", "qbo_customer_id")
     column_searchable_list = ("name", "number", "qbo_customer_name")
     # Integration settings are edited through the plugin-built settings form, never as raw JSON.
     form_excluded_columns = ("created_at", "updated_at", "settings", "enabled_plugins")
+
+    @expose("/settings/", methods=("GET", "POST"))
+    def settings_view(self) -> Any:
+        """The plugin-built settings form of one project."""
+        session = self.session.session  # the view holds the Flask-SQLAlchemy extension
+        project = session.get(Project, request.args.get("id", type=int))
+        if project is None:
+            abort(404)
+        return self.render("admin/project_settings.html", **settings_form.handle(session, project))
 
 
 class ReadOnlyView(SecureModelView):

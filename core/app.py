@@ -37,7 +37,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True} if settings.database_url.startswith("postgresql") else {},
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True}
+        if settings.database_url.startswith("postgresql")
+        else {},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=110 * 1024 * 1024,

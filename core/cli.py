@@ -59,7 +59,9 @@ def db_check(url: str | None) -> None:
 
 
 @main.command()
-@click.option("--queue", "queue_names", multiple=True, help="Queue to work (repeatable; default all).")
+@click.option(
+    "--queue", "queue_names", multiple=True, help="Queue to work (repeatable; default all)."
+)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--name", help="Worker name shown in the queue view.")
 def worker(queue_names: tuple[str, ...], burst: bool, name: str | None) -> None:
@@ -68,7 +70,9 @@ def worker(queue_names: tuple[str, ...], burst: bool, name: str | None) -> None:
     from core.jobs.worker import run_worker
     from core.runtime import Runtime
 
-    names = [n if n.startswith("costbridge-") else f"costbridge-{n}" for n in queue_names] or list(queues.ALL)
+    names = [n if n.startswith("costbridge-") else f"costbridge-{n}" for n in queue_names] or list(
+        queues.ALL
+    )
     unknown = [n for n in names if n not in queues.ALL]
     if unknown:
         raise click.BadParameter(f"unknown queue {unknown[0]}; choose from {', '.join(queues.ALL)}")
@@ -82,7 +86,9 @@ def web(host: str, port: int) -> None:
     """Serve the web app and admin console (this machine only until sign-in exists)."""
     if not _is_loopback(host):
         raise click.BadParameter(
-            "the console has no sign-in yet, so it is served on 127.0.0.1 or ::1 only", param_hint="--host")
+            "the console has no sign-in yet, so it is served on 127.0.0.1 or ::1 only",
+            param_hint="--host",
+        )
     _settings()
     from core.app import create_app
 
@@ -107,11 +113,24 @@ def plugins(as_json: bool) -> None:
     pm = make_plugin_manager()
     rows: list[dict[str, Any]] = []
     for name, info in sorted(pm.infos.items()):
-        rows.append({
-            "name": name, "label": info.label, "owns": list(info.owns),
-            "settings": [{"key": s.key, "label": s.label, "type": s.type, "default": s.default,
-                          "requires": list(s.requires), "help": s.help} for s in info.settings],
-        })
+        rows.append(
+            {
+                "name": name,
+                "label": info.label,
+                "owns": list(info.owns),
+                "settings": [
+                    {
+                        "key": s.key,
+                        "label": s.label,
+                        "type": s.type,
+                        "default": s.default,
+                        "requires": list(s.requires),
+                        "help": s.help,
+                    }
+                    for s in info.settings
+                ],
+            }
+        )
     failures = [{"name": f.name, "error": f.error} for f in pm.load_failures]
     if as_json:
         click.echo(json.dumps({"plugins": rows, "failed": failures}, indent=2, default=str))
@@ -120,20 +139,37 @@ def plugins(as_json: bool) -> None:
         owns = ", ".join(row["owns"]) or "no QBO entity"
         click.echo(f"{row['name']}  ({row['label']}; owns {owns})")
         for s in row["settings"]:
-            default = "none" if s["default"] is None else ("on" if s["default"] is True else
-                                                           "off" if s["default"] is False else s["default"])
+            default = (
+                "none"
+                if s["default"] is None
+                else (
+                    "on"
+                    if s["default"] is True
+                    else "off"
+                    if s["default"] is False
+                    else s["default"]
+                )
+            )
             click.echo(f"    {s['key']:<28} {s['type']:<10} default: {default:<6} {s['label']}")
     for f in failures:
         click.echo(f"!! {f['name']} failed to load: {f['error']}", err=True)
 
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)
-@click.option("--seed", type=click.Choice(["demo", "empty"]), default="demo", show_default=True,
-              help="Start with the demo construction company, or an empty one.")
+@click.option(
+    "--seed",
+    type=click.Choice(["demo", "empty"]),
+    default="demo",
+    show_default=True,
+    help="Start with the demo construction company, or an empty one.",
+)
 @click.option("--webhook-url", help="POST signed QBO-style webhook notifications here.")
 @click.option("--webhook-verifier", help="Verifier token that signs them (intuit-signature).")
-def sandbox(host: str, port: int, seed: str, webhook_url: str | None, webhook_verifier: str | None) -> None:
+def sandbox(
+    host: str, port: int, seed: str, webhook_url: str | None, webhook_verifier: str | None
+) -> None:
     """Run the local QuickBooks Online emulator (REST API, OAuth2, webhooks)."""
     if not _is_loopback(host):
         raise click.BadParameter("the sandbox serves this machine only", param_hint="--host")
@@ -141,8 +177,9 @@ def sandbox(host: str, port: int, seed: str, webhook_url: str | None, webhook_ve
         raise click.BadParameter("give --webhook-url and --webhook-verifier together")
     from sandbox.server import serve_forever
 
-    serve_forever(host=host, port=port, seed=seed, webhook_url=webhook_url,
-                  webhook_verifier=webhook_verifier)
+    serve_forever(
+        host=host, port=port, seed=seed, webhook_url=webhook_url, webhook_verifier=webhook_verifier
+    )
 
 
 if __name__ == "__main__":

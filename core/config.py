@@ -11,7 +11,7 @@ malformed (a `ConfigError`); nothing else reads `os.environ`.
 | `REDIS_URL` | `redis://127.0.0.1:6379/0` |
 | `SECRET_KEY` | development: generated once into the instance folder |
 | `TOKEN_ENCRYPTION_KEY` | development: generated once; comma-separated Fernet keys, newest first |
-| `QBO_CLIENT_ID` / `QBO_CLIENT_SECRET` | `costbridge-dev` / `costbridge-dev-secret` (the local sandbox's) |
+| `QBO_CLIENT_ID` / `QBO_CLIENT_SECRET` | sandbox's `costbridge-dev` / `costbridge-dev-secret` |
 | `QBO_API_BASE` | `http://127.0.0.1:8765` (the local sandbox) |
 | `QBO_DISCOVERY_URL` | `<QBO_API_BASE>/.well-known/openid_sandbox_configuration` |
 | `QBO_REDIRECT_URI` | `http://127.0.0.1:5000/qbo/callback` |
@@ -75,9 +75,7 @@ class Settings:
         env = dict(os.environ if environ is None else environ)
         mode = env.get("COSTBRIDGE_ENV", "development")
         if mode not in ("development", "production", "test"):
-            raise ConfigError(
-                f"COSTBRIDGE_ENV is {mode!r}; use development, test or production."
-            )
+            raise ConfigError(f"COSTBRIDGE_ENV is {mode!r}; use development, test or production.")
         instance = Path(env.get("COSTBRIDGE_INSTANCE") or Path.cwd() / "instance").resolve()
         api_base = _url(env, "QBO_API_BASE", SANDBOX_BASE)
         return cls(
@@ -86,7 +84,9 @@ class Settings:
             database_url=_database_url(env, instance),
             redis_url=_redis_url(env),
             secret_key=_secret(env, "SECRET_KEY", mode, instance, _new_secret_key),
-            token_keys=_token_keys(_secret(env, "TOKEN_ENCRYPTION_KEY", mode, instance, _new_fernet)),
+            token_keys=_token_keys(
+                _secret(env, "TOKEN_ENCRYPTION_KEY", mode, instance, _new_fernet)
+            ),
             qbo_client_id=_required(env, "QBO_CLIENT_ID", mode, "costbridge-dev"),
             qbo_client_secret=_required(env, "QBO_CLIENT_SECRET", mode, "costbridge-dev-secret"),
             qbo_api_base=api_base,
@@ -150,7 +150,8 @@ def _database_url(env: Mapping[str, str], instance: Path) -> str:
         ) from None
     if url.get_backend_name() not in ("postgresql", "sqlite"):
         raise ConfigError(
-            f"DATABASE_URL uses {url.get_backend_name()!r}; costbridge supports postgresql and sqlite."
+            f"DATABASE_URL uses {url.get_backend_name()!r}; "
+            "costbridge supports postgresql and sqlite."
         )
     if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
         # psycopg 3 is the driver we install; SQLAlchemy's bare name means psycopg2.
@@ -161,7 +162,9 @@ def _database_url(env: Mapping[str, str], instance: Path) -> str:
 def _redis_url(env: Mapping[str, str]) -> str:
     value = env.get("REDIS_URL", "").strip() or "redis://127.0.0.1:6379/0"
     parts = urlsplit(value)
-    if parts.scheme not in ("redis", "rediss", "unix") or (parts.scheme != "unix" and not parts.hostname):
+    if parts.scheme not in ("redis", "rediss", "unix") or (
+        parts.scheme != "unix" and not parts.hostname
+    ):
         raise ConfigError(f"REDIS_URL is malformed: expected redis://host:port/db, got {value!r}.")
     return value
 

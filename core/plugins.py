@@ -198,7 +198,9 @@ def call_each(
     """
     pm = hooks.pm if isinstance(hooks, ProjectHooks) else hooks
     names = hooks.enabled if isinstance(hooks, ProjectHooks) else pm.names()
-    implementers = {pm.get_name(impl.plugin) for impl in getattr(pm.hook, hook_name).get_hookimpls()}
+    implementers = {
+        pm.get_name(impl.plugin) for impl in getattr(pm.hook, hook_name).get_hookimpls()
+    }
     outcomes: list[PluginOutcome] = []
     all_plugins = {n: pm.get_plugin(n) for n in pm.names()}
     firstresult = bool(getattr(pm.hook, hook_name).spec.opts.get("firstresult"))

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from core.contracts import ProjectView
 from core.contracts import SettingProblem
 from core.db import utcnow
-from core.plugins import PluginManager
-from core.plugins import ProjectHooks
-from core.plugins import call_each
 from core.models import CostCode
 from core.models import Project
 from core.models import SettingChange
+from core.plugins import PluginManager
+from core.plugins import ProjectHooks
+from core.plugins import call_each
 
 
 def project_view(project: Project, pm: PluginManager) -> ProjectView:
@@ -53,17 +53,29 @@ def check_settings(
     problems: list[SettingProblem] = []
     for key, value in wanted.items():
         if key not in specs:
-            problems.append(SettingProblem(key, f"There is no setting called {key!r}.",
-                                           "Check the plugin that should provide it is installed."))
+            problems.append(
+                SettingProblem(
+                    key,
+                    f"There is no setting called {key!r}.",
+                    "Check the plugin that should provide it is installed.",
+                )
+            )
             continue
         _plugin, spec = specs[key]
         if not spec.accepts(value):
-            problems.append(SettingProblem(key, f"{spec.label} must be a {spec.type}, not {value!r}."))
+            problems.append(
+                SettingProblem(key, f"{spec.label} must be a {spec.type}, not {value!r}.")
+            )
         elif spec.type == "cost_code" and value is not None:
             code = session.get(CostCode, value)
             if code is None or code.company_id != project.company_id:
-                problems.append(SettingProblem(key, f"{spec.label}: that cost code does not exist.",
-                                               "Choose one of the company's cost codes."))
+                problems.append(
+                    SettingProblem(
+                        key,
+                        f"{spec.label}: that cost code does not exist.",
+                        "Choose one of the company's cost codes.",
+                    )
+                )
     # A setting that is on must keep what it requires, whichever of the two is being changed.
     for key, (_plugin, spec) in specs.items():
         if key not in merged or not merged[key]:
@@ -71,26 +83,38 @@ def check_settings(
         for needed in spec.requires:
             if not merged.get(needed):
                 label = specs[needed][1].label if needed in specs else needed
-                problems.append(SettingProblem(
-                    key, f"{spec.label} cannot be on while {label} is not set.",
-                    f"Choose a {label} first, or turn off {spec.label}."))
+                problems.append(
+                    SettingProblem(
+                        key,
+                        f"{spec.label} cannot be on while {label} is not set.",
+                        f"Choose a {label} first, or turn off {spec.label}.",
+                    )
+                )
     if problems:
         return problems
     hooks = ProjectHooks(pm, project.enabled_plugin_names(pm.names()))
     view = project_view(project, pm)
     for outcome in call_each(hooks, "validate_settings", project=view, settings=merged):
         if outcome.error is not None:
-            problems.append(SettingProblem(
-                "", f"The {outcome.plugin} plugin could not check these settings.",
-                "Try again; if it keeps failing, ask support to look at the plugin's log."))
+            problems.append(
+                SettingProblem(
+                    "",
+                    f"The {outcome.plugin} plugin could not check these settings.",
+                    "Try again; if it keeps failing, ask support to look at the plugin's log.",
+                )
+            )
         else:
             problems.extend(outcome.result or ())
     return problems
 
 
 def save_settings(
-    pm: PluginManager, session: Session, project: Project, wanted: Mapping[str, Any],
-    *, changed_by: str | None = None,
+    pm: PluginManager,
+    session: Session,
+    project: Project,
+    wanted: Mapping[str, Any],
+    *,
+    changed_by: str | None = None,
 ) -> list[SettingProblem]:
     """Check and store `wanted`, recording each change; nothing is stored if any check fails."""
     problems = check_settings(pm, session, project, wanted)
@@ -100,7 +124,15 @@ def save_settings(
     now = utcnow()
     for key, value in wanted.items():
         if current.get(key) != value:
-            session.add(SettingChange(project_id=project.id, key=key, old_value=current.get(key),
-                                      new_value=value, changed_by=changed_by, changed_at=now))
+            session.add(
+                SettingChange(
+                    project_id=project.id,
+                    key=key,
+                    old_value=current.get(key),
+                    new_value=value,
+                    changed_by=changed_by,
+                    changed_at=now,
+                )
+            )
     project.settings = {**(project.settings or {}), **wanted}
     return []

@@ -38,7 +38,7 @@ from core.runtime import Runtime
 TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
 # Fixed, valid Fernet key for tests only; production keys come from the environment.
-TEST_TOKEN_KEY = "dGVzdC1rZXktZm9yLWNvc3RicmlkZ2UtdGVzdHMtMDE="
+TEST_TOKEN_KEY = "dGVzdC1rZXktZm9yLWNvc3RicmlkZ2UtdGVzdHMtMDE="  # noqa: S105 - tests only
 
 
 def private_schema_url(base_url: str, schema: str) -> str:
@@ -85,7 +85,9 @@ def db(engine: Engine) -> Iterator[Session]:
     """A session inside a transaction that is rolled back after the test."""
     connection = engine.connect()
     outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     try:
         yield session
     finally:
@@ -138,15 +140,17 @@ def redis_conn(redis_url: str) -> Iterator[Any]:
 @pytest.fixture
 def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     """Settings for tests: the private schema, the test Redis, a temporary instance folder."""
-    return Settings.from_env({
-        "COSTBRIDGE_ENV": "test",
-        "COSTBRIDGE_INSTANCE": str(tmp_path / "instance"),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": "test-secret-key",
-        "TOKEN_ENCRYPTION_KEY": TEST_TOKEN_KEY,
-        "QBO_WEBHOOK_VERIFIER": "test-verifier-token",
-    })
+    return Settings.from_env(
+        {
+            "COSTBRIDGE_ENV": "test",
+            "COSTBRIDGE_INSTANCE": str(tmp_path / "instance"),
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SECRET_KEY": "test-secret-key",
+            "TOKEN_ENCRYPTION_KEY": TEST_TOKEN_KEY,
+            "QBO_WEBHOOK_VERIFIER": "test-verifier-token",
+        }
+    )
 
 
 @pytest.fixture
@@ -204,8 +208,11 @@ def plugin_contract_tests(module: ModuleType, name: str) -> type:
 
     Use it in a plugin's test suite: `TestContract = plugin_contract_tests(my_plugin, "my_plugin")`.
     """
-    spec_names = {n for n, f in inspect.getmembers(hookspecs, inspect.isfunction)
-                  if hasattr(f, "costbridge_spec")}
+    spec_names = {
+        n
+        for n, f in inspect.getmembers(hookspecs, inspect.isfunction)
+        if hasattr(f, "costbridge_spec")
+    }
 
     class PluginContract:
         def test_registers_without_unknown_hooks(self) -> None:
@@ -214,7 +221,9 @@ def plugin_contract_tests(module: ModuleType, name: str) -> type:
             assert manager.get_plugin(name) is module
 
         def test_hookimpls_match_specs(self) -> None:
-            impls = {n for n, f in inspect.getmembers(module, callable) if hasattr(f, "costbridge_impl")}
+            impls = {
+                n for n, f in inspect.getmembers(module, callable) if hasattr(f, "costbridge_impl")
+            }
             assert impls, "the plugin implements no hook"
             assert impls <= spec_names, f"unknown hooks: {sorted(impls - spec_names)}"
 
@@ -229,8 +238,11 @@ def plugin_contract_tests(module: ModuleType, name: str) -> type:
             keys = [s.key for s in info.settings]
             assert len(keys) == len(set(keys))
             for spec in info.settings:
-                assert spec.label and spec.help, f"{spec.key} needs a label and help text"
-                assert spec.accepts(spec.default), f"{spec.key}: default {spec.default!r} is not a {spec.type}"
+                assert spec.label, f"{spec.key} needs a label"
+                assert spec.help, f"{spec.key} needs help text"
+                assert spec.accepts(spec.default), (
+                    f"{spec.key}: default {spec.default!r} is not a {spec.type}"
+                )
 
     PluginContract.__name__ = f"Test{name.title().replace('_', '')}Contract"
     return PluginContract

@@ -8,7 +8,9 @@ from core.contracts import ProjectView
 from core.contracts import SettingProblem
 
 
-def needs_link(project: ProjectView, settings: Mapping[str, object], *keys: str) -> list[SettingProblem]:
+def needs_link(
+    project: ProjectView, settings: Mapping[str, object], *keys: str
+) -> list[SettingProblem]:
     """A problem for each of `keys` that is on while the project has no linked QBO customer."""
     if project.qbo_customer_id:
         return []

@@ -103,10 +103,10 @@ def _with_request_id(sb: Sandbox, realm: Realm, rest: str) -> Result:
         try:
             status, body = _route(sb, realm, rest)
         except QboFault as fault:
+            if fault.status in _REPLAY_SKIP:
+                raise
+            # Remember the exact body sent, so a retry gets the same bytes (time included).
             status, body = fault.status, fault.to_body(sb.clock.time_str())
-            if fault.status not in _REPLAY_SKIP:
-                realm.remember(request_id, status, body)
-            raise
         if status not in _REPLAY_SKIP:
             realm.remember(request_id, status, body)
         return status, body

@@ -34,13 +34,17 @@ _BILLABLE = ("Billable", "NotBillable")
 _ZERO = Decimal("0")
 
 
-def _billable_status(detail: dict[str, Any], element: str) -> None:
+def _billable_status(detail: dict[str, Any], element: str, was_billed: bool = False) -> None:
     status = detail.get("BillableStatus", "NotBillable")
+    if status == "HasBeenBilled" and was_billed:
+        # A full-update echo (§13) of a line QBO already marked billed keeps its status.
+        return
+    where = f"{element}.BillableStatus" if element else "BillableStatus"
     if status == "HasBeenBilled":
         # Only QBO sets HasBeenBilled (when it invoices the cost); clients get 2170.
-        raise faults.invalid_enum("HAS_BEEN_BILLED", element + ".BillableStatus")
+        raise faults.invalid_enum("HAS_BEEN_BILLED", where)
     if status not in _BILLABLE:
-        raise faults.invalid_enum(str(status), element + ".BillableStatus")
+        raise faults.invalid_enum(str(status), where)
     detail["BillableStatus"] = status
 
 
@@ -79,6 +83,12 @@ def expense_lines(
     lines = list_field(obj, "Line")
     if not lines:
         raise faults.required_field("Line")
+    billed = {
+        str(old.get("Id"))
+        for old in (existing or {}).get("Line", [])
+        for key in EXPENSE_DETAILS
+        if isinstance(old.get(key), dict) and old[key].get("BillableStatus") == "HasBeenBilled"
+    }
     total = _ZERO
     for line in lines:
         kind = require(line, "DetailType", "Line.DetailType")
@@ -105,7 +115,7 @@ def expense_lines(
                 element + ".ItemRef",
             )
             _qty_price(detail, amount, element)
-        _billable_status(detail, element)
+        _billable_status(detail, element, str(line.get("Id")) in billed)
         detail.setdefault("TaxCodeRef", {"value": "NON"})
         if with_linked:
             line.setdefault("LinkedTxn", [])
@@ -139,9 +149,9 @@ def _account_of_type(
     realm: Realm, account_type: str, name: str | None = None
 ) -> dict[str, Any] | None:
     for acct in realm.all("Account"):
-        if acct.get("AccountType") == account_type and acct.get("Active", True):
-            if name is None or acct.get("Name") == name:
-                return {"value": acct["Id"], "name": acct.get("FullyQualifiedName", acct["Name"])}
+        wanted = name is None or acct.get("Name") == name
+        if acct.get("AccountType") == account_type and acct.get("Active", True) and wanted:
+            return {"value": acct["Id"], "name": acct.get("FullyQualifiedName", acct["Name"])}
     return None
 
 
@@ -227,7 +237,7 @@ def time_activity(
     realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str
 ) -> None:
     """TimeActivity: who, how long, for whom, billable status."""
-    del existing, entity
+    del entity
     name_of = require(obj, "NameOf")
     if name_of not in ("Employee", "Vendor", "Other"):
         raise faults.invalid_enum(str(name_of), "NameOf")
@@ -251,7 +261,7 @@ def time_activity(
         end = as_datetime(obj["EndTime"], "EndTime")
         if start.tzinfo is None or end.tzinfo is None or end <= start:
             raise faults.business_validation("EndTime must be after StartTime.", "EndTime")
-    _billable_status(obj, "TimeActivity")
+    _billable_status(obj, "", bool(existing and existing.get("BillableStatus") == "HasBeenBilled"))
     as_bool(obj, "Taxable", False)
     obj["TxnDate"] = (
         as_date(obj["TxnDate"], "TxnDate") if "TxnDate" in obj else realm.sb.clock.today()

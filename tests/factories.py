@@ -21,16 +21,22 @@ _seq = itertools.count(1)
 
 def make_company(db: Session, *, realm_id: str | None = None, **kw: Any) -> Company:
     """A company, connected to `realm_id` when given."""
-    company = Company(name=kw.pop("name", f"Ridgeline Builders {next(_seq)}"), realm_id=realm_id, **kw)
+    company = Company(
+        name=kw.pop("name", f"Ridgeline Builders {next(_seq)}"), realm_id=realm_id, **kw
+    )
     db.add(company)
     db.flush()
     return company
 
 
-def make_project(db: Session, company: Company | None = None, *, linked: bool = False, **kw: Any) -> Project:
+def make_project(
+    db: Session, company: Company | None = None, *, linked: bool = False, **kw: Any
+) -> Project:
     """A project; `linked=True` links it to a QBO customer."""
     company = company or make_company(db)
-    project = Project(company_id=company.id, name=kw.pop("name", f"Maple Street Remodel {next(_seq)}"), **kw)
+    project = Project(
+        company_id=company.id, name=kw.pop("name", f"Maple Street Remodel {next(_seq)}"), **kw
+    )
     if linked:
         project.qbo_customer_id = "58"
         project.qbo_customer_name = "Maple Street Remodel:Kitchen Addition"
@@ -39,25 +45,43 @@ def make_project(db: Session, company: Company | None = None, *, linked: bool = 
     return project
 
 
-def make_cost_code(db: Session, company: Company, *, sells: bool = True, purchases: bool = True,
-                   **kw: Any) -> CostCode:
+def make_cost_code(
+    db: Session, company: Company, *, sells: bool = True, purchases: bool = True, **kw: Any
+) -> CostCode:
     """A cost code connected to a QBO item that is sold and purchased by default."""
     n = next(_seq)
-    code = CostCode(company_id=company.id, code=kw.pop("code", f"06-{n:03d}"),
-                    name=kw.pop("name", "Rough Carpentry"), qbo_item_id=kw.pop("qbo_item_id", str(n)),
-                    sells=sells, purchases=purchases, **kw)
+    code = CostCode(
+        company_id=company.id,
+        code=kw.pop("code", f"06-{n:03d}"),
+        name=kw.pop("name", "Rough Carpentry"),
+        qbo_item_id=kw.pop("qbo_item_id", str(n)),
+        sells=sells,
+        purchases=purchases,
+        **kw,
+    )
     db.add(code)
     db.flush()
     return code
 
 
-def make_bill(db: Session, project: Project, *, lines: list[Decimal] | None = None, **kw: Any) -> Bill:
+def make_bill(
+    db: Session, project: Project, *, lines: list[Decimal] | None = None, **kw: Any
+) -> Bill:
     """A bill for `project` from a new vendor, with one line per amount."""
-    vendor = Vendor(company_id=project.company_id, name=kw.pop("vendor_name", "Hillside Lumber Supply"))
+    vendor = Vendor(
+        company_id=project.company_id, name=kw.pop("vendor_name", "Hillside Lumber Supply")
+    )
     db.add(vendor)
     db.flush()
-    bill = Bill(project_id=project.id, vendor_id=vendor.id, bill_date=kw.pop("bill_date", dt.date(2025, 6, 30)), **kw)
-    bill.lines = [BillLine(position=i, amount=a) for i, a in enumerate(lines or [Decimal("100.00")])]
+    bill = Bill(
+        project_id=project.id,
+        vendor_id=vendor.id,
+        bill_date=kw.pop("bill_date", dt.date(2025, 6, 30)),
+        **kw,
+    )
+    bill.lines = [
+        BillLine(position=i, amount=a) for i, a in enumerate(lines or [Decimal("100.00")])
+    ]
     db.add(bill)
     db.flush()
     return bill

@@ -11,7 +11,9 @@ import pytest
 from core import hookspecs
 
 ROOT = Path(__file__).parent.parent
-HOOKS = sorted(n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(f, "costbridge_spec"))
+HOOKS = sorted(
+    n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(f, "costbridge_spec")
+)
 
 
 def _signature(name: str) -> str:

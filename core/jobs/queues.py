@@ -52,8 +52,14 @@ def enqueue(
     """
     try:
         return queue(queue_name, connection).enqueue_call(
-            func, kwargs=kwargs, job_id=job_id, meta=meta or {}, retry=retry,
-            timeout=job_timeout, unique=True, failure_ttl=30 * 24 * 3600,
+            func,
+            kwargs=kwargs,
+            job_id=job_id,
+            meta=meta or {},
+            retry=retry,
+            timeout=job_timeout,
+            unique=True,
+            failure_ttl=30 * 24 * 3600,
         )
     except DuplicateJobError:
         return None

@@ -64,11 +64,19 @@ def push_outbox(outbox_id: int, run_id: int) -> dict[str, Any]:
             result = _push(session, rt, entry, run)
         except (NeedsAdmin, Rejected) as exc:
             session.rollback()
-            entry.state = OutboxState.NEEDS_ADMIN if isinstance(exc, NeedsAdmin) else OutboxState.FAILED
+            entry.state = (
+                OutboxState.NEEDS_ADMIN if isinstance(exc, NeedsAdmin) else OutboxState.FAILED
+            )
             entry.last_error = str(exc)
             entry.lease_until = None
-            _finish(session, run, RunState.NEEDS_ADMIN if isinstance(exc, NeedsAdmin) else RunState.FAILED,
-                    exc.message, fix=exc.fix, detail=exc.detail)
+            _finish(
+                session,
+                run,
+                RunState.NEEDS_ADMIN if isinstance(exc, NeedsAdmin) else RunState.FAILED,
+                exc.message,
+                fix=exc.fix,
+                detail=exc.detail,
+            )
             return {"error": exc.message}
         except BaseException as exc:
             session.rollback()
@@ -85,8 +93,13 @@ def push_outbox(outbox_id: int, run_id: int) -> dict[str, Any]:
         entry.lease_until = None
         entry.last_error = None
         _remember_mapping(session, entry, result.qbo_id, result.sync_token)
-        _finish(session, run, RunState.SUCCEEDED, f"Sent {entry.entity} {result.qbo_id}.",
-                counts={"pushed": 1})
+        _finish(
+            session,
+            run,
+            RunState.SUCCEEDED,
+            f"Sent {entry.entity} {result.qbo_id}.",
+            counts={"pushed": 1},
+        )
         return {"qbo_id": result.qbo_id}
 
 
@@ -94,19 +107,33 @@ def _push(session: Session, rt: runtime_mod.Runtime, entry: OutboxEntry, run: Sy
     company = session.get(Company, entry.company_id)
     project = session.get(Project, entry.project_id) if entry.project_id else None
     if company is None or not company.realm_id:
-        raise NeedsAdmin("The company is not connected to QuickBooks.",
-                         fix="Open Company settings → Integrations and connect QuickBooks.")
+        raise NeedsAdmin(
+            "The company is not connected to QuickBooks.",
+            fix="Open Company settings → Integrations and connect QuickBooks.",
+        )
     if project is None:
         raise NeedsAdmin("This change does not belong to a project any more.")
     owner = rt.pm.owner_of(entry.entity)
     if owner is None or owner not in project.enabled_plugin_names(rt.pm.names()):
-        raise NeedsAdmin(f"No enabled plugin sends {entry.entity} records to QuickBooks.",
-                         fix="Enable the plugin for this project, or ask support which one to install.")
-    ctx = SyncContext(project=project_view(project, rt.pm), realm_id=company.realm_id,
-                      session=session, now=utcnow, run_id=run.id)
-    request = PushRequest(outbox_id=entry.id, entity=entry.entity, local_kind=entry.local_kind,
-                          local_id=entry.local_id, operation=entry.operation,  # type: ignore[arg-type]
-                          idempotency_key=entry.idempotency_key)
+        raise NeedsAdmin(
+            f"No enabled plugin sends {entry.entity} records to QuickBooks.",
+            fix="Enable the plugin for this project, or ask support which one to install.",
+        )
+    ctx = SyncContext(
+        project=project_view(project, rt.pm),
+        realm_id=company.realm_id,
+        session=session,
+        now=utcnow,
+        run_id=run.id,
+    )
+    request = PushRequest(
+        outbox_id=entry.id,
+        entity=entry.entity,
+        local_kind=entry.local_kind,
+        local_id=entry.local_id,
+        operation=entry.operation,  # type: ignore[arg-type]
+        idempotency_key=entry.idempotency_key,
+    )
     result = call_one(rt.pm, owner, "push_record", ctx=ctx, request=request)
     if result is None:
         raise NeedsAdmin(f"The {owner} plugin does not send {entry.entity} records.")
@@ -115,12 +142,21 @@ def _push(session: Session, rt: runtime_mod.Runtime, entry: OutboxEntry, run: Sy
 
 def _remember_mapping(session: Session, entry: OutboxEntry, qbo_id: str, token: str | None) -> None:
     company = session.get(Company, entry.company_id)
-    assert company is not None and company.realm_id
-    mapping = session.scalar(select(RemoteMapping).filter_by(
-        realm_id=company.realm_id, local_kind=entry.local_kind, local_id=entry.local_id))
+    assert company is not None
+    assert company.realm_id
+    mapping = session.scalar(
+        select(RemoteMapping).filter_by(
+            realm_id=company.realm_id, local_kind=entry.local_kind, local_id=entry.local_id
+        )
+    )
     if mapping is None:
-        mapping = RemoteMapping(realm_id=company.realm_id, local_kind=entry.local_kind,
-                                local_id=entry.local_id, entity=entry.entity, qbo_id=qbo_id)
+        mapping = RemoteMapping(
+            realm_id=company.realm_id,
+            local_kind=entry.local_kind,
+            local_id=entry.local_id,
+            entity=entry.entity,
+            qbo_id=qbo_id,
+        )
         session.add(mapping)
     mapping.qbo_id = qbo_id
     mapping.sync_token = token
@@ -138,8 +174,16 @@ def _start(session: Session, run: SyncRun) -> None:
     session.commit()
 
 
-def _finish(session: Session, run: SyncRun, state: RunState, message: str, *, fix: str = "",
-            detail: str = "", counts: dict[str, Any] | None = None) -> None:
+def _finish(
+    session: Session,
+    run: SyncRun,
+    state: RunState,
+    message: str,
+    *,
+    fix: str = "",
+    detail: str = "",
+    counts: dict[str, Any] | None = None,
+) -> None:
     run.state = state
     run.finished_at = utcnow()
     run.message = message
@@ -166,13 +210,21 @@ def sweep_outbox() -> dict[str, int]:
     now = utcnow()
     enqueued = 0
     with rt.sessions() as session:
-        rows = session.scalars(select(OutboxEntry).where(
-            (OutboxEntry.state.in_([OutboxState.PENDING, OutboxState.UNKNOWN]))
-            | ((OutboxEntry.state == OutboxState.IN_FLIGHT) & (OutboxEntry.lease_until < now))
-        ).order_by(OutboxEntry.id)).all()
+        rows = session.scalars(
+            select(OutboxEntry)
+            .where(
+                (OutboxEntry.state.in_([OutboxState.PENDING, OutboxState.UNKNOWN]))
+                | ((OutboxEntry.state == OutboxState.IN_FLIGHT) & (OutboxEntry.lease_until < now))
+            )
+            .order_by(OutboxEntry.id)
+        ).all()
         for entry in rows:
-            run = SyncRun(company_id=entry.company_id, project_id=entry.project_id, kind="push",
-                          trigger="sweeper")
+            run = SyncRun(
+                company_id=entry.company_id,
+                project_id=entry.project_id,
+                kind="push",
+                trigger="sweeper",
+            )
             session.add(run)
             session.commit()
             if enqueue_push(rt, entry, run) is not None:
@@ -186,7 +238,9 @@ def sweep_outbox() -> dict[str, int]:
 def enqueue_push(rt: runtime_mod.Runtime, entry: OutboxEntry, run: SyncRun) -> Any:
     """Put a committed outbox row on the push queue (None when it is already queued)."""
     return queues.enqueue(
-        rt.redis, queues.PUSH, push_outbox,
+        rt.redis,
+        queues.PUSH,
+        push_outbox,
         job_id=f"push-{entry.id}-{entry.attempts}",
         kwargs={"outbox_id": entry.id, "run_id": run.id},
         meta={"project_id": entry.project_id, "kind": "push", "run_id": run.id},

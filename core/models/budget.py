@@ -30,8 +30,12 @@ class BudgetLine(Timestamps, Base):
     __table_args__ = (UniqueConstraint("project_id", "cost_code_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
-    cost_code_id: Mapped[int | None] = mapped_column(ForeignKey("cost_code.id", ondelete="RESTRICT"))
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    cost_code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cost_code.id", ondelete="RESTRICT")
+    )
     description: Mapped[str | None] = mapped_column(String(500))
     budget_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
 
@@ -62,8 +66,12 @@ class Actual(Base):
     __table_args__ = (UniqueConstraint("realm_id", "qbo_entity", "qbo_id", "qbo_line_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
-    cost_code_id: Mapped[int | None] = mapped_column(ForeignKey("cost_code.id", ondelete="SET NULL"))
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    cost_code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cost_code.id", ondelete="SET NULL")
+    )
     actual_type: Mapped[ActualType] = enum_column(ActualType)
     realm_id: Mapped[str] = mapped_column(String(32))
     qbo_entity: Mapped[str] = mapped_column(String(40))

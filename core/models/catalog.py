@@ -27,7 +27,9 @@ class CostCode(Timestamps, Base):
     __table_args__ = (UniqueConstraint("company_id", "code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
     qbo_item_id: Mapped[str | None] = mapped_column(String(32))
@@ -46,12 +48,18 @@ class CostCode(Timestamps, Base):
             return "not connected to a QuickBooks Product/Service"
         missing = [
             label
-            for label, on in (("I sell this product/service", self.sells),
-                              ("I purchase this product/service", self.purchases))
+            for label, on in (
+                ("I sell this product/service", self.sells),
+                ("I purchase this product/service", self.purchases),
+            )
             if not on
         ]
         if missing:
-            return "turn on " + " and ".join(f"“{m}”" for m in missing) + " for this item in QuickBooks"
+            return (
+                "turn on "
+                + " and ".join(f"“{m}”" for m in missing)
+                + " for this item in QuickBooks"
+            )
         return None
 
 
@@ -61,7 +69,9 @@ class Vendor(Timestamps, Base):
     __tablename__ = "vendor"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     qbo_vendor_id: Mapped[str | None] = mapped_column(String(32))
 
@@ -72,7 +82,9 @@ class Employee(Timestamps, Base):
     __tablename__ = "employee"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     qbo_employee_id: Mapped[str | None] = mapped_column(String(32))
     cost_rate: Mapped[Decimal | None] = mapped_column(Rate)

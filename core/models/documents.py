@@ -28,7 +28,9 @@ class Bill(Timestamps, Base):
     __tablename__ = "bill"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id", ondelete="RESTRICT"))
     number: Mapped[str | None] = mapped_column(String(40))
     bill_date: Mapped[dt.date] = mapped_column(Date)
@@ -54,7 +56,9 @@ class BillLine(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     bill_id: Mapped[int] = mapped_column(ForeignKey("bill.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(default=0)
-    cost_code_id: Mapped[int | None] = mapped_column(ForeignKey("cost_code.id", ondelete="RESTRICT"))
+    cost_code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cost_code.id", ondelete="RESTRICT")
+    )
     description: Mapped[str | None] = mapped_column(Text)
     amount: Mapped[Decimal] = mapped_column(Money)
     billable: Mapped[bool] = mapped_column(default=True)
@@ -78,7 +82,9 @@ class Invoice(Timestamps, Base):
     __tablename__ = "invoice"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[str | None] = mapped_column(String(40))
     invoice_date: Mapped[dt.date] = mapped_column(Date)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -99,9 +105,13 @@ class InvoiceLine(Base):
     __tablename__ = "invoice_line"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), index=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoice.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(default=0)
-    cost_code_id: Mapped[int | None] = mapped_column(ForeignKey("cost_code.id", ondelete="RESTRICT"))
+    cost_code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cost_code.id", ondelete="RESTRICT")
+    )
     description: Mapped[str | None] = mapped_column(Text)
     amount: Mapped[Decimal] = mapped_column(Money)
     markup_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
@@ -115,9 +125,13 @@ class TimeEntry(Timestamps, Base):
     __tablename__ = "time_entry"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
     employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id", ondelete="RESTRICT"))
-    cost_code_id: Mapped[int | None] = mapped_column(ForeignKey("cost_code.id", ondelete="RESTRICT"))
+    cost_code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cost_code.id", ondelete="RESTRICT")
+    )
     work_date: Mapped[dt.date] = mapped_column(Date)
     hours: Mapped[Decimal] = mapped_column(Hours)
     billable: Mapped[bool] = mapped_column(default=True)
@@ -138,8 +152,12 @@ class Attachment(Timestamps, Base):
     __tablename__ = "attachment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
-    bill_id: Mapped[int | None] = mapped_column(ForeignKey("bill.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    bill_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bill.id", ondelete="CASCADE"), index=True
+    )
     actual_id: Mapped[int | None] = mapped_column(ForeignKey("actual.id", ondelete="SET NULL"))
     origin: Mapped[AttachmentOrigin] = enum_column(AttachmentOrigin, default=AttachmentOrigin.LOCAL)
     read_only: Mapped[bool] = mapped_column(default=False)

@@ -26,6 +26,8 @@ def plugin_info() -> PluginInfo:
 
 
 @hookimpl
-def validate_settings(project: ProjectView, settings: Mapping[str, object]) -> Sequence[SettingProblem]:
+def validate_settings(
+    project: ProjectView, settings: Mapping[str, object]
+) -> Sequence[SettingProblem]:
     """Pushing bills and pulling their files need a linked customer."""
     return needs_link(project, settings, "push_bills", "pull_bill_attachments")

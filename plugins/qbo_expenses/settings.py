@@ -6,7 +6,10 @@ from core.contracts import SettingSpec
 
 SETTINGS = (
     SettingSpec(
-        "exclude_non_billable", "Exclude non-billable bills and expenses", "bool", False,
+        "exclude_non_billable",
+        "Exclude non-billable bills and expenses",
+        "bool",
+        False,
         "Bill and expense lines marked not billable in QuickBooks are left out of actuals.",
     ),
 )

@@ -6,7 +6,10 @@ from core.contracts import SettingSpec
 
 SETTINGS = (
     SettingSpec(
-        "vendor_credits", "Vendor credits", "bool", False,
+        "vendor_credits",
+        "Vendor credits",
+        "bool",
+        False,
         "Vendor credits in QuickBooks reduce this project's actuals.",
     ),
 )

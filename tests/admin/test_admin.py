@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from flask_admin import expose
 
 from admin.auth import LocalBaseView
@@ -14,17 +13,37 @@ from core.contracts import PluginInfo
 from core.models import Company
 from core.testing import dispose_app
 
-PAGES = ["/admin/", "/admin/company/", "/admin/company/new/", "/admin/project/", "/admin/project/new/",
-         "/admin/costcode/", "/admin/vendor/", "/admin/employee/", "/admin/budgetline/", "/admin/bill/",
-         "/admin/bill/new/", "/admin/invoice/", "/admin/timeentry/", "/admin/attachment/",
-         "/admin/actual/", "/admin/syncrun/", "/admin/outboxentry/", "/admin/remotemapping/",
-         "/admin/synccursor/"]
+PAGES = [
+    "/admin/",
+    "/admin/company/",
+    "/admin/company/new/",
+    "/admin/project/",
+    "/admin/project/new/",
+    "/admin/costcode/",
+    "/admin/vendor/",
+    "/admin/employee/",
+    "/admin/budgetline/",
+    "/admin/bill/",
+    "/admin/bill/new/",
+    "/admin/invoice/",
+    "/admin/timeentry/",
+    "/admin/attachment/",
+    "/admin/actual/",
+    "/admin/syncrun/",
+    "/admin/outboxentry/",
+    "/admin/remotemapping/",
+    "/admin/synccursor/",
+]
 
 
 @pytest.fixture
 def company_with_tokens(committed_db):
-    company = Company(name="Ridgeline Builders LLC", realm_id="9341452188453921",
-                      access_token_enc="gAAAA-ciphertext-access", refresh_token_enc="gAAAA-ciphertext-refresh")
+    company = Company(
+        name="Ridgeline Builders LLC",
+        realm_id="9341452188453921",
+        access_token_enc="gAAAA-ciphertext-access",
+        refresh_token_enc="gAAAA-ciphertext-refresh",
+    )
     committed_db.add(company)
     committed_db.commit()
     return company
@@ -42,8 +61,11 @@ def test_admin_refuses_requests_from_other_machines(client):
 
 
 def test_company_pages_never_show_token_columns(client, company_with_tokens):
-    for page in ("/admin/company/", f"/admin/company/details/?id={company_with_tokens.id}",
-                 f"/admin/company/edit/?id={company_with_tokens.id}"):
+    for page in (
+        "/admin/company/",
+        f"/admin/company/details/?id={company_with_tokens.id}",
+        f"/admin/company/edit/?id={company_with_tokens.id}",
+    ):
         body = client.get(page).data
         assert b"ciphertext" not in body
         assert b"refresh_token" not in body
@@ -59,10 +81,16 @@ def test_project_can_be_created_through_the_console(client, committed_db):
     committed_db.commit()
     form = client.get("/admin/project/new/").data.decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
-    response = client.post("/admin/project/new/", data={"csrf_token": token, "company": str(company.id),
-                                                         "name": "Café Ñandú – O'Brien Remodel"})
+    response = client.post(
+        "/admin/project/new/",
+        data={
+            "csrf_token": token,
+            "company": str(company.id),
+            "name": "Café Ñandú – O'Brien Remodel",
+        },
+    )
     assert response.status_code == 302
-    assert client.get("/admin/project/").data.count("O&#39;Brien".encode()) == 1
+    assert client.get("/admin/project/").data.count(b"O&#39;Brien") == 1
 
 
 def test_every_app_gets_its_own_admin(runtime):
@@ -88,7 +116,9 @@ def test_console_post_without_csrf_token_is_refused(csrf_client, committed_db):
     company = Company(name="Ridgeline Builders LLC")
     committed_db.add(company)
     committed_db.commit()
-    response = csrf_client.post("/admin/project/new/", data={"company": str(company.id), "name": "Forged"})
+    response = csrf_client.post(
+        "/admin/project/new/", data={"company": str(company.id), "name": "Forged"}
+    )
     assert response.status_code == 400
     assert b"Forged" not in csrf_client.get("/admin/project/").data
 
@@ -135,3 +165,53 @@ def test_admin_views_of_plugins_are_mounted_under_plugins_with_prefixed_endpoint
     finally:
         runtime.pm.unregister(name="zz_reports")
         runtime.pm.unregister(name="zz_broken")
+
+
+@pytest.fixture
+def linked_project(committed_db):
+    from tests.factories import make_cost_code
+    from tests.factories import make_project
+
+    project = make_project(committed_db, linked=True)
+    code = make_cost_code(committed_db, project.company, code="01-100", name="General Conditions")
+    committed_db.commit()
+    return project, code
+
+
+def _token(client, url):
+    page = client.get(url).data.decode()
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_settings_page_is_built_from_every_plugin_including_third_party(client, linked_project):
+    project, _code = linked_project
+    page = client.get(f"/admin/project/settings/?id={project.id}").data.decode()
+    for label in ("Push bills to QuickBooks", "Default billing cost code", "Vendor credits",
+                  "Profit code", "Purchase order prefix"):
+        assert label in page
+    assert 'name="push_bill_attachments" checked' in page
+
+
+def test_settings_page_refuses_push_bills_without_default_code_and_says_what_to_do(
+    client, committed_db, linked_project
+):
+    project, _code = linked_project
+    url = f"/admin/project/settings/?id={project.id}"
+    page = client.post(url, data={"csrf_token": _token(client, url), "push_bills": "on"}).data.decode()
+    assert "Push bills to QuickBooks cannot be on while Default billing cost code is not set." in page
+    committed_db.expire_all()
+    assert not committed_db.get(type(project), project.id).settings.get("push_bills")
+
+
+def test_settings_page_saves_valid_settings(client, committed_db, linked_project):
+    project, code = linked_project
+    url = f"/admin/project/settings/?id={project.id}"
+    data = {"csrf_token": _token(client, url), "push_bills": "on",
+            "default_billing_cost_code": str(code.id), "sample_po_prefix": "PO-"}
+    page = client.post(url, data=data).data.decode()
+    assert "Settings saved." in page
+    committed_db.expire_all()
+    stored = committed_db.get(type(project), project.id).settings
+    assert stored["push_bills"] is True
+    assert stored["default_billing_cost_code"] == code.id
+    assert stored["push_bill_attachments"] is False

@@ -18,7 +18,11 @@ def test_plugins_lists_the_built_ins_with_every_setting_and_default():
     lines = result.output.splitlines()
     for name in ("qbo_bills", "qbo_expenses", "qbo_invoices", "qbo_time", "qbo_vendor_credits"):
         assert any(line.startswith(name) for line in lines)
-    shown = {line.split()[0]: line.split("default:")[1].split()[0] for line in lines if "default:" in line}
+    shown = {
+        line.split()[0]: line.split("default:")[1].split()[0]
+        for line in lines
+        if "default:" in line
+    }
     words = {False: "off", True: "on", None: "none"}
     for key, default in DESIGN_DEFAULTS.items():
         assert shown[key] == words[default], key
@@ -30,11 +34,16 @@ def test_plugins_json_includes_the_third_party_distribution():
     names = [p["name"] for p in data["plugins"]]
     assert "sample_purchase_orders" in names
     sample = next(p for p in data["plugins"] if p["name"] == "sample_purchase_orders")
-    assert {s["key"]: s["default"] for s in sample["settings"]} == {"sample_po_sync": False, "sample_po_prefix": "PO-"}
+    assert {s["key"]: s["default"] for s in sample["settings"]} == {
+        "sample_po_sync": False,
+        "sample_po_prefix": "PO-",
+    }
 
 
 def test_installed_console_script_runs():
-    out = subprocess.run([sys.executable, "-m", "core.cli", "plugins"], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "core.cli", "plugins"], capture_output=True, text=True, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert "qbo_vendor_credits" in out.stdout
 
@@ -43,7 +52,11 @@ def test_malformed_setting_stops_the_command_with_one_line(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "localhost:6379")
     result = CliRunner().invoke(main, ["worker", "--burst"])
     assert result.exit_code == 2
-    assert result.output.strip() == "costbridge: REDIS_URL is malformed: expected redis://host:port/db, got 'localhost:6379'."
+    assert (
+        result.output.strip()
+        == "costbridge: REDIS_URL is malformed: "
+        "expected redis://host:port/db, got 'localhost:6379'."
+    )
 
 
 def test_web_refuses_to_listen_beyond_this_machine():
@@ -69,13 +82,18 @@ def test_sandbox_command_serves_the_emulator_on_loopback():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "sandbox", "--port", str(port), "--seed", "empty"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "sandbox", "--port", str(port), "--seed", "empty"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
             try:
-                doc = requests.get(f"http://127.0.0.1:{port}/.well-known/openid_sandbox_configuration", timeout=2).json()
+                doc = requests.get(
+                    f"http://127.0.0.1:{port}/.well-known/openid_sandbox_configuration", timeout=2
+                ).json()
                 break
             except requests.ConnectionError:
                 assert time.monotonic() < deadline, "sandbox did not start"

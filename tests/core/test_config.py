@@ -15,7 +15,11 @@ def test_defaults_are_documented_values(tmp_path):
     assert settings.redis_url == "redis://127.0.0.1:6379/0"
     assert settings.qbo_api_base == "http://127.0.0.1:8765"
     assert settings.qbo_discovery_url.endswith("/.well-known/openid_sandbox_configuration")
-    assert (settings.qbo_rate_per_minute, settings.qbo_max_in_flight, settings.qbo_batch_per_minute) == (500, 10, 40)
+    assert (
+        settings.qbo_rate_per_minute,
+        settings.qbo_max_in_flight,
+        settings.qbo_batch_per_minute,
+    ) == (500, 10, 40)
 
 
 @pytest.mark.parametrize(
@@ -38,10 +42,18 @@ def test_malformed_setting_fails_with_one_line_naming_it(tmp_path, variable, val
     assert "\n" not in info.value.message
 
 
-@pytest.mark.parametrize("variable", ["SECRET_KEY", "TOKEN_ENCRYPTION_KEY", "QBO_CLIENT_ID", "QBO_CLIENT_SECRET"])
+@pytest.mark.parametrize(
+    "variable", ["SECRET_KEY", "TOKEN_ENCRYPTION_KEY", "QBO_CLIENT_ID", "QBO_CLIENT_SECRET"]
+)
 def test_production_refuses_a_missing_secret(tmp_path, variable):
-    env = {"COSTBRIDGE_ENV": "production", "COSTBRIDGE_INSTANCE": str(tmp_path), "SECRET_KEY": "s",
-           "TOKEN_ENCRYPTION_KEY": TEST_TOKEN_KEY, "QBO_CLIENT_ID": "id", "QBO_CLIENT_SECRET": "secret"}
+    env = {
+        "COSTBRIDGE_ENV": "production",
+        "COSTBRIDGE_INSTANCE": str(tmp_path),
+        "SECRET_KEY": "s",
+        "TOKEN_ENCRYPTION_KEY": TEST_TOKEN_KEY,
+        "QBO_CLIENT_ID": "id",
+        "QBO_CLIENT_SECRET": "secret",
+    }
     del env[variable]
     with pytest.raises(ConfigError, match=f"{variable} is not set"):
         Settings.from_env(env)
@@ -56,12 +68,22 @@ def test_development_generates_secrets_once_readable_by_owner_only(tmp_path):
 
 
 def test_bare_postgresql_url_uses_psycopg3(tmp_path):
-    settings = Settings.from_env({**BASE, "COSTBRIDGE_INSTANCE": str(tmp_path),
-                                  "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test"})
+    settings = Settings.from_env(
+        {
+            **BASE,
+            "COSTBRIDGE_INSTANCE": str(tmp_path),
+            "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+        }
+    )
     assert settings.database_url.startswith("postgresql+psycopg://")
 
 
 def test_several_token_keys_newest_first(tmp_path):
-    settings = Settings.from_env({**BASE, "COSTBRIDGE_INSTANCE": str(tmp_path),
-                                  "TOKEN_ENCRYPTION_KEY": f"{TEST_TOKEN_KEY}, {TEST_TOKEN_KEY}"})
+    settings = Settings.from_env(
+        {
+            **BASE,
+            "COSTBRIDGE_INSTANCE": str(tmp_path),
+            "TOKEN_ENCRYPTION_KEY": f"{TEST_TOKEN_KEY}, {TEST_TOKEN_KEY}",
+        }
+    )
     assert settings.token_keys == (TEST_TOKEN_KEY, TEST_TOKEN_KEY)

@@ -40,9 +40,17 @@ def any_db(request, db, sqlite_db):
 
 
 def _actual(project: Project, line: str, amount: str, **kw) -> Actual:
-    return Actual(project_id=project.id, actual_type=kw.pop("actual_type", ActualType.BILL), realm_id="9341452188453921",
-                  qbo_entity="Bill", qbo_id="146", qbo_line_id=line, txn_date=dt.date(2025, 6, 30),
-                  amount=Decimal(amount), **kw)
+    return Actual(
+        project_id=project.id,
+        actual_type=kw.pop("actual_type", ActualType.BILL),
+        realm_id="9341452188453921",
+        qbo_entity="Bill",
+        qbo_id="146",
+        qbo_line_id=line,
+        txn_date=dt.date(2025, 6, 30),
+        amount=Decimal(amount),
+        **kw,
+    )
 
 
 def test_money_round_trips_exactly_and_sums_exactly(any_db):
@@ -124,5 +132,7 @@ def test_cost_code_says_which_qbo_checkbox_is_missing(any_db):
 
 
 def test_company_repr_never_shows_tokens(any_db):
-    company = Company(name="x", access_token_enc="ciphertext-abc", refresh_token_enc="ciphertext-def")
+    company = Company(
+        name="x", access_token_enc="ciphertext-abc", refresh_token_enc="ciphertext-def"
+    )
     assert "ciphertext" not in repr(company)

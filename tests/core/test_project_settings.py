@@ -13,10 +13,18 @@ from tests.factories import make_cost_code
 from tests.factories import make_project
 
 DESIGN_DEFAULTS = {
-    "push_bills": False, "exclude_non_billable": False, "default_billing_cost_code": None,
-    "push_bill_attachments": True, "pull_bill_attachments": False, "time_tracking": False,
-    "include_billed_time": False, "include_non_billable_time": False, "vendor_credits": False,
-    "send_invoices": False, "default_invoice_code": None, "profit_code": None,
+    "push_bills": False,
+    "exclude_non_billable": False,
+    "default_billing_cost_code": None,
+    "push_bill_attachments": True,
+    "pull_bill_attachments": False,
+    "time_tracking": False,
+    "include_billed_time": False,
+    "include_non_billable_time": False,
+    "vendor_credits": False,
+    "send_invoices": False,
+    "default_invoice_code": None,
+    "profit_code": None,
 }
 
 
@@ -36,7 +44,11 @@ def test_third_party_plugin_settings_appear_in_project_settings(db, pm):
 def test_disabled_plugin_settings_do_not_appear(db, pm):
     project = make_project(db, enabled_plugins=["qbo_bills"])
     assert set(effective_settings(pm, project)) == {
-        "push_bills", "default_billing_cost_code", "push_bill_attachments", "pull_bill_attachments"}
+        "push_bills",
+        "default_billing_cost_code",
+        "push_bill_attachments",
+        "pull_bill_attachments",
+    }
 
 
 def test_validate_settings_refuses_push_bills_without_default_code(db, pm):
@@ -51,7 +63,10 @@ def test_validate_settings_refuses_push_bills_without_default_code(db, pm):
 def test_push_bills_with_default_code_on_a_linked_project_is_saved(db, pm):
     project = make_project(db, linked=True)
     code = make_cost_code(db, db.get(Company, project.company_id))
-    assert save_settings(pm, db, project, {"push_bills": True, "default_billing_cost_code": code.id}) == []
+    assert (
+        save_settings(pm, db, project, {"push_bills": True, "default_billing_cost_code": code.id})
+        == []
+    )
     assert effective_settings(pm, project)["push_bills"] is True
 
 
@@ -60,7 +75,8 @@ def test_clearing_the_default_code_while_push_bills_is_on_is_refused(db, pm):
     code = make_cost_code(db, db.get(Company, project.company_id))
     save_settings(pm, db, project, {"push_bills": True, "default_billing_cost_code": code.id})
     problems = save_settings(pm, db, project, {"default_billing_cost_code": None})
-    assert problems and problems[0].key == "push_bills"
+    assert problems
+    assert problems[0].key == "push_bills"
 
 
 def test_unlinked_project_cannot_turn_on_time_tracking(db, pm):
@@ -92,7 +108,10 @@ def test_third_party_validate_settings_is_called(db, pm):
 def test_each_change_is_recorded_with_its_time(db, pm):
     project = make_project(db, linked=True)
     with freeze_time("2025-06-30 23:30:00"):
-        assert save_settings(pm, db, project, {"time_tracking": True}, changed_by="ana@ridgeline.test") == []
+        assert (
+            save_settings(pm, db, project, {"time_tracking": True}, changed_by="ana@ridgeline.test")
+            == []
+        )
     db.flush()
     change = db.scalars(select(SettingChange).where(SettingChange.project_id == project.id)).one()
     assert (change.key, change.old_value, change.new_value) == ("time_tracking", False, True)

@@ -54,8 +54,15 @@ def pusher(runtime):
 def _outbox(db, *, local_id=7, key="k-0001"):
     company = make_company(db, realm_id="9341452188453921")
     project = make_project(db, company, linked=True)
-    entry = OutboxEntry(company_id=company.id, project_id=project.id, entity="TestBill", local_kind="bill",
-                        local_id=local_id, operation="create", idempotency_key=key)
+    entry = OutboxEntry(
+        company_id=company.id,
+        project_id=project.id,
+        entity="TestBill",
+        local_kind="bill",
+        local_id=local_id,
+        operation="create",
+        idempotency_key=key,
+    )
     run = SyncRun(company_id=company.id, project_id=project.id, kind="push")
     db.add_all([entry, run])
     db.commit()
@@ -63,12 +70,17 @@ def _outbox(db, *, local_id=7, key="k-0001"):
 
 
 def _work(runtime):
-    worker = SimpleWorker([queues.queue(n, runtime.redis) for n in queues.ALL], connection=runtime.redis,
-                          serializer=JSONSerializer)
+    worker = SimpleWorker(
+        [queues.queue(n, runtime.redis) for n in queues.ALL],
+        connection=runtime.redis,
+        serializer=JSONSerializer,
+    )
     worker.work(burst=True)
 
 
-def test_push_record_of_the_owning_plugin_delivers_the_outbox_row(committed_db, runtime, redis_conn, pusher):
+def test_push_record_of_the_owning_plugin_delivers_the_outbox_row(
+    committed_db, runtime, redis_conn, pusher
+):
     entry, run = _outbox(committed_db)
     job = tasks.enqueue_push(runtime, entry, run)
     assert json.loads(json.dumps(job.kwargs)) == {"outbox_id": entry.id, "run_id": run.id}
@@ -79,7 +91,8 @@ def test_push_record_of_the_owning_plugin_delivers_the_outbox_row(committed_db, 
     stored_run = committed_db.get(SyncRun, run.id)
     assert stored_run.state == RunState.SUCCEEDED
     assert stored_run.job_id == job.id
-    assert stored_run.started_at and stored_run.finished_at
+    assert stored_run.started_at
+    assert stored_run.finished_at
     assert committed_db.query(RemoteMapping).one().qbo_id == "1007"
     assert [r.idempotency_key for r in pusher.requests] == ["k-0001"]
 
@@ -100,8 +113,12 @@ def test_same_outbox_row_is_not_enqueued_twice(committed_db, runtime, redis_conn
 
 
 def test_needs_admin_is_written_on_the_run_and_not_retried(committed_db, runtime, redis_conn):
-    plugin = BillPusher(fail_with=NeedsAdmin("The vendor is not connected to QuickBooks.",
-                                             fix="Connect the vendor on the Vendors page."))
+    plugin = BillPusher(
+        fail_with=NeedsAdmin(
+            "The vendor is not connected to QuickBooks.",
+            fix="Connect the vendor on the Vendors page.",
+        )
+    )
     runtime.pm.register(plugin, name="test_pusher")
     try:
         entry, run = _outbox(committed_db)
@@ -146,7 +163,9 @@ def test_unexpected_error_leaves_the_push_unknown_for_a_retry(committed_db, runt
     assert len(job_ids) == 1
 
 
-def test_sweeper_re_enqueues_pushes_lost_with_a_flushed_redis(committed_db, runtime, redis_conn, pusher):
+def test_sweeper_re_enqueues_pushes_lost_with_a_flushed_redis(
+    committed_db, runtime, redis_conn, pusher
+):
     entry, run = _outbox(committed_db)
     tasks.enqueue_push(runtime, entry, run)
     redis_conn.flushdb()
@@ -166,8 +185,13 @@ def test_delivered_row_is_not_pushed_again(committed_db, runtime, redis_conn, pu
     again = SyncRun(company_id=entry.company_id, project_id=entry.project_id, kind="push")
     committed_db.add(again)
     committed_db.commit()
-    queues.enqueue(runtime.redis, queues.PUSH, tasks.push_outbox, job_id="push-again",
-                   kwargs={"outbox_id": entry.id, "run_id": again.id})
+    queues.enqueue(
+        runtime.redis,
+        queues.PUSH,
+        tasks.push_outbox,
+        job_id="push-again",
+        kwargs={"outbox_id": entry.id, "run_id": again.id},
+    )
     _work(runtime)
     assert len(pusher.requests) == 1
 

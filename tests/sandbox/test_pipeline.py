@@ -138,3 +138,35 @@ def test_reset_forgets_realms(sandbox) -> None:
         assert resp.json()["CompanyInfo"]["Id"] == "1"
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{base}/_sandbox/state", timeout=2)
+
+
+def test_concurrent_writes_get_unique_ids(api: Api, book: dict[str, str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create(n: int) -> str:
+        resp = api.session.post(f"{api.base}/bill", data=_json(bill_body(book, n + 1)),
+                                timeout=30)
+        assert resp.status_code == 200, resp.text
+        return str(resp.json()["Bill"]["Id"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(create, range(40)))
+    assert len(set(ids)) == 40
+    assert api.query("SELECT COUNT(*) FROM Bill") == {"totalCount": 40}
+
+
+def test_batch_over_payload_limit_is_a_fault(api: Api, book: dict[str, str], sandbox,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox.sandbox.config, "max_request_bytes", 4096)
+    items = [{"bId": str(n), "operation": "create", "Bill": bill_body(book, PrivateNote="x" * 300)}
+             for n in range(20)]
+    resp = api.post("batch", {"BatchItemRequest": items})
+    assert resp.status_code == 413
+    assert "Fault" in resp.json()
+    assert api.state("Bill")["entities"]["Bill"] == []
+
+
+def _json(body: Any) -> str:
+    import json
+
+    return json.dumps(body)

@@ -169,6 +169,10 @@ def test_created_entity_has_sample_shape(api: Api, ids: dict[str, str], name: st
     assert resp.status_code == 200, resp.text
     assert shape_diff(sample, resp.json()) == []
     read = api.get(f"{entity.lower()}/{resp.json()[entity]['Id']}")
+    # §13: a full update echoes the object exactly as read.
+    echo = api.post(entity.lower(), read.json()[entity])
+    assert echo.status_code == 200, echo.text
+    assert echo.json()[entity]["SyncToken"] == "1"
     assert (
         shape_diff(
             load("bill.read.response.json") if name == "bill.create" else sample, read.json()

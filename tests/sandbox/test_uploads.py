@@ -66,7 +66,7 @@ def test_upload_pairs_by_suffix_and_download_serves_bytes(api: Api, book: dict[s
     fetched = requests.get(url.text, timeout=10)  # no Authorization header
     assert fetched.status_code == 200
     assert fetched.content == PDF
-    linked = api.query(f"SELECT * FROM Attachable WHERE Id = '{att['Id']}'")
+    linked = api.query("SELECT * FROM Attachable WHERE Id = '%s'" % att["Id"])  # noqa: S608, UP031
     assert linked["Attachable"][0]["Note"] == "Vendor invoice scan"
 
 

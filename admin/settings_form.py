@@ -1,0 +1,75 @@
+"""The project settings page, built from the plugins' `SettingSpec`s."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from decimal import InvalidOperation
+from typing import Any
+
+from flask import current_app
+from flask import flash
+from flask import request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.contracts import SettingProblem
+from core.contracts import SettingSpec
+from core.models import CostCode
+from core.models import Project
+from core.project_settings import effective_settings
+from core.project_settings import save_settings
+from core.runtime import Runtime
+
+
+def _parse(spec: SettingSpec, form: Mapping[str, str]) -> tuple[Any, SettingProblem | None]:
+    raw = form.get(spec.key, "").strip()
+    if spec.type == "bool":
+        return spec.key in form, None
+    if raw == "":
+        return None, None
+    try:
+        if spec.type in ("int", "cost_code"):
+            return int(raw), None
+        if spec.type == "decimal":
+            return Decimal(raw), None
+    except (ValueError, InvalidOperation):
+        return None, SettingProblem(spec.key, f"{spec.label} must be a number, not {raw!r}.")
+    return raw, None
+
+
+def handle(session: Session, project: Project) -> dict[str, Any]:
+    """Show (GET) or save (POST) a project's settings; returns what the template needs."""
+    rt: Runtime = current_app.extensions["costbridge"]
+    pm = rt.pm
+    enabled = set(project.enabled_plugin_names(pm.names()))
+    fields = [(plugin, spec) for plugin, spec in pm.setting_specs().values() if plugin in enabled]
+    problems: list[SettingProblem] = []
+    values = effective_settings(pm, project)
+    if request.method == "POST":
+        wanted: dict[str, Any] = {}
+        for _plugin, spec in fields:
+            value, problem = _parse(spec, request.form)
+            if problem:
+                problems.append(problem)
+            else:
+                wanted[spec.key] = value
+        if not problems:
+            problems = save_settings(pm, session, project, wanted, changed_by="console")
+        if problems:
+            session.rollback()
+            values = {**values, **wanted}
+        else:
+            session.commit()
+            flash("Settings saved.", "success")
+            values = effective_settings(pm, project)
+    codes = session.scalars(
+        select(CostCode).where(CostCode.company_id == project.company_id).order_by(CostCode.code)
+    ).all()
+    return {
+        "project": project,
+        "fields": [(pm.infos[plugin].label, spec) for plugin, spec in fields],
+        "values": values,
+        "problems": problems,
+        "codes": codes,
+    }
