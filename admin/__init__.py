@@ -24,9 +24,8 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
     Plugin views go under the "Plugins" menu with endpoints prefixed by the plugin name, so two
     plugins cannot collide. A plugin whose hook raises is logged and skipped.
     """
-    # Our templates (and static files) ride on a blueprint so they load from the installed package.
-    app.register_blueprint(Blueprint("costbridge_admin", __name__, template_folder="templates",
-                                     static_folder="static", static_url_path="/admin-static"))
+    # Our templates ride on a blueprint so they load from the installed package.
+    app.register_blueprint(Blueprint("costbridge_admin", __name__, template_folder="templates"))
     admin = Admin(
         app, name="costbridge", index_view=LocalIndexView(), theme=Bootstrap4Theme(swatch="default")
     )

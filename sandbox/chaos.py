@@ -150,11 +150,6 @@ class Chaos:
         self._lock = threading.Lock()
         self._rules: list[_Rule] = []
         self._injected: Counter[str] = Counter()
-        # The throttle may have been built from the config alone (the contract's
-        # `Throttle(limits)`); its minute must still be the sandbox clock's, which tests steer.
-        throttle = getattr(sb, "throttle", None)
-        if throttle is not None:
-            throttle.use_clock(sb.clock)
 
     # -- configuration -----------------------------------------------------------------------
 

@@ -23,7 +23,8 @@ class OAuthClient:
 
 
 def _default_clients() -> tuple[OAuthClient, ...]:
-    return (OAuthClient("sandbox-client-id", "sandbox-client-secret"),)
+    # The client costbridge uses by default (core/config.py), so the demo connects untouched.
+    return (OAuthClient("costbridge-dev", "costbridge-dev-secret"),)
 
 
 @dataclass

@@ -59,7 +59,7 @@ class Sandbox:
         # Set by the server once it listens; used to build absolute TempDownloadUri values.
         self.base_url = "http://127.0.0.1"
         self.oauth: OAuthServer = OAuthServer(self)
-        self.throttle: Throttle = Throttle(self.config)
+        self.throttle: Throttle = Throttle(self)
         self.webhooks: WebhookNotifier = WebhookNotifier(self)
         self.chaos: Chaos = Chaos(self)
         self.add_change_listener(self.webhooks.notify)
@@ -163,11 +163,15 @@ class Realm:
             return str(value)
 
     def _reserve_id(self, entity: str, id_: str) -> None:
-        if id_.isdigit():
-            if entity in _LONG_ID_ENTITIES or int(id_) >= _LONG_ID_BASE:
-                self._next_long_id = max(self._next_long_id, int(id_))
-            else:
-                self._next_id = max(self._next_id, int(id_) + 1)
+        # Seeded ids must not be handed out again. Long ids (Attachable, some Class ids in
+        # real companies) live in their own range and never drag the short counter up.
+        if not id_.isdigit():
+            return
+        value = int(id_)
+        if entity in _LONG_ID_ENTITIES or len(id_) > 12:
+            self._next_long_id = max(self._next_long_id, value)
+        else:
+            self._next_id = max(self._next_id, value + 1)
 
     def get(self, entity: str, entity_id: str) -> dict[str, Any] | None:
         """Return the stored object or None (no copy: stored objects are never mutated)."""

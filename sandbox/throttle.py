@@ -28,8 +28,6 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from sandbox.chaos import sleep_pending_latency
-from sandbox.clock import Clock
-from sandbox.config import SandboxConfig
 from sandbox.faults import ThrottleFault
 
 if TYPE_CHECKING:
@@ -59,19 +57,13 @@ class Throttle:
     Thread-safe: the sandbox server handles every request in its own thread.
 
     Args:
-        sb: The sandbox; its config gives the starting limits and its clock the time. A bare
-            ``SandboxConfig`` is accepted too (then ``clock`` is used, or a private clock,
-            which sandbox clock steering does not move).
-        clock: The clock when ``sb`` is a ``SandboxConfig``.
+        sb: The sandbox; its config gives the starting limits and its clock the time (tests
+            steer it, so a window can be ended by advancing the clock).
     """
 
-    def __init__(self, sb: Sandbox | SandboxConfig, clock: Clock | None = None) -> None:
-        if isinstance(sb, SandboxConfig):
-            self._config = sb
-            self._clock = clock or Clock(sb.company_tz)
-        else:
-            self._config = sb.config
-            self._clock = sb.clock
+    def __init__(self, sb: Sandbox) -> None:
+        self._config = sb.config
+        self._clock = sb.clock
         cfg = self._config
         self.per_minute: int = cfg.requests_per_minute
         self.concurrent: int = cfg.concurrent_requests
@@ -79,10 +71,6 @@ class Throttle:
         self.enabled: bool = cfg.throttle_enabled
         self._lock = threading.Lock()
         self._usage: dict[str, _RealmUsage] = {}
-
-    def use_clock(self, clock: Clock) -> None:
-        """Take time from ``clock`` (the sandbox's) from now on."""
-        self._clock = clock
 
     def configure(
         self,

@@ -459,6 +459,10 @@ def voided(existing: dict[str, Any]) -> dict[str, Any]:
         line = dict(line)
         if "Amount" in line:
             line["Amount"] = _ZERO
+        for key, detail in list(line.items()):
+            if key.endswith("Detail") and isinstance(detail, dict) and "Qty" in detail:
+                # Keep Qty x UnitPrice = Amount true, so the voided copy survives an echo.
+                line[key] = dict(detail, Qty=_ZERO)
         lines.append(line)
     obj["Line"] = lines
     obj["TotalAmt"] = _ZERO

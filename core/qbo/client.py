@@ -471,7 +471,9 @@ class QboClient:
                 return self._send(call, token)
             except Throttled as exc:
                 throttled += 1
-                if throttled > self.max_throttle_waits:
+                # status None: our own throttle gave up waiting; nothing was sent, so the
+                # job should go back to the queue rather than sit here longer.
+                if exc.status is None or throttled > self.max_throttle_waits:
                     raise
                 wait = self._throttle_wait(exc, throttled)
                 exc.retry_after = wait

@@ -16,8 +16,8 @@ import requests
 from sandbox import SandboxServer
 from sandbox.config import SandboxConfig
 
-CLIENT_ID = "sandbox-client-id"
-CLIENT_SECRET = "sandbox-client-secret"
+CLIENT_ID = "costbridge-dev"
+CLIENT_SECRET = "costbridge-dev-secret"
 REDIRECT = "http://127.0.0.1:9/callback"
 
 

@@ -358,3 +358,56 @@ def test_note_only_attachable(api: Api, book: dict[str, str]) -> None:
         {"Note": "x", "AttachableRef": [{"EntityRef": {"type": "Bill", "value": "99999"}}]},
     )
     assert _fault(bad)["Error"][0]["code"] == "2500"
+
+
+def test_voided_invoice_and_billed_lines_survive_a_full_update_echo(
+    api: Api, book: dict[str, str], sandbox
+) -> None:
+    inv = api.create(
+        "Invoice",
+        {
+            "CustomerRef": {"value": book["project"]},
+            "Line": [
+                {
+                    "Amount": 40,
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"value": book["item"]},
+                        "Qty": 2,
+                        "UnitPrice": 20,
+                    },
+                }
+            ],
+        },
+    )
+    voided = api.post(
+        "invoice", {"Id": inv["Id"], "SyncToken": "0"}, params={"operation": "void"}
+    ).json()["Invoice"]
+    assert api.post("invoice", voided).status_code == 200
+    # QBO marks a cost line HasBeenBilled itself; echoing that line back is no 2170.
+    body = bill_body(book)
+    body["Line"][0]["AccountBasedExpenseLineDetail"]["BillableStatus"] = "HasBeenBilled"
+    billed = sandbox.sandbox.realm(api.realm_id).insert("Bill", body)
+    echo = api.get(f"bill/{billed['Id']}").json()["Bill"]
+    assert api.post("bill", echo).status_code == 200
+
+
+def test_deleting_a_payment_reopens_the_invoice(api: Api, book: dict[str, str]) -> None:
+    inv = _invoice(api, book, 250)
+    pay = api.create(
+        "Payment",
+        {
+            "CustomerRef": {"value": book["project"]},
+            "TotalAmt": 250,
+            "Line": [{"Amount": 250, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}],
+        },
+    )
+    assert api.get(f"invoice/{inv['Id']}").json()["Invoice"]["Balance"] == 0
+    refused = api.post(
+        "invoice", {"Id": inv["Id"], "SyncToken": "1"}, params={"operation": "delete"}
+    )
+    assert _fault(refused)["Error"][0]["code"] == "6000"
+    api.post("payment", {"Id": pay["Id"], "SyncToken": "0"}, params={"operation": "delete"})
+    reopened = api.get(f"invoice/{inv['Id']}").json()["Invoice"]
+    assert reopened["Balance"] == 250
+    assert reopened["LinkedTxn"] == []

@@ -144,8 +144,7 @@ def test_concurrent_writes_get_unique_ids(api: Api, book: dict[str, str]) -> Non
     from concurrent.futures import ThreadPoolExecutor
 
     def create(n: int) -> str:
-        resp = api.session.post(f"{api.base}/bill", data=_json(bill_body(book, n + 1)),
-                                timeout=30)
+        resp = api.session.post(f"{api.base}/bill", data=_json(bill_body(book, n + 1)), timeout=30)
         assert resp.status_code == 200, resp.text
         return str(resp.json()["Bill"]["Id"])
 
@@ -155,11 +154,14 @@ def test_concurrent_writes_get_unique_ids(api: Api, book: dict[str, str]) -> Non
     assert api.query("SELECT COUNT(*) FROM Bill") == {"totalCount": 40}
 
 
-def test_batch_over_payload_limit_is_a_fault(api: Api, book: dict[str, str], sandbox,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_over_payload_limit_is_a_fault(
+    api: Api, book: dict[str, str], sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sandbox.sandbox.config, "max_request_bytes", 4096)
-    items = [{"bId": str(n), "operation": "create", "Bill": bill_body(book, PrivateNote="x" * 300)}
-             for n in range(20)]
+    items = [
+        {"bId": str(n), "operation": "create", "Bill": bill_body(book, PrivateNote="x" * 300)}
+        for n in range(20)
+    ]
     resp = api.post("batch", {"BatchItemRequest": items})
     assert resp.status_code == 413
     assert "Fault" in resp.json()

@@ -100,8 +100,9 @@ def test_the_rotated_refresh_token_is_stored_before_the_lock_is_released(
     qbo_runtime: Runtime, tokens: TokenManager, realm_id: str
 ) -> None:
     vault = TokenVault(qbo_runtime.settings.token_keys)
-    old = vault.decrypt(stored(qbo_runtime, realm_id).refresh_token_enc or "")
-    tokens.refresh(realm_id)
+    before = stored(qbo_runtime, realm_id)
+    old = vault.decrypt(before.refresh_token_enc or "")
+    tokens.refresh(realm_id, seen_version=before.token_version)
     row = stored(qbo_runtime, realm_id)
     assert vault.decrypt(row.refresh_token_enc or "") != old
     assert qbo_runtime.redis.get(f"lock:refresh:{realm_id}") is None
@@ -114,7 +115,7 @@ def test_invalid_grant_marks_reconnect_needed_and_stops_the_job(
 ) -> None:
     control.revoke_tokens(realm_id)
     with pytest.raises(ReconnectNeeded) as caught:
-        tokens.refresh(realm_id)
+        tokens.refresh(realm_id, seen_version=stored(qbo_runtime, realm_id).token_version)
     assert isinstance(caught.value, NeedsAdmin)
     row = stored(qbo_runtime, realm_id)
     assert row.connection_status == ConnectionStatus.RECONNECT_NEEDED

@@ -1,0 +1,86 @@
+"""QBO's sample Fault bodies become the right typed errors; sample records load exactly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from core.errors import NeedsAdmin
+from core.errors import Rejected
+from core.errors import TryLater
+from core.qbo.client import dumps
+from core.qbo.client import loads
+from core.qbo.errors import AuthenticationFailed
+from core.qbo.errors import DuplicateName
+from core.qbo.errors import InvalidReference
+from core.qbo.errors import ServerError
+from core.qbo.errors import StaleObject
+from core.qbo.errors import Throttled
+from core.qbo.errors import ValidationFault
+from core.qbo.errors import error_from_response
+from core.qbo.schemas import load
+
+SAMPLES = Path("/work/shared/qbo/samples")
+pytestmark = pytest.mark.skipif(not SAMPLES.exists(), reason="QBO samples folder not mounted")
+
+
+def sample(name: str) -> object:
+    return loads((SAMPLES / name).read_bytes())
+
+
+@pytest.mark.parametrize(("name", "status", "kind", "family"), [
+    ("fault.stale-synctoken.json", 400, StaleObject, Rejected),
+    ("fault.duplicate-name.json", 400, DuplicateName, Rejected),
+    ("fault.object-not-found.json", 400, InvalidReference, Rejected),
+    ("fault.validation.json", 400, ValidationFault, Rejected),
+    ("fault.business-validation.json", 400, ValidationFault, Rejected),
+    ("fault.auth.json", 401, AuthenticationFailed, NeedsAdmin),
+    ("fault.auth.gateway-variant.json", 401, AuthenticationFailed, NeedsAdmin),
+    ("throttle.429.body.json", 429, Throttled, TryLater),
+])
+def test_sample_faults_map_to_typed_errors(name: str, status: int, kind: type, family: type) -> None:
+    err = error_from_response(status, sample(name), intuit_tid="1-abc")
+    assert type(err) is kind
+    assert isinstance(err, family)
+    assert err.code and err.intuit_tid == "1-abc"
+    assert err.message and err.fix
+
+
+def test_a_fault_inside_a_200_is_still_a_fault() -> None:
+    assert isinstance(error_from_response(200, sample("fault.stale-synctoken.json")), StaleObject)
+
+
+def test_a_non_json_5xx_is_a_server_error() -> None:
+    assert isinstance(error_from_response(502, None), ServerError)
+
+
+def test_sample_records_load_with_decimal_money_and_dates() -> None:
+    bill = load("Bill", sample("bill.read.response.json")["Bill"])  # type: ignore[index]
+    assert bill["total_amt"] == Decimal("1730.0")
+    assert bill["txn_date"] == dt.date(2024, 5, 14)
+    assert bill["lines"][0]["detail"]["customer_ref"]["value"] == "58"
+    assert bill["meta"]["last_updated_time"].tzinfo is not None
+    credit = load("Purchase", sample("purchase.cc-credit.response.json")["Purchase"])  # type: ignore[index]
+    assert credit["credit"] is True
+    time = load("TimeActivity", sample("timeactivity.response.json")["TimeActivity"])  # type: ignore[index]
+    assert time["duration_hours"] == Decimal("7.5")
+    item = load("Item", sample("item.response.json")["Item"])  # type: ignore[index]
+    assert item["sells"] and item["purchases"]
+    for entity, name in [("VendorCredit", "vendorcredit"), ("Customer", "customer"),
+                         ("Vendor", "vendor"), ("Employee", "employee")]:
+        assert load(entity, sample(f"{name}.response.json")[entity])["id"]  # type: ignore[index]
+
+
+def test_a_deleted_stub_loads() -> None:
+    stub = load("Bill", {"Id": "148", "status": "Deleted", "domain": "QBO",
+                         "MetaData": {"LastUpdatedTime": "2024-05-10T09:00:00-07:00"}})
+    assert stub["deleted"] and stub["id"] == "148"
+
+
+def test_decimals_are_written_as_plain_numbers() -> None:
+    text = dumps({"Amount": Decimal("1250.10"), "Qty": Decimal("1E+2"), "Name": "x"})
+    assert text == '{"Amount": 1250.10, "Qty": 100, "Name": "x"}'
+    assert loads(text)["Amount"] == Decimal("1250.10")

@@ -1,0 +1,72 @@
+"""Query quoting and paging against the sandbox's real query language."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from core.qbo import queries
+from core.qbo.client import QboClient
+from core.qbo.testing import Control
+
+NAMES = ["O'Brien & Sons", "Café Ñandú", "Back\\slash 'n' Quote", "100% Concrete"]
+
+
+def test_quote_backslash_escapes_apostrophes() -> None:
+    assert queries.quote("O'Brien & Sons") == "'O\\'Brien & Sons'"
+    assert queries.quote("a\\b") == "'a\\\\b'"
+    assert queries.quote(Decimal("10.50")) == "'10.50'"
+    assert queries.quote(dt.date(2025, 6, 30)) == "'2025-06-30'"
+    assert queries.quote(True) == "'true'"
+
+
+def test_floats_and_bad_field_names_are_refused() -> None:
+    with pytest.raises(TypeError):
+        queries.quote(1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="field"):
+        queries.eq("Name' OR 1=1 --", "x")
+
+
+def test_select_pages_in_thousands_by_default() -> None:
+    text = queries.select("Bill", queries.eq("VendorRef", "56"))
+    assert text == ("SELECT * FROM Bill WHERE VendorRef = '56' ORDERBY Id "
+                    "STARTPOSITION 1 MAXRESULTS 1000")
+
+
+def test_awkward_names_are_found_exactly(client: QboClient) -> None:
+    ids = {name: client.create("Vendor", {"DisplayName": name})["Id"] for name in NAMES}
+    for name, vendor_id in ids.items():
+        rows = list(client.query_all("Vendor", queries.eq("DisplayName", name)))
+        assert [r["Id"] for r in rows] == [vendor_id], name
+    both = list(client.query_all("Vendor", queries.in_("DisplayName", NAMES[:2])))
+    assert sorted(r["Id"] for r in both) == sorted([ids[NAMES[0]], ids[NAMES[1]]])
+
+
+@given(st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30))
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_text_value_is_one_literal_to_qbo(client: QboClient, value: str) -> None:
+    # Whatever the text, the statement parses and matches nothing rather than failing.
+    statement = queries.select("Vendor", queries.eq("DisplayName", "\u2400" + value), count=True)
+    assert client.query(statement).get("totalCount", 0) == 0
+
+
+@pytest.mark.slow
+def test_query_all_pages_past_a_thousand_rows(client: QboClient, control: Control) -> None:
+    control.throttle(enabled=False)
+    items = [{"bId": f"c{i}", "operation": "create",
+              "Customer": {"DisplayName": f"Paging Customer {i:05d}"}} for i in range(1005)]
+    client.throttle = None
+    results = client.batch(items)
+    assert all(r.ok for r in results.values())
+    names = [c["DisplayName"] for c in client.query_all("Customer",
+                                                          queries.like("DisplayName", "Paging%"))]
+    assert len(names) == 1005
+    assert len(set(names)) == 1005
+    assert client.count("Customer", queries.like("DisplayName", "Paging%")) == 1005

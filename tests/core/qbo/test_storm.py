@@ -1,0 +1,66 @@
+"""A 429 storm (RELIABILITY.md §3 recipe 4): 30% of requests refused, every call still succeeds."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from conftest import RecordingSession
+
+from core.qbo.client import QboClient
+from core.qbo.testing import Control
+from core.qbo.throttle import Limits
+from core.qbo.throttle import RealmThrottle
+from core.qbo.tokens import TokenManager
+from core.runtime import Runtime
+
+CLIENTS = 4
+CALLS = 12
+WAIT = 0.2
+
+
+@pytest.mark.slow
+def test_429_storm_every_call_succeeds_and_no_call_is_made_inside_a_wait(
+    qbo_runtime: Runtime, realm_id: str, tokens: TokenManager, control: Control
+) -> None:
+    tokens.access_token(realm_id)
+    control.faults(status=429, fraction=0.3, seed=7)
+    sessions = [RecordingSession() for _ in range(CLIENTS)]
+    clients = [
+        QboClient(realm_id, tokens, base_url=qbo_runtime.settings.qbo_api_base,
+                  throttle=RealmThrottle(qbo_runtime.redis, Limits.from_settings(qbo_runtime.settings)),
+                  http=http, throttle_wait=WAIT)
+        for http in sessions
+    ]
+    done: list[Any] = []
+    failures: list[BaseException] = []
+
+    def work(client: QboClient) -> None:
+        for _ in range(CALLS):
+            try:
+                done.append(client.company_info()["CompanyName"])
+            except BaseException as exc:  # collected and asserted below
+                failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert failures == []
+    assert len(done) == CLIENTS * CALLS
+    injected = control.clear_faults()["injected"]
+    assert injected > 0
+    throttled = 0
+    for http in sessions:
+        calls = http.calls
+        for before, after in zip(calls, calls[1:], strict=False):
+            if before.get("status") == 429:
+                throttled += 1
+                # Nothing is sent by this client until the wait QBO asked for has passed.
+                assert after["sent"] - before["received"] >= WAIT
+    assert throttled == injected
+    sent = sum(len(h.calls) for h in sessions)
+    assert sent == CLIENTS * CALLS + injected  # each 429 cost exactly one extra request
