@@ -443,7 +443,9 @@ class OAuthServer:
             return Response(b"", status=500)  # the socket is closed; nobody reads this
 
         for path in DISCOVERY_PATHS:
-            bp.add_url_rule(path, f"discovery_{path.rsplit('/', 1)[1]}", self._discovery)
+            # Intuit's own OAuth client asks with a trailing slash; both spellings answer.
+            name = f"discovery_{path.rsplit('/', 1)[1]}"
+            bp.add_url_rule(path, name, self._discovery, strict_slashes=False)
         bp.add_url_rule(AUTHORIZE_PATH, "authorize", self._authorize, methods=["GET"])
         bp.add_url_rule(TOKEN_PATH, "token", self._token, methods=["POST"])
         bp.add_url_rule(REVOKE_PATH, "revoke", self._revoke, methods=["POST"])

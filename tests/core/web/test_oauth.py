@@ -1,0 +1,187 @@
+"""Connect and disconnect through the Flask test client and the sandbox's real OAuth endpoints."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from core.crypto import TokenVault
+from core.models.company import Company
+from core.models.company import ConnectionStatus
+from core.qbo.fixtures import company  # noqa: F401 - fixtures used below
+from core.qbo.fixtures import control  # noqa: F401
+from core.qbo.fixtures import qbo_runtime  # noqa: F401
+from core.qbo.fixtures import qbo_settings  # noqa: F401
+from core.qbo.fixtures import sandbox  # noqa: F401
+from core.qbo.testing import Control
+from core.runtime import Runtime
+from core.testing import dispose_app
+from core.web.oauth import make_oauth_blueprint
+
+
+@pytest.fixture
+def web(qbo_runtime: Runtime) -> Iterator[Flask]:
+    """The real app on the sandbox-pointed runtime, with the OAuth blueprint registered."""
+    from core.app import create_app
+
+    app = create_app({"runtime": qbo_runtime, "TESTING": True})
+    if "qbo_oauth" not in app.blueprints:  # until create_app registers it itself
+        app.register_blueprint(make_oauth_blueprint())
+    yield app
+    dispose_app(app)
+
+
+@pytest.fixture
+def browser(web: Flask) -> FlaskClient:
+    return web.test_client()
+
+
+def start(browser: FlaskClient, company_id: int) -> str:
+    """Click "Connect to QuickBooks"; returns the URL the browser is sent to."""
+    page = browser.get(f"/qbo/company/{company_id}")
+    assert b"Connect to QuickBooks" in page.data
+    resp = browser.get(f"/qbo/connect/{company_id}")
+    assert resp.status_code == 302
+    return resp.headers["Location"]
+
+
+def consent(authorize_url: str) -> str:
+    """The user approves on the sandbox's consent screen; returns the callback path+query."""
+    resp = requests.get(authorize_url, allow_redirects=False, timeout=10)
+    assert resp.status_code == 302
+    back = urlsplit(resp.headers["Location"])
+    return f"{back.path}?{back.query}"
+
+
+def load(rt: Runtime, company_id: int) -> Company:
+    with rt.sessions() as session:
+        row = session.get(Company, company_id)
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def test_connect_flow_end_to_end(
+    browser: FlaskClient, qbo_runtime: Runtime, company: Company, control: Control, sandbox: Any
+) -> None:
+    url = start(browser, company.id)
+    query = parse_qs(urlsplit(url).query)
+    assert url.startswith(sandbox.url + "/connect/oauth2")
+    assert query["scope"] == ["com.intuit.quickbooks.accounting"]
+    assert query["redirect_uri"] == [qbo_runtime.settings.qbo_redirect_uri]
+    assert query["response_type"] == ["code"]
+    assert len(query["state"][0]) >= 32
+
+    resp = browser.get(consent(url))
+    assert resp.status_code == 302
+    assert resp.headers["Location"].endswith(f"/qbo/company/{company.id}?m=connected")
+
+    row = load(qbo_runtime, company.id)
+    assert row.connection_status == ConnectionStatus.CONNECTED
+    assert row.realm_id and row.realm_id.isdigit()
+    assert row.connected_at is not None
+    vault = TokenVault(qbo_runtime.settings.token_keys)
+    access = vault.decrypt(row.access_token_enc or "")
+    assert access not in (row.access_token_enc or "")
+    # The stored token works against the API.
+    api = requests.get(f"{sandbox.url}/v3/company/{row.realm_id}/companyinfo/{row.realm_id}",
+                       headers={"Authorization": f"Bearer {access}", "Accept": "application/json"},
+                       params={"minorversion": "75"}, timeout=10)
+    assert api.status_code == 200
+    assert b"Connected to QuickBooks." in browser.get(resp.headers["Location"]).data
+
+
+def test_callback_with_a_state_from_another_session_is_refused(
+    web: Flask, qbo_runtime: Runtime, company: Company, control: Control
+) -> None:
+    victim, attacker = web.test_client(), web.test_client()
+    exchanges = control.oauth()["token_calls"].get("authorization_code", 0)
+    url = start(attacker, company.id)
+    start(victim, company.id)
+    # The attacker's code and state arrive in the victim's browser.
+    resp = victim.get(consent(url))
+    assert resp.status_code == 400
+    assert load(qbo_runtime, company.id).connection_status == ConnectionStatus.DISCONNECTED
+    assert control.oauth()["token_calls"].get("authorization_code", 0) == exchanges
+
+
+def test_a_tampered_state_is_refused_and_cannot_be_replayed(
+    browser: FlaskClient, qbo_runtime: Runtime, company: Company
+) -> None:
+    url = start(browser, company.id)
+    back = consent(url)
+    forged = re.sub(r"state=[^&]+", "state=forged", back)
+    assert browser.get(forged).status_code == 400
+    # The pending state was used up by the failed attempt: the genuine answer is refused too.
+    assert browser.get(back).status_code == 400
+    assert load(qbo_runtime, company.id).access_token_enc is None
+
+
+def test_a_refused_consent_changes_nothing(
+    browser: FlaskClient, qbo_runtime: Runtime, company: Company
+) -> None:
+    url = start(browser, company.id)
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    resp = browser.get(f"/qbo/callback?error=access_denied&state={state}")
+    assert resp.status_code == 302
+    assert load(qbo_runtime, company.id).connection_status == ConnectionStatus.DISCONNECTED
+
+
+def test_disconnect_revokes_at_intuit_and_forgets_the_tokens(
+    browser: FlaskClient, qbo_runtime: Runtime, company: Company, control: Control, sandbox: Any
+) -> None:
+    browser.get(consent(start(browser, company.id)))
+    row = load(qbo_runtime, company.id)
+    vault = TokenVault(qbo_runtime.settings.token_keys)
+    refresh = vault.decrypt(row.refresh_token_enc or "")
+    page = browser.get(f"/qbo/company/{company.id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "the disconnect form carries a CSRF token"
+    revokes = control.oauth()["revoke_calls"]
+
+    resp = browser.post(f"/qbo/disconnect/{company.id}", data={"csrf_token": token.group(1)})
+    assert resp.status_code == 302
+    assert resp.headers["Location"].endswith("m=disconnected")
+    assert control.oauth()["revoke_calls"] == revokes + 1
+    after = load(qbo_runtime, company.id)
+    assert after.connection_status == ConnectionStatus.DISCONNECTED
+    assert after.access_token_enc is None and after.refresh_token_enc is None
+    # Intuit no longer honours the old refresh token.
+    endpoint = f"{sandbox.url}/oauth2/v1/tokens/bearer"
+    again = requests.post(endpoint, data={"grant_type": "refresh_token", "refresh_token": refresh},
+                          auth=(qbo_runtime.settings.qbo_client_id,
+                                qbo_runtime.settings.qbo_client_secret), timeout=10)
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
+
+
+def test_disconnect_without_csrf_token_is_refused(
+    browser: FlaskClient, qbo_runtime: Runtime, company: Company
+) -> None:
+    browser.get(consent(start(browser, company.id)))
+    assert browser.post(f"/qbo/disconnect/{company.id}").status_code == 400
+    assert load(qbo_runtime, company.id).connection_status == ConnectionStatus.CONNECTED
+
+
+def test_a_realm_already_connected_to_another_company_is_refused(
+    browser: FlaskClient, qbo_runtime: Runtime, company: Company, committed_db: Any
+) -> None:
+    browser.get(consent(start(browser, company.id)))
+    realm = load(qbo_runtime, company.id).realm_id
+    other = Company(name="Second Builder")
+    committed_db.add(other)
+    committed_db.commit()
+    resp = browser.get(consent(start(browser, other.id)))
+    assert resp.status_code == 409
+    with qbo_runtime.sessions() as session:
+        owners = session.scalars(select(Company.id).where(Company.realm_id == realm)).all()
+    assert owners == [company.id]
