@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from sandbox import seed_data as data
+from sandbox.entities import CLASSIFICATION
 
 if TYPE_CHECKING:
     from sandbox.state import Realm
@@ -374,7 +375,7 @@ class _Seeder:
                 "SubAccount": row.parent is not None,
                 "FullyQualifiedName": row.name,
                 "Active": True,
-                "Classification": data.CLASSIFICATION[row.account_type],
+                "Classification": CLASSIFICATION[row.account_type],
                 "AccountType": row.account_type,
                 "AccountSubType": row.sub_type,
                 "AcctNum": row.number,

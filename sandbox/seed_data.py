@@ -28,24 +28,6 @@ class AccountRow(NamedTuple):
     parent: str | None = None
 
 
-# Classification is derived from AccountType, as QBO does (API.md §11.12).
-CLASSIFICATION = {
-    "Bank": "Asset",
-    "Accounts Receivable": "Asset",
-    "Other Current Asset": "Asset",
-    "Fixed Asset": "Asset",
-    "Other Asset": "Asset",
-    "Accounts Payable": "Liability",
-    "Credit Card": "Liability",
-    "Other Current Liability": "Liability",
-    "Long Term Liability": "Liability",
-    "Equity": "Equity",
-    "Income": "Revenue",
-    "Other Income": "Revenue",
-    "Cost of Goods Sold": "Expense",
-    "Expense": "Expense",
-    "Other Expense": "Expense",
-}
 
 # The minimal chart every company has, also used by the empty seed.
 BASE_ACCOUNTS: tuple[AccountRow, ...] = (

@@ -42,8 +42,11 @@ def auth_client(server):
     # intuit-oauth takes a discovery URL as its "environment"; Intuit's own default has the
     # trailing slash, so ours is given the same way.
     client = intuitlib_client.AuthClient(
-        "costbridge-dev", "costbridge-dev-secret", REDIRECT,
-        f"{server.url}/.well-known/openid_sandbox_configuration/")
+        "costbridge-dev",
+        "costbridge-dev-secret",
+        REDIRECT,
+        f"{server.url}/.well-known/openid_sandbox_configuration/",
+    )
     url = client.get_authorization_url([Scopes.ACCOUNTING])
     consent = requests.get(url, allow_redirects=False, timeout=10)
     assert consent.status_code in (302, 303)
@@ -58,8 +61,13 @@ def qb(auth_client, server):
     # requests-oauthlib refuses plain http unless told; the sandbox is loopback-only http.
     patch = pytest.MonkeyPatch()
     patch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    client = QuickBooks(auth_client=auth_client, refresh_token=auth_client.refresh_token,
-                        company_id=auth_client.realm_id, minorversion=75, environment="sandbox")
+    client = QuickBooks(
+        auth_client=auth_client,
+        refresh_token=auth_client.refresh_token,
+        company_id=auth_client.realm_id,
+        minorversion=75,
+        environment="sandbox",
+    )
     # Its only two base URLs; both point here, so nothing can leave the machine.
     client.sandbox_api_url_v3 = client.api_url_v3 = f"{server.url}/v3"
     yield client
@@ -68,9 +76,14 @@ def qb(auth_client, server):
 
 def test_intuit_oauth_client_refreshes_and_revokes(server):
     client = intuitlib_client.AuthClient(
-        "costbridge-dev", "costbridge-dev-secret", REDIRECT,
-        f"{server.url}/.well-known/openid_sandbox_configuration/")
-    consent = requests.get(client.get_authorization_url([Scopes.ACCOUNTING]), allow_redirects=False, timeout=10)
+        "costbridge-dev",
+        "costbridge-dev-secret",
+        REDIRECT,
+        f"{server.url}/.well-known/openid_sandbox_configuration/",
+    )
+    consent = requests.get(
+        client.get_authorization_url([Scopes.ACCOUNTING]), allow_redirects=False, timeout=10
+    )
     query = parse_qs(urlparse(consent.headers["Location"]).query)
     client.get_bearer_token(query["code"][0], realm_id=query["realmId"][0])
     first_refresh = client.refresh_token
@@ -93,7 +106,11 @@ def test_python_quickbooks_creates_queries_and_updates_a_vendor_with_an_apostrop
 
 
 def _expense_account(qb):
-    return next(a for a in Account.all(qb=qb, max_results=1000) if a.AccountType in ("Expense", "Cost of Goods Sold"))
+    return next(
+        a
+        for a in Account.all(qb=qb, max_results=1000)
+        if a.AccountType in ("Expense", "Cost of Goods Sold")
+    )
 
 
 def test_python_quickbooks_bill_round_trip_and_delete(qb):
