@@ -1,4 +1,4 @@
-"""QBO client throughput (requests/s, throttles off) and throttle fidelity (share of the limit used, 429s).
+"""QBO client requests/s with throttles off, and share of the limit used with no 429s with them on.
 
 Runs an in-process sandbox over real HTTP on 127.0.0.1, a SQLite token store in a temporary
 folder and Redis database 14 (only this benchmark's keys are touched). Three phases:
@@ -80,7 +80,9 @@ def _hammer(
     return counts["ok"], counts["gave_up"], time.monotonic() - started
 
 
-def _client(realm: str, tokens: TokenManager, base: str, throttle: RealmThrottle | None) -> QboClient:
+def _client(
+    realm: str, tokens: TokenManager, base: str, throttle: RealmThrottle | None
+) -> QboClient:
     return QboClient(realm, tokens, base_url=base, throttle=throttle, throttle_wait=1.0)
 
 
@@ -90,13 +92,18 @@ def main() -> None:
     redis = Redis.from_url(REDIS_URL)
     ctl = Control(server.url)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = sandbox_settings(Settings.from_env({
-            "COSTBRIDGE_ENV": "test",
-            "COSTBRIDGE_INSTANCE": tmp,
-            "DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}",
-            "REDIS_URL": REDIS_URL,
-            "TOKEN_ENCRYPTION_KEY": new_key(),
-        }), server.url)
+        settings = sandbox_settings(
+            Settings.from_env(
+                {
+                    "COSTBRIDGE_ENV": "test",
+                    "COSTBRIDGE_INSTANCE": tmp,
+                    "DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}",
+                    "REDIS_URL": REDIS_URL,
+                    "TOKEN_ENCRYPTION_KEY": new_key(),
+                }
+            ),
+            server.url,
+        )
         engine = make_engine(settings.database_url)
         Base.metadata.create_all(engine)
         sessions = session_factory(engine)
@@ -107,8 +114,9 @@ def main() -> None:
             company_id = company.id
         realm = ctl.seed("empty")
         connect_company(settings, sessions, company_id, realm_hint=realm)
-        tokens = TokenManager(sessions, redis, TokenVault(settings.token_keys),
-                              OAuthConfig.from_settings(settings))
+        tokens = TokenManager(
+            sessions, redis, TokenVault(settings.token_keys), OAuthConfig.from_settings(settings)
+        )
         keys = RealmThrottle.keys(realm).values()
         try:
             _phase_unthrottled(ctl, realm, tokens, server.url, redis)
@@ -123,40 +131,55 @@ def main() -> None:
             server.stop()
 
 
-def _phase_unthrottled(ctl: Control, realm: str, tokens: TokenManager, base: str, redis: Redis) -> None:
+def _phase_unthrottled(
+    ctl: Control, realm: str, tokens: TokenManager, base: str, redis: Redis
+) -> None:
     ctl.throttle(enabled=False, reset=True)
     client = _client(realm, tokens, base, None)
     client.company_info()  # warm: token cached, connection open
     for threads in (1, 8):
         ok, _, elapsed = _hammer(client, threads, 5.0)
-        print(f"   throttles off, {threads} thread(s): {ok / elapsed:8.1f} requests/s ({ok} in {elapsed:.1f} s)")
+        print(
+            f"   throttles off, {threads} thread(s): {ok / elapsed:8.1f} requests/s "
+            f"({ok} in {elapsed:.1f} s)"
+        )
     big = Limits(per_minute=10**7, in_flight=1000, batch_per_minute=10**6)
     throttled = _client(realm, tokens, base, RealmThrottle(redis, big))
     ok, _, elapsed = _hammer(throttled, 8, 5.0)
     print(f"   Redis throttle on, limits out of reach, 8 threads: {ok / elapsed:8.1f} requests/s")
 
 
-def _phase_per_minute(ctl: Control, realm: str, tokens: TokenManager, base: str, redis: Redis) -> None:
+def _phase_per_minute(
+    ctl: Control, realm: str, tokens: TokenManager, base: str, redis: Redis
+) -> None:
     limit, seconds = 120, 30.0
     ctl.throttle(per_minute=limit, concurrent=4, batch_per_minute=40, enabled=True, reset=True)
     throttle = RealmThrottle(redis, Limits(per_minute=limit, in_flight=4))
     client = _client(realm, tokens, base, throttle)
     ok, _, _ = _hammer(client, 8, seconds, throttle)
     stats = ctl.throttle_stats()["realms"].get(realm, {})
-    print(f"   {limit}/min for {seconds:.0f} s, 8 threads: sent {ok} = {100 * ok / limit:.1f}% of "
-          f"the limit, 429s={stats.get('throttled', 0)}, peak in flight={stats.get('max_concurrent')}")
+    print(
+        f"   {limit}/min for {seconds:.0f} s, 8 threads: sent {ok} = {100 * ok / limit:.1f}% of "
+        f"the limit, 429s={stats.get('throttled', 0)}, peak in flight={stats.get('max_concurrent')}"
+    )
 
 
-def _phase_in_flight(ctl: Control, realm: str, tokens: TokenManager, base: str, redis: Redis) -> None:
+def _phase_in_flight(
+    ctl: Control, realm: str, tokens: TokenManager, base: str, redis: Redis
+) -> None:
     ctl.throttle(per_minute=100_000, concurrent=3, enabled=True, reset=True)
     ctl.faults(latency_ms=50)
-    client = _client(realm, tokens, base, RealmThrottle(redis, Limits(per_minute=100_000, in_flight=3)))
+    client = _client(
+        realm, tokens, base, RealmThrottle(redis, Limits(per_minute=100_000, in_flight=3))
+    )
     ok, _, elapsed = _hammer(client, 12, 5.0)
     stats: dict[str, Any] = ctl.throttle_stats()["realms"].get(realm, {})
     ctl.clear_faults()
-    print(f"   3 in flight, 50 ms latency, 12 threads: {ok / elapsed:.1f} requests/s "
-          f"(ceiling 60/s: {100 * ok / elapsed / 60:.0f}%), 429s={stats.get('throttled', 0)}, "
-          f"peak in flight={stats.get('max_concurrent')}")
+    print(
+        f"   3 in flight, 50 ms latency, 12 threads: {ok / elapsed:.1f} requests/s "
+        f"(ceiling 60/s: {100 * ok / elapsed / 60:.0f}%), 429s={stats.get('throttled', 0)}, "
+        f"peak in flight={stats.get('max_concurrent')}"
+    )
 
 
 if __name__ == "__main__":

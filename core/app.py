@@ -13,8 +13,10 @@ from flask_wtf import CSRFProtect
 from werkzeug.wrappers import Response
 
 from core.config import Settings
+from core.crypto import install_log_scrubber
 from core.db import Base
 from core.runtime import Runtime
+from core.web import register_blueprints
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -28,6 +30,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     Returns:
         The app, with `app.extensions["costbridge"]` holding its `Runtime`.
     """
+    install_log_scrubber()
     overrides = dict(overrides or {})
     runtime: Runtime | None = overrides.pop("runtime", None)
     settings = runtime.settings if runtime else Settings.from_env().with_overrides(overrides)
@@ -53,20 +56,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from admin import init_admin
 
     init_admin(app, runtime.pm, db)
-    _register_optional_blueprints(app, csrf)
+    register_blueprints(app, csrf)
 
     @app.get("/")
     def index() -> Response:
         return redirect(url_for("admin.index"))
 
     return app
-
-
-def _register_optional_blueprints(app: Flask, csrf: CSRFProtect) -> None:
-    """The OAuth connect flow and the QBO webhook receiver."""
-    from core.web import register_blueprints
-
-    register_blueprints(app, csrf)
 
 
 def runtime_of(app: Flask) -> Runtime:

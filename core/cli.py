@@ -25,6 +25,9 @@ def _settings() -> Settings:
 @click.group()
 def main() -> None:
     """Keep construction project budgets and QuickBooks Online in step."""
+    from core.crypto import install_log_scrubber
+
+    install_log_scrubber()
 
 
 @main.group()
@@ -180,6 +183,37 @@ def sandbox(
     serve_forever(
         host=host, port=port, seed=seed, webhook_url=webhook_url, webhook_verifier=webhook_verifier
     )
+
+
+@main.group()
+def keys() -> None:
+    """Encryption keys for QBO tokens at rest."""
+
+
+@keys.command("new")
+def keys_new() -> None:
+    """Print a new key; put it first in TOKEN_ENCRYPTION_KEY, then run `keys rotate`."""
+    from core.crypto import new_key
+
+    click.echo(new_key())
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored token under the first key of TOKEN_ENCRYPTION_KEY.
+
+    Afterwards the older keys can be removed from the variable.
+    """
+    from core.crypto import TokenVault
+    from core.crypto import rotate_all
+    from core.runtime import Runtime
+
+    settings = _settings()
+    rt = Runtime.build(settings)
+    with rt.sessions() as session:
+        count = rotate_all(session, TokenVault(settings.token_keys))
+        session.commit()
+    click.echo(f"costbridge: re-encrypted the tokens of {count} compan{'y' if count == 1 else 'ies'}.")
 
 
 if __name__ == "__main__":

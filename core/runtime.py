@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from redis import Redis
 from sqlalchemy import Engine
@@ -20,6 +21,9 @@ from core.db import make_engine
 from core.db import session_factory
 from core.plugins import PluginManager
 from core.plugins import make_plugin_manager
+
+if TYPE_CHECKING:
+    from core.qbo.tokens import TokenManager
 
 
 @dataclass
@@ -45,6 +49,13 @@ class Runtime:
             engine=engine or make_engine(settings.database_url),
             pm=pm or make_plugin_manager(),
         )
+
+    @cached_property
+    def qbo_tokens(self) -> TokenManager:
+        """The process's QBO token custody (one per runtime, so its token cache is shared)."""
+        from core.qbo import token_manager
+
+        return token_manager(self)
 
     @cached_property
     def redis(self) -> Redis:

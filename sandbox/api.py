@@ -38,6 +38,11 @@ Result = tuple[int, Any]
 
 _REPLAY_SKIP = frozenset({401, 403, 429, 500, 503})
 
+# API.md §2.7: a requestid holds at most 50 characters, 36 on /batch, where each bId may then
+# hold at most 10. Longer ones get faults.string_too_long (2050), before anything runs.
+MAX_REQUEST_ID = 50
+MAX_BATCH_REQUEST_ID = 36
+
 
 def json_response(
     sb: Sandbox, status: int, body: Any, headers: dict[str, str] | None = None
@@ -49,7 +54,7 @@ def json_response(
         resp = Response(dumps(body), status=status, mimetype="application/json")
     for key, value in (headers or {}).items():
         resp.headers[key] = value
-    sb.counters[f"status:{status}"] += 1
+    sb.count(f"status:{status}")
     return resp
 
 
@@ -73,8 +78,8 @@ def make_api_blueprint(sb: Sandbox) -> Blueprint:
 
 def handle(sb: Sandbox, realm_id: str, rest: str) -> Response:
     """Run one API request through the whole pipeline; never raises."""
-    sb.counters["requests"] += 1
-    sb.counters[f"requests:{realm_id}"] += 1
+    sb.count("requests")
+    sb.count(f"requests:{realm_id}")
     headers: dict[str, str] = {}
     try:
         sb.chaos.before_request(realm_id, rest)
@@ -94,11 +99,14 @@ def _with_request_id(sb: Sandbox, realm: Realm, rest: str) -> Result:
     request_id = request.args.get("requestid")
     if request.method != "POST" or not request_id or rest.startswith("query"):
         return _route(sb, realm, rest)
+    limit = MAX_BATCH_REQUEST_ID if rest == "batch" else MAX_REQUEST_ID
+    if len(request_id) > limit:
+        raise faults.string_too_long("requestid", limit)
     # Held across check, run and remember so two concurrent retries cannot both execute.
     with realm.lock:
         seen = realm.replay(request_id)
         if seen is not None:
-            sb.counters["requestid_replays"] += 1
+            sb.count("requestid_replays")
             return seen
         try:
             status, body = _route(sb, realm, rest)
@@ -138,7 +146,9 @@ def _route(sb: Sandbox, realm: Realm, rest: str) -> Result:
     if head == "cdc" and len(parts) == 1 and method == "GET":
         return 200, _envelope(sb, "CDCResponse", [{"QueryResponse": _cdc(sb, realm)}])
     if head == "batch" and len(parts) == 1 and method == "POST":
-        return 200, _envelope(sb, "BatchItemResponse", api_batch.run(sb, realm, read_json(sb)))
+        with_request_id = bool(request.args.get("requestid"))
+        items = api_batch.run(sb, realm, read_json(sb), with_request_id=with_request_id)
+        return 200, _envelope(sb, "BatchItemResponse", items)
     if head == "upload" and len(parts) == 1 and method == "POST":
         return 200, _envelope(sb, "AttachableResponse", uploads.upload(sb, realm))
     if head == "download" and len(parts) == 2 and method == "GET":
@@ -152,7 +162,7 @@ def _route(sb: Sandbox, realm: Realm, rest: str) -> Result:
         raise faults.not_found_url(request.path)
     if method == "GET" and len(parts) == 2:
         return 200, _envelope(
-            sb, spec.name, _fresh(realm, spec.name, realm.read(spec.name, parts[1]))
+            sb, spec.name, _shown(realm, spec.name, realm.read(spec.name, parts[1]))
         )
     if method != "POST" or len(parts) != 1:
         raise faults.method_not_allowed(method)
@@ -174,23 +184,20 @@ def write(
     if op == "delete":
         return realm.delete(entity, body)
     if op == "void" or (op == "update" and (include or "").lower() == "void"):
-        return realm.void(entity, body)
+        return _shown(realm, entity, realm.void(entity, body))
     if op not in ("", "update", "create"):
         raise faults.unsupported_operation(f"Operation {operation} is not supported.")
     # A full-update echo carries Id; a create from an object model may carry "Id": "".
     if body.get("Id") not in (None, "") and op != "create":
-        return realm.update(entity, body)
+        return _shown(realm, entity, realm.update(entity, body))
     if op == "update":
         raise faults.required_field("Id")
-    return realm.create(entity, body)
+    return _shown(realm, entity, realm.create(entity, body))
 
 
-def _fresh(realm: Realm, entity: str, obj: dict[str, Any]) -> dict[str, Any]:
-    # A TempDownloadUri is short-lived; QBO mints a new one on every read.
-    if entity == "Attachable" and obj["Id"] in realm.files:
-        obj = dict(obj)
-        obj["TempDownloadUri"] = realm.temp_download_uri(obj["Id"])
-    return obj
+def _shown(realm: Realm, entity: str, obj: dict[str, Any]) -> dict[str, Any]:
+    # A TempDownloadUri is short-lived and never stored; QBO mints a new one on every answer.
+    return realm.with_temp_link(obj) if entity == "Attachable" else obj
 
 
 def _singleton(sb: Sandbox, realm: Realm, entity: str, parts: list[str], method: str) -> Result:

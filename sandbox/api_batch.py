@@ -18,18 +18,35 @@ log = logging.getLogger(__name__)
 
 _OPERATIONS = ("create", "update", "delete", "void")
 
+MAX_BID_WITH_REQUEST_ID = 10
+"""API.md §2.7: with a ``requestid`` on the batch, each ``bId`` holds at most 10 characters."""
 
-def run(sb: Sandbox, realm: Realm, body: Any) -> list[dict[str, Any]]:
+
+def run(
+    sb: Sandbox, realm: Realm, body: Any, *, with_request_id: bool = False
+) -> list[dict[str, Any]]:
     """Run every item of a ``BatchItemRequest`` and return the ``BatchItemResponse`` list.
 
     Items run in order but independently: a failing item yields a Fault in its slot and the
     others still run (nothing is rolled back).
+
+    Args:
+        sb: The sandbox.
+        realm: The company.
+        body: The parsed request body.
+        with_request_id: The request carries a ``requestid``: then a ``bId`` longer than
+            10 characters refuses the whole batch (2050) before any item runs.
     """
     items = body.get("BatchItemRequest") if isinstance(body, dict) else None
     if not isinstance(items, list):
         raise faults.required_field("BatchItemRequest")
     if len(items) > sb.config.max_batch_items:
         raise faults.batch_too_large(sb.config.max_batch_items)
+    if with_request_id:
+        for item in items:
+            bid = item.get("bId") if isinstance(item, dict) else None
+            if bid is not None and len(str(bid)) > MAX_BID_WITH_REQUEST_ID:
+                raise faults.string_too_long("BatchItemRequest.bId", MAX_BID_WITH_REQUEST_ID)
     out = []
     for item in items:
         bid = item.get("bId") if isinstance(item, dict) else None

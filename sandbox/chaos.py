@@ -215,9 +215,7 @@ class Chaos:
             isinstance(count, bool) or not isinstance(count, int) or count < 1
         ):
             raise ValueError(f"count must be a positive integer, got {count!r}")
-        if fraction is not None and not (
-            isinstance(fraction, int | float) and 0 < fraction <= 1
-        ):
+        if fraction is not None and not (isinstance(fraction, int | float) and 0 < fraction <= 1):
             raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
         if latency_ms is not None and (not isinstance(latency_ms, int | float) or latency_ms < 0):
             raise ValueError(f"latency_ms must be >= 0, got {latency_ms!r}")
@@ -347,7 +345,7 @@ class Chaos:
                     rule.remaining -= 1
                 rule.injected += 1
                 self._injected[f"{target}:{_kind(rule)}"] += 1
-                self._sb.counters["chaos:injected"] += 1
+                self._sb.count("chaos:injected")
                 return rule
         return None
 
@@ -502,9 +500,7 @@ def _fault_for_code(code: str) -> QboFault:
     }
     if code in builders:
         return builders[code]()
-    status, fault_type, message = _CODE_TABLE.get(
-        code, (400, "ValidationFault", "Injected fault")
-    )
+    status, fault_type, message = _CODE_TABLE.get(code, (400, "ValidationFault", "Injected fault"))
     element = None if status == 401 else ""
     return QboFault(status, fault_type, [(message, f"{message} (sandbox chaos)", code, element)])
 

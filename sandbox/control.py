@@ -93,7 +93,7 @@ def make_control_blueprint(sb: Sandbox) -> Blueprint:
 
     @bp.get("/counters")
     def counters() -> Response:
-        return _json(dict(sb.counters))
+        return _json(sb.counters_snapshot())
 
     @bp.post("/clock")
     def clock() -> Response:

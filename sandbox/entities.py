@@ -347,7 +347,7 @@ def attachable(
     ):
         obj.pop(ro, None)
     if existing is not None:
-        for key in ("FileName", "ContentType", "Size", "FileAccessUri", "TempDownloadUri"):
+        for key in ("FileName", "ContentType", "Size", "FileAccessUri"):
             if key in existing:
                 obj[key] = existing[key]
     if "FileName" not in obj and "Note" not in obj:

@@ -174,6 +174,20 @@ def business_validation(detail: str, element: str = "") -> QboFault:
     )
 
 
+def string_too_long(element: str, limit: int) -> QboFault:
+    """2050: a string longer than QBO allows, e.g. a ``requestid`` over 50 characters.
+
+    API.md §2.7 gives the limits but not the Fault for breaking them; 2050 is the code its
+    §3.2 table lists for string lengths, so the sandbox answers that (wording unconfirmed).
+    """
+    return validation(
+        "2050",
+        "String length is either shorter or longer than supported by specification",
+        f"{element} is longer than {limit} characters",
+        element,
+    )
+
+
 def invalid_field(element: str, detail: str) -> QboFault:
     """2010: a field has the wrong type or shape."""
     return validation(

@@ -243,9 +243,7 @@ class OAuthServer:
                 t for t in self._access.values() if not t.revoked and t.expires_at > now
             ]
             refresh_active = [
-                t
-                for t in self._refresh.values()
-                if t.state == "active" and t.expires_at > now
+                t for t in self._refresh.values() if t.state == "active" and t.expires_at > now
             ]
             realms: dict[str, dict[str, int]] = {}
             for at in access_active:

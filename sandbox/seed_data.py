@@ -28,7 +28,6 @@ class AccountRow(NamedTuple):
     parent: str | None = None
 
 
-
 # The minimal chart every company has, also used by the empty seed.
 BASE_ACCOUNTS: tuple[AccountRow, ...] = (
     AccountRow("checking", "Operating Checking", "Bank", "Checking", "1000"),

@@ -26,6 +26,10 @@ def _seed(sb: Sandbox, seed: str, realm_id: str | None = None) -> str | None:
     raise ValueError(f"unknown seed {seed!r} (expected 'demo', 'empty' or 'none')")
 
 
+_POLL_INTERVAL = 0.02
+"""Seconds between the serve loop's checks for shutdown (its select() timeout)."""
+
+
 class _QuietHandler(WSGIRequestHandler):
     """Werkzeug's handler without the per-request access log line (tests run thousands)."""
 
@@ -79,8 +83,13 @@ class SandboxServer:
         self.sandbox.base_url = self.url
         self.realm_id = _seed(self.sandbox, self._seed)
         self.sandbox.webhooks.start()
+        # shutdown() waits for the serve loop to notice, which it does once per poll interval:
+        # Werkzeug's default of 0.5 s would make every stop (one per test server) that slow.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sandbox-server", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _POLL_INTERVAL},
+            name="sandbox-server",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -11,7 +11,6 @@ import base64
 import binascii
 import json
 import re
-from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from typing import Any
@@ -223,15 +222,8 @@ def serve_temp(sb: Sandbox, realm_id: str, key: str) -> tuple[bytes, str, str] |
     """Bytes, content type and name behind a temp link, or None when unknown/expired."""
     if not sb.has_realm(realm_id):
         return None
-    realm = sb.realm(realm_id)
-    with realm.lock:
-        link = realm.temp_links.get(key)
-        if link is None:
-            return None
-        attachable_id, expires = link
-        now: datetime = sb.clock.now()
-        if now > expires or attachable_id not in realm.files:
-            realm.temp_links.pop(key, None)
-            return None
-        name, ctype, data = realm.files[attachable_id]
+    found = sb.realm(realm_id).temp_file(key)
+    if found is None:
+        return None
+    name, ctype, data = found
     return data, ctype, name

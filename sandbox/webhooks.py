@@ -227,9 +227,7 @@ class WebhookNotifier:
             if self._thread is not None and self._thread.is_alive():
                 return
             self._stopping = False
-            self._thread = threading.Thread(
-                target=self._run, name="sandbox-webhooks", daemon=True
-            )
+            self._thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
             self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -420,8 +418,12 @@ def _legacy_body(events: list[_Event]) -> bytes:
     by_realm: dict[str, list[dict[str, str]]] = {}
     for e in events:
         by_realm.setdefault(e.realm_id, []).append(
-            {"name": e.entity, "id": e.entity_id, "operation": e.operation,
-             "lastUpdated": e.last_updated}
+            {
+                "name": e.entity,
+                "id": e.entity_id,
+                "operation": e.operation,
+                "lastUpdated": e.last_updated,
+            }
         )
     payload = {
         "eventNotifications": [

@@ -31,6 +31,7 @@ from core.models import RunState
 from core.models import SyncRun
 from core.plugins import call_one
 from core.project_settings import project_view
+from core.qbo import client_for
 
 log = logging.getLogger(__name__)
 LEASE = dt.timedelta(minutes=10)
@@ -125,6 +126,8 @@ def _push(session: Session, rt: runtime_mod.Runtime, entry: OutboxEntry, run: Sy
         session=session,
         now=utcnow,
         run_id=run.id,
+        # The plugin sends `request.idempotency_key` as the requestid of its writes.
+        client=client_for(rt, company.realm_id),
     )
     request = PushRequest(
         outbox_id=entry.id,

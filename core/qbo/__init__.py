@@ -25,18 +25,13 @@ def vault_for(runtime: Runtime) -> TokenVault:
 
 
 def token_manager(runtime: Runtime) -> TokenManager:
-    """One TokenManager per runtime (cached on it, so its access-token cache is shared)."""
-    cached = getattr(runtime, "_qbo_token_manager", None)
-    if isinstance(cached, TokenManager):
-        return cached
-    manager = TokenManager(
+    """A new TokenManager wired from the runtime (use `runtime.qbo_tokens` to share one)."""
+    return TokenManager(
         runtime.sessions,
         runtime.redis,
         vault_for(runtime),
         OAuthConfig.from_settings(runtime.settings),
     )
-    object.__setattr__(runtime, "_qbo_token_manager", manager)
-    return manager
 
 
 def client_for(runtime: Runtime, realm_id: str, **kwargs: object) -> QboClient:

@@ -8,12 +8,13 @@ that same call. The `intuit_tid` of each answer is logged.
 Answers are read by the `Fault` key whatever the HTTP status (§3.1, §13) and raised as the typed
 exceptions of `core.qbo.errors`. What is retried, and how:
 
-| answer | action |
-|---|---|
-| 5xx, SystemFault, no answer | retried with jittered exponential backoff (tenacity), `max_attempts` in all; safe because reads are idempotent and writes carry their `requestid` |
-| 429 / 3001 | wait as QBO asks: `Retry-After` when present, else `throttle_wait` seconds (Intuit says 60: §9) doubling per repeat; the wait is shared with every worker through the throttle's realm pause; never retried at once |
-| 401 | one forced token refresh (single-flight, `core.qbo.tokens`) and one retry |
-| other Faults | raised at once |
+- 5xx, SystemFault, no answer: retried with jittered exponential backoff (tenacity),
+  `max_attempts` in all; safe because reads are idempotent and writes carry their `requestid`.
+- 429 / 3001: wait as QBO asks: `Retry-After` when present, else `throttle_wait` seconds
+  (Intuit says 60: §9) doubling per repeat; the wait is shared with every worker through the
+  throttle's realm pause; never retried at once.
+- 401: one forced token refresh (single-flight, `core.qbo.tokens`) and one retry.
+- Other Faults: raised at once.
 
 JSON is parsed with `Decimal` for every number, and Decimals are written as plain numbers
 (no exponent, no float on the way).
@@ -173,14 +174,13 @@ class QboClient:
     @classmethod
     def for_runtime(cls, runtime: Runtime, realm_id: str, **kwargs: Any) -> QboClient:
         """A client wired from a runtime's settings, database and Redis."""
-        from core.qbo import token_manager
         from core.qbo.throttle import Limits
 
         settings = runtime.settings
         kwargs.setdefault("throttle", RealmThrottle(runtime.redis, Limits.from_settings(settings)))
         return cls(
             realm_id,
-            token_manager(runtime),
+            runtime.qbo_tokens,
             base_url=settings.qbo_api_base,
             minor_version=settings.qbo_minor_version,
             **kwargs,
@@ -197,8 +197,14 @@ class QboClient:
         self, entity: str, body: Mapping[str, Any], *, request_id: str | None = None
     ) -> dict[str, Any]:
         """Create a record; pass a stable `request_id` to make retries across jobs safe."""
-        answer = self.request("POST", _path(entity), json_body=body, write=True,
-                              request_id=request_id, what=f"Creating a {entity}")
+        answer = self.request(
+            "POST",
+            _path(entity),
+            json_body=body,
+            write=True,
+            request_id=request_id,
+            what=f"Creating a {entity}",
+        )
         return _unwrap(answer, entity)
 
     def update(
@@ -217,8 +223,14 @@ class QboClient:
         payload = dict(body)
         if sparse:
             payload["sparse"] = True
-        answer = self.request("POST", _path(entity), json_body=payload, write=True,
-                              request_id=request_id, what=f"Updating a {entity}")
+        answer = self.request(
+            "POST",
+            _path(entity),
+            json_body=payload,
+            write=True,
+            request_id=request_id,
+            what=f"Updating a {entity}",
+        )
         return _unwrap(answer, entity)
 
     def delete(
@@ -226,9 +238,13 @@ class QboClient:
     ) -> dict[str, Any]:
         """Delete a transaction or Attachable; returns the deleted stub."""
         answer = self.request(
-            "POST", _path(entity), params={"operation": "delete"},
+            "POST",
+            _path(entity),
+            params={"operation": "delete"},
             json_body={"Id": str(entity_id), "SyncToken": str(sync_token)},
-            write=True, request_id=request_id, what=f"Deleting a {entity}",
+            write=True,
+            request_id=request_id,
+            what=f"Deleting a {entity}",
         )
         return _unwrap(answer, entity)
 
@@ -241,8 +257,13 @@ class QboClient:
 
     def query(self, statement: str) -> dict[str, Any]:
         """Run one SELECT; returns the `QueryResponse` object (POSTed as application/text)."""
-        body = self.request("POST", "query", data=statement.encode("utf-8"),
-                            content_type="application/text", what="Querying QuickBooks")
+        body = self.request(
+            "POST",
+            "query",
+            data=statement.encode("utf-8"),
+            content_type="application/text",
+            what="Querying QuickBooks",
+        )
         response = body.get("QueryResponse", {}) if isinstance(body, Mapping) else {}
         return dict(response)
 
@@ -264,8 +285,9 @@ class QboClient:
         """
         start = 1
         while True:
-            statement = queries.select(entity, *conditions, order_by=order_by,
-                                       start_position=start, max_results=page_size)
+            statement = queries.select(
+                entity, *conditions, order_by=order_by, start_position=start, max_results=page_size
+            )
             rows = self.query(statement).get(entity, [])
             yield from rows
             if len(rows) < page_size:
@@ -285,9 +307,12 @@ class QboClient:
         if changed_since.tzinfo is None:
             raise ValueError("changed_since must be aware")
         body = self.request(
-            "GET", "cdc",
-            params={"entities": ",".join(entities),
-                    "changedSince": changed_since.isoformat(timespec="seconds")},
+            "GET",
+            "cdc",
+            params={
+                "entities": ",".join(entities),
+                "changedSince": changed_since.isoformat(timespec="seconds"),
+            },
             what="Reading changes from QuickBooks",
         )
         result = CdcResult(changes={name: [] for name in entities}, time=body.get("time"))
@@ -322,12 +347,18 @@ class QboClient:
         base = request_id or str(uuid.uuid4())
         results: dict[str, BatchResult] = {}
         for index, start in enumerate(range(0, len(items), MAX_BATCH_ITEMS)):
-            chunk = list(items[start:start + MAX_BATCH_ITEMS])
+            chunk = list(items[start : start + MAX_BATCH_ITEMS])
             # ≤36 chars, deterministic per chunk so a retried call replays each chunk (§2.7).
             chunk_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base}:{index}"))
-            body = self.request("POST", "batch", json_body={"BatchItemRequest": chunk},
-                                write=True, request_id=chunk_id, batch=True,
-                                what="Sending a batch to QuickBooks")
+            body = self.request(
+                "POST",
+                "batch",
+                json_body={"BatchItemRequest": chunk},
+                write=True,
+                request_id=chunk_id,
+                batch=True,
+                what="Sending a batch to QuickBooks",
+            )
             answered = {str(r.get("bId")): r for r in body.get("BatchItemResponse", []) or []}
             for item in chunk:
                 bid = str(item["bId"])
@@ -373,16 +404,24 @@ class QboClient:
             ("file_metadata_0", (None, dumps(metadata).encode("utf-8"), "application/json")),
             ("file_content_0", (file_name, content, content_type)),
         ]
-        body = self.request("POST", "upload", files=files, write=True, request_id=request_id,
-                            what="Uploading an attachment")
+        body = self.request(
+            "POST",
+            "upload",
+            files=files,
+            write=True,
+            request_id=request_id,
+            what="Uploading an attachment",
+        )
         answers = body.get("AttachableResponse", []) or []
         first = answers[0] if answers else {}
         if read_fault(first):
             raise error_from_response(400, first, what="Uploading an attachment")
         attachable = first.get("Attachable")
         if not isinstance(attachable, dict):
-            raise QboRejected("QuickBooks did not confirm the attachment upload.",
-                              fix="Try again; if it persists show support the detail.")
+            raise QboRejected(
+                "QuickBooks did not confirm the attachment upload.",
+                fix="Try again; if it persists show support the detail.",
+            )
         return attachable
 
     def download(self, attachable_id: str) -> bytes:
@@ -391,16 +430,22 @@ class QboClient:
         The temporary URL is fetched without our bearer token and only from QBO's own hosts
         (or the configured API host), so a forged answer cannot send us elsewhere.
         """
-        text = self.request("GET", f"download/{attachable_id}", accept="text/plain",
-                            what="Downloading an attachment")
+        text = self.request(
+            "GET",
+            f"download/{attachable_id}",
+            accept="text/plain",
+            what="Downloading an attachment",
+        )
         url = str(text).strip()
         self._check_download_url(url)
         try:
             resp = self.http.get(url, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise NetworkError("Could not fetch the attachment from QuickBooks.",
-                               fix="Nothing to do; it is retried automatically.",
-                               qbo_message=type(exc).__name__) from None
+            raise NetworkError(
+                "Could not fetch the attachment from QuickBooks.",
+                fix="Nothing to do; it is retried automatically.",
+                qbo_message=type(exc).__name__,
+            ) from None
         if resp.status_code != 200:
             raise error_from_response(resp.status_code, None, what="Downloading an attachment")
         return resp.content
@@ -449,8 +494,17 @@ class QboClient:
         if request_id:
             query["requestid"] = request_id
         payload = dumps(json_body).encode("utf-8") if json_body is not None else data
-        call = _Call(method, f"{self.base_url}/v3/company/{self.realm_id}/{path}", query,
-                     payload, files, content_type, accept, batch, what)
+        call = _Call(
+            method,
+            f"{self.base_url}/v3/company/{self.realm_id}/{path}",
+            query,
+            payload,
+            files,
+            content_type,
+            accept,
+            batch,
+            what,
+        )
         retrying = Retrying(
             retry=retry_if_exception_type((ServerError, NetworkError)),
             stop=stop_after_attempt(self.max_attempts),
@@ -477,8 +531,12 @@ class QboClient:
                     raise
                 wait = self._throttle_wait(exc, throttled)
                 exc.retry_after = wait
-                log.warning("realm %s: throttled by QBO (intuit_tid=%s); waiting %.2fs",
-                            self.realm_id, exc.intuit_tid, wait)
+                log.warning(
+                    "realm %s: throttled by QBO (intuit_tid=%s); waiting %.2fs",
+                    self.realm_id,
+                    exc.intuit_tid,
+                    wait,
+                )
                 if self.throttle is not None:
                     self.throttle.pause(self.realm_id, wait)
                 self.sleep(wait)
@@ -486,8 +544,11 @@ class QboClient:
                 if refreshed:
                     raise
                 refreshed = True
-                log.info("realm %s: QBO answered 401 (intuit_tid=%s); refreshing the token once",
-                         self.realm_id, exc.intuit_tid)
+                log.info(
+                    "realm %s: QBO answered 401 (intuit_tid=%s); refreshing the token once",
+                    self.realm_id,
+                    exc.intuit_tid,
+                )
                 token = self.tokens.refresh(self.realm_id, seen_version=token.version)
 
     def _throttle_wait(self, exc: Throttled, repeat: int) -> float:
@@ -505,31 +566,49 @@ class QboClient:
         }
         if call.files is None:
             headers["Content-Type"] = call.content_type
-        guard = (self.throttle.slot(self.realm_id, batch=call.batch)
-                 if self.throttle is not None else contextlib.nullcontext())
+        guard = (
+            self.throttle.slot(self.realm_id, batch=call.batch)
+            if self.throttle is not None
+            else contextlib.nullcontext()
+        )
         started = time.monotonic()
         with guard:
             try:
                 resp = self.http.request(
-                    call.method, call.url, params=call.params, data=call.payload,
-                    files=call.files, headers=headers, timeout=self.timeout,
+                    call.method,
+                    call.url,
+                    params=call.params,
+                    data=call.payload,
+                    files=call.files,
+                    headers=headers,
+                    timeout=self.timeout,
                 )
             except requests.RequestException as exc:
-                log.warning("QBO %s %s: no answer (%s)", call.method, _short(call.url),
-                            type(exc).__name__)
+                log.warning(
+                    "QBO %s %s: no answer (%s)", call.method, _short(call.url), type(exc).__name__
+                )
                 raise NetworkError(
                     f"{call.what} got no answer from QuickBooks.",
                     fix="Nothing to do; it is retried automatically.",
                     qbo_message=type(exc).__name__,
                 ) from None
         tid = resp.headers.get("intuit_tid", "")
-        log.info("QBO %s %s -> %s intuit_tid=%s %.0fms", call.method, _short(call.url),
-                 resp.status_code, tid, (time.monotonic() - started) * 1000)
+        log.info(
+            "QBO %s %s -> %s intuit_tid=%s %.0fms",
+            call.method,
+            _short(call.url),
+            resp.status_code,
+            tid,
+            (time.monotonic() - started) * 1000,
+        )
         body = _parse(resp)
         if resp.status_code >= 400 or (isinstance(body, Mapping) and read_fault(body)):
             raise error_from_response(
-                resp.status_code, body, intuit_tid=tid,
-                retry_after=_retry_after(resp.headers.get("Retry-After")), what=call.what,
+                resp.status_code,
+                body,
+                intuit_tid=tid,
+                retry_after=_retry_after(resp.headers.get("Retry-After")),
+                what=call.what,
             )
         return body
 
@@ -537,8 +616,10 @@ class QboClient:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         ours = (urlsplit(self.base_url).hostname or "").lower()
-        if parts.scheme not in ("http", "https") or not host or not (
-            host == ours or host.endswith(_ALLOWED_DOWNLOAD_SUFFIXES)
+        if (
+            parts.scheme not in ("http", "https")
+            or not host
+            or not (host == ours or host.endswith(_ALLOWED_DOWNLOAD_SUFFIXES))
         ):
             raise QboRejected(
                 "QuickBooks gave a download address costbridge does not trust.",
@@ -571,9 +652,11 @@ def _unwrap(body: Any, entity: str) -> dict[str, Any]:
         for key, value in body.items():
             if key.lower() == entity.lower() and isinstance(value, dict):
                 return value
-    raise QboRejected(f"QuickBooks answered without the {entity}.",
-                      fix="Show this to support.", qbo_message=str(list(body)[:5]) if
-                      isinstance(body, Mapping) else type(body).__name__)
+    raise QboRejected(
+        f"QuickBooks answered without the {entity}.",
+        fix="Show this to support.",
+        qbo_message=str(list(body)[:5]) if isinstance(body, Mapping) else type(body).__name__,
+    )
 
 
 def _parse(resp: requests.Response) -> Any:
@@ -625,8 +708,12 @@ def _short(url: str) -> str:
 
 def _batch_result(bid: str, answer: Mapping[str, Any] | None) -> BatchResult:
     if answer is None:
-        return BatchResult(bid, error=QboRejected(
-            "QuickBooks did not answer this item of the batch.", fix="Send it again."))
+        return BatchResult(
+            bid,
+            error=QboRejected(
+                "QuickBooks did not answer this item of the batch.", fix="Send it again."
+            ),
+        )
     if read_fault(answer):
         return BatchResult(bid, error=error_from_response(400, answer, what="A batch item"))
     for key, value in answer.items():

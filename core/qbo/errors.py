@@ -5,7 +5,7 @@
 | `StaleObject` | 5010 | Rejected | re-read and re-apply, or show the admin |
 | `DuplicateName` | 6240 | Rejected | admin renames |
 | `InvalidReference` | 610, 2500 | Rejected | admin fixes the mapping |
-| `ValidationFault` | 2020, 2010, 2050, 2170, 6000, other 4xx ValidationFault | Rejected | admin fixes the record |
+| `ValidationFault` | 2020, 2010, 2170, 6000, other 4xx | Rejected | admin fixes the record |
 | `AuthenticationFailed` | 401, 3200, 100, 120, AuthorizationFault | NeedsAdmin | stop; reconnect |
 | `ReconnectNeeded` | token endpoint `invalid_grant` | NeedsAdmin | stop; reconnect |
 | `Throttled` | 429, 3001 | TryLater | wait as QBO asks |
@@ -18,9 +18,11 @@ lower-camel-case `fault` wrapper (§3.3) is read too. No exception here ever car
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
+from core.crypto import scrub
 from core.errors import CostbridgeError
 from core.errors import NeedsAdmin
 from core.errors import Rejected
@@ -71,10 +73,17 @@ class QboError(CostbridgeError):
         fault_type: str = "",
     ) -> None:
         """Keep QBO's fields and build the support detail from them."""
-        parts = [f"{k}={v}" for k, v in (
-            ("status", status), ("type", fault_type), ("code", code), ("element", element),
-            ("intuit_tid", intuit_tid),
-        ) if v not in (None, "")]
+        parts = [
+            f"{k}={v}"
+            for k, v in (
+                ("status", status),
+                ("type", fault_type),
+                ("code", code),
+                ("element", element),
+                ("intuit_tid", intuit_tid),
+            )
+            if v not in (None, "")
+        ]
         said = " ".join(p for p in (qbo_message, qbo_detail) if p)
         detail = "; ".join(p for p in (" ".join(parts), f"QBO said: {said}" if said else "") if p)
         super().__init__(message, fix=fix, detail=detail)
@@ -188,6 +197,7 @@ def read_fault(body: Any) -> dict[str, str] | None:
     }
 
 
+_TOKEN_QUOTE = re.compile(r"(?i)(token\s+\w+\s*:\s*)\S+")
 _AUTH_CODES = {"100", "120", "3200", "3100"}
 _REFERENCE_CODES = {"610", "2500"}
 
@@ -213,6 +223,10 @@ def error_from_response(
         The exception to raise.
     """
     fault = read_fault(body) or {"type": "", "code": "", "message": "", "detail": "", "element": ""}
+    # Intuit quotes the start of an expired token in the Detail (samples/fault.auth.json);
+    # no part of a token may travel on in an exception.
+    for key in ("message", "detail"):
+        fault[key] = scrub(_TOKEN_QUOTE.sub(r"\1[redacted]", fault[key]))
     code = fault["code"]
     common: dict[str, Any] = {
         "code": code,
@@ -250,7 +264,8 @@ def error_from_response(
     if norm == "5010":
         return StaleObject(
             "Someone changed this record in QuickBooks while costbridge was updating it.",
-            fix="It is read again and retried; if it keeps failing, check the record in QuickBooks.",
+            fix="It is read again and retried; if it keeps failing, check the record in "
+            "QuickBooks.",
             **common,
         )
     if norm == "6240":

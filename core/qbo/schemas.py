@@ -55,22 +55,22 @@ class _Base(Schema):
         unknown = EXCLUDE
 
 
-def Money(key: str) -> fields.Field:  # noqa: N802 - reads like a field type
+def Money(key: str) -> fields.Field[Any]:  # noqa: N802 - reads like a field type
     """A money/rate/quantity field read from `key`."""
     return _Money(data_key=key, load_default=None, allow_none=True)
 
 
-def Text(key: str) -> fields.Field:  # noqa: N802
+def Text(key: str) -> fields.Field[Any]:  # noqa: N802
     """A string field read from `key`."""
     return fields.String(data_key=key, load_default=None, allow_none=True)
 
 
-def Bool(key: str) -> fields.Field:  # noqa: N802
+def Bool(key: str) -> fields.Field[Any]:  # noqa: N802
     """A boolean field read from `key`."""
     return fields.Boolean(data_key=key, load_default=None, allow_none=True)
 
 
-def Day(key: str) -> fields.Field:  # noqa: N802
+def Day(key: str) -> fields.Field[Any]:  # noqa: N802
     """A `YYYY-MM-DD` field read from `key`."""
     return fields.Date(data_key=key, load_default=None, allow_none=True)
 
@@ -83,7 +83,7 @@ class RefSchema(_Base):
     type = fields.String(load_default=None, allow_none=True)
 
 
-def Ref(key: str) -> fields.Field:  # noqa: N802
+def Ref(key: str) -> fields.Field[Any]:  # noqa: N802
     """A reference field read from `key`."""
     return fields.Nested(RefSchema, data_key=key, load_default=None, allow_none=True)
 
@@ -216,8 +216,11 @@ class TimeActivitySchema(_Entity):
             hours = Decimal(data.get("hours") or 0) + Decimal(data.get("minutes") or 0) / 60
         elif data.get("start_time") and data.get("end_time"):
             seconds = Decimal((data["end_time"] - data["start_time"]).total_seconds())
-            hours = seconds / 3600 - Decimal(data.get("break_hours") or 0) - Decimal(
-                data.get("break_minutes") or 0) / 60
+            hours = (
+                seconds / 3600
+                - Decimal(data.get("break_hours") or 0)
+                - Decimal(data.get("break_minutes") or 0) / 60
+            )
         data["duration_hours"] = hours
         return data
 
@@ -298,8 +301,9 @@ class AttachableSchema(_Entity):
     category = Text("Category")
     file_access_uri = Text("FileAccessUri")
     temp_download_uri = Text("TempDownloadUri")
-    refs = fields.List(fields.Nested(AttachableRefSchema), data_key="AttachableRef",
-                       load_default=list)
+    refs = fields.List(
+        fields.Nested(AttachableRefSchema), data_key="AttachableRef", load_default=list
+    )
 
 
 SCHEMAS: dict[str, type[Schema]] = {

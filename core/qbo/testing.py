@@ -61,7 +61,9 @@ def sandbox_settings(settings: Settings, base_url: str, **overrides: Any) -> Set
     return settings.with_overrides(values)
 
 
-def authorize(settings: Settings, state: str = "test-state", realm_hint: str | None = None) -> dict[str, str]:
+def authorize(
+    settings: Settings, state: str = "test-state", realm_hint: str | None = None
+) -> dict[str, str]:
     """Walk the sandbox's consent screen: GET the authorization URL, read the redirect back.
 
     Returns:
@@ -79,7 +81,9 @@ def authorize(settings: Settings, state: str = "test-state", realm_hint: str | N
 
 
 def connect_company(
-    settings: Settings, sessions: sessionmaker[Session], company_id: int,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    company_id: int,
     realm_hint: str | None = None,
 ) -> str:
     """Connect a company through the sandbox's real authorize and token endpoints.
@@ -179,10 +183,18 @@ def refresh_race_worker(
     redis = Redis.from_url(settings.redis_url)
     ok, errors = 0, []
     try:
-        tokens = TokenManager(session_factory(engine), redis, TokenVault(settings.token_keys),
-                              OAuthConfig.from_settings(settings))
-        client = QboClient(realm_id, tokens, base_url=settings.qbo_api_base,
-                           throttle=RealmThrottle(redis, Limits.from_settings(settings)))
+        tokens = TokenManager(
+            session_factory(engine),
+            redis,
+            TokenVault(settings.token_keys),
+            OAuthConfig.from_settings(settings),
+        )
+        client = QboClient(
+            realm_id,
+            tokens,
+            base_url=settings.qbo_api_base,
+            throttle=RealmThrottle(redis, Limits.from_settings(settings)),
+        )
         for phase in range(2):
             barrier.wait(timeout=60)
             if phase == 1:

@@ -6,12 +6,12 @@ caller that would exceed a limit waits here (bounded by `max_wait`) instead.
 
 Redis keys, per realm:
 
-| key | kind | holds |
-|---|---|---|
-| `qbo:rate:<realm>` | sorted set | one member per request sent in the last window, scored by send time (ms) |
-| `qbo:batch:<realm>` | sorted set | the same for `/batch` calls |
-| `qbo:inflight:<realm>` | sorted set | one member per request in flight, scored by its lease's end (ms) |
-| `qbo:pause:<realm>` | string | set after a 429: nobody sends until it expires |
+- `qbo:rate:<realm>` (sorted set): one member per request sent in the window, scored by
+  send time (ms);
+- `qbo:batch:<realm>` (sorted set): the same for `/batch` calls;
+- `qbo:inflight:<realm>` (sorted set): one member per request in flight, scored by the end
+  of its lease (ms);
+- `qbo:pause:<realm>` (string): set after a 429; nobody sends until it expires.
 
 The windows slide (as QBO's and the sandbox's do), timed by the Redis server's clock so every
 process agrees. An in-flight slot is a lease: a process killed mid-request frees its slot when
@@ -28,6 +28,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from redis import Redis
 
@@ -170,22 +171,43 @@ class RealmThrottle:
         keys = self.keys(realm_id)
         member = uuid.uuid4().hex
         deadline = time.monotonic() + self.max_wait
-        # The in-flight slot first, then the rate token just before sending: a token taken
-        # early and then spent waiting would leave our window before QBO's does.
-        self._wait_for(
-            lambda: int(self._take_slot(keys=[keys["inflight"]],
-                                        args=[self.limits.in_flight, self.lease_ms, member])),
-            deadline, realm_id, "in-flight",
-        )
-        try:
-            self._wait_for(
-                lambda: int(self._take_rate(
-                    keys=[keys["rate"], keys["batch"], keys["pause"]],
-                    args=[self.limits.per_minute,
-                          self.limits.batch_per_minute if batch else 0,
-                          self.limits.window_ms + SLACK_MS, member])),
-                deadline, realm_id, "per-minute",
+
+        def take_slot() -> int:
+            return int(
+                self._take_slot(
+                    keys=[keys["inflight"]], args=[self.limits.in_flight, self.lease_ms, member]
+                )
             )
+
+        def take_rate() -> int:
+            return int(
+                self._take_rate(
+                    keys=[keys["rate"], keys["batch"], keys["pause"]],
+                    args=[
+                        self.limits.per_minute,
+                        self.limits.batch_per_minute if batch else 0,
+                        self.limits.window_ms + SLACK_MS,
+                        member,
+                    ],
+                )
+            )
+
+        # The in-flight slot first, then the rate token just before sending: a token taken
+        # early and then spent waiting would leave our window before QBO's does. A caller
+        # that must wait for the minute's budget gives its slot back meanwhile, so waiters
+        # never hold the realm's concurrency (nor outlive their lease).
+        while True:
+            self._wait_for(take_slot, deadline, realm_id, "in-flight")
+            try:
+                wait_ms = take_rate()
+            except BaseException:
+                self.redis.zrem(keys["inflight"], member)
+                raise
+            if wait_ms <= 0:
+                break
+            self.redis.zrem(keys["inflight"], member)
+            self._wait_for(_const(wait_ms), deadline, realm_id, "per-minute", once=True)
+        try:
             yield
         finally:
             self.redis.zrem(keys["inflight"], member)
@@ -197,34 +219,56 @@ class RealmThrottle:
 
     def paused_for(self, realm_id: str) -> float:
         """Seconds left on the realm's pause (0 when none)."""
-        left = int(self.redis.pttl(self.keys(realm_id)["pause"]))
-        return max(0.0, left / 1000.0)
+        left: Any = self.redis.pttl(self.keys(realm_id)["pause"])
+        return max(0.0, int(left) / 1000.0)
 
     def in_flight(self, realm_id: str) -> int:
         """How many live leases the realm has now (expired ones are not counted)."""
         now_ms = int(time.time() * 1000)
-        return int(self.redis.zcount(self.keys(realm_id)["inflight"], now_ms, "+inf"))
+        live: Any = self.redis.zcount(self.keys(realm_id)["inflight"], now_ms, "+inf")
+        return int(live)
 
     def reset(self, realm_id: str) -> None:
         """Forget the realm's usage (tests and the bench)."""
         self.redis.delete(*self.keys(realm_id).values())
 
     def _wait_for(
-        self, attempt: Callable[[], int], deadline: float, realm_id: str, what: str
+        self,
+        attempt: Callable[[], int],
+        deadline: float,
+        realm_id: str,
+        what: str,
+        *,
+        once: bool = False,
     ) -> None:
+        """Call `attempt` until it returns <= 0 ms to wait, sleeping in between.
+
+        With `once`, sleep the wait `attempt` names a single time and return (the caller
+        retries the whole acquisition).
+
+        Raises:
+            Throttled: The wait would pass `deadline`.
+        """
         while True:
             wait_ms = attempt()
             if wait_ms <= 0:
                 return
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or (once and wait_ms / 1000.0 > left):
                 raise Throttled(
                     "QuickBooks' request limit for this company is used up for now.",
                     fix="Nothing to do; it runs again shortly.",
                     retry_after=wait_ms / 1000.0,
                     qbo_message=f"local {what} limit for realm {realm_id}",
                 )
-            # Sleep to the moment a slot frees, a little jittered so waiters do not stampede;
-            # in-flight slots are usually freed sooner than the lease says, so poll those.
+            # Sleep to the moment the budget frees, a little jittered so waiters do not
+            # stampede; in-flight slots are usually freed sooner than a lease says, so poll.
             pause = wait_ms / 1000.0 if what == "per-minute" else min(wait_ms / 1000.0, 0.02)
             self.sleep(min(left, pause + random.uniform(0, 0.01)))  # noqa: S311 - jitter
+            if once:
+                return
+
+
+def _const(value: int) -> Callable[[], int]:
+    """An attempt that reports a wait already known."""
+    return lambda: value

@@ -93,7 +93,7 @@ class OAuthConfig:
             self.client_secret,
             scope=self.scope,
             redirect_uri=self.redirect_uri,
-            token_endpoint_auth_method="client_secret_basic",
+            token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name
             **kwargs,
         )
 
@@ -329,8 +329,11 @@ class TokenManager:
             assert company is not None
             current = self._token_of(company)
             if current is not None and self._newer(current, seen_version):
-                log.info("realm %s: token already refreshed by another worker (v%s)",
-                         realm_id, current.version)
+                log.info(
+                    "realm %s: token already refreshed by another worker (v%s)",
+                    realm_id,
+                    current.version,
+                )
                 return current
             if not company.refresh_token_enc:
                 raise self._not_connected(realm_id)
@@ -340,8 +343,13 @@ class TokenManager:
             values: dict[str, Any] = {}
             probe = Company(token_version=old_version)
             store_grant(probe, answer, self.vault)
-            for column in ("access_token_enc", "refresh_token_enc", "access_expires_at",
-                           "refresh_expires_at", "token_version"):
+            for column in (
+                "access_token_enc",
+                "refresh_token_enc",
+                "access_expires_at",
+                "refresh_expires_at",
+                "token_version",
+            ):
                 value = getattr(probe, column)
                 if value is not None:
                     values[column] = value
@@ -358,8 +366,12 @@ class TokenManager:
                     fix="Nothing to do; it runs again shortly.",
                     detail=f"token_version fence failed for realm {realm_id} at v{old_version}",
                 )
-            log.info("realm %s: refreshed QBO tokens (v%s -> v%s)",
-                     realm_id, old_version, old_version + 1)
+            log.info(
+                "realm %s: refreshed QBO tokens (v%s -> v%s)",
+                realm_id,
+                old_version,
+                old_version + 1,
+            )
             return AccessToken(
                 str(answer["access_token"]), old_version + 1, values.get("access_expires_at")
             )
@@ -376,8 +388,9 @@ class TokenManager:
         except OAuthError as exc:
             if exc.error == "invalid_grant":
                 self._mark_reconnect(session, company)
-                raise ReconnectNeeded(RECONNECT_WORDS, fix=RECONNECT_FIX,
-                                      code="invalid_grant") from None
+                raise ReconnectNeeded(
+                    RECONNECT_WORDS, fix=RECONNECT_FIX, code="invalid_grant"
+                ) from None
             raise ServerError(
                 "Intuit's sign-in service refused to renew the connection for now.",
                 fix="Nothing to do; it is retried automatically.",
@@ -400,17 +413,22 @@ class TokenManager:
         remember_secret(str(token.get("access_token", "")))
         remember_secret(str(token.get("refresh_token", "")))
         if not token.get("access_token"):
-            raise ServerError("Intuit's sign-in service answered without a token.",
-                              fix="Nothing to do; it is retried automatically.")
+            raise ServerError(
+                "Intuit's sign-in service answered without a token.",
+                fix="Nothing to do; it is retried automatically.",
+            )
         return token
 
     def _mark_reconnect(self, session: Session, company: Company) -> None:
         # Written and committed now: the ReconnectNeeded raised next rolls nothing back.
-        forget_tokens(company, ConnectionStatus.RECONNECT_NEEDED, f"{RECONNECT_WORDS} {RECONNECT_FIX}")
+        forget_tokens(
+            company, ConnectionStatus.RECONNECT_NEEDED, f"{RECONNECT_WORDS} {RECONNECT_FIX}"
+        )
         session.commit()
         self.forget_cached(company.realm_id or "")
-        log.warning("realm %s: refresh token refused (invalid_grant); reconnect needed",
-                    company.realm_id)
+        log.warning(
+            "realm %s: refresh token refused (invalid_grant); reconnect needed", company.realm_id
+        )
 
     def _company(self, session: Session, realm_id: str) -> Company:
         company = session.scalars(select(Company).where(Company.realm_id == realm_id)).one_or_none()
@@ -420,7 +438,10 @@ class TokenManager:
 
     def _check_connected(self, company: Company | None, realm_id: str) -> None:
         if company is None or company.connection_status != ConnectionStatus.CONNECTED:
-            if company is not None and company.connection_status == ConnectionStatus.RECONNECT_NEEDED:
+            if (
+                company is not None
+                and company.connection_status == ConnectionStatus.RECONNECT_NEEDED
+            ):
                 raise ReconnectNeeded(RECONNECT_WORDS, fix=RECONNECT_FIX)
             raise self._not_connected(realm_id)
 

@@ -1,15 +1,14 @@
 """The RQ job behind `POST /webhooks/qbo`: one realm's changes, as JSON-safe strings.
 
 A notification only says *that* something changed (API.md §10.1); the job records the
-delivery on a `SyncRun` (kind `webhook`) so support sees it, and hands the changed entity names
-to the sync engine's CDC pull when one is registered (`PULL_HOOK`). It never receives a token:
-the pull opens its own client through the realm's token custody.
+delivery on a `SyncRun` (kind `webhook`) with the changed entity names, so support sees it.
+It never receives a token. (The CDC pull that applies those changes to actuals comes with the
+pull engine; it will be started from here.)
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -24,13 +23,8 @@ from core.models.sync import SyncRun
 
 log = scrubbed_logger(__name__)
 
-#: Set by the sync engine at import: `fn(realm_id, entities, run_id)` starts a CDC pull of
-#: those entity types for the realm. Until it is set the job only records the delivery.
-PULL_HOOK: Callable[[str, list[str], int], Any] | None = None
-
-
 def process_changes(realm_id: str, changes: list[dict[str, str]]) -> dict[str, Any]:
-    """Record one realm's webhook changes and trigger a CDC pull of the entities named.
+    """Record one realm's webhook changes on the sync log.
 
     Args:
         realm_id: The QBO company.
@@ -49,19 +43,19 @@ def process_changes(realm_id: str, changes: list[dict[str, str]]) -> dict[str, A
             return {"skipped": f"company is {company.connection_status.value}"}
         counts = Counter(f"{c['entity']}:{c['operation']}" for c in changes)
         run = SyncRun(
-            company_id=company.id, kind="webhook", trigger="webhook", state=RunState.RUNNING,
-            started_at=utcnow(), attempts=1, counts=dict(counts),
+            company_id=company.id,
+            kind="webhook",
+            trigger="webhook",
+            state=RunState.RUNNING,
+            started_at=utcnow(),
+            attempts=1,
+            counts=dict(counts),
             message=f"QuickBooks reported {len(changes)} change(s): {', '.join(entities)}.",
         )
         session.add(run)
         session.commit()
         run_id = run.id
-        if PULL_HOOK is not None:
-            PULL_HOOK(realm_id, entities, run_id)
-            run.state = RunState.SUCCEEDED
-            run.message = (run.message or "") + " A pull of those records was started."
-        else:
-            run.state = RunState.SUCCEEDED
+        run.state = RunState.SUCCEEDED
         run.finished_at = utcnow()
         session.commit()
     log.info("webhook job: realm %s, %s change(s), run %s", realm_id, len(changes), run_id)

@@ -5,7 +5,17 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf import CSRFProtect
 
+from core.web.oauth import make_oauth_blueprint
+from core.web.webhooks import make_webhooks_blueprint
+
 
 def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
-    """Register every web blueprint on `app`."""
-    del app, csrf  # the OAuth and webhook blueprints are registered here once they exist
+    """Register the OAuth connect flow and the webhook receiver on `app`.
+
+    The webhook is exempt from CSRF: Intuit cannot send our token, and the `intuit-signature`
+    HMAC is its check.
+    """
+    app.register_blueprint(make_oauth_blueprint())
+    webhooks = make_webhooks_blueprint()
+    app.register_blueprint(webhooks)
+    csrf.exempt(webhooks)

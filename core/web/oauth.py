@@ -2,12 +2,13 @@
 
 Routes (blueprint `qbo_oauth`, prefix `/qbo`):
 
-| route | what |
-|---|---|
-| `GET /qbo/company/<id>` | the company's connection status with a "Connect to QuickBooks" link or a Disconnect button |
-| `GET /qbo/connect/<id>` | starts the authorization: a fresh `state` kept in the user's session, then a redirect to Intuit |
-| `GET /qbo/callback` | Intuit's redirect back: checks `state`, exchanges the code, stores realmId + encrypted tokens |
-| `POST /qbo/disconnect/<id>` | revokes the refresh token at Intuit and forgets the tokens |
+- `GET /qbo/company/<id>`: the connection status, with a "Connect to QuickBooks" link or a
+  Disconnect button.
+- `GET /qbo/connect/<id>`: starts the authorization: a fresh `state` kept in the user's
+  session, then a redirect to Intuit.
+- `GET /qbo/callback`: Intuit's redirect back: checks `state`, exchanges the code, stores the
+  realmId and the encrypted tokens, marks the company connected.
+- `POST /qbo/disconnect/<id>`: revokes the refresh token at Intuit and forgets the tokens.
 
 Endpoints come from the discovery document (`QBO_DISCOVERY_URL`), so real Intuit works by
 configuration alone. `redirect_uri` is `QBO_REDIRECT_URI`, never built from the request
@@ -52,18 +53,27 @@ log = scrubbed_logger(__name__)
 SESSION_KEY = "qbo_oauth"
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
-__all__ = ["make_oauth_blueprint", "oauth_blueprint", "revoke", "authorization_url", "exchange_code"]
+__all__ = [
+    "make_oauth_blueprint",
+    "oauth_blueprint",
+    "revoke",
+    "authorization_url",
+    "exchange_code",
+]
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>QuickBooks connection</title></head>
 <body>
 <h1>{{ company.name }}: QuickBooks</h1>
 {% if message %}<p role="status">{{ message }}</p>{% endif %}
-<p>Status: <strong>{{ status_words }}</strong>{% if company.realm_id %} (company id {{ company.realm_id }}){% endif %}</p>
+<p>Status: <strong>{{ status_words }}</strong>
+{% if company.realm_id %}(company id {{ company.realm_id }}){% endif %}</p>
 {% if company.connection_problem %}<p>{{ company.connection_problem }}</p>{% endif %}
 {% if company.connection_status.value == "connected" %}
 <form method="post" action="{{ url_for('qbo_oauth.disconnect', company_id=company.id) }}">
-  {% if csrf_token is defined %}<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">{% endif %}
+  {% if csrf_token is defined %}
+  <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+  {% endif %}
   <button type="submit">Disconnect QuickBooks</button>
 </form>
 {% else %}
@@ -115,7 +125,9 @@ def exchange_code(oauth: OAuthConfig, code: str) -> dict[str, Any]:
     remember_secret(code)
     endpoints = discover(oauth.discovery_url)
     token = oauth.oauth_session().fetch_token(
-        endpoints.token_endpoint, code=code, grant_type="authorization_code",
+        endpoints.token_endpoint,
+        code=code,
+        grant_type="authorization_code",
         timeout=HTTP_TIMEOUT,
     )
     answer = dict(token)
@@ -165,7 +177,9 @@ def make_oauth_blueprint() -> Blueprint:
         with _runtime().sessions() as db:
             company = db.get(Company, company_id) or abort(404)
             return render_template_string(
-                _PAGE, company=company, message=_MESSAGES.get(message, ""),
+                _PAGE,
+                company=company,
+                message=_MESSAGES.get(message, ""),
                 status_words=_STATUS_WORDS.get(company.connection_status, "Unknown"),
             )
 
@@ -194,7 +208,10 @@ def make_oauth_blueprint() -> Blueprint:
             log.warning("OAuth callback refused: state missing or not from this session")
             return Response(
                 "This QuickBooks sign-in did not start here (or was already used). "
-                "Start again from the company page.", status=400, mimetype="text/plain")
+                "Start again from the company page.",
+                status=400,
+                mimetype="text/plain",
+            )
         company_id = int(pending["company_id"])
         if request.args.get("error"):
             return redirect(url_for("qbo_oauth.status", company_id=company_id, m="refused"))
@@ -224,8 +241,11 @@ def make_oauth_blueprint() -> Blueprint:
             if other is not None:
                 # Keep the app's grant from dangling: give the fresh tokens back to Intuit.
                 revoke(oauth, str(token.get("refresh_token", "")))
-                return _fail(company_id,
-                             f"That QuickBooks company is already connected to {other.name}.", 409)
+                return _fail(
+                    company_id,
+                    f"That QuickBooks company is already connected to {other.name}.",
+                    409,
+                )
             store_grant(company, token, vault, realm_id=realm_id)
         log.info("company %s connected to realm %s", company_id, realm_id)
         return redirect(url_for("qbo_oauth.status", company_id=company_id, m="connected"))
@@ -245,8 +265,13 @@ def make_oauth_blueprint() -> Blueprint:
                     confirmed = False
             forget_tokens(company, ConnectionStatus.DISCONNECTED)
         log.info("company %s disconnected from QuickBooks (revoked=%s)", company_id, confirmed)
-        return redirect(url_for("qbo_oauth.status", company_id=company_id,
-                                m="disconnected" if confirmed else "disconnected-unconfirmed"))
+        return redirect(
+            url_for(
+                "qbo_oauth.status",
+                company_id=company_id,
+                m="disconnected" if confirmed else "disconnected-unconfirmed",
+            )
+        )
 
     return bp
 

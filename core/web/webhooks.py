@@ -50,16 +50,45 @@ DEDUP_PREFIX = "qbo:webhook:seen:"
 _CANONICAL = {
     name.lower(): name
     for name in (
-        "Account", "Attachable", "Bill", "BillPayment", "Budget", "Class", "CreditMemo",
-        "Currency", "Customer", "Department", "Deposit", "Employee", "Estimate", "Invoice",
-        "Item", "JournalCode", "JournalEntry", "Payment", "PaymentMethod", "Preferences",
-        "Purchase", "PurchaseOrder", "RefundReceipt", "SalesReceipt", "TaxAgency", "Term",
-        "TimeActivity", "Transfer", "Vendor", "VendorCredit",
+        "Account",
+        "Attachable",
+        "Bill",
+        "BillPayment",
+        "Budget",
+        "Class",
+        "CreditMemo",
+        "Currency",
+        "Customer",
+        "Department",
+        "Deposit",
+        "Employee",
+        "Estimate",
+        "Invoice",
+        "Item",
+        "JournalCode",
+        "JournalEntry",
+        "Payment",
+        "PaymentMethod",
+        "Preferences",
+        "Purchase",
+        "PurchaseOrder",
+        "RefundReceipt",
+        "SalesReceipt",
+        "TaxAgency",
+        "Term",
+        "TimeActivity",
+        "Transfer",
+        "Vendor",
+        "VendorCredit",
     )
 }
 _OPERATIONS = {
-    "created": "Create", "updated": "Update", "deleted": "Delete", "merged": "Merge",
-    "voided": "Void", "emailed": "Emailed",
+    "created": "Create",
+    "updated": "Update",
+    "deleted": "Delete",
+    "merged": "Merge",
+    "voided": "Void",
+    "emailed": "Emailed",
 }
 
 
@@ -111,8 +140,12 @@ def parse_events(payload: Any) -> list[tuple[str, dict[str, str]]]:
                 continue
             entity = _CANONICAL.get(parts[1].lower(), parts[1][:1].upper() + parts[1][1:])
             operation = _OPERATIONS.get(parts[2].lower(), parts[2][:1].upper() + parts[2][1:])
-            change = {"entity": entity, "id": entity_id, "operation": operation,
-                      "last_updated": when}
+            change = {
+                "entity": entity,
+                "id": entity_id,
+                "operation": operation,
+                "last_updated": when,
+            }
             data = item.get("data")
             if isinstance(data, dict) and _text(data.get("deletedid")):
                 change["deleted_id"] = str(_text(data.get("deletedid")))
@@ -130,22 +163,22 @@ def parse_events(payload: Any) -> list[tuple[str, dict[str, str]]]:
             for ent in entities:
                 if not isinstance(ent, dict):
                     continue
-                name, entity_id = _text(ent.get("name")), _text(ent.get("id"))
-                operation, when = _text(ent.get("operation")), _text(ent.get("lastUpdated"))
-                if not (name and entity_id and operation and when):
+                name, ident = _text(ent.get("name")), _text(ent.get("id"))
+                op, updated = _text(ent.get("operation")), _text(ent.get("lastUpdated"))
+                if not (name and ident and op and updated):
                     continue
-                change = {"entity": name, "id": entity_id, "operation": operation,
-                          "last_updated": when}
+                found = {"entity": name, "id": ident, "operation": op, "last_updated": updated}
                 if _text(ent.get("deletedId")):
-                    change["deleted_id"] = str(_text(ent.get("deletedId")))
-                events.append((realm, change))
+                    found["deleted_id"] = str(_text(ent.get("deletedId")))
+                events.append((realm, found))
         return events
     raise MalformedPayload("neither a CloudEvents array nor an eventNotifications object")
 
 
 def _dedup_key(realm: str, change: dict[str, str]) -> str:
-    raw = "|".join((realm, change["entity"], change["id"], change["operation"],
-                    change["last_updated"]))
+    raw = "|".join(
+        (realm, change["entity"], change["id"], change["operation"], change["last_updated"])
+    )
     return DEDUP_PREFIX + hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
@@ -205,7 +238,9 @@ def _accept(runtime: Any, events: list[tuple[str, dict[str, str]]]) -> Response:
         digest = hashlib.sha256(json.dumps(changes, sort_keys=True).encode()).hexdigest()[:24]
         try:
             queues.enqueue(
-                redis, queues.WEBHOOKS, webhook_jobs.process_changes,
+                redis,
+                queues.WEBHOOKS,
+                webhook_jobs.process_changes,
                 job_id=f"webhook-{realm}-{digest}",
                 kwargs={"realm_id": realm, "changes": changes},
                 meta={"realm_id": realm, "kind": "webhook"},

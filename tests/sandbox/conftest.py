@@ -1,14 +1,25 @@
-"""Fixtures: one sandbox server per session, a fresh company and a real OAuth token per test."""
+"""Fixtures and helpers for the sandbox tests.
+
+Two kinds of server:
+
+* ``sandbox``: one per session, started with no company; each test gets a fresh company
+  (``realm_id``), a real OAuth token (``token``) and a client for it (``api``).
+* ``server``: one per test module, started with the empty company; every test gets it back
+  with OAuth, chaos, throttle, webhooks and the clock reset, and ``client`` is connected to it
+  through consent (which picks that first company). Modules that steer those components use it,
+  so a rule or a frozen clock cannot leak into the session server.
+"""
 
 from __future__ import annotations
 
-import base64
+import json
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
-from urllib.parse import urlparse
+from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -16,25 +27,108 @@ import requests
 from sandbox import SandboxServer
 from sandbox.config import SandboxConfig
 
-CLIENT_ID = "costbridge-dev"
-CLIENT_SECRET = "costbridge-dev-secret"
+SCOPE = "com.intuit.quickbooks.accounting"
+# Nothing listens here: the helpers read the redirect's Location instead of following it.
 REDIRECT = "http://127.0.0.1:9/callback"
+AUTHORIZE_PATH = "/connect/oauth2"
+TOKEN_PATH = "/oauth2/v1/tokens/bearer"  # noqa: S105 - a URL path, not a secret
 
 
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[SandboxServer]:
-    """The sandbox, started once on a free port with no company."""
-    server = SandboxServer(SandboxConfig(), port=0, seed="none")
-    with server:
-        yield server
+# -- OAuth over HTTP ----------------------------------------------------------------------------
+
+
+def client_credentials(server: SandboxServer) -> tuple[str, str]:
+    """The (client id, secret) of the server's first registered OAuth client."""
+    client = server.sandbox.config.oauth_clients[0]
+    return client.client_id, client.secret
+
+
+def authorize(server: SandboxServer, **params: str) -> requests.Response:
+    """GET the consent URL (not followed); ``params`` override the usual query."""
+    client_id, _ = client_credentials(server)
+    query = {
+        "client_id": client_id,
+        "response_type": "code",
+        "scope": SCOPE,
+        "redirect_uri": REDIRECT,
+        "state": "csrf-1",
+        **params,
+    }
+    return requests.get(
+        f"{server.url}{AUTHORIZE_PATH}?{urlencode(query)}", allow_redirects=False, timeout=5
+    )
+
+
+def callback(resp: requests.Response) -> dict[str, str]:
+    """The query parameters of a consent redirect (asserting it is one)."""
+    assert resp.status_code == 302, resp.text
+    return {k: v[0] for k, v in parse_qs(urlsplit(resp.headers["Location"]).query).items()}
+
+
+def token_call(server: SandboxServer, data: dict[str, str], auth: Any = None) -> requests.Response:
+    """POST a form to the token endpoint with Basic client credentials (or ``auth``)."""
+    return requests.post(
+        f"{server.url}{TOKEN_PATH}",
+        data=data,
+        auth=auth if auth is not None else client_credentials(server),
+        headers={"Accept": "application/json"},
+        timeout=5,
+    )
+
+
+def connect(server: SandboxServer, realm_hint: str | None = None) -> tuple[dict[str, Any], str]:
+    """Run the real OAuth flow: consent -> code on the redirect -> token endpoint.
+
+    Args:
+        server: The sandbox to connect to.
+        realm_hint: The company to pick; None lets consent choose (the first company).
+
+    Returns:
+        The token endpoint's answer and the realm id from the redirect.
+    """
+    state = uuid.uuid4().hex
+    cb = callback(
+        authorize(server, state=state, **({"realm_hint": realm_hint} if realm_hint else {}))
+    )
+    assert cb["state"] == state
+    if realm_hint is not None:
+        assert cb["realmId"] == realm_hint
+    tok = token_call(
+        server,
+        {"grant_type": "authorization_code", "code": cb["code"], "redirect_uri": REDIRECT},
+    )
+    assert tok.status_code == 200, tok.text
+    return tok.json(), cb["realmId"]
+
+
+def get_token(server: SandboxServer, realm_id: str) -> str:
+    """An access token for ``realm_id``, obtained through the OAuth flow."""
+    return str(connect(server, realm_id)[0]["access_token"])
+
+
+# -- a connected client -------------------------------------------------------------------------
 
 
 class Api:
-    """A tiny QBO client: Bearer token, JSON headers and minorversion=75 on every call."""
+    """A tiny QBO client: Bearer token, JSON headers and minorversion=75 on every call.
 
-    def __init__(self, server: SandboxServer, realm_id: str, token: str) -> None:
+    Args:
+        server: The sandbox.
+        realm_id: The company the token is for.
+        token: The access token.
+        tokens: The whole token endpoint answer (refresh token included), when known.
+    """
+
+    def __init__(
+        self,
+        server: SandboxServer,
+        realm_id: str,
+        token: str,
+        tokens: dict[str, Any] | None = None,
+    ) -> None:
         self.server = server
         self.realm_id = realm_id
+        self.tokens = tokens or {"access_token": token}
         self.base = f"{server.url}/v3/company/{realm_id}"
         self.session = requests.Session()
         self.session.headers.update(
@@ -45,6 +139,12 @@ class Api:
                 "Content-Type": "application/json",
             }
         )
+
+    @classmethod
+    def connect(cls, server: SandboxServer, realm_hint: str | None = None) -> Api:
+        """Connect through consent (see ``connect``) and return a client for that company."""
+        tokens, realm_id = connect(server, realm_hint)
+        return cls(server, realm_id, str(tokens["access_token"]), tokens)
 
     def _params(self, params: dict[str, Any] | None) -> dict[str, Any]:
         return {"minorversion": "75", **(params or {})}
@@ -65,6 +165,10 @@ class Api:
             f"{self.base}/{path}", params=self._params(params), timeout=30, **kw
         )
 
+    def read(self) -> requests.Response:
+        """GET this company's CompanyInfo: the cheapest authenticated call."""
+        return self.get(f"companyinfo/{self.realm_id}")
+
     def create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
         """Create and return the entity, asserting success."""
         resp = self.post(entity.lower(), body)
@@ -77,6 +181,13 @@ class Api:
         assert resp.status_code == 200, resp.text
         return resp.json()["QueryResponse"]
 
+    def refresh(self) -> requests.Response:
+        """POST a refresh_token grant with this client's current refresh token."""
+        return token_call(
+            self.server,
+            {"grant_type": "refresh_token", "refresh_token": self.tokens["refresh_token"]},
+        )
+
     def state(self, entity: str | None = None) -> dict[str, Any]:
         """The raw store through the control API."""
         params = {"realm": self.realm_id, **({"entity": entity} if entity else {})}
@@ -86,8 +197,6 @@ class Api:
 
 
 def _dumps(body: Any) -> str:
-    import json
-
     def default(o: Any) -> Any:
         if isinstance(o, Decimal):
             return float(o)
@@ -96,41 +205,44 @@ def _dumps(body: Any) -> str:
     return json.dumps(body, default=default)
 
 
-def get_token(server: SandboxServer, realm_id: str) -> str:
-    """Run the real OAuth flow: authorize -> code on the redirect -> token endpoint."""
-    disco = requests.get(f"{server.url}/.well-known/openid_sandbox_configuration", timeout=10)
-    endpoints = disco.json()
-    state = uuid.uuid4().hex
-    resp = requests.get(
-        endpoints["authorization_endpoint"],
-        params={
-            "client_id": CLIENT_ID,
-            "response_type": "code",
-            "redirect_uri": REDIRECT,
-            "scope": "com.intuit.quickbooks.accounting",
-            "state": state,
-            "realm_hint": realm_id,
-        },
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert resp.status_code == 302, resp.text
-    query = parse_qs(urlparse(resp.headers["Location"]).query)
-    assert query["state"] == [state]
-    assert query["realmId"] == [realm_id]
-    basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-    tok = requests.post(
-        endpoints["token_endpoint"],
-        data={
-            "grant_type": "authorization_code",
-            "code": query["code"][0],
-            "redirect_uri": REDIRECT,
-        },
-        headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-        timeout=10,
-    )
-    assert tok.status_code == 200, tok.text
-    return str(tok.json()["access_token"])
+# -- servers ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    """The sandbox, started once on a free port with no company."""
+    server = SandboxServer(SandboxConfig(), port=0, seed="none")
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def module_server() -> Iterator[SandboxServer]:
+    """A sandbox for one test module, with the empty company; use ``server`` to get it."""
+    with SandboxServer(port=0) as srv:
+        yield srv
+
+
+@pytest.fixture
+def server(module_server: SandboxServer) -> Iterator[SandboxServer]:
+    """This module's sandbox with tokens, faults, limits, webhooks and the clock reset."""
+    sb = module_server.sandbox
+    sb.oauth.reset()
+    sb.chaos.clear()
+    sb.throttle.reset()
+    sb.clock.reset()
+    sb.webhooks.reset()
+    sb.webhooks.start()
+    yield module_server
+    # Settle deliveries so one test's webhook cannot arrive during the next.
+    sb.webhooks.configure(url="")
+    sb.webhooks.wait_idle(5)
+
+
+@pytest.fixture
+def client(server: SandboxServer) -> Api:
+    """A client connected to ``server``'s first company through consent."""
+    return Api.connect(server)
 
 
 @pytest.fixture

@@ -9,11 +9,8 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
-from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,34 +20,16 @@ from authlib.integrations.requests_client import OAuth2Session
 from sandbox.config import OAuthClient
 from sandbox.config import SandboxConfig
 from sandbox.server import SandboxServer
+from tests.sandbox.conftest import REDIRECT
+from tests.sandbox.conftest import SCOPE
+from tests.sandbox.conftest import authorize
+from tests.sandbox.conftest import callback
+from tests.sandbox.conftest import client_credentials
+from tests.sandbox.conftest import connect
+from tests.sandbox.conftest import token_call
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "qbo" / "samples"
-SCOPE = "com.intuit.quickbooks.accounting"
-# Nothing listens here: the test reads the redirect's Location instead of following it.
-REDIRECT = "http://127.0.0.1:9/callback"
 INVALID_GRANT = {"error": "invalid_grant"}
-
-
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[SandboxServer]:
-    # One server per module: stopping one waits out Werkzeug's 0.5 s shutdown poll.
-    with SandboxServer(port=0) as srv:
-        yield srv
-
-
-@pytest.fixture
-def server(shared_server: SandboxServer) -> SandboxServer:
-    sb = shared_server.sandbox
-    sb.oauth.reset()
-    sb.chaos.clear()
-    sb.throttle.reset()
-    sb.clock.unfreeze()
-    return shared_server
-
-
-def _creds(srv: SandboxServer) -> tuple[str, str]:
-    client = srv.sandbox.config.oauth_clients[0]
-    return client.client_id, client.secret
 
 
 def _discovery(srv: SandboxServer) -> dict[str, Any]:
@@ -59,48 +38,10 @@ def _discovery(srv: SandboxServer) -> dict[str, Any]:
     return resp.json()
 
 
-def _authorize(srv: SandboxServer, **params: str) -> requests.Response:
-    client_id, _ = _creds(srv)
-    query = {
-        "client_id": client_id,
-        "response_type": "code",
-        "scope": SCOPE,
-        "redirect_uri": REDIRECT,
-        "state": "csrf-1",
-    }
-    query.update(params)
-    return requests.get(
-        srv.url + "/connect/oauth2?" + urlencode(query), allow_redirects=False, timeout=5
-    )
-
-
-def _callback(resp: requests.Response) -> dict[str, str]:
-    assert resp.status_code == 302, resp.text
-    return {k: v[0] for k, v in parse_qs(urlsplit(resp.headers["Location"]).query).items()}
-
-
-def _token_call(srv: SandboxServer, data: dict[str, str], auth: Any = None) -> requests.Response:
-    return requests.post(
-        srv.url + "/oauth2/v1/tokens/bearer",
-        data=data,
-        auth=auth if auth is not None else _creds(srv),
-        headers={"Accept": "application/json"},
-        timeout=5,
-    )
-
-
 def _exchange(srv: SandboxServer, code: str) -> requests.Response:
-    return _token_call(
+    return token_call(
         srv, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
     )
-
-
-def _connect(srv: SandboxServer, **params: str) -> tuple[dict[str, Any], str]:
-    """Authorize and exchange the code with plain requests; return (token, realm_id)."""
-    cb = _callback(_authorize(srv, **params))
-    resp = _exchange(srv, cb["code"])
-    assert resp.status_code == 200, resp.text
-    return resp.json(), cb["realmId"]
 
 
 def _api_get(srv: SandboxServer, realm: str, access_token: str | None) -> requests.Response:
@@ -132,8 +73,14 @@ def test_discovery_documents_point_at_the_sandbox(server: SandboxServer) -> None
     for path in ("openid_sandbox_configuration", "openid_configuration"):
         doc = requests.get(f"{server.url}/.well-known/{path}", timeout=5).json()
         assert set(doc) == set(sample)
-        for key in ("issuer", "authorization_endpoint", "token_endpoint", "revocation_endpoint",
-                    "userinfo_endpoint", "jwks_uri"):
+        for key in (
+            "issuer",
+            "authorization_endpoint",
+            "token_endpoint",
+            "revocation_endpoint",
+            "userinfo_endpoint",
+            "jwks_uri",
+        ):
             assert doc[key].startswith(server.url + "/"), key
         # Same paths as Intuit's, only the base differs.
         for key in ("authorization_endpoint", "token_endpoint", "revocation_endpoint", "jwks_uri"):
@@ -144,18 +91,20 @@ def test_authlib_round_trip_authorize_token_refresh(
     server: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     meta = _discovery(server)
-    client_id, secret = _creds(server)
+    client_id, secret = client_credentials(server)
     seen: list[dict[str, Any]] = []
 
-    def update_token(token: dict[str, Any], refresh_token: str | None = None,
-                     access_token: str | None = None) -> None:
+    def update_token(
+        token: dict[str, Any], refresh_token: str | None = None, access_token: str | None = None
+    ) -> None:
         seen.append(dict(token))
 
-    with OAuth2Session(client_id, secret, scope=SCOPE, redirect_uri=REDIRECT,
-                       update_token=update_token) as session:
+    with OAuth2Session(
+        client_id, secret, scope=SCOPE, redirect_uri=REDIRECT, update_token=update_token
+    ) as session:
         url, state = session.create_authorization_url(meta["authorization_endpoint"])
         consent = requests.get(url, allow_redirects=False, timeout=5)
-        cb = _callback(consent)
+        cb = callback(consent)
         assert cb["state"] == state
         realm = cb["realmId"]
         assert realm.isdigit()
@@ -171,8 +120,11 @@ def test_authlib_round_trip_authorize_token_refresh(
         assert raw["expires_in"] == 3600
         assert raw["x_refresh_token_expires_in"] == 8_726_400
 
-        api = session.get(f"{server.url}/v3/company/{realm}/companyinfo/{realm}",
-                          headers={"Accept": "application/json"}, timeout=5)
+        api = session.get(
+            f"{server.url}/v3/company/{realm}/companyinfo/{realm}",
+            headers={"Accept": "application/json"},
+            timeout=5,
+        )
         assert api.status_code == 200
         assert "CompanyInfo" in api.json()
 
@@ -182,37 +134,42 @@ def test_authlib_round_trip_authorize_token_refresh(
         assert _api_get(server, realm, new["access_token"]).status_code == 200
 
         # Revoke through authlib (form body, token_type_hint), as a real client disconnects.
-        resp = session.revoke_token(meta["revocation_endpoint"], token=new["refresh_token"],
-                                    token_type_hint="refresh_token")
+        resp = session.revoke_token(
+            meta["revocation_endpoint"], token=new["refresh_token"], token_type_hint="refresh_token"
+        )
         assert resp.status_code == 200
         assert resp.content == b""
     _assert_auth_fault(_api_get(server, realm, new["access_token"]))
 
 
 def test_refresh_rotates_and_old_refresh_token_is_invalid_grant(server: SandboxServer) -> None:
-    token, realm = _connect(server)
-    first = _token_call(server, {"grant_type": "refresh_token",
-                                 "refresh_token": token["refresh_token"]})
+    token, realm = connect(server)
+    first = token_call(
+        server, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+    )
     assert first.status_code == 200
-    again = _token_call(server, {"grant_type": "refresh_token",
-                                 "refresh_token": token["refresh_token"]})
+    again = token_call(
+        server, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+    )
     assert again.status_code == 400
     assert again.json() == INVALID_GRANT
     # The newest one still works, and so does the access token issued before the refresh.
-    newest = _token_call(server, {"grant_type": "refresh_token",
-                                  "refresh_token": first.json()["refresh_token"]})
+    newest = token_call(
+        server, {"grant_type": "refresh_token", "refresh_token": first.json()["refresh_token"]}
+    )
     assert newest.status_code == 200
     assert _api_get(server, realm, token["access_token"]).status_code == 200
 
 
 def test_concurrent_refreshes_of_one_token_let_exactly_one_win(server: SandboxServer) -> None:
-    token, _ = _connect(server)
+    token, _ = connect(server)
     results: list[int] = []
     lock = threading.Lock()
 
     def refresh() -> None:
-        resp = _token_call(server, {"grant_type": "refresh_token",
-                                    "refresh_token": token["refresh_token"]})
+        resp = token_call(
+            server, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+        )
         with lock:
             results.append(resp.status_code)
 
@@ -225,7 +182,7 @@ def test_concurrent_refreshes_of_one_token_let_exactly_one_win(server: SandboxSe
 
 
 def test_reused_code_is_refused_and_revokes_what_it_issued(server: SandboxServer) -> None:
-    cb = _callback(_authorize(server))
+    cb = callback(authorize(server))
     first = _exchange(server, cb["code"])
     assert first.status_code == 200
     token = first.json()
@@ -233,25 +190,32 @@ def test_reused_code_is_refused_and_revokes_what_it_issued(server: SandboxServer
     assert second.status_code == 400
     assert second.json() == INVALID_GRANT
     _assert_auth_fault(_api_get(server, cb["realmId"], token["access_token"]))
-    refresh = _token_call(server, {"grant_type": "refresh_token",
-                                   "refresh_token": token["refresh_token"]})
+    refresh = token_call(
+        server, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+    )
     assert refresh.json() == INVALID_GRANT
 
 
 def test_code_bound_to_its_redirect_uri_and_lifetime(server: SandboxServer) -> None:
-    cb = _callback(_authorize(server))
-    wrong = _token_call(server, {"grant_type": "authorization_code", "code": cb["code"],
-                                 "redirect_uri": "http://127.0.0.1:9/other"})
+    cb = callback(authorize(server))
+    wrong = token_call(
+        server,
+        {
+            "grant_type": "authorization_code",
+            "code": cb["code"],
+            "redirect_uri": "http://127.0.0.1:9/other",
+        },
+    )
     assert wrong.status_code == 400
     assert wrong.json() == INVALID_GRANT
-    cb = _callback(_authorize(server))
+    cb = callback(authorize(server))
     server.sandbox.clock.advance(server.sandbox.config.auth_code_ttl + 1)
     late = _exchange(server, cb["code"])
     assert late.json() == INVALID_GRANT
 
 
 def test_unknown_client_gets_an_error_page_not_a_redirect(server: SandboxServer) -> None:
-    resp = _authorize(server, client_id="nobody")
+    resp = authorize(server, client_id="nobody")
     assert resp.status_code == 400
     assert "Location" not in resp.headers
     assert resp.headers["Content-Type"].startswith("text/html")
@@ -259,48 +223,64 @@ def test_unknown_client_gets_an_error_page_not_a_redirect(server: SandboxServer)
 
 @pytest.mark.parametrize(
     "redirect_uri",
-    ["https://evil.example.com/cb", "http://127.0.0.1.evil.example.com/cb", "javascript:alert(1)",
-     ""],
+    [
+        "https://evil.example.com/cb",
+        "http://127.0.0.1.evil.example.com/cb",
+        "javascript:alert(1)",
+        "",
+    ],
 )
 def test_unregistered_redirect_uri_gets_an_error_page(
     server: SandboxServer, redirect_uri: str
 ) -> None:
-    resp = _authorize(server, redirect_uri=redirect_uri)
+    resp = authorize(server, redirect_uri=redirect_uri)
     assert resp.status_code == 400
     assert "Location" not in resp.headers
 
 
 def test_registered_redirect_uris_must_match_exactly() -> None:
-    config = SandboxConfig(oauth_clients=(
-        OAuthClient("costbridge-dev", "costbridge-dev-secret",
-                    redirect_uris=("http://localhost:5000/oauth/callback",)),
-    ))
+    config = SandboxConfig(
+        oauth_clients=(
+            OAuthClient(
+                "costbridge-dev",
+                "costbridge-dev-secret",
+                redirect_uris=("http://localhost:5000/oauth/callback",),
+            ),
+        )
+    )
     with SandboxServer(config=config, port=0) as srv:
-        ok = _authorize(srv, redirect_uri="http://localhost:5000/oauth/callback")
+        ok = authorize(srv, redirect_uri="http://localhost:5000/oauth/callback")
         assert ok.status_code == 302
         assert ok.headers["Location"].startswith("http://localhost:5000/oauth/callback?code=")
-        other = _authorize(srv, redirect_uri="http://localhost:5000/oauth/callback2")
+        other = authorize(srv, redirect_uri="http://localhost:5000/oauth/callback2")
         assert other.status_code == 400
 
 
 def test_bad_response_type_or_missing_scope_redirect_with_an_error(server: SandboxServer) -> None:
-    assert _callback(_authorize(server, response_type="token")) == {
-        "error": "unsupported_response_type", "state": "csrf-1"}
-    assert _callback(_authorize(server, scope="openid email")) == {
-        "error": "invalid_scope", "state": "csrf-1"}
+    assert callback(authorize(server, response_type="token")) == {
+        "error": "unsupported_response_type",
+        "state": "csrf-1",
+    }
+    assert callback(authorize(server, scope="openid email")) == {
+        "error": "invalid_scope",
+        "state": "csrf-1",
+    }
 
 
 def test_realm_hint_picks_the_company(server: SandboxServer) -> None:
-    cb = _callback(_authorize(server, realm_hint="9130350000000042"))
+    cb = callback(authorize(server, realm_hint="9130350000000042"))
     assert cb["realmId"] == "9130350000000042"
     assert server.sandbox.has_realm("9130350000000042")
 
 
 def test_bad_client_credentials_on_token_endpoint(server: SandboxServer) -> None:
-    cb = _callback(_authorize(server))
-    client_id, _ = _creds(server)
-    resp = _token_call(server, {"grant_type": "authorization_code", "code": cb["code"],
-                                "redirect_uri": REDIRECT}, auth=(client_id, "wrong"))
+    cb = callback(authorize(server))
+    client_id, _ = client_credentials(server)
+    resp = token_call(
+        server,
+        {"grant_type": "authorization_code", "code": cb["code"], "redirect_uri": REDIRECT},
+        auth=(client_id, "wrong"),
+    )
     assert resp.status_code == 401
     assert resp.json() == {"error": "invalid_client"}
     assert resp.headers["WWW-Authenticate"].startswith("Basic")
@@ -309,12 +289,17 @@ def test_bad_client_credentials_on_token_endpoint(server: SandboxServer) -> None
 
 
 def test_client_secret_post_is_accepted(server: SandboxServer) -> None:
-    cb = _callback(_authorize(server))
-    client_id, secret = _creds(server)
+    cb = callback(authorize(server))
+    client_id, secret = client_credentials(server)
     resp = requests.post(
         server.url + "/oauth2/v1/tokens/bearer",
-        data={"grant_type": "authorization_code", "code": cb["code"], "redirect_uri": REDIRECT,
-              "client_id": client_id, "client_secret": secret},
+        data={
+            "grant_type": "authorization_code",
+            "code": cb["code"],
+            "redirect_uri": REDIRECT,
+            "client_id": client_id,
+            "client_secret": secret,
+        },
         timeout=5,
     )
     assert resp.status_code == 200
@@ -322,13 +307,13 @@ def test_client_secret_post_is_accepted(server: SandboxServer) -> None:
 
 
 def test_unsupported_grant_type(server: SandboxServer) -> None:
-    resp = _token_call(server, {"grant_type": "password"})
+    resp = token_call(server, {"grant_type": "password"})
     assert resp.status_code == 400
     assert resp.json() == {"error": "unsupported_grant_type"}
 
 
 def test_access_token_expires_after_an_hour_of_sandbox_time(server: SandboxServer) -> None:
-    token, realm = _connect(server)
+    token, realm = connect(server)
     server.sandbox.clock.advance(3599)
     assert _api_get(server, realm, token["access_token"]).status_code == 200
     server.sandbox.clock.advance(2)
@@ -336,72 +321,88 @@ def test_access_token_expires_after_an_hour_of_sandbox_time(server: SandboxServe
     _assert_auth_fault(resp)
     assert resp.json()["Fault"]["Error"][0]["Detail"].startswith("Token expired")
     # Refreshing recovers, which is what a client does on any 401.
-    new = _token_call(server, {"grant_type": "refresh_token",
-                               "refresh_token": token["refresh_token"]}).json()
+    new = token_call(
+        server, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+    ).json()
     assert _api_get(server, realm, new["access_token"]).status_code == 200
 
 
 def test_expire_access_tokens_switch(server: SandboxServer) -> None:
-    token, realm = _connect(server)
+    token, realm = connect(server)
     assert server.sandbox.oauth.expire_access_tokens(realm_id=realm) == 1
     _assert_auth_fault(_api_get(server, realm, token["access_token"]))
 
 
 def test_revoke_refresh_tokens_switch_is_a_disconnect(server: SandboxServer) -> None:
-    token, realm = _connect(server)
+    token, realm = connect(server)
     assert server.sandbox.oauth.revoke_refresh_tokens() == 1
     _assert_auth_fault(_api_get(server, realm, token["access_token"]))
-    resp = _token_call(server, {"grant_type": "refresh_token",
-                                "refresh_token": token["refresh_token"]})
+    resp = token_call(
+        server, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+    )
     assert resp.json() == INVALID_GRANT
 
 
 def test_refresh_token_dies_after_its_rolling_window(server: SandboxServer) -> None:
-    token, _ = _connect(server)
+    token, _ = connect(server)
     server.sandbox.clock.advance(8_726_400 + 1)
-    resp = _token_call(server, {"grant_type": "refresh_token",
-                                "refresh_token": token["refresh_token"]})
+    resp = token_call(
+        server, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+    )
     assert resp.json() == INVALID_GRANT
 
 
 def test_revoke_endpoint_with_json_body_and_access_token(server: SandboxServer) -> None:
-    token, realm = _connect(server)
-    resp = requests.post(server.url + "/v2/oauth2/tokens/revoke",
-                         json={"token": token["access_token"]}, auth=_creds(server), timeout=5)
+    token, realm = connect(server)
+    resp = requests.post(
+        server.url + "/v2/oauth2/tokens/revoke",
+        json={"token": token["access_token"]},
+        auth=client_credentials(server),
+        timeout=5,
+    )
     assert resp.status_code == 200
     assert resp.content == b""
     _assert_auth_fault(_api_get(server, realm, token["access_token"]))
-    refresh = _token_call(server, {"grant_type": "refresh_token",
-                                   "refresh_token": token["refresh_token"]})
+    refresh = token_call(
+        server, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+    )
     assert refresh.json() == INVALID_GRANT
     # Unknown tokens are acknowledged too (RFC 7009 §2.2).
-    unknown = requests.post(server.url + "/v2/oauth2/tokens/revoke", json={"token": "nope"},
-                            auth=_creds(server), timeout=5)
+    unknown = requests.post(
+        server.url + "/v2/oauth2/tokens/revoke",
+        json={"token": "nope"},
+        auth=client_credentials(server),
+        timeout=5,
+    )
     assert unknown.status_code == 200
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer not-a-token", "Basic abc"])
 def test_missing_or_unknown_bearer_is_401_fault(server: SandboxServer, header: str | None) -> None:
-    _, realm = _connect(server)
+    _, realm = connect(server)
     headers = {"Accept": "application/json"}
     if header is not None:
         headers["Authorization"] = header
-    resp = requests.get(f"{server.url}/v3/company/{realm}/companyinfo/{realm}", headers=headers,
-                        timeout=5)
+    resp = requests.get(
+        f"{server.url}/v3/company/{realm}/companyinfo/{realm}", headers=headers, timeout=5
+    )
     _assert_auth_fault(resp)
 
 
 def test_token_for_another_company_is_401(server: SandboxServer) -> None:
-    token, _ = _connect(server, realm_hint="9130350000000001")
-    _, other = _connect(server, realm_hint="9130350000000002")
+    token, _ = connect(server, realm_hint="9130350000000001")
+    _, other = connect(server, realm_hint="9130350000000002")
     _assert_auth_fault(_api_get(server, other, token["access_token"]))
 
 
 def test_userinfo_and_jwks(server: SandboxServer) -> None:
     meta = _discovery(server)
-    token, realm = _connect(server)
-    info = requests.get(meta["userinfo_endpoint"], timeout=5,
-                        headers={"Authorization": f"Bearer {token['access_token']}"})
+    token, realm = connect(server)
+    info = requests.get(
+        meta["userinfo_endpoint"],
+        timeout=5,
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
     assert info.status_code == 200
     assert info.json()["sub"]
     assert info.json()["realmid"] == realm
@@ -412,9 +413,9 @@ def test_userinfo_and_jwks(server: SandboxServer) -> None:
 
 
 def test_state_counts_without_token_values(server: SandboxServer) -> None:
-    token, _ = _connect(server)
-    _token_call(server, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]})
-    _token_call(server, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]})
+    token, _ = connect(server)
+    token_call(server, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]})
+    token_call(server, {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]})
     state = server.sandbox.oauth.state()
     assert state["token_calls"] == {"authorization_code": 1, "refresh_token": 2}
     assert state["invalid_grant"] == 1
@@ -427,8 +428,8 @@ def test_state_counts_without_token_values(server: SandboxServer) -> None:
 
 def test_basic_auth_with_form_encoded_credentials(server: SandboxServer) -> None:
     # RFC 6749 §2.3.1 form-encodes id and secret inside Basic; Intuit's SDKs do not. Both work.
-    client_id, secret = _creds(server)
-    cb = _callback(_authorize(server))
+    client_id, secret = client_credentials(server)
+    cb = callback(authorize(server))
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
     resp = requests.post(
         server.url + "/oauth2/v1/tokens/bearer",
@@ -442,9 +443,9 @@ def test_basic_auth_with_form_encoded_credentials(server: SandboxServer) -> None
 def test_consent_on_an_empty_sandbox_creates_a_company() -> None:
     with SandboxServer(port=0, seed="none") as srv:
         assert srv.sandbox.realms() == []
-        cb = _callback(_authorize(srv))
+        cb = callback(authorize(srv))
         assert srv.sandbox.has_realm(cb["realmId"])
         # A second consent connects the same company instead of making another.
-        assert _callback(_authorize(srv))["realmId"] == cb["realmId"]
+        assert callback(authorize(srv))["realmId"] == cb["realmId"]
         token = _exchange(srv, cb["code"]).json()
         assert _api_get(srv, cb["realmId"], token["access_token"]).status_code == 200

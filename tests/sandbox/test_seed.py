@@ -61,16 +61,9 @@ def demo() -> tuple[Realm, seed.SeedCounts]:
 
 
 def raw_state(realm: Realm) -> dict[str, Any]:
-    """Everything a realm holds, minus the per-call pre-signed download links (random by design)."""
-    store = {
-        entity: {
-            id_: {k: v for k, v in obj.items() if k != "TempDownloadUri"}
-            for id_, obj in objs.items()
-        }
-        for entity, objs in realm.store.items()
-    }
+    """Everything a realm stores (download links are minted per read and never stored)."""
     return {
-        "store": store,
+        "store": realm.store,
         "deleted": realm.deleted,
         "changed_at": realm.changed_at,
         "files": realm.files,

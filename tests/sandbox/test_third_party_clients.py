@@ -113,18 +113,24 @@ def _expense_account(qb):
     )
 
 
-def test_python_quickbooks_bill_round_trip_and_delete(qb):
+def _save_bill(qb, vendor_name, amount):
+    """Save a new vendor and a one-line account-based bill from it, as the library's docs do."""
     vendor = Vendor()
-    vendor.DisplayName = "Hillside Lumber Supply"
+    vendor.DisplayName = vendor_name
     vendor.save(qb=qb)
     bill = Bill()
     bill.VendorRef = vendor.to_ref()
     line = AccountBasedExpenseLine()
-    line.Amount = 1250.50
+    line.Amount = amount
     line.AccountBasedExpenseLineDetail = AccountBasedExpenseLineDetail()
     line.AccountBasedExpenseLineDetail.AccountRef = _expense_account(qb).to_ref()
     bill.Line.append(line)
     bill.save(qb=qb)
+    return bill
+
+
+def test_python_quickbooks_bill_round_trip_and_delete(qb):
+    bill = _save_bill(qb, "Hillside Lumber Supply", 1250.50)
     stored = Bill.get(bill.Id, qb=qb)
     assert str(stored.TotalAmt) == "1250.5"
     assert Bill.count(qb=qb) >= 1
@@ -168,17 +174,7 @@ def test_python_quickbooks_uploads_an_attachment_to_a_bill(qb, tmp_path):
     from quickbooks.objects.attachable import Attachable
     from quickbooks.objects.attachable import AttachableRef
 
-    vendor = Vendor()
-    vendor.DisplayName = "Müller Stahlbau"
-    vendor.save(qb=qb)
-    bill = Bill()
-    bill.VendorRef = vendor.to_ref()
-    line = AccountBasedExpenseLine()
-    line.Amount = 99
-    line.AccountBasedExpenseLineDetail = AccountBasedExpenseLineDetail()
-    line.AccountBasedExpenseLineDetail.AccountRef = _expense_account(qb).to_ref()
-    bill.Line.append(line)
-    bill.save(qb=qb)
+    bill = _save_bill(qb, "Müller Stahlbau", 99)
     receipt = tmp_path / "receipt.pdf"
     receipt.write_bytes(b"%PDF-1.4\n% receipt for lumber\n")
     attachment = Attachable()

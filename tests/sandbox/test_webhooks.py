@@ -12,23 +12,21 @@ import json
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
-from urllib.parse import urlencode
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from sandbox.server import SandboxServer
 from sandbox.webhooks import sign
+from tests.sandbox.conftest import Api
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "qbo" / "samples"
-REDIRECT = "http://127.0.0.1:9/callback"
 VERIFIER = "test-verifier-token"
 
 
@@ -45,8 +43,9 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver._cond:
-                    receiver.received.append(({k.lower(): v for k, v in self.headers.items()},
-                                              body))
+                    receiver.received.append(
+                        ({k.lower(): v for k, v in self.headers.items()}, body)
+                    )
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                     receiver._cond.notify_all()
                 self.send_response(status)
@@ -58,8 +57,9 @@ class Receiver:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}/webhooks/qbo"
-        self._thread = threading.Thread(target=self.httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def wait_for(self, n: int, timeout: float = 5.0) -> list[tuple[dict[str, str], bytes]]:
@@ -77,23 +77,6 @@ class Receiver:
         self._thread.join()
 
 
-@pytest.fixture(scope="module")
-def shared_server() -> Iterator[SandboxServer]:
-    # One server per module: stopping one waits out Werkzeug's 0.5 s shutdown poll.
-    with SandboxServer(port=0) as srv:
-        yield srv
-
-
-@pytest.fixture
-def server(shared_server: SandboxServer) -> Iterator[SandboxServer]:
-    sb = shared_server.sandbox
-    sb.webhooks.reset()
-    sb.webhooks.start()
-    yield shared_server
-    sb.webhooks.configure(url="")
-    sb.webhooks.wait_idle(5)
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     rec = Receiver()
@@ -101,41 +84,10 @@ def receiver() -> Iterator[Receiver]:
     rec.close()
 
 
-class Api:
-    """A connected client: one realm, one access token."""
-
-    def __init__(self, srv: SandboxServer) -> None:
-        self.srv = srv
-        client = srv.sandbox.config.oauth_clients[0]
-        query = urlencode({"client_id": client.client_id, "response_type": "code",
-                           "scope": "com.intuit.quickbooks.accounting",
-                           "redirect_uri": REDIRECT, "state": "s"})
-        consent = requests.get(f"{srv.url}/connect/oauth2?{query}", allow_redirects=False,
-                               timeout=5)
-        cb = parse_qs(urlsplit(consent.headers["Location"]).query)
-        token = requests.post(
-            f"{srv.url}/oauth2/v1/tokens/bearer",
-            data={"grant_type": "authorization_code", "code": cb["code"][0],
-                  "redirect_uri": REDIRECT},
-            auth=(client.client_id, client.secret), timeout=5,
-        ).json()
-        self.realm = cb["realmId"][0]
-        self.headers = {"Authorization": f"Bearer {token['access_token']}",
-                        "Accept": "application/json", "Content-Type": "application/json"}
-        self._n = 0
-
-    def create_vendor(self) -> str:
-        self._n += 1
-        name = f"Webhook Vendor {time.monotonic_ns()}-{self._n}"
-        resp = requests.post(f"{self.srv.url}/v3/company/{self.realm}/vendor?minorversion=75",
-                             json={"DisplayName": name}, headers=self.headers, timeout=5)
-        assert resp.status_code == 200, resp.text
-        return str(resp.json()["Vendor"]["Id"])
-
-
-@pytest.fixture
-def api(server: SandboxServer) -> Api:
-    return Api(server)
+def _create_vendor(client: Api) -> str:
+    # Unique across the module's tests: they share one company.
+    name = f"Webhook Vendor {uuid.uuid4().hex[:12]}"
+    return str(client.create("Vendor", {"DisplayName": name})["Id"])
 
 
 def _verify(headers: dict[str, str], body: bytes, verifier: str = VERIFIER) -> None:
@@ -144,11 +96,12 @@ def _verify(headers: dict[str, str], body: bytes, verifier: str = VERIFIER) -> N
 
 
 def test_create_sends_a_signed_legacy_notification(
-    server: SandboxServer, api: Api, receiver: Receiver
+    server: SandboxServer, client: Api, receiver: Receiver
 ) -> None:
-    server.sandbox.webhooks.configure(url=receiver.url, verifier=VERIFIER,
-                                      batch_window_seconds=0.05)
-    vendor_id = api.create_vendor()
+    server.sandbox.webhooks.configure(
+        url=receiver.url, verifier=VERIFIER, batch_window_seconds=0.05
+    )
+    vendor_id = _create_vendor(client)
     [(headers, body)] = receiver.wait_for(1)
     _verify(headers, body)
     assert headers["content-type"] == "application/json"
@@ -157,7 +110,7 @@ def test_create_sends_a_signed_legacy_notification(
     assert set(payload) == set(sample)
     [note] = payload["eventNotifications"]
     assert set(note) == set(sample["eventNotifications"][0])
-    assert note["realmId"] == api.realm
+    assert note["realmId"] == client.realm_id
     [entity] = note["dataChangeEvent"]["entities"]
     assert set(entity) == set(sample["eventNotifications"][0]["dataChangeEvent"]["entities"][0])
     assert entity["name"] == "Vendor"
@@ -176,11 +129,12 @@ def test_create_sends_a_signed_legacy_notification(
 
 
 def test_a_forged_signature_does_not_verify(
-    server: SandboxServer, api: Api, receiver: Receiver
+    server: SandboxServer, client: Api, receiver: Receiver
 ) -> None:
-    server.sandbox.webhooks.configure(url=receiver.url, verifier=VERIFIER,
-                                      batch_window_seconds=0.05)
-    api.create_vendor()
+    server.sandbox.webhooks.configure(
+        url=receiver.url, verifier=VERIFIER, batch_window_seconds=0.05
+    )
+    _create_vendor(client)
     [(headers, body)] = receiver.wait_for(1)
     assert headers["intuit-signature"] == sign(VERIFIER, body)
     assert headers["intuit-signature"] != sign("another-verifier", body)
@@ -188,11 +142,10 @@ def test_a_forged_signature_does_not_verify(
 
 
 def test_changes_within_the_window_share_one_post(
-    server: SandboxServer, api: Api, receiver: Receiver
+    server: SandboxServer, client: Api, receiver: Receiver
 ) -> None:
-    server.sandbox.webhooks.configure(url=receiver.url, verifier=VERIFIER,
-                                      batch_window_seconds=0.4)
-    ids = [api.create_vendor() for _ in range(3)]
+    server.sandbox.webhooks.configure(url=receiver.url, verifier=VERIFIER, batch_window_seconds=0.4)
+    ids = [_create_vendor(client) for _ in range(3)]
     [(headers, body)] = receiver.wait_for(1)
     _verify(headers, body)
     entities = json.loads(body)["eventNotifications"][0]["dataChangeEvent"]["entities"]
@@ -201,10 +154,11 @@ def test_changes_within_the_window_share_one_post(
     assert len(receiver.received) == 1
 
 
-def test_cloudevents_format(server: SandboxServer, api: Api, receiver: Receiver) -> None:
-    server.sandbox.webhooks.configure(url=receiver.url, verifier=VERIFIER, format="cloudevents",
-                                      batch_window_seconds=0.05)
-    vendor_id = api.create_vendor()
+def test_cloudevents_format(server: SandboxServer, client: Api, receiver: Receiver) -> None:
+    server.sandbox.webhooks.configure(
+        url=receiver.url, verifier=VERIFIER, format="cloudevents", batch_window_seconds=0.05
+    )
+    vendor_id = _create_vendor(client)
     [(headers, body)] = receiver.wait_for(1)
     _verify(headers, body)
     events = json.loads(body)
@@ -215,20 +169,21 @@ def test_cloudevents_format(server: SandboxServer, api: Api, receiver: Receiver)
     assert event["specversion"] == "1.0"
     assert event["type"] == "qbo.vendor.created.v1"
     assert event["intuitentityid"] == vendor_id
-    assert event["intuitaccountid"] == api.realm
+    assert event["intuitaccountid"] == client.realm_id
     assert event["datacontenttype"] == "application/json"
     assert event["source"].startswith("intuit.")
     assert event["data"] == {}
 
 
 def test_failed_delivery_is_retried_with_the_same_signed_body(
-    server: SandboxServer, api: Api
+    server: SandboxServer, client: Api
 ) -> None:
     rec = Receiver(statuses=[500, 503, 200])
     try:
-        server.sandbox.webhooks.configure(url=rec.url, verifier=VERIFIER,
-                                          batch_window_seconds=0.05, retry_delays=[0.05, 0.1])
-        api.create_vendor()
+        server.sandbox.webhooks.configure(
+            url=rec.url, verifier=VERIFIER, batch_window_seconds=0.05, retry_delays=[0.05, 0.1]
+        )
+        _create_vendor(client)
         got = rec.wait_for(3)
         assert server.sandbox.webhooks.wait_idle(5)
     finally:
@@ -237,16 +192,23 @@ def test_failed_delivery_is_retried_with_the_same_signed_body(
     _verify(*got[2])
     log = server.sandbox.webhooks.deliveries()
     assert [(d["attempt"], d["status"], d["ok"], d["final"]) for d in log] == [
-        (1, 500, False, False), (2, 503, False, False), (3, 200, True, True)]
+        (1, 500, False, False),
+        (2, 503, False, False),
+        (3, 200, True, True),
+    ]
 
 
-def test_connection_errors_are_retried_then_given_up(server: SandboxServer, api: Api) -> None:
+def test_connection_errors_are_retried_then_given_up(server: SandboxServer, client: Api) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
-    server.sandbox.webhooks.configure(url=f"http://127.0.0.1:{dead_port}/hook", verifier=VERIFIER,
-                                      batch_window_seconds=0.01, retry_delays=[0.01, 0.01])
-    api.create_vendor()
+    server.sandbox.webhooks.configure(
+        url=f"http://127.0.0.1:{dead_port}/hook",
+        verifier=VERIFIER,
+        batch_window_seconds=0.01,
+        retry_delays=[0.01, 0.01],
+    )
+    _create_vendor(client)
     deadline = time.monotonic() + 5
     while not any(d["gave_up"] for d in server.sandbox.webhooks.deliveries()):
         assert time.monotonic() < deadline
@@ -257,28 +219,32 @@ def test_connection_errors_are_retried_then_given_up(server: SandboxServer, api:
     assert log[-1]["final"] is True
 
 
-def test_later_events_wait_behind_a_failing_delivery(server: SandboxServer, api: Api) -> None:
+def test_later_events_wait_behind_a_failing_delivery(server: SandboxServer, client: Api) -> None:
     rec = Receiver(statuses=[500])
     try:
-        server.sandbox.webhooks.configure(url=rec.url, verifier=VERIFIER,
-                                          batch_window_seconds=0.01, retry_delays=[0.4])
-        first = api.create_vendor()
+        server.sandbox.webhooks.configure(
+            url=rec.url, verifier=VERIFIER, batch_window_seconds=0.01, retry_delays=[0.4]
+        )
+        first = _create_vendor(client)
         rec.wait_for(1)
-        second = api.create_vendor()  # arrives while the first waits for its retry
+        second = _create_vendor(client)  # arrives while the first waits for its retry
         got = rec.wait_for(3)
     finally:
         rec.close()
-    ids = [json.loads(body)["eventNotifications"][0]["dataChangeEvent"]["entities"][0]["id"]
-           for _, body in got]
+    ids = [
+        json.loads(body)["eventNotifications"][0]["dataChangeEvent"]["entities"][0]["id"]
+        for _, body in got
+    ]
     assert ids == [first, first, second]
 
 
-def test_stop_is_prompt_during_a_long_retry_delay(server: SandboxServer, api: Api) -> None:
+def test_stop_is_prompt_during_a_long_retry_delay(server: SandboxServer, client: Api) -> None:
     rec = Receiver(statuses=[500])
     try:
-        server.sandbox.webhooks.configure(url=rec.url, verifier=VERIFIER,
-                                          batch_window_seconds=0.01, retry_delays=[300])
-        api.create_vendor()
+        server.sandbox.webhooks.configure(
+            url=rec.url, verifier=VERIFIER, batch_window_seconds=0.01, retry_delays=[300]
+        )
+        _create_vendor(client)
         rec.wait_for(1)
         started = time.monotonic()
         server.sandbox.webhooks.stop()
@@ -289,28 +255,31 @@ def test_stop_is_prompt_during_a_long_retry_delay(server: SandboxServer, api: Ap
 
 
 def test_control_route_configures_and_lists_deliveries(
-    server: SandboxServer, api: Api, receiver: Receiver
+    server: SandboxServer, client: Api, receiver: Receiver
 ) -> None:
-    resp = requests.post(f"{server.url}/_sandbox/webhooks", timeout=5,
-                         json={"url": receiver.url, "verifier": VERIFIER,
-                               "batch_window_seconds": 0.05})
+    resp = requests.post(
+        f"{server.url}/_sandbox/webhooks",
+        timeout=5,
+        json={"url": receiver.url, "verifier": VERIFIER, "batch_window_seconds": 0.05},
+    )
     assert resp.status_code == 200
     assert VERIFIER not in resp.text
-    api.create_vendor()
+    _create_vendor(client)
     receiver.wait_for(1)
     assert server.sandbox.webhooks.wait_idle(5)
     log = requests.get(f"{server.url}/_sandbox/webhooks", timeout=5).json()
     assert [d["status"] for d in log] == [200]
 
 
-def test_no_url_means_no_delivery(server: SandboxServer, api: Api) -> None:
-    api.create_vendor()
+def test_no_url_means_no_delivery(server: SandboxServer, client: Api) -> None:
+    _create_vendor(client)
     assert server.sandbox.webhooks.pending() == 0
     assert server.sandbox.webhooks.deliveries() == []
 
 
-@pytest.mark.parametrize("kwargs", [{"url": "ftp://127.0.0.1/x"}, {"format": "xml"},
-                                    {"retry_delays": [-1]}])
+@pytest.mark.parametrize(
+    "kwargs", [{"url": "ftp://127.0.0.1/x"}, {"format": "xml"}, {"retry_delays": [-1]}]
+)
 def test_configure_rejects_nonsense(server: SandboxServer, kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="webhook|must"):
         server.sandbox.webhooks.configure(**kwargs)

@@ -13,13 +13,13 @@ import pytest
 import requests
 
 from core.qbo.client import QboClient
-from core.qbo.fixtures import company  # noqa: F401 - fixtures used by the tests here
-from core.qbo.fixtures import control  # noqa: F401
-from core.qbo.fixtures import qbo_runtime  # noqa: F401
-from core.qbo.fixtures import qbo_settings  # noqa: F401
-from core.qbo.fixtures import realm_id  # noqa: F401
-from core.qbo.fixtures import sandbox  # noqa: F401
-from core.qbo.fixtures import tokens  # noqa: F401
+from core.qbo.fixtures import company_fixture  # noqa: F401
+from core.qbo.fixtures import control_fixture  # noqa: F401
+from core.qbo.fixtures import qbo_runtime_fixture  # noqa: F401
+from core.qbo.fixtures import qbo_settings_fixture  # noqa: F401
+from core.qbo.fixtures import realm_id_fixture  # noqa: F401
+from core.qbo.fixtures import sandbox_fixture  # noqa: F401
+from core.qbo.fixtures import tokens_fixture  # noqa: F401
 from core.qbo.throttle import Limits
 from core.qbo.throttle import RealmThrottle
 from core.qbo.tokens import TokenManager
@@ -34,8 +34,13 @@ class RecordingSession(requests.Session):
         self.calls: list[dict[str, Any]] = []
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        entry: dict[str, Any] = {"method": method, "url": url, "params": dict(kwargs.get("params") or {}),
-                                 "headers": dict(kwargs.get("headers") or {}), "sent": time.monotonic()}
+        entry: dict[str, Any] = {
+            "method": method,
+            "url": url,
+            "params": dict(kwargs.get("params") or {}),
+            "headers": dict(kwargs.get("headers") or {}),
+            "sent": time.monotonic(),
+        }
         self.calls.append(entry)
         try:
             resp = super().request(method, url, *args, **kwargs)
@@ -55,13 +60,18 @@ def http() -> RecordingSession:
 
 
 @pytest.fixture
-def client(qbo_runtime: Runtime, realm_id: str, tokens: TokenManager, http: RecordingSession) -> QboClient:
+def client(
+    qbo_runtime: Runtime, realm_id: str, tokens: TokenManager, http: RecordingSession
+) -> QboClient:
     """A throttled client for the connected realm; backoff sleeps shortened for tests."""
     return QboClient(
-        realm_id, tokens, base_url=qbo_runtime.settings.qbo_api_base,
+        realm_id,
+        tokens,
+        base_url=qbo_runtime.settings.qbo_api_base,
         minor_version=qbo_runtime.settings.qbo_minor_version,
         throttle=RealmThrottle(qbo_runtime.redis, Limits.from_settings(qbo_runtime.settings)),
-        http=http, throttle_wait=0.2,
+        http=http,
+        throttle_wait=0.2,
     )
 
 
@@ -72,5 +82,7 @@ def ensure_vendor(client: QboClient, name: str) -> dict[str, Any]:
 
 def expense_account(client: QboClient) -> str:
     """The id of some Cost of Goods Sold account in the realm's chart."""
-    rows = client.query("SELECT * FROM Account WHERE AccountType = 'Cost of Goods Sold' MAXRESULTS 1")
+    rows = client.query(
+        "SELECT * FROM Account WHERE AccountType = 'Cost of Goods Sold' MAXRESULTS 1"
+    )
     return str(rows["Account"][0]["Id"])

@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import ensure_vendor
-from conftest import expense_account
+from tests.core.qbo.conftest import ensure_vendor
+from tests.core.qbo.conftest import expense_account
 
 from core.errors import NeedsAdmin
 from core.errors import Rejected
@@ -27,11 +27,13 @@ from core.qbo.testing import Control
 def bill_body(vendor_id: str, account_id: str, amount: str = "1250.50") -> dict[str, Any]:
     return {
         "VendorRef": {"value": vendor_id},
-        "Line": [{
-            "Amount": Decimal(amount),
-            "DetailType": "AccountBasedExpenseLineDetail",
-            "AccountBasedExpenseLineDetail": {"AccountRef": {"value": account_id}},
-        }],
+        "Line": [
+            {
+                "Amount": Decimal(amount),
+                "DetailType": "AccountBasedExpenseLineDetail",
+                "AccountBasedExpenseLineDetail": {"AccountRef": {"value": account_id}},
+            }
+        ],
     }
 
 
@@ -85,11 +87,21 @@ def test_money_round_trips_as_decimal(client: QboClient) -> None:
 
 def test_stale_synctoken_is_a_stale_object_rejection(client: QboClient) -> None:
     vendor = ensure_vendor(client, "Stale Lumber")
-    client.update("Vendor", {"Id": vendor["Id"], "SyncToken": vendor["SyncToken"],
-                             "CompanyName": "Stale Lumber Co"}, sparse=True)
+    client.update(
+        "Vendor",
+        {"Id": vendor["Id"], "SyncToken": vendor["SyncToken"], "CompanyName": "Stale Lumber Co"},
+        sparse=True,
+    )
     with pytest.raises(StaleObject) as caught:
-        client.update("Vendor", {"Id": vendor["Id"], "SyncToken": vendor["SyncToken"],
-                                 "CompanyName": "Stale Lumber Inc"}, sparse=True)
+        client.update(
+            "Vendor",
+            {
+                "Id": vendor["Id"],
+                "SyncToken": vendor["SyncToken"],
+                "CompanyName": "Stale Lumber Inc",
+            },
+            sparse=True,
+        )
     err = caught.value
     assert isinstance(err, Rejected)
     assert err.code == "5010"
@@ -146,7 +158,9 @@ def test_authorization_failure_code_120_needs_an_admin(client: QboClient, contro
         client.company_info()
 
 
-def test_server_errors_are_retried_with_backoff(client: QboClient, control: Control, http: Any) -> None:
+def test_server_errors_are_retried_with_backoff(
+    client: QboClient, control: Control, http: Any
+) -> None:
     control.faults(status=503, count=2)
     assert client.company_info()
     assert [c.get("status") for c in api_calls(http)] == [503, 503, 200]
@@ -176,8 +190,10 @@ def test_a_429_waits_what_retry_after_says(client: QboClient, control: Control, 
 def test_intuit_tid_is_logged(client: QboClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="core.qbo.client"):
         client.company_info()
-    assert any("intuit_tid=" in r.getMessage() and "intuit_tid= " not in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "intuit_tid=" in r.getMessage() and "intuit_tid= " not in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_cdc_returns_each_entity_with_deleted_stubs(client: QboClient) -> None:
@@ -198,14 +214,17 @@ def test_cdc_returns_each_entity_with_deleted_stubs(client: QboClient) -> None:
 def test_batch_splits_into_thirties_and_matches_results_by_bid(
     client: QboClient, http: Any
 ) -> None:
-    items = [{"bId": f"v{i}", "operation": "create", "Vendor": {"DisplayName": f"Batch Vendor {i}"}}
-             for i in range(31)]
+    items = [
+        {"bId": f"v{i}", "operation": "create", "Vendor": {"DisplayName": f"Batch Vendor {i}"}}
+        for i in range(31)
+    ]
     items.append({"bId": "dup", "operation": "create", "Vendor": {"DisplayName": "Batch Vendor 3"}})
     results = client.batch(items)
     posts = [c for c in api_calls(http) if str(c["url"]).endswith("/batch")]
     assert len(posts) == 2
     assert all(len(c["params"]["requestid"]) <= 36 for c in posts)
-    assert results["v30"].ok and results["v30"].entity_name == "Vendor"
+    assert results["v30"].ok
+    assert results["v30"].entity_name == "Vendor"
     assert results["v30"].entity["DisplayName"] == "Batch Vendor 30"  # type: ignore[index]
     assert isinstance(results["dup"].error, DuplicateName)
 
@@ -214,8 +233,9 @@ def test_attachment_upload_then_download_returns_the_same_bytes(client: QboClien
     vendor = ensure_vendor(client, "Attach Vendor")
     bill = client.create("Bill", bill_body(vendor["Id"], expense_account(client)))
     content = b"%PDF-1.4\n% costbridge test\n" + bytes(range(256)) * 4
-    attachable = client.upload("INV-88412.pdf", content, "application/pdf",
-                               attach_to=[("Bill", bill["Id"])])
+    attachable = client.upload(
+        "INV-88412.pdf", content, "application/pdf", attach_to=[("Bill", bill["Id"])]
+    )
     assert attachable["FileName"] == "INV-88412.pdf"
     assert attachable["AttachableRef"][0]["EntityRef"]["value"] == bill["Id"]
     assert client.download(attachable["Id"]) == content

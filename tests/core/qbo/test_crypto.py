@@ -19,7 +19,7 @@ from core.errors import ConfigError
 from core.errors import NeedsAdmin
 from core.models.company import Company
 
-ROWS = 200
+ROWS = 1000  # RELIABILITY.md §3 recipe 11
 
 
 def test_new_key_is_a_fernet_key() -> None:
@@ -48,8 +48,12 @@ def test_key_rotation_keeps_every_token_readable(committed_db: Session) -> None:
     plain = {}
     for i in range(ROWS):
         access, refresh = f"eyJ-access-{i:04d}-xxxxxxxx", f"AB11-refresh-{i:04d}-xxxxxxxx"
-        row = Company(name=f"Company {i}", realm_id=str(9130350000000000 + i),
-                      access_token_enc=old.encrypt(access), refresh_token_enc=old.encrypt(refresh))
+        row = Company(
+            name=f"Company {i}",
+            realm_id=str(9130350000000000 + i),
+            access_token_enc=old.encrypt(access),
+            refresh_token_enc=old.encrypt(refresh),
+        )
         committed_db.add(row)
         plain[row.realm_id] = (access, refresh)
     committed_db.commit()
@@ -64,8 +68,10 @@ def test_key_rotation_keeps_every_token_readable(committed_db: Session) -> None:
     unreadable = 0
     for row in rows:
         try:
-            got = (only_new.decrypt(row.access_token_enc or ""),
-                   only_new.decrypt(row.refresh_token_enc or ""))
+            got = (
+                only_new.decrypt(row.access_token_enc or ""),
+                only_new.decrypt(row.refresh_token_enc or ""),
+            )
         except NeedsAdmin:
             unreadable += 1
             continue

@@ -31,22 +31,35 @@ def sample(name: str) -> object:
     return loads((SAMPLES / name).read_bytes())
 
 
-@pytest.mark.parametrize(("name", "status", "kind", "family"), [
-    ("fault.stale-synctoken.json", 400, StaleObject, Rejected),
-    ("fault.duplicate-name.json", 400, DuplicateName, Rejected),
-    ("fault.object-not-found.json", 400, InvalidReference, Rejected),
-    ("fault.validation.json", 400, ValidationFault, Rejected),
-    ("fault.business-validation.json", 400, ValidationFault, Rejected),
-    ("fault.auth.json", 401, AuthenticationFailed, NeedsAdmin),
-    ("fault.auth.gateway-variant.json", 401, AuthenticationFailed, NeedsAdmin),
-    ("throttle.429.body.json", 429, Throttled, TryLater),
-])
-def test_sample_faults_map_to_typed_errors(name: str, status: int, kind: type, family: type) -> None:
+@pytest.mark.parametrize(
+    ("name", "status", "kind", "family"),
+    [
+        ("fault.stale-synctoken.json", 400, StaleObject, Rejected),
+        ("fault.duplicate-name.json", 400, DuplicateName, Rejected),
+        ("fault.object-not-found.json", 400, InvalidReference, Rejected),
+        ("fault.validation.json", 400, ValidationFault, Rejected),
+        ("fault.business-validation.json", 400, ValidationFault, Rejected),
+        ("fault.auth.json", 401, AuthenticationFailed, NeedsAdmin),
+        ("fault.auth.gateway-variant.json", 401, AuthenticationFailed, NeedsAdmin),
+        ("throttle.429.body.json", 429, Throttled, TryLater),
+    ],
+)
+def test_sample_faults_map_to_typed_errors(
+    name: str, status: int, kind: type, family: type
+) -> None:
     err = error_from_response(status, sample(name), intuit_tid="1-abc")
     assert type(err) is kind
     assert isinstance(err, family)
-    assert err.code and err.intuit_tid == "1-abc"
-    assert err.message and err.fix
+    assert err.code
+    assert err.intuit_tid == "1-abc"
+    assert err.message
+    assert err.fix
+
+
+def test_an_auth_fault_does_not_carry_the_quoted_token_start() -> None:
+    err = error_from_response(401, sample("fault.auth.json"))
+    assert "AB11" not in f"{err} {err!r} {err.detail} {err.qbo_detail}"
+    assert "Token expired" in err.qbo_detail
 
 
 def test_a_fault_inside_a_200_is_still_a_fault() -> None:
@@ -68,16 +81,29 @@ def test_sample_records_load_with_decimal_money_and_dates() -> None:
     time = load("TimeActivity", sample("timeactivity.response.json")["TimeActivity"])  # type: ignore[index]
     assert time["duration_hours"] == Decimal("7.5")
     item = load("Item", sample("item.response.json")["Item"])  # type: ignore[index]
-    assert item["sells"] and item["purchases"]
-    for entity, name in [("VendorCredit", "vendorcredit"), ("Customer", "customer"),
-                         ("Vendor", "vendor"), ("Employee", "employee")]:
+    assert item["sells"]
+    assert item["purchases"]
+    for entity, name in [
+        ("VendorCredit", "vendorcredit"),
+        ("Customer", "customer"),
+        ("Vendor", "vendor"),
+        ("Employee", "employee"),
+    ]:
         assert load(entity, sample(f"{name}.response.json")[entity])["id"]  # type: ignore[index]
 
 
 def test_a_deleted_stub_loads() -> None:
-    stub = load("Bill", {"Id": "148", "status": "Deleted", "domain": "QBO",
-                         "MetaData": {"LastUpdatedTime": "2024-05-10T09:00:00-07:00"}})
-    assert stub["deleted"] and stub["id"] == "148"
+    stub = load(
+        "Bill",
+        {
+            "Id": "148",
+            "status": "Deleted",
+            "domain": "QBO",
+            "MetaData": {"LastUpdatedTime": "2024-05-10T09:00:00-07:00"},
+        },
+    )
+    assert stub["deleted"]
+    assert stub["id"] == "148"
 
 
 def test_decimals_are_written_as_plain_numbers() -> None:

@@ -35,8 +35,9 @@ def test_floats_and_bad_field_names_are_refused() -> None:
 
 def test_select_pages_in_thousands_by_default() -> None:
     text = queries.select("Bill", queries.eq("VendorRef", "56"))
-    assert text == ("SELECT * FROM Bill WHERE VendorRef = '56' ORDERBY Id "
-                    "STARTPOSITION 1 MAXRESULTS 1000")
+    assert text == (
+        "SELECT * FROM Bill WHERE VendorRef = '56' ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000"
+    )
 
 
 def test_awkward_names_are_found_exactly(client: QboClient) -> None:
@@ -49,8 +50,12 @@ def test_awkward_names_are_found_exactly(client: QboClient) -> None:
 
 
 @given(st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30))
-@settings(max_examples=40, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 def test_any_text_value_is_one_literal_to_qbo(client: QboClient, value: str) -> None:
     # Whatever the text, the statement parses and matches nothing rather than failing.
     statement = queries.select("Vendor", queries.eq("DisplayName", "\u2400" + value), count=True)
@@ -60,13 +65,21 @@ def test_any_text_value_is_one_literal_to_qbo(client: QboClient, value: str) -> 
 @pytest.mark.slow
 def test_query_all_pages_past_a_thousand_rows(client: QboClient, control: Control) -> None:
     control.throttle(enabled=False)
-    items = [{"bId": f"c{i}", "operation": "create",
-              "Customer": {"DisplayName": f"Paging Customer {i:05d}"}} for i in range(1005)]
+    items = [
+        {
+            "bId": f"c{i}",
+            "operation": "create",
+            "Customer": {"DisplayName": f"Paging Customer {i:05d}"},
+        }
+        for i in range(1005)
+    ]
     client.throttle = None
     results = client.batch(items)
     assert all(r.ok for r in results.values())
-    names = [c["DisplayName"] for c in client.query_all("Customer",
-                                                          queries.like("DisplayName", "Paging%"))]
+    names = [
+        c["DisplayName"]
+        for c in client.query_all("Customer", queries.like("DisplayName", "Paging%"))
+    ]
     assert len(names) == 1005
     assert len(set(names)) == 1005
     assert client.count("Customer", queries.like("DisplayName", "Paging%")) == 1005

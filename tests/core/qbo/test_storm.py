@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import RecordingSession
+from tests.core.qbo.conftest import RecordingSession
 
 from core.qbo.client import QboClient
 from core.qbo.testing import Control
@@ -28,9 +28,14 @@ def test_429_storm_every_call_succeeds_and_no_call_is_made_inside_a_wait(
     control.faults(status=429, fraction=0.3, seed=7)
     sessions = [RecordingSession() for _ in range(CLIENTS)]
     clients = [
-        QboClient(realm_id, tokens, base_url=qbo_runtime.settings.qbo_api_base,
-                  throttle=RealmThrottle(qbo_runtime.redis, Limits.from_settings(qbo_runtime.settings)),
-                  http=http, throttle_wait=WAIT)
+        QboClient(
+            realm_id,
+            tokens,
+            base_url=qbo_runtime.settings.qbo_api_base,
+            throttle=RealmThrottle(qbo_runtime.redis, Limits.from_settings(qbo_runtime.settings)),
+            http=http,
+            throttle_wait=WAIT,
+        )
         for http in sessions
     ]
     done: list[Any] = []

@@ -105,9 +105,8 @@ def test_waiting_is_bounded_and_ends_in_try_later(redis_conn: Redis) -> None:
     throttle = RealmThrottle(redis_conn, Limits(in_flight=1), max_wait=0.3)
     with throttle.slot(REALM):
         begin = time.monotonic()
-        with pytest.raises(Throttled) as caught:
-            with throttle.slot(REALM):
-                pass
+        with pytest.raises(Throttled) as caught, throttle.slot(REALM):
+            pass
     assert isinstance(caught.value, TryLater)
     assert 0.3 <= time.monotonic() - begin < 1.5
 
@@ -129,8 +128,13 @@ def test_client_within_the_sandbox_limits_never_sees_a_429(
     control.throttle(per_minute=40, concurrent=3, reset=True)
     control.faults(latency_ms=30)
     throttle = RealmThrottle(qbo_runtime.redis, Limits(per_minute=40, in_flight=3), max_wait=0.5)
-    client = QboClient(realm_id, tokens, base_url=qbo_runtime.settings.qbo_api_base,
-                       throttle=throttle, throttle_wait=0.2)
+    client = QboClient(
+        realm_id,
+        tokens,
+        base_url=qbo_runtime.settings.qbo_api_base,
+        throttle=throttle,
+        throttle_wait=0.2,
+    )
     client.company_info()  # warm the token cache
     results: list[Any] = []
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from core.crypto import TokenVault
 from core.crypto import install_log_scrubber
@@ -20,6 +21,7 @@ from core.models.company import ConnectionStatus
 from core.qbo.client import QboClient
 from core.qbo.errors import ReconnectNeeded
 from core.qbo.testing import Control
+from core.qbo.testing import connect_company
 from core.qbo.testing import refresh_race_worker
 from core.qbo.tokens import TokenManager
 from core.runtime import Runtime
@@ -42,8 +44,10 @@ def run_race(rt: Runtime, realm_id: str, control: Control, *, expire: bool) -> l
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(WORKERS + 1)
     results = ctx.Queue()
-    procs = [ctx.Process(target=refresh_race_worker,
-                         args=(rt.settings, realm_id, 4, barrier, results)) for _ in range(WORKERS)]
+    procs = [
+        ctx.Process(target=refresh_race_worker, args=(rt.settings, realm_id, 4, barrier, results))
+        for _ in range(WORKERS)
+    ]
     for p in procs:
         p.start()
     barrier.wait(timeout=120)  # all started
@@ -63,11 +67,12 @@ def test_eight_workers_whose_token_expires_mid_run_refresh_exactly_once(
 ) -> None:
     before = stored(qbo_runtime, realm_id)
     calls_before = refreshes(control)
+    refused_before = control.oauth()["invalid_grant"]
     outcome = run_race(qbo_runtime, realm_id, control, expire=True)
     assert [o["errors"] for o in outcome] == [[]] * WORKERS
     assert sum(o["ok"] for o in outcome) == WORKERS * 8
     assert refreshes(control) - calls_before == 1
-    assert control.oauth()["invalid_grant"] == 0
+    assert control.oauth()["invalid_grant"] == refused_before
     after = stored(qbo_runtime, realm_id)
     assert after.token_version == before.token_version + 1
     assert after.refresh_token_enc != before.refresh_token_enc
@@ -78,8 +83,11 @@ def test_workers_refresh_once_when_the_stored_token_is_inside_the_margin(
     qbo_runtime: Runtime, realm_id: str, control: Control
 ) -> None:
     with qbo_runtime.sessions() as session, session.begin():
-        session.execute(update(Company).where(Company.realm_id == realm_id)
-                        .values(access_expires_at=utcnow() + dt.timedelta(minutes=4)))
+        session.execute(
+            update(Company)
+            .where(Company.realm_id == realm_id)
+            .values(access_expires_at=utcnow() + dt.timedelta(minutes=4))
+        )
     calls_before = refreshes(control)
     outcome = run_race(qbo_runtime, realm_id, control, expire=False)
     assert [o["errors"] for o in outcome] == [[]] * WORKERS
@@ -120,39 +128,56 @@ def test_invalid_grant_marks_reconnect_needed_and_stops_the_job(
     row = stored(qbo_runtime, realm_id)
     assert row.connection_status == ConnectionStatus.RECONNECT_NEEDED
     assert "Connect to QuickBooks" in (row.connection_problem or "")
-    assert row.refresh_token_enc is None and row.access_token_enc is None
+    assert row.refresh_token_enc is None
+    assert row.access_token_enc is None
     with pytest.raises(NeedsAdmin):  # later jobs stop at once, without calling Intuit
         tokens.access_token(realm_id)
 
 
 def test_no_token_reaches_logs_exceptions_or_reprs_over_a_full_cycle(
-    qbo_runtime: Runtime, tokens: TokenManager, client: QboClient, realm_id: str,
-    control: Control, caplog: pytest.LogCaptureFixture,
+    qbo_runtime: Runtime,
+    tokens: TokenManager,
+    control: Control,
+    committed_db: Session,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     install_log_scrubber([caplog.handler])
     seen: list[str] = []
     vault = TokenVault(qbo_runtime.settings.token_keys)
     errors: list[BaseException] = []
+    other = Company(name="Log Watch Builders")
+    committed_db.add(other)
+    committed_db.commit()
+    hint = control.seed("empty")
     with caplog.at_level(logging.DEBUG):
-        first = tokens.access_token(realm_id)
-        seen.append(first.value)
-        seen.append(vault.decrypt(stored(qbo_runtime, realm_id).refresh_token_enc or ""))
+        # Connect: authorize, code exchange (authlib, urllib3 at DEBUG), tokens stored.
+        realm = connect_company(qbo_runtime.settings, qbo_runtime.sessions, other.id, hint)
+        row = stored(qbo_runtime, realm)
+        seen += [
+            vault.decrypt(row.access_token_enc or ""),
+            vault.decrypt(row.refresh_token_enc or ""),
+        ]
+        client = QboClient(realm, tokens, base_url=qbo_runtime.settings.qbo_api_base)
+        # Refresh: a 401 forces one, then the call is retried.
         control.faults(status=401, count=1)
-        client.company_info()  # 401 -> refresh -> retry
-        row = stored(qbo_runtime, realm_id)
-        seen.append(vault.decrypt(row.access_token_enc or ""))
-        seen.append(vault.decrypt(row.refresh_token_enc or ""))
+        client.company_info()
+        row = stored(qbo_runtime, realm)
+        seen += [
+            vault.decrypt(row.access_token_enc or ""),
+            vault.decrypt(row.refresh_token_enc or ""),
+        ]
         logging.getLogger("core.qbo.test").info("token was %s", seen[0])  # a careless log line
-        control.revoke_tokens(realm_id)
-        control.expire_tokens(realm_id)
+        # Error: the grant dies; the next 401 ends in invalid_grant.
+        control.revoke_tokens(realm)
         try:
-            client.company_info()  # 401 -> refresh -> invalid_grant
+            client.company_info()
         except ReconnectNeeded as exc:
             errors.append(exc)
     assert errors, "the dead grant must surface"
     text = caplog.text + "".join(r.getMessage() for r in caplog.records)
-    texts = [text, repr(client), repr(tokens), repr(first)] + [
-        f"{e!s} {e!r} {getattr(e, 'detail', '')}" for e in errors]
+    texts = [text, repr(client), repr(tokens), repr(stored(qbo_runtime, realm))] + [
+        f"{e!s} {e!r} {getattr(e, 'detail', '')}" for e in errors
+    ]
     for secret in seen:
         assert len(secret) > 20
         for t in texts:

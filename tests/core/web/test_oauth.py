@@ -17,11 +17,11 @@ from sqlalchemy import select
 from core.crypto import TokenVault
 from core.models.company import Company
 from core.models.company import ConnectionStatus
-from core.qbo.fixtures import company  # noqa: F401 - fixtures used below
-from core.qbo.fixtures import control  # noqa: F401
-from core.qbo.fixtures import qbo_runtime  # noqa: F401
-from core.qbo.fixtures import qbo_settings  # noqa: F401
-from core.qbo.fixtures import sandbox  # noqa: F401
+from core.qbo.fixtures import company_fixture  # noqa: F401
+from core.qbo.fixtures import control_fixture  # noqa: F401
+from core.qbo.fixtures import qbo_runtime_fixture  # noqa: F401
+from core.qbo.fixtures import qbo_settings_fixture  # noqa: F401
+from core.qbo.fixtures import sandbox_fixture  # noqa: F401
 from core.qbo.testing import Control
 from core.runtime import Runtime
 from core.testing import dispose_app
@@ -87,15 +87,19 @@ def test_connect_flow_end_to_end(
 
     row = load(qbo_runtime, company.id)
     assert row.connection_status == ConnectionStatus.CONNECTED
-    assert row.realm_id and row.realm_id.isdigit()
+    assert row.realm_id
+    assert row.realm_id.isdigit()
     assert row.connected_at is not None
     vault = TokenVault(qbo_runtime.settings.token_keys)
     access = vault.decrypt(row.access_token_enc or "")
     assert access not in (row.access_token_enc or "")
     # The stored token works against the API.
-    api = requests.get(f"{sandbox.url}/v3/company/{row.realm_id}/companyinfo/{row.realm_id}",
-                       headers={"Authorization": f"Bearer {access}", "Accept": "application/json"},
-                       params={"minorversion": "75"}, timeout=10)
+    api = requests.get(
+        f"{sandbox.url}/v3/company/{row.realm_id}/companyinfo/{row.realm_id}",
+        headers={"Authorization": f"Bearer {access}", "Accept": "application/json"},
+        params={"minorversion": "75"},
+        timeout=10,
+    )
     assert api.status_code == 200
     assert b"Connected to QuickBooks." in browser.get(resp.headers["Location"]).data
 
@@ -154,12 +158,16 @@ def test_disconnect_revokes_at_intuit_and_forgets_the_tokens(
     assert control.oauth()["revoke_calls"] == revokes + 1
     after = load(qbo_runtime, company.id)
     assert after.connection_status == ConnectionStatus.DISCONNECTED
-    assert after.access_token_enc is None and after.refresh_token_enc is None
+    assert after.access_token_enc is None
+    assert after.refresh_token_enc is None
     # Intuit no longer honours the old refresh token.
     endpoint = f"{sandbox.url}/oauth2/v1/tokens/bearer"
-    again = requests.post(endpoint, data={"grant_type": "refresh_token", "refresh_token": refresh},
-                          auth=(qbo_runtime.settings.qbo_client_id,
-                                qbo_runtime.settings.qbo_client_secret), timeout=10)
+    again = requests.post(
+        endpoint,
+        data={"grant_type": "refresh_token", "refresh_token": refresh},
+        auth=(qbo_runtime.settings.qbo_client_id, qbo_runtime.settings.qbo_client_secret),
+        timeout=10,
+    )
     assert again.status_code == 400
     assert again.json()["error"] == "invalid_grant"
 

@@ -55,17 +55,39 @@ def hook(web: Flask) -> FlaskClient:
 
 @pytest.fixture
 def known(committed_db: Session) -> Company:
-    row = Company(name="Ridgeline Builders", realm_id=REALM,
-                  connection_status=ConnectionStatus.CONNECTED)
+    row = Company(
+        name="Ridgeline Builders", realm_id=REALM, connection_status=ConnectionStatus.CONNECTED
+    )
     committed_db.add(row)
     committed_db.commit()
     return row
 
 
-def legacy(realm: str = REALM, entity_id: str = "146", when: str = "2025-09-08T20:52:31.657Z",
-           operation: str = "Update") -> bytes:
-    return json.dumps({"eventNotifications": [{"realmId": realm, "dataChangeEvent": {"entities": [
-        {"name": "Bill", "id": entity_id, "operation": operation, "lastUpdated": when}]}}]}).encode()
+def legacy(
+    realm: str = REALM,
+    entity_id: str = "146",
+    when: str = "2025-09-08T20:52:31.657Z",
+    operation: str = "Update",
+) -> bytes:
+    return json.dumps(
+        {
+            "eventNotifications": [
+                {
+                    "realmId": realm,
+                    "dataChangeEvent": {
+                        "entities": [
+                            {
+                                "name": "Bill",
+                                "id": entity_id,
+                                "operation": operation,
+                                "lastUpdated": when,
+                            }
+                        ]
+                    },
+                }
+            ]
+        }
+    ).encode()
 
 
 def post(hook: FlaskClient, body: bytes, verifier: str | None, signature: str | None = None) -> Any:
@@ -89,9 +111,17 @@ def test_a_signed_delivery_is_accepted_and_queued(
     assert resp.json["queued"] == 1
     q = Queue(queues.WEBHOOKS, connection=redis_conn, serializer=JSONSerializer)
     (job,) = q.jobs
-    assert job.kwargs == {"realm_id": REALM, "changes": [
-        {"entity": "Bill", "id": "146", "operation": "Update",
-         "last_updated": "2025-09-08T20:52:31.657Z"}]}
+    assert job.kwargs == {
+        "realm_id": REALM,
+        "changes": [
+            {
+                "entity": "Bill",
+                "id": "146",
+                "operation": "Update",
+                "last_updated": "2025-09-08T20:52:31.657Z",
+            }
+        ],
+    }
     SimpleWorker([q], connection=redis_conn, serializer=JSONSerializer).work(burst=True)
     with runtime.sessions() as session:
         run = session.scalars(select(SyncRun).where(SyncRun.kind == "webhook")).one()
@@ -112,8 +142,12 @@ def test_a_signature_over_other_bytes_is_refused(
     hook: FlaskClient, runtime: Runtime, redis_conn: Redis, known: Company
 ) -> None:
     body = legacy()
-    resp = post(hook, body.replace(b"146", b"147"), None,
-                signature=sign(runtime.settings.qbo_webhook_verifier, body))
+    resp = post(
+        hook,
+        body.replace(b"146", b"147"),
+        None,
+        signature=sign(runtime.settings.qbo_webhook_verifier, body),
+    )
     assert resp.status_code == 401
     assert queued(redis_conn) == 0
 
@@ -143,20 +177,41 @@ def test_a_repeated_delivery_is_queued_once(
 def test_cloudevents_payloads_are_accepted(
     hook: FlaskClient, runtime: Runtime, redis_conn: Redis, known: Company
 ) -> None:
-    body = (SAMPLES / "webhook.cloudevents.payload.json").read_bytes() if SAMPLES.exists() else \
-        json.dumps([{"specversion": "1.0", "id": "x", "type": "qbo.vendor.merged.v1",
-                     "time": "2024-05-21T17:05:00Z", "intuitentityid": "71",
-                     "intuitaccountid": REALM, "data": {"deletedid": "72"}}]).encode()
+    body = (
+        (SAMPLES / "webhook.cloudevents.payload.json").read_bytes()
+        if SAMPLES.exists()
+        else json.dumps(
+            [
+                {
+                    "specversion": "1.0",
+                    "id": "x",
+                    "type": "qbo.vendor.merged.v1",
+                    "time": "2024-05-21T17:05:00Z",
+                    "intuitentityid": "71",
+                    "intuitaccountid": REALM,
+                    "data": {"deletedid": "72"},
+                }
+            ]
+        ).encode()
+    )
     resp = post(hook, body, runtime.settings.qbo_webhook_verifier)
     assert resp.status_code == 200
     (job,) = Queue(queues.WEBHOOKS, connection=redis_conn, serializer=JSONSerializer).jobs
     merged = [c for c in job.kwargs["changes"] if c["operation"] == "Merge"]
-    assert merged == [{"entity": "Vendor", "id": "71", "operation": "Merge",
-                       "last_updated": "2024-05-21T17:05:00Z", "deleted_id": "72"}]
+    assert merged == [
+        {
+            "entity": "Vendor",
+            "id": "71",
+            "operation": "Merge",
+            "last_updated": "2024-05-21T17:05:00Z",
+            "deleted_id": "72",
+        }
+    ]
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe", b'{"eventNotifications": 5}',
-                                  b'"text"', b"[1, 2]", b""])
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"\xff\xfe", b'{"eventNotifications": 5}', b'"text"', b"[1, 2]", b""]
+)
 def test_malformed_bodies_with_a_valid_signature_are_400(
     hook: FlaskClient, runtime: Runtime, redis_conn: Redis, known: Company, body: bytes
 ) -> None:
@@ -167,25 +222,46 @@ def test_malformed_bodies_with_a_valid_signature_are_400(
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=20,
 )
-event = st.fixed_dictionaries({
-    "name": st.sampled_from(["Bill", "Vendor", 5, None, ""]),
-    "id": st.one_of(st.text(max_size=8), st.integers()),
-    "operation": st.sampled_from(["Create", "Update", "Delete", 3]),
-    "lastUpdated": st.text(max_size=30),
-})
-legacy_bodies = st.fixed_dictionaries({"eventNotifications": st.lists(st.fixed_dictionaries({
-    "realmId": st.sampled_from([REALM, "1", 7, None]),
-    "dataChangeEvent": st.one_of(json_values, st.fixed_dictionaries({"entities": st.lists(
-        st.one_of(event, json_values), max_size=3)})),
-}), max_size=3)})
+event = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["Bill", "Vendor", 5, None, ""]),
+        "id": st.one_of(st.text(max_size=8), st.integers()),
+        "operation": st.sampled_from(["Create", "Update", "Delete", 3]),
+        "lastUpdated": st.text(max_size=30),
+    }
+)
+legacy_bodies = st.fixed_dictionaries(
+    {
+        "eventNotifications": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "realmId": st.sampled_from([REALM, "1", 7, None]),
+                    "dataChangeEvent": st.one_of(
+                        json_values,
+                        st.fixed_dictionaries(
+                            {"entities": st.lists(st.one_of(event, json_values), max_size=3)}
+                        ),
+                    ),
+                }
+            ),
+            max_size=3,
+        )
+    }
+)
 
 
 @given(body=st.one_of(json_values, legacy_bodies))
-@hsettings(max_examples=150, deadline=None, derandomize=True,
-           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@hsettings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 def test_fuzzed_signed_bodies_never_get_a_5xx(
     hook: FlaskClient, runtime: Runtime, known: Company, body: Any
 ) -> None:
@@ -195,8 +271,12 @@ def test_fuzzed_signed_bodies_never_get_a_5xx(
 
 
 @given(raw=st.binary(max_size=200))
-@hsettings(max_examples=100, deadline=None, derandomize=True,
-           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 def test_fuzzed_signed_bytes_never_get_a_5xx(
     hook: FlaskClient, runtime: Runtime, known: Company, raw: bytes
 ) -> None:
