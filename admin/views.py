@@ -47,15 +47,32 @@ class CompanyView(SecureModelView):
         "updated_at",
     )
     column_searchable_list = ("name", "realm_id")
+    column_list = (
+        "name",
+        "realm_id",
+        "qbo_company_name",
+        "connection_status",
+        "connection_problem",
+    )
+    column_labels = {"connection_status": "QuickBooks", "connection_problem": "Needs attention"}
+    column_formatters = {
+        "connection_status": lambda view, context, model, name: Markup(
+            '{} · <a href="{}">{}</a>'
+        ).format(
+            model.connection_status.value.replace("_", " "),
+            url_for("qbo_oauth.status", company_id=model.id),
+            "Connect to QuickBooks" if model.connection_status.value != "connected" else "Manage",
+        ),
+    }
 
 
 class ProjectAdmin(SecureModelView):
     """Projects, their QBO link and their integration settings page."""
 
     column_formatters = {
-        "name": lambda view, context, model, name: Markup(
-            '{} <a href="{}">settings</a>'
-        ).format(model.name, url_for(".settings_view", id=model.id)),
+        "name": lambda view, context, model, name: Markup('{} <a href="{}">settings</a>').format(
+            model.name, url_for(".settings_view", id=model.id)
+        ),
     }
 
     column_list = ("name", "number", "company", "qbo_customer_name", "qbo_customer_id")

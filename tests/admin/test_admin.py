@@ -186,8 +186,13 @@ def _token(client, url):
 def test_settings_page_is_built_from_every_plugin_including_third_party(client, linked_project):
     project, _code = linked_project
     page = client.get(f"/admin/project/settings/?id={project.id}").data.decode()
-    for label in ("Push bills to QuickBooks", "Default billing cost code", "Vendor credits",
-                  "Profit code", "Purchase order prefix"):
+    for label in (
+        "Push bills to QuickBooks",
+        "Default billing cost code",
+        "Vendor credits",
+        "Profit code",
+        "Purchase order prefix",
+    ):
         assert label in page
     assert 'name="push_bill_attachments" checked' in page
 
@@ -197,8 +202,12 @@ def test_settings_page_refuses_push_bills_without_default_code_and_says_what_to_
 ):
     project, _code = linked_project
     url = f"/admin/project/settings/?id={project.id}"
-    page = client.post(url, data={"csrf_token": _token(client, url), "push_bills": "on"}).data.decode()
-    assert "Push bills to QuickBooks cannot be on while Default billing cost code is not set." in page
+    page = client.post(
+        url, data={"csrf_token": _token(client, url), "push_bills": "on"}
+    ).data.decode()
+    assert (
+        "Push bills to QuickBooks cannot be on while Default billing cost code is not set." in page
+    )
     committed_db.expire_all()
     assert not committed_db.get(type(project), project.id).settings.get("push_bills")
 
@@ -206,8 +215,12 @@ def test_settings_page_refuses_push_bills_without_default_code_and_says_what_to_
 def test_settings_page_saves_valid_settings(client, committed_db, linked_project):
     project, code = linked_project
     url = f"/admin/project/settings/?id={project.id}"
-    data = {"csrf_token": _token(client, url), "push_bills": "on",
-            "default_billing_cost_code": str(code.id), "sample_po_prefix": "PO-"}
+    data = {
+        "csrf_token": _token(client, url),
+        "push_bills": "on",
+        "default_billing_cost_code": str(code.id),
+        "sample_po_prefix": "PO-",
+    }
     page = client.post(url, data=data).data.decode()
     assert "Settings saved." in page
     committed_db.expire_all()
@@ -215,3 +228,20 @@ def test_settings_page_saves_valid_settings(client, committed_db, linked_project
     assert stored["push_bills"] is True
     assert stored["default_billing_cost_code"] == code.id
     assert stored["push_bill_attachments"] is False
+
+
+def test_company_list_links_to_connect_and_shows_reconnect_needed(client, committed_db):
+    from core.models import ConnectionStatus
+
+    company = Company(
+        name="Ridgeline Builders LLC",
+        connection_status=ConnectionStatus.RECONNECT_NEEDED,
+        connection_problem="QuickBooks no longer accepts the saved sign-in.",
+    )
+    committed_db.add(company)
+    committed_db.commit()
+    page = client.get("/admin/company/").data.decode()
+    assert "reconnect needed" in page
+    assert "QuickBooks no longer accepts the saved sign-in." in page
+    assert f'href="/qbo/company/{company.id}"' in page
+    assert "Connect to QuickBooks" in page
