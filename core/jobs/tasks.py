@@ -173,7 +173,7 @@ def _start(session: Session, run: SyncRun) -> None:
     if job is not None:
         run.job_id = job.id
         job.meta["run_id"] = run.id
-        job.save_meta()
+        job.save_meta()  # type: ignore[no-untyped-call]
     session.commit()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -104,3 +105,38 @@ def test_batch_counts_as_batch_for_throttling(api: Api, sandbox) -> None:
         assert api.get("query", params={"query": "SELECT * FROM Bill"}).status_code == 200
     finally:
         requests.post(url, json={"batch_per_minute": 40, "reset": True}, timeout=5)
+
+
+def _vendor_items(*bids: str) -> dict[str, Any]:
+    return {
+        "BatchItemRequest": [
+            {"bId": bid, "operation": "create", "Vendor": {"DisplayName": f"Batch {bid}"}}
+            for bid in bids
+        ]
+    }
+
+
+def test_batch_requestid_over_36_characters_is_2050(api: Api) -> None:
+    resp = api.post("batch", _vendor_items("b1"), params={"requestid": "r" * 37})
+    assert resp.status_code == 400
+    assert resp.json()["Fault"]["Error"][0]["code"] == "2050"
+    assert api.state("Vendor")["entities"]["Vendor"] == []
+    ok = api.post("batch", _vendor_items("b1"), params={"requestid": "r" * 36})
+    assert ok.status_code == 200
+
+
+def test_long_bid_with_a_requestid_refuses_the_whole_batch(api: Api) -> None:
+    resp = api.post(
+        "batch", _vendor_items("short", "b" * 11), params={"requestid": str(uuid.uuid4())}
+    )
+    assert resp.status_code == 400
+    [error] = resp.json()["Fault"]["Error"]
+    assert (error["code"], error["element"]) == ("2050", "BatchItemRequest.bId")
+    assert api.state("Vendor")["entities"]["Vendor"] == []
+
+
+def test_long_bids_are_fine_without_a_requestid(api: Api) -> None:
+    bid = str(uuid.uuid4())  # §13: clients often use 36-character UUIDs
+    resp = api.post("batch", _vendor_items(bid))
+    assert resp.status_code == 200
+    assert resp.json()["BatchItemResponse"][0]["bId"] == bid

@@ -185,3 +185,19 @@ def test_requestid_replays_a_refused_request_identically(api: Api, book: dict[st
     assert first.status_code == again.status_code == 400
     assert first.content == again.content
     assert api.state("Bill")["entities"]["Bill"] == []
+
+
+def test_requestid_of_50_characters_is_accepted(api: Api, book: dict[str, str]) -> None:
+    resp = api.post("bill", bill_body(book), params={"requestid": "r" * 50})
+    assert resp.status_code == 200
+
+
+def test_requestid_over_50_characters_is_2050_and_writes_nothing(
+    api: Api, book: dict[str, str]
+) -> None:
+    resp = api.post("bill", bill_body(book), params={"requestid": "r" * 51})
+    assert resp.status_code == 400
+    [error] = resp.json()["Fault"]["Error"]
+    assert (error["code"], error["element"]) == ("2050", "requestid")
+    assert resp.json()["Fault"]["type"] == "ValidationFault"
+    assert api.state("Bill")["entities"]["Bill"] == []

@@ -679,3 +679,39 @@ def test_execute_never_fails_on_odd_stored_data(
     query = Query("Bill", fields=tuple(fields), count=count, where=tuple(where), order=tuple(order))
     response = execute(query, rows).to_query_response()
     assert isinstance(response, dict)
+
+
+# -- paths through lists (AttachableRef) ----------------------------------------------------
+
+ATTACHABLES = [
+    {
+        "Id": "1",
+        "AttachableRef": [
+            {"EntityRef": {"type": "Bill", "value": "146"}},
+            {"EntityRef": {"type": "Vendor", "value": "7"}},
+        ],
+    },
+    {"Id": "2", "AttachableRef": [{"EntityRef": {"type": "Bill", "value": "147"}}]},
+    {"Id": "3", "Note": "no links"},
+]
+
+
+@pytest.mark.parametrize(
+    ("where", "ids"),
+    [
+        ("AttachableRef.EntityRef.type = 'Bill' AND AttachableRef.EntityRef.value = '146'", ["1"]),
+        ("AttachableRef.EntityRef.Type = 'bill'", ["1", "2"]),
+        ("AttachableRef.EntityRef.value IN ('7', '147')", ["1", "2"]),
+        ("AttachableRef.EntityRef.value > '146'", ["2"]),
+        ("AttachableRef.EntityRef.type LIKE 'Ven%'", ["1"]),
+        ("AttachableRef.EntityRef.value = '999'", []),
+    ],
+)
+def test_a_path_through_a_list_matches_when_any_element_does(where: str, ids: list[str]) -> None:
+    result = execute(parse(f"SELECT * FROM Attachable WHERE {where}"), ATTACHABLES)
+    assert [row["Id"] for row in result.rows] == ids
+
+
+def test_ordering_by_a_path_through_a_list_uses_its_first_element() -> None:
+    query = parse("SELECT * FROM Attachable ORDERBY AttachableRef.EntityRef.value DESC")
+    assert [row["Id"] for row in execute(query, ATTACHABLES).rows] == ["2", "1", "3"]

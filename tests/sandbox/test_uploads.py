@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -144,3 +145,53 @@ def test_upload_over_the_cap_is_6030(api: Api, sandbox, monkeypatch: pytest.Monk
     assert resp.status_code == 400
     assert resp.json()["Fault"]["Error"][0]["code"] == "6030"
     assert api.state("Attachable")["entities"]["Attachable"] == []
+
+
+def _uploaded(api: Api, bill_id: str) -> dict[str, Any]:
+    body = _multipart(
+        [
+            ("file_metadata_0", {"Content-Type": "application/json"}, _meta(bill_id)),
+            ("file_content_0", {"filename": "a.pdf", "Content-Type": "application/pdf"}, PDF),
+        ]
+    )
+    result: dict[str, Any] = _upload(api, body).json()["AttachableResponse"][0]["Attachable"]
+    return result
+
+
+def test_attachables_are_queried_by_their_linked_entity(api: Api, book: dict[str, str]) -> None:
+    bill = api.create("Bill", bill_body(book))
+    other = api.create("Bill", bill_body(book))
+    att = _uploaded(api, bill["Id"])
+    _uploaded(api, other["Id"])
+    found = api.query(
+        "SELECT * FROM Attachable WHERE AttachableRef.EntityRef.type = 'Bill' "  # noqa: S608
+        f"AND AttachableRef.EntityRef.value = '{bill['Id']}'"
+    )
+    assert [a["Id"] for a in found["Attachable"]] == [att["Id"]]
+    none = api.query("SELECT * FROM Attachable WHERE AttachableRef.EntityRef.type = 'Invoice'")
+    assert none == {}
+
+
+def test_temp_links_are_minted_per_answer_and_never_stored(api: Api, book: dict[str, str]) -> None:
+    att = _uploaded(api, api.create("Bill", bill_body(book))["Id"])
+    assert requests.get(att["TempDownloadUri"], timeout=10).content == PDF
+    [row] = api.query("SELECT * FROM Attachable")["Attachable"]
+    assert requests.get(row["TempDownloadUri"], timeout=10).content == PDF
+    [stored] = api.state("Attachable")["entities"]["Attachable"]
+    assert "TempDownloadUri" not in stored
+    assert stored["FileAccessUri"] == att["FileAccessUri"]
+
+
+def test_forged_or_altered_temp_link_is_403(api: Api, book: dict[str, str]) -> None:
+    att = _uploaded(api, api.create("Bill", bill_body(book))["Id"])
+    url = att["TempDownloadUri"]
+    base, key, name = url.rsplit("/", 2)
+    attachable_id, expires, mac = key.split(".")
+    forged = [
+        f"{base}/{attachable_id}.{int(expires) + 3600}.{mac}/{name}",  # later expiry
+        f"{base}/{attachable_id}.{expires}.{'0' * len(mac)}/{name}",  # guessed signature
+        f"{base}/not-a-key/{name}",
+    ]
+    for link in forged:
+        assert requests.get(link, timeout=10).status_code == 403, link
+    assert requests.get(url, timeout=10).status_code == 200

@@ -25,7 +25,6 @@ from core.qbo.fixtures import sandbox_fixture  # noqa: F401
 from core.qbo.testing import Control
 from core.runtime import Runtime
 from core.testing import dispose_app
-from core.web.oauth import make_oauth_blueprint
 
 
 @pytest.fixture
@@ -34,8 +33,6 @@ def web(qbo_runtime: Runtime) -> Iterator[Flask]:
     from core.app import create_app
 
     app = create_app({"runtime": qbo_runtime, "TESTING": True})
-    if "qbo_oauth" not in app.blueprints:  # until create_app registers it itself
-        app.register_blueprint(make_oauth_blueprint())
     yield app
     dispose_app(app)
 
