@@ -24,6 +24,7 @@ from sandbox import entities
 from sandbox import faults
 from sandbox import uploads
 from sandbox.faults import QboFault
+from sandbox.render import decode_utf8
 from sandbox.render import dumps
 from sandbox.render import loads
 
@@ -124,15 +125,20 @@ def _envelope(sb: Sandbox, key: str, value: Any) -> dict[str, Any]:
     return {key: value, "time": sb.clock.time_str()}
 
 
-def read_json(sb: Sandbox) -> Any:
-    """The request body as JSON, after the size cap (413 QBO Fault above it)."""
+def _read_body(sb: Sandbox) -> bytes:
+    """The raw request body, after the size cap (413 QBO Fault above it)."""
     limit = sb.config.max_request_bytes
     if request.content_length is not None and request.content_length > limit:
         raise faults.request_too_large(limit)
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         raise faults.request_too_large(limit)
-    return loads(raw)
+    return raw
+
+
+def read_json(sb: Sandbox) -> Any:
+    """The request body as JSON, after the size cap (413 QBO Fault above it)."""
+    return loads(_read_body(sb))
 
 
 def _route(sb: Sandbox, realm: Realm, rest: str) -> Result:
@@ -220,16 +226,7 @@ def _query_text(sb: Sandbox) -> str:
     text = request.args.get("query")
     if text is None and request.method == "POST":
         # POSTed as application/text (API.md §4.1); accept any content type, it is raw text.
-        limit = sb.config.max_request_bytes
-        raw = request.stream.read(limit + 1)
-        if len(raw) > limit:
-            raise faults.request_too_large(limit)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise faults.unsupported_operation(
-                "Unsupported Operation: request payload must be UTF-8 encoded."
-            ) from None
+        text = decode_utf8(_read_body(sb))
     if not text or not text.strip():
         raise faults.parser_error('Encountered "<EOF>" at line 1, column 0.')
     return text

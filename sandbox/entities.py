@@ -120,14 +120,20 @@ def _unique(
                 raise faults.duplicate_name(value)
 
 
-def _hierarchy(realm: Realm, obj: dict[str, Any], entity: str, flag: str, label: str) -> None:
+def _own_id(existing: dict[str, Any] | None) -> str | None:
+    return existing["Id"] if existing else None
+
+
+def _hierarchy(
+    realm: Realm, obj: dict[str, Any], entity: str, flag: str, label: str, own_id: str | None
+) -> None:
     """Set FullyQualifiedName and Level from ParentRef (flag: Job/SubItem/SubAccount/SubClass)."""
     as_bool(obj, flag, False)
     if obj[flag] and "ParentRef" not in obj:
         raise faults.required_field("ParentRef")
     if "ParentRef" in obj:
         parent = resolve(realm, obj["ParentRef"], entity, "ParentRef")
-        if parent["Id"] == obj.get("Id"):
+        if parent["Id"] == own_id:
             raise faults.business_validation(f"A {entity} cannot be its own parent.", "ParentRef")
         obj[flag] = True
         obj["Level"] = int(parent.get("Level", 0)) + 1
@@ -135,6 +141,26 @@ def _hierarchy(realm: Realm, obj: dict[str, Any], entity: str, flag: str, label:
     else:
         obj.pop("Level", None)
         obj["FullyQualifiedName"] = label
+
+
+def _nested_name(
+    realm: Realm,
+    obj: dict[str, Any],
+    entity: str,
+    flag: str,
+    name: str,
+    existing: dict[str, Any] | None,
+) -> None:
+    """Accounts and classes: unique by full path (``Materials:Lumber``), no Level in QBO JSON."""
+    _hierarchy(realm, obj, entity, flag, name, _own_id(existing))
+    obj.pop("Level", None)
+    _unique(
+        realm,
+        (entity,),
+        "FullyQualifiedName",
+        obj["FullyQualifiedName"],
+        (entity, _own_id(existing)),
+    )
 
 
 def person(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str) -> None:
@@ -156,13 +182,10 @@ def person(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, e
     name = _check_name(obj["DisplayName"], "DisplayName")
     obj["DisplayName"] = name
     as_bool(obj, "Active", True)
-    _unique(realm, _PEOPLE, "DisplayName", name, (entity, existing["Id"] if existing else None))
+    _unique(realm, _PEOPLE, "DisplayName", name, (entity, _own_id(existing)))
     obj.setdefault("PrintOnCheckName", name)
     if entity == "Customer":
-        obj["Id"] = existing["Id"] if existing else None
-        _hierarchy(realm, obj, "Customer", "Job", name)
-        if obj["Id"] is None:
-            del obj["Id"]
+        _hierarchy(realm, obj, "Customer", "Job", name, _own_id(existing))
         obj["IsProject"] = bool(existing and existing.get("IsProject"))
         for key, default in (
             ("Taxable", False),
@@ -205,11 +228,8 @@ def item(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, ent
     ):
         raise faults.required_field("IncomeAccountRef")
     as_bool(obj, "Active", True)
-    _unique(realm, ("Item",), "Name", name, (entity, existing["Id"] if existing else None))
-    obj["Id"] = existing["Id"] if existing else None
-    _hierarchy(realm, obj, "Item", "SubItem", name)
-    if obj["Id"] is None:
-        del obj["Id"]
+    _unique(realm, ("Item",), "Name", name, (entity, _own_id(existing)))
+    _hierarchy(realm, obj, "Item", "SubItem", name, _own_id(existing))
     if not obj["SubItem"]:
         # QBO leaves SubItem out of top-level items (samples/item.response.json).
         del obj["SubItem"]
@@ -256,18 +276,7 @@ def account(
     obj.setdefault("AccountSubType", _DEFAULT_SUBTYPE[acct_type])
     obj["Classification"] = CLASSIFICATION[acct_type]
     as_bool(obj, "Active", True)
-    obj["Id"] = existing["Id"] if existing else None
-    _hierarchy(realm, obj, "Account", "SubAccount", name)
-    if obj["Id"] is None:
-        del obj["Id"]
-    obj.pop("Level", None)
-    _unique(
-        realm,
-        ("Account",),
-        "FullyQualifiedName",
-        obj["FullyQualifiedName"],
-        (entity, existing["Id"] if existing else None),
-    )
+    _nested_name(realm, obj, entity, "SubAccount", name, existing)
     obj["CurrentBalance"] = existing.get("CurrentBalance", 0) if existing else 0
     obj["CurrentBalanceWithSubAccounts"] = (
         existing.get("CurrentBalanceWithSubAccounts", 0) if existing else 0
@@ -281,18 +290,7 @@ def klass(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, en
     name = _check_name(require(obj, "Name"), "Name")
     obj["Name"] = name
     as_bool(obj, "Active", True)
-    obj["Id"] = existing["Id"] if existing else None
-    _hierarchy(realm, obj, "Class", "SubClass", name)
-    if obj["Id"] is None:
-        del obj["Id"]
-    obj.pop("Level", None)
-    _unique(
-        realm,
-        ("Class",),
-        "FullyQualifiedName",
-        obj["FullyQualifiedName"],
-        (entity, existing["Id"] if existing else None),
-    )
+    _nested_name(realm, obj, entity, "SubClass", name, existing)
 
 
 def term(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str) -> None:
@@ -317,7 +315,7 @@ def term(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, ent
     if term_type == "STANDARD":
         for key in ("DiscountPercent", "DueDays", "DiscountDays"):
             obj.setdefault(key, 0)
-    _unique(realm, ("Term",), "Name", name, (entity, existing["Id"] if existing else None))
+    _unique(realm, ("Term",), "Name", name, (entity, _own_id(existing)))
 
 
 _ATTACH_TARGETS = (

@@ -58,19 +58,23 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def decode_utf8(raw: bytes) -> str:
+    """A request body as text; 500 "Unsupported Operation" when it is not UTF-8 (API.md §1.1)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise faults.unsupported_operation(
+            "Unsupported Operation: request payload must be UTF-8 encoded."
+        ) from None
+
+
 def loads(raw: bytes) -> Any:
     """Parse a request body: UTF-8 only (else Fault 500), Decimal for every fraction.
 
     Raises:
         QboFault: 500 "Unsupported Operation" for non-UTF-8 bytes, 2010 for malformed JSON.
     """
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        # API.md §1.1: QBO rejects non-UTF-8 payloads with code 500.
-        raise faults.unsupported_operation(
-            "Unsupported Operation: request payload must be UTF-8 encoded."
-        ) from None
+    text = decode_utf8(raw)
     try:
         return json.loads(text, parse_float=Decimal, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:
