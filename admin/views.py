@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from admin.auth import SecureModelView
 from flask import abort
 from flask import request
 from flask import url_for
@@ -12,6 +11,7 @@ from flask_admin import expose
 from markupsafe import Markup
 
 from admin import settings_form
+from admin.auth import SecureModelView
 from core.models import Actual
 from core.models import Attachment
 from core.models import Bill

@@ -213,7 +213,8 @@ def keys_rotate() -> None:
     with rt.sessions() as session:
         count = rotate_all(session, TokenVault(settings.token_keys))
         session.commit()
-    click.echo(f"costbridge: re-encrypted the tokens of {count} compan{'y' if count == 1 else 'ies'}.")
+    noun = "company" if count == 1 else "companies"
+    click.echo(f"costbridge: re-encrypted the tokens of {count} {noun}.")
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ def _check_name(value: Any, element: str) -> str:
             f"{element} length",
             element,
         )
-    return value
+    return str(value)
 
 
 def _unique(
@@ -419,7 +419,7 @@ def prepare(
     """Validate client input and return the object to store (header fields not yet set)."""
     if not isinstance(body, dict):
         raise faults.invalid_field(spec.name, f"{spec.name} must be a JSON object")
-    obj = clean(body)
+    obj: dict[str, Any] = clean(body)
     for key in COMMON_READONLY:
         obj.pop(key, None)
     if spec.rule is not None:

@@ -44,10 +44,10 @@ from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
 from flask import Blueprint
-from flask import Response
 from flask import jsonify
 from flask import redirect
 from flask import request
+from werkzeug.wrappers import Response
 
 from sandbox import faults
 from sandbox.chaos import ConnectionDropped

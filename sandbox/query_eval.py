@@ -195,7 +195,7 @@ class _Literal:
 
 def _sign(a: Any, b: Any) -> int | None:
     try:
-        return (a > b) - (a < b)
+        return int((a > b) - (a < b))
     except (TypeError, ArithmeticError):  # NaN amounts, odd stored types: no match, no 500
         return None
 

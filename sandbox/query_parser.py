@@ -11,6 +11,7 @@ import re
 from decimal import Decimal
 from typing import Any
 from typing import Final
+from typing import cast
 
 from lark import Lark
 from lark import Token
@@ -233,7 +234,7 @@ def _parse_error(text: str, exc: UnexpectedInput) -> QueryParseError:
     elif isinstance(exc, UnexpectedToken):
         found = str(exc.token)
     elif isinstance(exc, UnexpectedCharacters):
-        found = _word_at(text, exc.pos_in_stream)
+        found = _word_at(text, exc.pos_in_stream or 0)
     else:  # pragma: no cover - lark raises only the three above
         found = "?"
     labels = sorted({_label(t) for t in _expected_terminals(exc)})
@@ -300,7 +301,7 @@ def parse(text: str) -> Query:
     if not isinstance(text, str):
         raise QueryParseError("the query must be text")
     try:
-        query: Query = _PARSER.parse(text)
+        query = cast(Query, _PARSER.parse(text))  # the Transformer builds the Query
     except UnexpectedInput as exc:
         raise _parse_error(text, exc) from None
     except LarkError as exc:  # pragma: no cover - defensive: keep the one-exception contract

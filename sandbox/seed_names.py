@@ -285,8 +285,8 @@ class NameListSeeder:
             self.vendor(index, row, self.workday(self.first - 90, self.first - 5))
         for index, emp in enumerate(data.EMPLOYEES):
             self.employee(index, emp, self.workday(self.first - 80, self.first - 5))
-        for row in data.CUSTOMERS:
-            self.customer(row)
+        for customer_row in data.CUSTOMERS:
+            self.customer(customer_row)
         self.job_weights = [job.weight for job in self.jobs]
 
     def cost_codes(self, day: int) -> None:

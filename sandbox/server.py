@@ -18,7 +18,7 @@ def _seed(sb: Sandbox, seed: str, realm_id: str | None = None) -> str | None:
     from sandbox import seed as seeding
 
     if seed == "demo":
-        return seeding.seed_demo(sb, **({"realm_id": realm_id} if realm_id else {})).id
+        return seeding.seed_demo(sb, realm_id or seeding.DEMO_REALM_ID).id
     if seed == "empty":
         return seeding.seed_empty(sb, realm_id).id
     if seed in ("none", ""):

@@ -84,7 +84,7 @@ class Part:
     @property
     def name(self) -> str:
         """The form field name."""
-        return self.params.get("name", "")
+        return str(self.params.get("name", ""))
 
     def content(self) -> bytes:
         """The bytes, base64-decoded when the part says so."""

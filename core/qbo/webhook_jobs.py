@@ -23,6 +23,7 @@ from core.models.sync import SyncRun
 
 log = scrubbed_logger(__name__)
 
+
 def process_changes(realm_id: str, changes: list[dict[str, str]]) -> dict[str, Any]:
     """Record one realm's webhook changes on the sync log.
 

@@ -53,8 +53,7 @@ def test_malformed_setting_stops_the_command_with_one_line(monkeypatch):
     result = CliRunner().invoke(main, ["worker", "--burst"])
     assert result.exit_code == 2
     assert (
-        result.output.strip()
-        == "costbridge: REDIS_URL is malformed: "
+        result.output.strip() == "costbridge: REDIS_URL is malformed: "
         "expected redis://host:port/db, got 'localhost:6379'."
     )
 

@@ -137,7 +137,7 @@ def test_external_plugin_from_a_dist_info_folder_is_discovered_and_called(tmp_pa
         @hookimpl
         def plugin_info():
             return PluginInfo(name="acme_retainage", label="Retainage", owns=("RetainageNote",),
-                settings=(SettingSpec("acme_retainage_percent", "Retainage %", "int", 10, "Held."),))
+                settings=(SettingSpec("acme_retainage_percent", "Retain %", "int", 10, "Held."),))
     """)
     )
     dist = tmp_path / "acme_costbridge_retainage-1.0.dist-info"

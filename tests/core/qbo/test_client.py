@@ -8,8 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tests.core.qbo.conftest import ensure_vendor
-from tests.core.qbo.conftest import expense_account
 
 from core.errors import NeedsAdmin
 from core.errors import Rejected
@@ -22,6 +20,8 @@ from core.qbo.errors import ServerError
 from core.qbo.errors import StaleObject
 from core.qbo.errors import ValidationFault
 from core.qbo.testing import Control
+from tests.core.qbo.conftest import ensure_vendor
+from tests.core.qbo.conftest import expense_account
 
 
 def bill_body(vendor_id: str, account_id: str, amount: str = "1250.50") -> dict[str, Any]:

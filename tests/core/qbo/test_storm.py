@@ -6,7 +6,6 @@ import threading
 from typing import Any
 
 import pytest
-from tests.core.qbo.conftest import RecordingSession
 
 from core.qbo.client import QboClient
 from core.qbo.testing import Control
@@ -14,6 +13,7 @@ from core.qbo.throttle import Limits
 from core.qbo.throttle import RealmThrottle
 from core.qbo.tokens import TokenManager
 from core.runtime import Runtime
+from tests.core.qbo.conftest import RecordingSession
 
 CLIENTS = 4
 CALLS = 12
