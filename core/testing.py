@@ -3,9 +3,9 @@
 Shipped as a `pytest11` entry point, so a plugin's own test suite gets `db`, `committed_db`,
 `redis_conn`, `runtime`, `app`, `client`, `sandbox` and `project_hooks` by installing
 costbridge, and can check itself with `plugin_contract_tests`. Everything runs against real
-services: PostgreSQL at `COSTBRIDGE_TEST_DATABASE_URL` (default `postgresql://postgres@127.0.0.1:5432/test`, in a private
-schema per test session) and Redis at `COSTBRIDGE_TEST_REDIS_URL` (default database 15, flushed
-around each test).
+services: PostgreSQL at `COSTBRIDGE_TEST_DATABASE_URL` (default
+`postgresql://postgres@127.0.0.1:5432/test`, in a private schema per test session) and Redis at
+`COSTBRIDGE_TEST_REDIS_URL` (default database 15, flushed around each test).
 """
 
 from __future__ import annotations
