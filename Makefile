@@ -38,6 +38,7 @@ demo: venv
 	$(VENV)/bin/costbridge db upgrade
 	$(VENV)/bin/costbridge sandbox --port $(SANDBOX_PORT) --seed demo & sandbox=$$!; \
 	trap 'kill $$sandbox' EXIT INT TERM; \
+	QBO_API_BASE=http://127.0.0.1:$(SANDBOX_PORT) QBO_REDIRECT_URI=http://$(HOST):$(PORT)/qbo/callback \
 	$(VENV)/bin/costbridge web --host $(HOST) --port $(PORT)
 
 bench: venv
