@@ -79,7 +79,11 @@ def worker(queue_names: tuple[str, ...], burst: bool, name: str | None) -> None:
     unknown = [n for n in names if n not in queues.ALL]
     if unknown:
         raise click.BadParameter(f"unknown queue {unknown[0]}; choose from {', '.join(queues.ALL)}")
-    run_worker(Runtime.build(_settings()), names, burst=burst, name=name)
+    rt = Runtime.build(_settings())
+    try:
+        run_worker(rt, names, burst=burst, name=name)
+    finally:
+        rt.close()
 
 
 @main.command()
@@ -210,9 +214,12 @@ def keys_rotate() -> None:
 
     settings = _settings()
     rt = Runtime.build(settings)
-    with rt.sessions() as session:
-        count = rotate_all(session, TokenVault(settings.token_keys))
-        session.commit()
+    try:
+        with rt.sessions() as session:
+            count = rotate_all(session, TokenVault(settings.token_keys))
+            session.commit()
+    finally:
+        rt.close()
     noun = "company" if count == 1 else "companies"
     click.echo(f"costbridge: re-encrypted the tokens of {count} {noun}.")
 

@@ -50,6 +50,12 @@ class Runtime:
             pm=pm or make_plugin_manager(),
         )
 
+    def close(self) -> None:
+        """Release the database pool and, if one was opened, the Redis connection."""
+        self.engine.dispose()
+        if "redis" in self.__dict__:
+            self.redis.close()
+
     @cached_property
     def qbo_tokens(self) -> TokenManager:
         """The process's QBO token custody (one per runtime, so its token cache is shared)."""

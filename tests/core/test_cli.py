@@ -107,3 +107,46 @@ def test_sandbox_command_serves_the_emulator_on_loopback():
 def test_sandbox_refuses_a_public_interface():
     result = CliRunner().invoke(main, ["sandbox", "--host", "0.0.0.0"])
     assert result.exit_code == 2
+
+
+def test_keys_rotate_re_encrypts_every_token_under_the_newest_key(
+    monkeypatch, settings, committed_db
+):
+    from core.crypto import TokenVault
+    from core.crypto import new_key
+    from core.models import Company
+
+    old, new = settings.token_keys[0], new_key()
+    before = TokenVault([old])
+    committed_db.add_all(
+        Company(
+            name=f"Company {n}",
+            access_token_enc=before.encrypt(f"access-{n}"),
+            refresh_token_enc=before.encrypt(f"refresh-{n}"),
+        )
+        for n in range(3)
+    )
+    committed_db.commit()
+    monkeypatch.setenv("COSTBRIDGE_ENV", "test")
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("COSTBRIDGE_INSTANCE", str(settings.instance_path))
+    monkeypatch.setenv("SECRET_KEY", "s")
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", f"{new},{old}")
+    result = CliRunner().invoke(main, ["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    assert "re-encrypted the tokens of 3 companies" in result.output
+    committed_db.expire_all()
+    only_new = TokenVault([new])
+    rows = committed_db.query(Company).order_by(Company.id).all()
+    assert [only_new.decrypt(c.refresh_token_enc) for c in rows] == [
+        f"refresh-{n}" for n in range(3)
+    ]
+    assert "refresh-" not in result.output
+
+
+def test_keys_new_prints_a_usable_key():
+    from core.crypto import TokenVault
+
+    result = CliRunner().invoke(main, ["keys", "new"])
+    key = result.output.strip()
+    assert TokenVault([key]).decrypt(TokenVault([key]).encrypt("x")) == "x"
