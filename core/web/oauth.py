@@ -248,6 +248,7 @@ def make_oauth_blueprint() -> Blueprint:
                 )
             store_grant(company, token, vault, realm_id=realm_id)
         log.info("company %s connected to realm %s", company_id, realm_id)
+        _name_company(company_id, realm_id)
         return redirect(url_for("qbo_oauth.status", company_id=company_id, m="connected"))
 
     @bp.post("/disconnect/<int:company_id>")
@@ -285,6 +286,26 @@ _MESSAGES = {
         "QuickBooks' Apps page to be sure."
     ),
 }
+
+
+def _name_company(company_id: int, realm_id: str) -> None:
+    """Read CompanyInfo once: it proves the new tokens work and names the QBO company.
+
+    A failure here does not undo the connection (the tokens are good; the name is for people),
+    it is only logged.
+    """
+    from core.qbo import client_for
+
+    rt = _runtime()
+    try:
+        info = client_for(rt, realm_id).company_info()
+    except (CostbridgeError, requests.RequestException) as exc:
+        log.warning("company %s: could not read CompanyInfo: %s", company_id, type(exc).__name__)
+        return
+    with rt.sessions() as db, db.begin():
+        company = db.get(Company, company_id)
+        if company is not None:
+            company.qbo_company_name = str(info.get("CompanyName") or "")[:200] or None
 
 
 def _fail(company_id: int, words: str, status: int) -> Response:

@@ -98,6 +98,8 @@ def test_connect_flow_end_to_end(
         timeout=10,
     )
     assert api.status_code == 200
+    # The callback read CompanyInfo with the new tokens and named the QBO company.
+    assert row.qbo_company_name == api.json()["CompanyInfo"]["CompanyName"]
     assert b"Connected to QuickBooks." in browser.get(resp.headers["Location"]).data
 
 
