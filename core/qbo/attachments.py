@@ -1,0 +1,124 @@
+"""Attachments: uploading a file as an Attachable and downloading an Attachable's file.
+
+`AttachmentCalls` adds them to `QboTransport`: the upload is one multipart `request` (API.md
+§7.2); the download asks QBO for a temporary URL, then fetches it without our token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from core.qbo.errors import NetworkError
+from core.qbo.errors import QboRejected
+from core.qbo.errors import error_from_response
+from core.qbo.errors import read_fault
+from core.qbo.transport import QboTransport
+from core.qbo.transport import dumps
+
+_ALLOWED_DOWNLOAD_SUFFIXES = (".intuit.com", ".amazonaws.com")
+
+
+class AttachmentCalls(QboTransport):
+    """Upload and download of Attachable files for one realm."""
+
+    def upload(
+        self,
+        file_name: str,
+        content: bytes,
+        content_type: str,
+        *,
+        attach_to: Iterable[tuple[str, str]] = (),
+        note: str | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Upload one file as an Attachable linked to records (multipart, API.md §7.2).
+
+        Args:
+            file_name: The name QBO shows.
+            content: The bytes.
+            content_type: MIME type (`application/pdf`).
+            attach_to: `(entity, id)` pairs, e.g. `[("Bill", "146")]`.
+            note: Optional note.
+            request_id: Stable id for the upload.
+
+        Returns:
+            The created Attachable.
+        """
+        metadata: dict[str, Any] = {
+            "FileName": file_name,
+            "ContentType": content_type,
+            "AttachableRef": [
+                {"EntityRef": {"type": entity, "value": str(entity_id)}, "IncludeOnSend": False}
+                for entity, entity_id in attach_to
+            ],
+        }
+        if note:
+            metadata["Note"] = note
+        files = [
+            ("file_metadata_0", (None, dumps(metadata).encode("utf-8"), "application/json")),
+            ("file_content_0", (file_name, content, content_type)),
+        ]
+        body = self.request(
+            "POST",
+            "upload",
+            files=files,
+            write=True,
+            request_id=request_id,
+            what="Uploading an attachment",
+        )
+        answers = body.get("AttachableResponse", []) or []
+        first = answers[0] if answers else {}
+        if read_fault(first):
+            raise error_from_response(400, first, what="Uploading an attachment")
+        attachable = first.get("Attachable")
+        if not isinstance(attachable, dict):
+            raise QboRejected(
+                "QuickBooks did not confirm the attachment upload.",
+                fix="Try again; if it persists show support the detail.",
+            )
+        return attachable
+
+    def download(self, attachable_id: str) -> bytes:
+        """The bytes of an Attachable's file: ask `/download/{id}` for the URL, then GET it.
+
+        The temporary URL is fetched without our bearer token and only from QBO's own hosts
+        (or the configured API host), so a forged answer cannot send us elsewhere.
+        """
+        text = self.request(
+            "GET",
+            f"download/{attachable_id}",
+            accept="text/plain",
+            what="Downloading an attachment",
+        )
+        url = str(text).strip()
+        self._check_download_url(url)
+        try:
+            resp = self.http.get(url, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise NetworkError(
+                "Could not fetch the attachment from QuickBooks.",
+                fix="Nothing to do; it is retried automatically.",
+                qbo_message=type(exc).__name__,
+            ) from None
+        if resp.status_code != 200:
+            raise error_from_response(resp.status_code, None, what="Downloading an attachment")
+        return resp.content
+
+    def _check_download_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        ours = (urlsplit(self.base_url).hostname or "").lower()
+        if (
+            parts.scheme not in ("http", "https")
+            or not host
+            or not (host == ours or host.endswith(_ALLOWED_DOWNLOAD_SUFFIXES))
+        ):
+            raise QboRejected(
+                "QuickBooks gave a download address costbridge does not trust.",
+                fix="Show this to support.",
+                qbo_message=f"host {host!r}",
+            )
