@@ -44,11 +44,24 @@ class BillPusher:
 
 
 @pytest.fixture
-def pusher(runtime):
-    plugin = BillPusher()
-    runtime.pm.register(plugin, name="test_pusher")
-    yield plugin
-    runtime.pm.unregister(plugin)
+def pusher_failing_with(runtime):
+    """Register a BillPusher (failing with the given error, if any) for one test."""
+    registered = []
+
+    def register(error=None):
+        plugin = BillPusher(fail_with=error)
+        runtime.pm.register(plugin, name="test_pusher")
+        registered.append(plugin)
+        return plugin
+
+    yield register
+    for plugin in registered:
+        runtime.pm.unregister(plugin)
+
+
+@pytest.fixture
+def pusher(pusher_failing_with):
+    return pusher_failing_with(None)
 
 
 def _outbox(db, *, local_id=7, key="k-0001"):
@@ -112,20 +125,18 @@ def test_same_outbox_row_is_not_enqueued_twice(committed_db, runtime, redis_conn
     assert tasks.enqueue_push(runtime, entry, run) is None
 
 
-def test_needs_admin_is_written_on_the_run_and_not_retried(committed_db, runtime, redis_conn):
-    plugin = BillPusher(
-        fail_with=NeedsAdmin(
+def test_needs_admin_is_written_on_the_run_and_not_retried(
+    committed_db, runtime, redis_conn, pusher_failing_with
+):
+    pusher_failing_with(
+        NeedsAdmin(
             "The vendor is not connected to QuickBooks.",
             fix="Connect the vendor on the Vendors page.",
         )
     )
-    runtime.pm.register(plugin, name="test_pusher")
-    try:
-        entry, run = _outbox(committed_db)
-        tasks.enqueue_push(runtime, entry, run)
-        _work(runtime)
-    finally:
-        runtime.pm.unregister(plugin)
+    entry, run = _outbox(committed_db)
+    tasks.enqueue_push(runtime, entry, run)
+    _work(runtime)
     committed_db.expire_all()
     stored_run = committed_db.get(SyncRun, run.id)
     assert stored_run.state == RunState.NEEDS_ADMIN
@@ -145,15 +156,13 @@ def test_entity_no_enabled_plugin_owns_needs_an_admin(committed_db, runtime, red
     assert "No enabled plugin sends TestBill" in stored_run.message
 
 
-def test_unexpected_error_leaves_the_push_unknown_for_a_retry(committed_db, runtime, redis_conn):
-    plugin = BillPusher(fail_with=ConnectionResetError("connection dropped after sending"))
-    runtime.pm.register(plugin, name="test_pusher")
-    try:
-        entry, run = _outbox(committed_db)
-        tasks.enqueue_push(runtime, entry, run)
-        _work(runtime)
-    finally:
-        runtime.pm.unregister(plugin)
+def test_unexpected_error_leaves_the_push_unknown_for_a_retry(
+    committed_db, runtime, redis_conn, pusher_failing_with
+):
+    pusher_failing_with(ConnectionResetError("connection dropped after sending"))
+    entry, run = _outbox(committed_db)
+    tasks.enqueue_push(runtime, entry, run)
+    _work(runtime)
     committed_db.expire_all()
     stored = committed_db.get(OutboxEntry, entry.id)
     assert stored.state == OutboxState.UNKNOWN
