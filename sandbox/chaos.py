@@ -381,7 +381,12 @@ class Chaos:
                 time.sleep(rule.latency)
             raise make_error()
         if rule.latency:
-            _defer_latency(rule.latency)
+            if rule.target == "api":
+                _defer_latency(rule.latency)
+            else:
+                # The token endpoint takes no throttle slot: sleep now, before the grant runs,
+                # as `phase="before"` promises.
+                time.sleep(rule.latency)
 
 
 def sleep_pending_latency() -> None:

@@ -287,8 +287,13 @@ class TokenManager:
         Returns:
             The new (or newer) access token.
         """
+        # redis-py polls a held lock every 0.1 s by default; the refresh itself takes tens of
+        # milliseconds, so waiters poll faster and then find the new token already stored.
         lock = self.redis.lock(
-            f"lock:refresh:{realm_id}", timeout=self.lock_timeout, blocking_timeout=self.lock_wait
+            f"lock:refresh:{realm_id}",
+            timeout=self.lock_timeout,
+            blocking_timeout=self.lock_wait,
+            sleep=0.01,
         )
         if not lock.acquire():
             # Another process has held it for lock_wait seconds; its result may be in already.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from pathlib import Path
 
@@ -158,6 +159,21 @@ def test_token_answer_lost_after_rotation_strands_the_client(
     again = client.refresh()
     assert again.status_code == 400
     assert again.json() == {"error": "invalid_grant"}
+
+
+def test_token_latency_before_delays_the_grant_itself(server: SandboxServer, client: Api) -> None:
+    # "before" means nothing has happened yet while the client waits: the refresh token has
+    # not rotated, so a process killed in that window loses nothing.
+    server.sandbox.chaos.configure(target="token", phase="before", latency_ms=800, count=1)
+    rotated_before = server.sandbox.oauth.state()["refresh_tokens"]["rotated"]
+    answer: list[requests.Response] = []
+    worker = threading.Thread(target=lambda: answer.append(client.refresh()))
+    worker.start()
+    time.sleep(0.3)
+    assert server.sandbox.oauth.state()["refresh_tokens"]["rotated"] == rotated_before
+    worker.join(5)
+    assert answer[0].status_code == 200
+    assert server.sandbox.oauth.state()["refresh_tokens"]["rotated"] == rotated_before + 1
 
 
 def test_control_route_installs_and_clears(server: SandboxServer, client: Api) -> None:
