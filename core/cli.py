@@ -67,7 +67,14 @@ def db_check(url: str | None) -> None:
 )
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--name", help="Worker name shown in the queue view.")
-def worker(queue_names: tuple[str, ...], burst: bool, name: str | None) -> None:
+@click.option(
+    "--sweep-every",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds between outbox sweeps (re-enqueue pushes Redis lost); 0 turns them off.",
+)
+def worker(queue_names: tuple[str, ...], burst: bool, name: str | None, sweep_every: float) -> None:
     """Run an RQ worker on costbridge's queues (any machine reaching the same Redis and DB)."""
     from core.jobs import queues
     from core.jobs.worker import run_worker
@@ -81,9 +88,29 @@ def worker(queue_names: tuple[str, ...], burst: bool, name: str | None) -> None:
         raise click.BadParameter(f"unknown queue {unknown[0]}; choose from {', '.join(queues.ALL)}")
     rt = Runtime.build(_settings())
     try:
-        run_worker(rt, names, burst=burst, name=name)
+        run_worker(rt, names, burst=burst, name=name, sweep_every=sweep_every)
     finally:
         rt.close()
+
+
+@main.command()
+def sweep() -> None:
+    """Re-enqueue every push Redis may have lost (workers also do this every minute)."""
+    from core.jobs import tasks
+    from core.runtime import Runtime
+    from core.runtime import install
+
+    rt = Runtime.build(_settings())
+    install(rt)
+    try:
+        result = tasks.sweep_outbox()
+    finally:
+        install(None)
+        rt.close()
+    click.echo(
+        f"costbridge: {result['candidates']} waiting push(es) found, "
+        f"{result['enqueued']} put back on the queue."
+    )
 
 
 @main.command()

@@ -28,6 +28,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -43,21 +44,25 @@ SANDBOX_BASE = "http://127.0.0.1:8765"
 
 @dataclass(frozen=True)
 class Settings:
-    """The whole configuration, read once at start."""
+    """The whole configuration, read once at start.
+
+    Secrets, and URLs that may carry a password, are left out of its repr: a settings object
+    in a log line or a traceback must not leak them.
+    """
 
     env: str
     instance_path: Path
-    database_url: str
-    redis_url: str
-    secret_key: str
-    token_keys: tuple[str, ...]
+    database_url: str = field(repr=False)
+    redis_url: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    token_keys: tuple[str, ...] = field(repr=False)
     qbo_client_id: str
-    qbo_client_secret: str
+    qbo_client_secret: str = field(repr=False)
     qbo_api_base: str
     qbo_discovery_url: str
     qbo_redirect_uri: str
     qbo_minor_version: int
-    qbo_webhook_verifier: str
+    qbo_webhook_verifier: str = field(repr=False)
     qbo_rate_per_minute: int
     qbo_max_in_flight: int
     qbo_batch_per_minute: int

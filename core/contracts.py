@@ -51,7 +51,19 @@ class SettingSpec:
             return True
         if self.type != "bool" and isinstance(value, bool):
             return False
+        if isinstance(value, Decimal) and not value.is_finite():
+            return False
         return isinstance(value, _PY_TYPES[self.type])
+
+    def to_stored(self, value: object) -> object:
+        """The JSON-safe form kept in the project's settings (decimals as exact text)."""
+        return str(value) if self.type == "decimal" and value is not None else value
+
+    def from_stored(self, value: object) -> object:
+        """The value as plugins see it (decimals back as `Decimal`)."""
+        if self.type == "decimal" and isinstance(value, str):
+            return Decimal(value)
+        return value
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,16 @@ class PluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.load_failures: list[LoadFailure] = []
 
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        """Register a plugin; what `infos` says is worked out again on next use."""
+        self.__dict__.pop("infos", None)
+        return super().register(plugin, name)
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        """Unregister a plugin; what `infos` says is worked out again on next use."""
+        self.__dict__.pop("infos", None)
+        return super().unregister(plugin, name)
+
     def names(self) -> list[str]:
         """Registered plugin names, sorted (the order `call_each` uses)."""
         return sorted(name for name, plugin in self.list_name_plugin() if plugin is not None)

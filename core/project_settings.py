@@ -34,7 +34,7 @@ def effective_settings(pm: PluginManager, project: Project) -> dict[str, Any]:
     enabled = set(project.enabled_plugin_names(pm.names()))
     stored = project.settings or {}
     return {
-        key: stored.get(key, spec.default)
+        key: spec.from_stored(stored.get(key, spec.default))
         for key, (plugin, spec) in pm.setting_specs().items()
         if plugin in enabled
     }
@@ -120,19 +120,22 @@ def save_settings(
     problems = check_settings(pm, session, project, wanted)
     if problems:
         return problems
+    specs = pm.setting_specs()
     current = effective_settings(pm, project)
     now = utcnow()
+    stored = {key: specs[key][1].to_stored(value) for key, value in wanted.items()}
     for key, value in wanted.items():
         if current.get(key) != value:
+            spec = specs[key][1]
             session.add(
                 SettingChange(
                     project_id=project.id,
                     key=key,
-                    old_value=current.get(key),
-                    new_value=value,
+                    old_value=spec.to_stored(current.get(key)),
+                    new_value=stored[key],
                     changed_by=changed_by,
                     changed_at=now,
                 )
             )
-    project.settings = {**(project.settings or {}), **wanted}
+    project.settings = {**(project.settings or {}), **stored}
     return []

@@ -3,9 +3,10 @@
 Shipped as a `pytest11` entry point, so a plugin's own test suite gets `db`, `committed_db`,
 `redis_conn`, `runtime`, `app`, `client`, `sandbox` and `project_hooks` by installing
 costbridge, and can check itself with `plugin_contract_tests`. Everything runs against real
-services: PostgreSQL at `COSTBRIDGE_TEST_DATABASE_URL` (default
-`postgresql://postgres@127.0.0.1:5432/test`, in a private schema per test session) and Redis at
-`COSTBRIDGE_TEST_REDIS_URL` (default database 15, flushed around each test).
+services: PostgreSQL at `COSTBRIDGE_TEST_DATABASE_URL` (else `DATABASE_URL` when it names
+PostgreSQL, else `postgresql://postgres@127.0.0.1:5432/test`), in a private schema per test
+session, and Redis at `COSTBRIDGE_TEST_REDIS_URL` (else a database the session claims for
+itself), flushed around each test.
 """
 
 from __future__ import annotations
@@ -36,9 +37,18 @@ from core.plugins import make_plugin_manager
 from core.runtime import Runtime
 
 TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
-TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+TEST_REDIS_BASE = "redis://127.0.0.1:6379"
+#: Databases test sessions take turns on (13 and 14 are the benchmarks'; 0 is the app's).
+TEST_REDIS_DBS = (15, 12, 11, 10)
+REDIS_REGISTRY_DB = 9
 # Fixed, valid Fernet key for tests only; production keys come from the environment.
 TEST_TOKEN_KEY = "dGVzdC1rZXktZm9yLWNvc3RicmlkZ2UtdGVzdHMtMDE="  # noqa: S105 - tests only
+
+
+def _postgres_url_from_env() -> str:
+    """`DATABASE_URL` when it names PostgreSQL (tests make a private schema there), else ours."""
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith("postgresql") else TEST_DATABASE_URL
 
 
 def private_schema_url(base_url: str, schema: str) -> str:
@@ -54,7 +64,7 @@ def private_schema_url(base_url: str, schema: str) -> str:
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A migrated private PostgreSQL schema for this test session, dropped afterwards."""
-    base = os.environ.get("COSTBRIDGE_TEST_DATABASE_URL", TEST_DATABASE_URL)
+    base = os.environ.get("COSTBRIDGE_TEST_DATABASE_URL") or _postgres_url_from_env()
     schema = f"cbt_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = make_engine(private_schema_url(base, "public"))
     with admin.begin() as conn:
@@ -119,10 +129,47 @@ def truncate_all(engine: Engine) -> None:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture
-def redis_url() -> str:
-    """The Redis database tests use (never the app's database 0)."""
-    return os.environ.get("COSTBRIDGE_TEST_REDIS_URL", TEST_REDIS_URL)
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis database this test session has to itself (never the app's database 0).
+
+    `COSTBRIDGE_TEST_REDIS_URL` names one outright. Otherwise the session claims the first free
+    database of `TEST_REDIS_DBS` through a lease key in `REDIS_REGISTRY_DB` (which tests never
+    flush), so two test runs on one machine do not flush each other's queues and throttles.
+    """
+    explicit = os.environ.get("COSTBRIDGE_TEST_REDIS_URL")
+    if explicit:
+        yield explicit
+        return
+    from redis import Redis
+
+    registry = Redis.from_url(f"{TEST_REDIS_BASE}/{REDIS_REGISTRY_DB}")
+    owner = f"{os.getpid()}-{uuid.uuid4().hex}"
+    claimed = claim_redis_db(registry, owner)
+    if claimed is None:
+        registry.close()
+        pytest.fail(
+            "every test Redis database is in use by another test run; wait for it to finish or "
+            "set COSTBRIDGE_TEST_REDIS_URL"
+        )
+    try:
+        yield f"{TEST_REDIS_BASE}/{claimed}"
+    finally:
+        if registry.get(_lease(claimed)) == owner.encode():
+            registry.delete(_lease(claimed))
+        registry.close()
+
+
+def claim_redis_db(registry: Any, owner: str) -> int | None:
+    """Lease the first free test database for `owner` (for 6 hours at most); None if all taken."""
+    return next(
+        (n for n in TEST_REDIS_DBS if registry.set(_lease(n), owner, nx=True, ex=6 * 3600)),
+        None,
+    )
+
+
+def _lease(db_index: int) -> str:
+    return f"costbridge:test-redis-db:{db_index}"
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ def enqueue(
     meta: dict[str, Any] | None = None,
     retry: Retry | None = DEFAULT_RETRY,
     job_timeout: int = 600,
+    result_ttl: int = 500,
 ) -> Job | None:
     """Enqueue `func(**kwargs)` under a deterministic id; None if that job is already queued.
 
@@ -58,6 +59,7 @@ def enqueue(
             meta=meta or {},
             retry=retry,
             timeout=job_timeout,
+            result_ttl=result_ttl,
             unique=True,
             failure_ttl=30 * 24 * 3600,
         )

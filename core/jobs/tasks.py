@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from rq import get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from rq.job import JobStatus
+from rq.serializers import JSONSerializer
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core import runtime as runtime_mod
@@ -23,6 +29,7 @@ from core.errors import NeedsAdmin
 from core.errors import Rejected
 from core.jobs import queues
 from core.models import Company
+from core.models import ConnectionStatus
 from core.models import OutboxEntry
 from core.models import OutboxState
 from core.models import Project
@@ -32,13 +39,25 @@ from core.models import SyncRun
 from core.plugins import call_one
 from core.project_settings import project_view
 from core.qbo import client_for
+from core.qbo.errors import AuthenticationFailed
+from core.qbo.errors import NotConnected
+from core.qbo.errors import ReconnectNeeded
 
 log = logging.getLogger(__name__)
-LEASE = dt.timedelta(minutes=10)
+#: Longer than the push job's timeout (10 minutes), so a lease never runs out under a live job.
+LEASE = dt.timedelta(minutes=15)
+#: States a push job may take a row from (an expired IN_FLIGHT lease too).
+CLAIMABLE = (OutboxState.PENDING, OutboxState.UNKNOWN)
+#: What means "QuickBooks is not connected": the row waits for a reconnect, not for an admin fix.
+CONNECTION_PROBLEMS = (NotConnected, ReconnectNeeded, AuthenticationFailed)
+FINISHED_JOB_STATES = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
 
 
 def push_outbox(outbox_id: int, run_id: int) -> dict[str, Any]:
     """Deliver one outbox row through the plugin that owns its entity.
+
+    The row is claimed with one conditional UPDATE, so two jobs for the same row (a sweeper's and
+    a retry's) can never both send it; the loser records that and ends.
 
     Args:
         outbox_id: The `OutboxEntry` to deliver.
@@ -49,44 +68,48 @@ def push_outbox(outbox_id: int, run_id: int) -> dict[str, Any]:
     """
     rt = runtime_mod.current()
     with rt.sessions() as session:
-        entry = session.get(OutboxEntry, outbox_id)
         run = session.get(SyncRun, run_id)
-        if entry is None or run is None:
+        if run is None or session.get(OutboxEntry, outbox_id) is None:
             return {"skipped": "outbox row or run no longer exists"}
-        if entry.state == OutboxState.DONE:
-            _finish(session, run, RunState.SUCCEEDED, "Already delivered.", counts={"pushed": 0})
-            return {"qbo_id": entry.qbo_id, "already_done": True}
         _start(session, run)
-        entry.state = OutboxState.IN_FLIGHT
-        entry.attempts += 1
-        entry.lease_until = utcnow() + LEASE
-        session.commit()
+        if not _claim(session, outbox_id):
+            entry = session.get(OutboxEntry, outbox_id)
+            assert entry is not None
+            done = entry.state == OutboxState.DONE
+            words = "Already delivered." if done else "Another worker is sending this change."
+            _finish(session, run, RunState.SUCCEEDED, words, counts={"pushed": 0})
+            return {"skipped": words, "qbo_id": entry.qbo_id}
+        entry = session.get(OutboxEntry, outbox_id)
+        assert entry is not None
         try:
             result = _push(session, rt, entry, run)
-        except (NeedsAdmin, Rejected) as exc:
-            session.rollback()
-            entry.state = (
-                OutboxState.NEEDS_ADMIN if isinstance(exc, NeedsAdmin) else OutboxState.FAILED
-            )
-            entry.last_error = str(exc)
-            entry.lease_until = None
-            _finish(
-                session,
-                run,
-                RunState.NEEDS_ADMIN if isinstance(exc, NeedsAdmin) else RunState.FAILED,
-                exc.message,
-                fix=exc.fix,
-                detail=exc.detail,
-            )
+        except CONNECTION_PROBLEMS as exc:
+            # Nothing can go until someone reconnects QuickBooks; the connect flow resumes it.
+            _settle(session, entry, run, OutboxState.BLOCKED, RunState.NEEDS_ADMIN, exc)
+            return {"blocked": exc.message}
+        except NeedsAdmin as exc:
+            _settle(session, entry, run, OutboxState.NEEDS_ADMIN, RunState.NEEDS_ADMIN, exc)
+            return {"error": exc.message}
+        except Rejected as exc:
+            _settle(session, entry, run, OutboxState.FAILED, RunState.FAILED, exc)
             return {"error": exc.message}
         except BaseException as exc:
             session.rollback()
             # QBO may or may not have the record now: "unknown", reconciled on the next attempt
             # through the same requestid, never "failed".
             entry.state = OutboxState.UNKNOWN
+            entry.lease_until = None
             entry.last_error = _describe(exc)
-            run.state = RunState.QUEUED
-            run.message = "Will retry: " + _describe(exc)
+            job = get_current_job()
+            if job is not None and job.retries_left:
+                run.state = RunState.QUEUED
+                run.message = "Will retry: " + _describe(exc)
+            else:
+                run.state = RunState.FAILED
+                run.finished_at = utcnow()
+                tries = f"{entry.attempts} attempt{'' if entry.attempts == 1 else 's'}"
+                run.message = f"Gave up after {tries}: {_describe(exc)}"
+                run.fix = "Support can retry it from the queue once QuickBooks answers again."
             session.commit()
             raise
         entry.state = OutboxState.DONE
@@ -104,13 +127,55 @@ def push_outbox(outbox_id: int, run_id: int) -> dict[str, Any]:
         return {"qbo_id": result.qbo_id}
 
 
+def _claim(session: Session, outbox_id: int) -> bool:
+    """Take the row for this job if nobody holds it; True when this job may send it."""
+    now = utcnow()
+    claimed = session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == outbox_id)
+        .where(
+            OutboxEntry.state.in_(CLAIMABLE)
+            | ((OutboxEntry.state == OutboxState.IN_FLIGHT) & (OutboxEntry.lease_until < now))
+        )
+        .values(
+            state=OutboxState.IN_FLIGHT,
+            attempts=OutboxEntry.attempts + 1,
+            lease_until=now + LEASE,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    session.expire_all()
+    return bool(getattr(claimed, "rowcount", 0))
+
+
+def _settle(
+    session: Session,
+    entry: OutboxEntry,
+    run: SyncRun,
+    state: OutboxState,
+    run_state: RunState,
+    exc: CostbridgeError,
+) -> None:
+    session.rollback()
+    entry.state = state
+    entry.last_error = str(exc)
+    entry.lease_until = None
+    _finish(session, run, run_state, exc.message, fix=exc.fix, detail=exc.detail)
+
+
 def _push(session: Session, rt: runtime_mod.Runtime, entry: OutboxEntry, run: SyncRun) -> Any:
     company = session.get(Company, entry.company_id)
     project = session.get(Project, entry.project_id) if entry.project_id else None
-    if company is None or not company.realm_id:
-        raise NeedsAdmin(
-            "The company is not connected to QuickBooks.",
-            fix="Open Company settings → Integrations and connect QuickBooks.",
+    if (
+        company is None
+        or not company.realm_id
+        or company.connection_status != ConnectionStatus.CONNECTED
+    ):
+        raise NotConnected(
+            "The company is not connected to QuickBooks, so this change is waiting.",
+            fix="Open the company's QuickBooks page and connect (or reconnect) it; waiting "
+            "changes are then sent.",
         )
     if project is None:
         raise NeedsAdmin("This change does not belong to a project any more.")
@@ -211,7 +276,6 @@ def sweep_outbox() -> dict[str, int]:
     """
     rt = runtime_mod.current()
     now = utcnow()
-    enqueued = 0
     with rt.sessions() as session:
         rows = session.scalars(
             select(OutboxEntry)
@@ -221,30 +285,66 @@ def sweep_outbox() -> dict[str, int]:
             )
             .order_by(OutboxEntry.id)
         ).all()
-        for entry in rows:
-            run = SyncRun(
-                company_id=entry.company_id,
-                project_id=entry.project_id,
-                kind="push",
-                trigger="sweeper",
-            )
-            session.add(run)
-            session.commit()
-            if enqueue_push(rt, entry, run) is not None:
-                enqueued += 1
-            else:
-                session.delete(run)
-                session.commit()
+        enqueued = _enqueue_all(session, rt, rows, trigger="sweeper")
     return {"candidates": len(rows), "enqueued": enqueued}
 
 
 def enqueue_push(rt: runtime_mod.Runtime, entry: OutboxEntry, run: SyncRun) -> Any:
-    """Put a committed outbox row on the push queue (None when it is already queued)."""
+    """Put a committed outbox row on the push queue (None when a job for it is still live).
+
+    One job id per row (`push-<id>`), so the sweeper and RQ's own retries can never put two
+    live jobs for one row on the queue; a finished or failed job of an earlier attempt is
+    removed first so the row can go again.
+    """
+    job_id = f"push-{entry.id}"
+    try:
+        previous = Job.fetch(job_id, connection=rt.redis, serializer=JSONSerializer)
+    except NoSuchJobError:
+        previous = None
+    if previous is not None:
+        if previous.get_status(refresh=False) not in FINISHED_JOB_STATES:
+            return None
+        previous.delete()
     return queues.enqueue(
         rt.redis,
         queues.PUSH,
         push_outbox,
-        job_id=f"push-{entry.id}-{entry.attempts}",
+        job_id=job_id,
         kwargs={"outbox_id": entry.id, "run_id": run.id},
         meta={"project_id": entry.project_id, "kind": "push", "run_id": run.id},
     )
+
+
+def resume_company(rt: runtime_mod.Runtime, company_id: int) -> int:
+    """Re-queue a company's pushes that waited for its QuickBooks connection.
+
+    Called once the company is connected again; returns how many pushes were queued.
+    """
+    with rt.sessions() as session:
+        rows = session.scalars(
+            select(OutboxEntry)
+            .where(OutboxEntry.company_id == company_id, OutboxEntry.state == OutboxState.BLOCKED)
+            .order_by(OutboxEntry.id)
+        ).all()
+        for entry in rows:
+            entry.state = OutboxState.PENDING
+        session.commit()
+        return _enqueue_all(session, rt, rows, trigger="reconnect")
+
+
+def _enqueue_all(
+    session: Session, rt: runtime_mod.Runtime, rows: Sequence[OutboxEntry], *, trigger: str
+) -> int:
+    enqueued = 0
+    for entry in rows:
+        run = SyncRun(
+            company_id=entry.company_id, project_id=entry.project_id, kind="push", trigger=trigger
+        )
+        session.add(run)
+        session.commit()
+        if enqueue_push(rt, entry, run) is not None:
+            enqueued += 1
+        else:
+            session.delete(run)
+            session.commit()
+    return enqueued

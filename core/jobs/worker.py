@@ -1,7 +1,14 @@
-"""`costbridge worker`: an RQ worker on costbridge's queues, with its scheduler for retries."""
+"""`costbridge worker`: an RQ worker on costbridge's queues, with its scheduler for retries.
+
+Each worker also puts the outbox sweeper on the maintenance queue every `sweep_every` seconds.
+The sweep job has one fixed id, so however many workers run, at most one sweep is queued at a
+time; it is what re-enqueues pushes a flushed Redis lost.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Sequence
 
 from rq import Worker
@@ -9,6 +16,34 @@ from rq.serializers import JSONSerializer
 
 from core import runtime as runtime_mod
 from core.jobs import queues
+from core.jobs import tasks
+
+log = logging.getLogger(__name__)
+SWEEP_JOB_ID = "sweep-outbox"
+
+
+def schedule_sweep(rt: runtime_mod.Runtime) -> bool:
+    """Queue one outbox sweep unless one is already waiting; True when this call queued it."""
+    job = queues.enqueue(
+        rt.redis,
+        queues.MAINTENANCE,
+        tasks.sweep_outbox,
+        job_id=SWEEP_JOB_ID,
+        kwargs={},
+        retry=None,
+        # No result kept, so the next sweep can reuse the id as soon as this one finishes.
+        result_ttl=0,
+    )
+    return job is not None
+
+
+def sweep_periodically(rt: runtime_mod.Runtime, every: float, stop: threading.Event) -> None:
+    """Call `schedule_sweep` every `every` seconds until `stop` is set."""
+    while not stop.wait(every):
+        try:
+            schedule_sweep(rt)
+        except Exception:  # a Redis hiccup must not end the sweeping; the next tick retries
+            log.exception("could not queue the outbox sweep")
 
 
 def run_worker(
@@ -17,10 +52,12 @@ def run_worker(
     *,
     burst: bool = False,
     name: str | None = None,
+    sweep_every: float = 60.0,
 ) -> bool:
     """Work jobs until stopped (or, with `burst`, until the queues are empty).
 
-    The scheduler is on: RQ's `Retry` intervals need it.
+    The scheduler is on: RQ's `Retry` intervals need it. `sweep_every=0` turns the periodic
+    sweep off (for a worker that should only drain its queues).
     """
     runtime_mod.install(rt)
     worker = Worker(
@@ -29,4 +66,13 @@ def run_worker(
         serializer=JSONSerializer,
         name=name,
     )
-    return bool(worker.work(burst=burst, with_scheduler=True))
+    stop = threading.Event()
+    if sweep_every > 0 and not burst:
+        schedule_sweep(rt)
+        threading.Thread(
+            target=sweep_periodically, args=(rt, sweep_every, stop), daemon=True, name="sweeper"
+        ).start()
+    try:
+        return bool(worker.work(burst=burst, with_scheduler=True))
+    finally:
+        stop.set()

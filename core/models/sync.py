@@ -31,6 +31,7 @@ class OutboxState(enum.StrEnum):
     UNKNOWN = "unknown"
     FAILED = "failed"
     NEEDS_ADMIN = "needs_admin"
+    BLOCKED = "blocked"  # waiting for the company's QuickBooks connection; resumed on connect
 
 
 class OutboxEntry(Timestamps, Base):

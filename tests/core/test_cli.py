@@ -150,3 +150,13 @@ def test_keys_new_prints_a_usable_key():
     result = CliRunner().invoke(main, ["keys", "new"])
     key = result.output.strip()
     assert TokenVault([key]).decrypt(TokenVault([key]).encrypt("x")) == "x"
+
+
+def test_sweep_command_reports_what_it_put_back(monkeypatch, settings, redis_conn):
+    monkeypatch.setenv("COSTBRIDGE_ENV", "test")
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("COSTBRIDGE_INSTANCE", str(settings.instance_path))
+    result = CliRunner().invoke(main, ["sweep"])
+    assert result.exit_code == 0, result.output
+    assert "0 waiting push(es) found, 0 put back on the queue." in result.output

@@ -87,3 +87,47 @@ def test_several_token_keys_newest_first(tmp_path):
         }
     )
     assert settings.token_keys == (TEST_TOKEN_KEY, TEST_TOKEN_KEY)
+
+
+def test_settings_and_runtime_reprs_leak_no_secret(settings, runtime):
+    text = repr(settings) + repr(runtime)
+    for secret in (
+        settings.secret_key,
+        *settings.token_keys,
+        settings.qbo_client_secret,
+        settings.qbo_webhook_verifier,
+    ):
+        assert secret not in text
+    assert "qbo_client_id='costbridge-dev'" in text
+
+
+def test_concurrent_test_sessions_get_different_redis_databases(redis_url):
+    import os
+    import uuid
+
+    from redis import Redis
+
+    from core.testing import REDIS_REGISTRY_DB
+    from core.testing import TEST_REDIS_BASE
+    from core.testing import TEST_REDIS_DBS
+    from core.testing import claim_redis_db
+
+    registry = Redis.from_url(f"{TEST_REDIS_BASE}/{REDIS_REGISTRY_DB}")
+    free = [n for n in TEST_REDIS_DBS if not registry.exists(f"costbridge:test-redis-db:{n}")]
+    owners = [f"test-{uuid.uuid4().hex}" for _ in free]
+    taken = []
+    try:
+        for owner in owners:
+            claimed = claim_redis_db(registry, owner)
+            if claimed is not None:
+                taken.append(claimed)
+        # This session (and any other running now) already holds its own; the free ones are
+        # shared out, each once.
+        if not os.environ.get("COSTBRIDGE_TEST_REDIS_URL"):
+            assert redis_url.rsplit("/", 1)[1] not in {str(n) for n in free}
+        assert taken == free
+        assert claim_redis_db(registry, "one-too-many") is None
+    finally:
+        for db in taken:
+            registry.delete(f"costbridge:test-redis-db:{db}")
+        registry.close()

@@ -222,3 +222,18 @@ def test_sync_attachments_goes_only_to_enabled_owners():
         request=AttachmentRequest(direction="push", entity="Bill", local_id=1),
     )
     assert [(o.plugin, o.result.transferred) for o in outcomes] == [("files_b", 1)]
+
+
+def test_plugin_info_is_read_again_after_a_plugin_is_registered_or_removed():
+    class Late:
+        @hookimpl
+        def plugin_info(self):
+            return PluginInfo(name="late", label="Late", owns=("Estimate",))
+
+    pm = make_plugin_manager()
+    assert pm.owner_of("Estimate") is None
+    late = Late()
+    pm.register(late, name="late")
+    assert pm.owner_of("Estimate") == "late"
+    pm.unregister(late)
+    assert pm.owner_of("Estimate") is None

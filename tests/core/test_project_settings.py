@@ -116,3 +116,33 @@ def test_each_change_is_recorded_with_its_time(db, pm):
     change = db.scalars(select(SettingChange).where(SettingChange.project_id == project.id)).one()
     assert (change.key, change.old_value, change.new_value) == ("time_tracking", False, True)
     assert change.changed_at.isoformat() == "2025-06-30T23:30:00+00:00"
+
+
+def test_decimal_setting_is_stored_exactly_and_read_back_as_decimal(db):
+    from decimal import Decimal
+
+    from core import hookimpl
+    from core.contracts import PluginInfo
+    from core.contracts import SettingSpec
+    from core.plugins import make_plugin_manager
+
+    class Retainage:
+        @hookimpl
+        def plugin_info(self):
+            return PluginInfo(
+                name="retainage",
+                label="Retainage",
+                settings=(
+                    SettingSpec("retainage_rate", "Retainage rate", "decimal", None, "Held."),
+                ),
+            )
+
+    pm = make_plugin_manager(entry_points=False, extra=[("retainage", Retainage())])
+    project = make_project(db)
+    assert save_settings(pm, db, project, {"retainage_rate": Decimal("0.105")}) == []
+    db.flush()
+    db.expire_all()
+    assert project.settings == {"retainage_rate": "0.105"}
+    assert effective_settings(pm, project)["retainage_rate"] == Decimal("0.105")
+    refused = save_settings(pm, db, project, {"retainage_rate": Decimal("NaN")})
+    assert [p.key for p in refused] == ["retainage_rate"]

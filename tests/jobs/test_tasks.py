@@ -15,6 +15,8 @@ from core.contracts import PushResult
 from core.errors import NeedsAdmin
 from core.jobs import queues
 from core.jobs import tasks
+from core.models import Company
+from core.models import ConnectionStatus
 from core.models import OutboxEntry
 from core.models import OutboxState
 from core.models import RemoteMapping
@@ -65,7 +67,9 @@ def pusher(pusher_failing_with):
 
 
 def _outbox(db, *, local_id=7, key="k-0001"):
-    company = make_company(db, realm_id="9341452188453921")
+    company = make_company(
+        db, realm_id="9341452188453921", connection_status=ConnectionStatus.CONNECTED
+    )
     project = make_project(db, company, linked=True)
     entry = OutboxEntry(
         company_id=company.id,
@@ -208,3 +212,108 @@ def test_delivered_row_is_not_pushed_again(committed_db, runtime, redis_conn, pu
 def test_unknown_queue_name_is_refused(redis_conn):
     with pytest.raises(ValueError, match="unknown queue"):
         queues.queue("default", redis_conn)
+
+
+def test_row_held_by_another_worker_is_not_pushed_twice(committed_db, runtime, redis_conn, pusher):
+    entry, run = _outbox(committed_db)
+    # Another worker claimed it a moment ago and is still sending it (its lease is valid).
+    entry.state = OutboxState.IN_FLIGHT
+    entry.lease_until = tasks.utcnow() + tasks.LEASE
+    committed_db.commit()
+    tasks.enqueue_push(runtime, entry, run)
+    _work(runtime)
+    committed_db.expire_all()
+    assert pusher.requests == []
+    assert committed_db.get(SyncRun, run.id).message == "Another worker is sending this change."
+    assert committed_db.get(OutboxEntry, entry.id).state == OutboxState.IN_FLIGHT
+
+
+def test_sweeper_does_not_add_a_second_job_while_a_retry_is_scheduled(
+    committed_db, runtime, redis_conn, pusher_failing_with
+):
+    pusher_failing_with(ConnectionResetError("connection dropped after sending"))
+    entry, run = _outbox(committed_db)
+    tasks.enqueue_push(runtime, entry, run)
+    _work(runtime)
+    assert tasks.sweep_outbox() == {"candidates": 1, "enqueued": 0}
+    push = queues.queue(queues.PUSH, redis_conn)
+    assert push.count + push.scheduled_job_registry.count == 1
+
+
+def test_push_for_a_disconnected_company_waits_and_resumes_on_reconnect(
+    committed_db, runtime, redis_conn, pusher
+):
+    entry, run = _outbox(committed_db)
+    company = committed_db.get(OutboxEntry, entry.id).company_id
+    committed_db.execute(
+        Company.__table__.update().values(connection_status=ConnectionStatus.RECONNECT_NEEDED)
+    )
+    committed_db.commit()
+    tasks.enqueue_push(runtime, entry, run)
+    _work(runtime)
+    committed_db.expire_all()
+    assert committed_db.get(OutboxEntry, entry.id).state == OutboxState.BLOCKED
+    assert "not connected to QuickBooks" in committed_db.get(SyncRun, run.id).message
+    assert tasks.sweep_outbox()["candidates"] == 0  # the sweeper leaves it for the reconnect
+
+    committed_db.execute(
+        Company.__table__.update().values(connection_status=ConnectionStatus.CONNECTED)
+    )
+    committed_db.commit()
+    assert tasks.resume_company(runtime, company) == 1
+    _work(runtime)
+    committed_db.expire_all()
+    assert committed_db.get(OutboxEntry, entry.id).state == OutboxState.DONE
+    assert len(pusher.requests) == 1
+
+
+def test_last_failed_attempt_closes_the_run_with_words_for_support(
+    committed_db, runtime, redis_conn, pusher_failing_with
+):
+    pusher_failing_with(ConnectionResetError("connection dropped"))
+    entry, run = _outbox(committed_db)
+    queues.enqueue(
+        runtime.redis,
+        queues.PUSH,
+        tasks.push_outbox,
+        job_id=f"push-{entry.id}",
+        kwargs={"outbox_id": entry.id, "run_id": run.id},
+        retry=None,
+    )
+    _work(runtime)
+    committed_db.expire_all()
+    stored = committed_db.get(SyncRun, run.id)
+    assert stored.state == RunState.FAILED
+    assert stored.message.startswith("Gave up after 1 attempt: ConnectionResetError")
+    assert "Support can retry" in stored.fix
+    assert committed_db.get(OutboxEntry, entry.id).state == OutboxState.UNKNOWN
+
+
+def test_sweep_is_queued_once_however_many_workers_ask(runtime, redis_conn, committed_db):
+    from core.jobs.worker import schedule_sweep
+
+    assert schedule_sweep(runtime) is True
+    assert schedule_sweep(runtime) is False
+    _work(runtime)
+    assert schedule_sweep(runtime) is True  # the finished sweep left no result behind
+
+
+def test_workers_sweep_periodically(runtime, redis_conn):
+    import threading
+
+    from core.jobs.worker import SWEEP_JOB_ID
+    from core.jobs.worker import sweep_periodically
+
+    stop = threading.Event()
+    thread = threading.Thread(target=sweep_periodically, args=(runtime, 0.05, stop))
+    thread.start()
+    try:
+        maintenance = queues.queue(queues.MAINTENANCE, redis_conn)
+        for _ in range(100):
+            if SWEEP_JOB_ID in maintenance.get_job_ids():
+                break
+            stop.wait(0.02)
+        assert maintenance.get_job_ids() == [SWEEP_JOB_ID]
+    finally:
+        stop.set()
+        thread.join(5)

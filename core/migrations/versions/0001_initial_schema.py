@@ -220,7 +220,7 @@ def upgrade() -> None:
     sa.Column('operation', sa.String(length=10), nullable=False),
     sa.Column('payload_version', sa.Integer(), nullable=False),
     sa.Column('idempotency_key', sa.String(length=36), nullable=False),
-    sa.Column('state', sa.Enum('pending', 'in_flight', 'done', 'unknown', 'failed', 'needs_admin', name='outboxstate', native_enum=False, create_constraint=True, length=24), nullable=False),
+    sa.Column('state', sa.Enum('pending', 'in_flight', 'done', 'unknown', 'failed', 'needs_admin', 'blocked', name='outboxstate', native_enum=False, create_constraint=True, length=24), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('lease_until', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('qbo_id', sa.String(length=32), nullable=True),
