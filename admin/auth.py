@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.web.access import from_this_machine
 from flask import abort
-from flask import request
 from flask_admin import AdminIndexView
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_wtf import FlaskForm
-
-LOOPBACK = frozenset({"127.0.0.1", "::1"})
-
-
-def from_this_machine() -> bool:
-    """Whether the request came over the loopback interface."""
-    return request.remote_addr in LOOPBACK
 
 
 class LocalOnly:

@@ -29,16 +29,20 @@ from core.models import TimeEntry
 from core.models import Vendor
 
 TOKEN_COLUMNS = ("access_token_enc", "refresh_token_enc")
+# Written only by the connect flow (core/web/oauth.py): shown, never editable by hand, so a
+# form post cannot point a company at another QuickBooks company or fake its status.
+CONNECTION_COLUMNS = ("realm_id", "connection_status", "connection_problem", "qbo_company_name")
 
 
 class CompanyView(SecureModelView):
-    """Companies; token columns are never listed, shown, exported or editable."""
+    """Companies; token columns are never shown, connection columns never edited by hand."""
 
     column_exclude_list = TOKEN_COLUMNS
     column_details_exclude_list = TOKEN_COLUMNS
     column_export_exclude_list = TOKEN_COLUMNS
     form_excluded_columns = (
         *TOKEN_COLUMNS,
+        *CONNECTION_COLUMNS,
         "token_version",
         "access_expires_at",
         "refresh_expires_at",

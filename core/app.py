@@ -17,6 +17,7 @@ from core.crypto import install_log_scrubber
 from core.db import Base
 from core.runtime import Runtime
 from core.web import register_blueprints
+from core.web.access import LOOPBACK_HOSTS
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -24,8 +25,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     Args:
         overrides: Settings fields (lower case, e.g. `database_url`) and Flask config keys
-            (upper case, e.g. `TESTING`) that replace what the environment says; a `runtime`
-            key hands in a ready `Runtime` (tests share theirs this way).
+            (upper case, e.g. `TESTING`, or `TRUSTED_HOSTS` to serve the app under a public
+            name) that replace what the environment says; a `runtime` key hands in a ready
+            `Runtime` (tests share theirs this way).
 
     Returns:
         The app, with `app.extensions["costbridge"]` holding its `Runtime`.
@@ -46,6 +48,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=110 * 1024 * 1024,
+        # DNS rebinding: only loopback names may reach the console; any other Host gets 400
+        # (core/web/access.py). A deployment behind a public name overrides this.
+        TRUSTED_HOSTS=list(LOOPBACK_HOSTS),
     )
     app.config.update({k: v for k, v in overrides.items() if k.isupper()})
     app.extensions["costbridge"] = runtime

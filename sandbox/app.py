@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from flask import Flask
 from flask import Response
 from flask import request
+from werkzeug.http import dump_options_header
+from werkzeug.routing import PathConverter
 
 from sandbox import faults
 from sandbox import uploads
@@ -19,6 +23,12 @@ if TYPE_CHECKING:
     from sandbox.state import Sandbox
 
 
+class FileNameConverter(PathConverter):
+    """The rest of the path, whatever it holds: `path` stops at a decoded LF (its `.`)."""
+
+    regex = r"[^/][\s\S]*?"
+
+
 def create_sandbox_app(sb: Sandbox) -> Flask:
     """Build the Flask app serving ``sb`` (one app per Sandbox, nothing global)."""
     app = Flask("sandbox")
@@ -26,11 +36,12 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
     # QBO-shaped Fault rather than Werkzeug's HTML 413.
     app.config["MAX_CONTENT_LENGTH"] = None
     app.extensions["sandbox"] = sb
+    app.url_map.converters["file_name"] = FileNameConverter
     app.register_blueprint(make_api_blueprint(sb))
     app.register_blueprint(sb.oauth.blueprint)
     app.register_blueprint(make_control_blueprint(sb))
 
-    @app.get("/_files/<realm_id>/<key>/<path:name>")
+    @app.get("/_files/<realm_id>/<key>/<file_name:name>")
     def temp_file(realm_id: str, key: str, name: str) -> Response:
         # The pre-signed URL of API.md §7.3: no bearer token, expires after temp_download_ttl.
         del name
@@ -39,7 +50,7 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
             return Response("Request has expired or is invalid", status=403, mimetype="text/plain")
         data, ctype, file_name = found
         resp = Response(data, mimetype=ctype)
-        resp.headers["Content-Disposition"] = f'attachment; filename="{file_name}"'
+        resp.headers["Content-Disposition"] = content_disposition(file_name)
         return resp
 
     @app.errorhandler(404)
@@ -65,3 +76,20 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
         return resp
 
     return app
+
+
+def content_disposition(file_name: str) -> str:
+    """The `Content-Disposition` of a download: `attachment` naming the file (RFC 6266).
+
+    An ASCII `filename` fallback for old clients, and the exact name, UTF-8 and percent-encoded,
+    in `filename*` (RFC 5987). Quotes, backslashes and control characters (CR/LF would split
+    the header) never reach the quoted fallback; the encoded form carries them all.
+    """
+    ascii_name = unicodedata.normalize("NFKD", file_name).encode("ascii", "ignore").decode()
+    fallback = "".join(
+        "_" if ch in '"\\' or not ch.isprintable() else ch for ch in ascii_name
+    ).strip()
+    return dump_options_header(
+        "attachment",
+        {"filename": fallback or "download", "filename*": f"UTF-8''{quote(file_name, safe='')}"},
+    )

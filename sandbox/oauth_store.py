@@ -314,22 +314,33 @@ class TokenStore:
             return self._issue(grant, now)
 
     def revoke_token(self, client_id: str, token: str) -> None:
-        """Revoke the grant a refresh or access token belongs to; unknown tokens are ignored.
+        """Revoke at the revocation endpoint; unknown tokens are ignored (RFC 7009 §2.2).
+
+        A refresh token disconnects the app from the company (API.md §8.5): every grant this
+        client holds for that realm dies, not only the one the token came from. An access
+        token revokes its own grant.
 
         Raises:
             OAuthError: ``unauthorized_client`` when the grant is another client's.
         """
         with self._lock:
+            by_refresh = token in self._refresh
             grant_id = None
-            if token in self._refresh:
+            if by_refresh:
                 grant_id = self._refresh[token].grant_id
             elif token in self._access:
                 grant_id = self._access[token].grant_id
             grant = self._grants.get(grant_id) if grant_id else None
-            if grant is not None:
-                if grant.client_id != client_id:
-                    raise OAuthError("unauthorized_client")
+            if grant is None:
+                return
+            if grant.client_id != client_id:
+                raise OAuthError("unauthorized_client")
+            if not by_refresh:
                 self._revoke_grant(grant)
+                return
+            for other in self._grants.values():
+                if other.client_id == client_id and other.realm_id == grant.realm_id:
+                    self._revoke_grant(other)
 
     def live_access_realm(self, value: str) -> str | None:
         """The company of a live access token, or None when it is unknown, revoked or expired."""

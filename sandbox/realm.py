@@ -16,6 +16,7 @@ from datetime import datetime
 from datetime import timedelta
 from typing import TYPE_CHECKING
 from typing import Any
+from urllib.parse import quote
 
 from sandbox import entities
 from sandbox import faults
@@ -413,7 +414,8 @@ class Realm:
         expires = self.sb.clock.now() + timedelta(seconds=self.sb.config.temp_download_ttl)
         key = temp_links.mint(self._link_secret, attachable_id, expires)
         name = self.files.get(attachable_id, ("file", "", b""))[0]
-        return f"{self.sb.base_url}/_files/{self.id}/{key}/{name}"
+        # One path segment, percent-encoded: a name may hold spaces, quotes, "/", CR or LF.
+        return f"{self.sb.base_url}/_files/{self.id}/{key}/{quote(name, safe='')}"
 
     def temp_file(self, key: str) -> tuple[str, str, bytes] | None:
         """(file name, content type, bytes) behind a temp link key; None if invalid or expired."""

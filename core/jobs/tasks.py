@@ -342,7 +342,14 @@ def _enqueue_all(
         )
         session.add(run)
         session.commit()
-        if enqueue_push(rt, entry, run) is not None:
+        try:
+            job = enqueue_push(rt, entry, run)
+        except Exception:
+            # Redis is away: the row stays pending for the sweeper; drop the run we named.
+            session.delete(run)
+            session.commit()
+            raise
+        if job is not None:
             enqueued += 1
         else:
             session.delete(run)

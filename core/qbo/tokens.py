@@ -7,9 +7,15 @@ refresh per realm"; §3 recipe 10):
 2. re-read the company row with `SELECT ... FOR UPDATE` and skip the call if another process
    already refreshed (the row's `token_version` moved past the one the caller saw, or the access
    token has more than the margin left);
-3. call the token endpoint with the stored refresh token (authlib);
+3. renew the lock, then call the token endpoint with the stored refresh token (authlib);
 4. write the rotated refresh token, the access token and `token_version + 1` in the same
    transaction (the UPDATE is fenced on the old `token_version`), commit, then release the lock.
+
+The lock's TTL outlives the HTTP calls under it (`LOCK_TIMEOUT`), but a TTL lock can still be
+outlived by a paused holder, and on SQLite `FOR UPDATE` is a no-op, so every write is fenced on
+the `token_version` read in step 2: an `invalid_grant` that arrives after another process stored
+a rotation (it presented the same single-use refresh token first) finds the version moved and
+returns that process's token instead of wiping it.
 
 Intuit's refresh tokens are treated as single-use (API.md §8.3): losing a rotated one loses the
 connection, so it is committed before anything else happens. `invalid_grant` is the only
@@ -31,6 +37,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from redis import Redis
 from redis.exceptions import LockError
+from redis.lock import Lock
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -54,6 +61,10 @@ log = scrubbed_logger(__name__)
 SCOPE = "com.intuit.quickbooks.accounting"
 REFRESH_MARGIN = dt.timedelta(minutes=5)
 HTTP_TIMEOUT = 30.0
+# requests applies HTTP_TIMEOUT to the connect and to each read, so one call can take about
+# twice that. The lock is renewed between discovery and the token call, so its TTL must cover
+# one call plus the write, with room to spare.
+LOCK_TIMEOUT = 3 * HTTP_TIMEOUT
 RECONNECT_WORDS = (
     "QuickBooks no longer accepts costbridge's connection to this company: the authorization "
     "expired or was revoked in QuickBooks."
@@ -223,7 +234,8 @@ class TokenManager:
         oauth: The app's OAuth registration.
         http: requests session for the token endpoint (default: a new one).
         margin: Refresh when less than this is left on the access token.
-        lock_timeout: Seconds the refresh lock lives if its holder dies.
+        lock_timeout: Seconds the refresh lock lives if its holder dies; renewed before the
+            token call, so it must exceed one HTTP call under `HTTP_TIMEOUT` plus the write.
         lock_wait: Seconds to wait for another process's refresh.
     """
 
@@ -236,7 +248,7 @@ class TokenManager:
         *,
         http: requests.Session | None = None,
         margin: dt.timedelta = REFRESH_MARGIN,
-        lock_timeout: float = 30.0,
+        lock_timeout: float = LOCK_TIMEOUT,
         lock_wait: float = 20.0,
     ) -> None:
         """Keep the collaborators; nothing is read until a token is asked for."""
@@ -308,7 +320,7 @@ class TokenManager:
                 detail=f"refresh lock for realm {realm_id} busy for {self.lock_wait}s",
             )
         try:
-            token = self._refresh_locked(realm_id, seen_version)
+            token = self._refresh_locked(realm_id, seen_version, lock)
         finally:
             try:
                 lock.release()
@@ -325,7 +337,36 @@ class TokenManager:
 
     # ----------------------------------------------------------------------------------------
 
-    def _refresh_locked(self, realm_id: str, seen_version: int | None) -> AccessToken:
+    def _refresh_locked(self, realm_id: str, seen_version: int | None, lock: Lock) -> AccessToken:
+        try:
+            return self._refresh_in_transaction(realm_id, seen_version, lock)
+        except _Superseded as moved:
+            # Our refresh token was refused because another process had already used it and
+            # stored the rotation: its tokens are good, use them.
+            with self.sessions() as session:
+                company = session.scalars(
+                    select(Company).where(Company.realm_id == realm_id)
+                ).one_or_none()
+                fresh = self._token_of(company) if company is not None else None
+                connected = company is not None and (
+                    company.connection_status == ConnectionStatus.CONNECTED
+                )
+            if connected and fresh is not None and fresh.version > moved.version:
+                log.info(
+                    "realm %s: refresh token refused, but another worker had refreshed (v%s)",
+                    realm_id,
+                    fresh.version,
+                )
+                return fresh
+            raise TryLater(
+                "The QuickBooks connection was renewed twice at once.",
+                fix="Nothing to do; it runs again shortly.",
+                detail=f"invalid_grant after token_version moved past v{moved.version}",
+            ) from None
+
+    def _refresh_in_transaction(
+        self, realm_id: str, seen_version: int | None, lock: Lock
+    ) -> AccessToken:
         with self.sessions() as session, session.begin():
             company = session.scalars(
                 select(Company).where(Company.realm_id == realm_id).with_for_update()
@@ -344,7 +385,13 @@ class TokenManager:
                 raise self._not_connected(realm_id)
             refresh_token = self.vault.decrypt(company.refresh_token_enc)
             old_version = company.token_version
-            answer = self._call_token_endpoint(session, company, refresh_token)
+            try:
+                answer = self._call_token_endpoint(refresh_token, lock, realm_id)
+            except _GrantRefused:
+                self._mark_reconnect(session, company.id, realm_id, old_version)
+                raise ReconnectNeeded(
+                    RECONNECT_WORDS, fix=RECONNECT_FIX, code="invalid_grant"
+                ) from None
             values: dict[str, Any] = {}
             probe = Company(token_version=old_version)
             store_grant(probe, answer, self.vault)
@@ -381,10 +428,18 @@ class TokenManager:
                 str(answer["access_token"]), old_version + 1, values.get("access_expires_at")
             )
 
-    def _call_token_endpoint(
-        self, session: Session, company: Company, refresh_token: str
-    ) -> dict[str, Any]:
+    def _call_token_endpoint(self, refresh_token: str, lock: Lock, realm_id: str) -> dict[str, Any]:
         endpoints = discover(self.oauth.discovery_url, self.http)
+        # Discovery may have used part of the TTL; start it afresh for the call and the write.
+        # If it already ran out another process may hold the lock and this very token: stop.
+        try:
+            lock.reacquire()
+        except LockError:
+            raise TryLater(
+                "Another costbridge worker is renewing the QuickBooks connection.",
+                fix="Nothing to do; it runs again shortly.",
+                detail=f"refresh lock for realm {realm_id} expired before the token call",
+            ) from None
         client = self.oauth.oauth_session()
         try:
             answer = client.refresh_token(
@@ -392,10 +447,7 @@ class TokenManager:
             )
         except OAuthError as exc:
             if exc.error == "invalid_grant":
-                self._mark_reconnect(session, company)
-                raise ReconnectNeeded(
-                    RECONNECT_WORDS, fix=RECONNECT_FIX, code="invalid_grant"
-                ) from None
+                raise _GrantRefused from None
             raise ServerError(
                 "Intuit's sign-in service refused to renew the connection for now.",
                 fix="Nothing to do; it is retried automatically.",
@@ -424,16 +476,36 @@ class TokenManager:
             )
         return token
 
-    def _mark_reconnect(self, session: Session, company: Company) -> None:
-        # Written and committed now: the ReconnectNeeded raised next rolls nothing back.
-        forget_tokens(
-            company, ConnectionStatus.RECONNECT_NEEDED, f"{RECONNECT_WORDS} {RECONNECT_FIX}"
+    def _mark_reconnect(
+        self, session: Session, company_id: int, realm_id: str, old_version: int
+    ) -> None:
+        """Wipe the tokens and ask for a reconnect, unless another process stored newer ones.
+
+        Raises:
+            _Superseded: `token_version` moved past `old_version`: another process refreshed
+                with the same refresh token first, so the refusal says nothing about its tokens.
+        """
+        # Fenced like the success path: only the writer that saw old_version may write.
+        result = session.execute(
+            update(Company)
+            .where(Company.id == company_id, Company.token_version == old_version)
+            .values(
+                access_token_enc=None,
+                refresh_token_enc=None,
+                access_expires_at=None,
+                refresh_expires_at=None,
+                token_version=old_version + 1,
+                connection_status=ConnectionStatus.RECONNECT_NEEDED,
+                connection_problem=f"{RECONNECT_WORDS} {RECONNECT_FIX}",
+            )
+            .execution_options(synchronize_session=False)
         )
+        if getattr(result, "rowcount", 1) != 1:
+            raise _Superseded(old_version)
+        # Committed now: the ReconnectNeeded raised next rolls nothing back.
         session.commit()
-        self.forget_cached(company.realm_id or "")
-        log.warning(
-            "realm %s: refresh token refused (invalid_grant); reconnect needed", company.realm_id
-        )
+        self.forget_cached(realm_id)
+        log.warning("realm %s: refresh token refused (invalid_grant); reconnect needed", realm_id)
 
     def _company(self, session: Session, realm_id: str) -> Company:
         company = session.scalars(select(Company).where(Company.realm_id == realm_id)).one_or_none()
@@ -480,3 +552,15 @@ class TokenManager:
             held = self._cache.get(realm_id)
             if held is None or held.version <= token.version:
                 self._cache[realm_id] = token
+
+
+class _GrantRefused(Exception):
+    """The token endpoint answered `invalid_grant` to our refresh token."""
+
+
+class _Superseded(Exception):
+    """The company's `token_version` moved past `version` while we were refreshing."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(version)
+        self.version = version

@@ -6,8 +6,9 @@ Routes (blueprint `qbo_oauth`, prefix `/qbo`):
   Disconnect button.
 - `GET /qbo/connect/<id>`: starts the authorization: a fresh `state` kept in the user's
   session, then a redirect to Intuit.
-- `GET /qbo/callback`: Intuit's redirect back: checks `state`, exchanges the code, stores the
-  realmId and the encrypted tokens, marks the company connected.
+- `GET /qbo/callback`: Intuit's redirect back: checks `state`, refuses a realmId another
+  company already has, exchanges the code, stores the realmId and the encrypted tokens, marks
+  the company connected, and re-queues the pushes that waited for the connection.
 - `POST /qbo/disconnect/<id>`: revokes the refresh token at Intuit and forgets the tokens.
 
 Endpoints come from the discovery document (`QBO_DISCOVERY_URL`), so real Intuit works by
@@ -33,7 +34,9 @@ from flask import render_template_string
 from flask import request
 from flask import session
 from flask import url_for
+from redis.exceptions import RedisError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from core.crypto import TokenVault
@@ -47,11 +50,11 @@ from core.qbo.tokens import OAuthConfig
 from core.qbo.tokens import discover
 from core.qbo.tokens import forget_tokens
 from core.qbo.tokens import store_grant
+from core.web.access import from_this_machine
 
 log = scrubbed_logger(__name__)
 
 SESSION_KEY = "qbo_oauth"
-LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 __all__ = [
     "make_oauth_blueprint",
@@ -167,7 +170,7 @@ def make_oauth_blueprint() -> Blueprint:
     def only_this_machine() -> None:
         # Same rule as the console (admin/auth.py) until sign-in and roles exist.
         allowed = current_app.config.get("QBO_CONNECT_ALLOWED")
-        ok = allowed() if callable(allowed) else request.remote_addr in LOOPBACK
+        ok = allowed() if callable(allowed) else from_this_machine()
         if not ok:
             abort(403, "QuickBooks connections are managed from this machine only for now.")
 
@@ -219,6 +222,16 @@ def make_oauth_blueprint() -> Blueprint:
         realm_id = request.args.get("realmId", "")
         if not code or not realm_id.isdigit():
             return _fail(company_id, "Intuit's answer lacked the code or company id.", 400)
+        # A realm already linked to another company is refused before the code is exchanged,
+        # and nothing is revoked: revoking a refresh token disconnects the app from that
+        # QuickBooks company (API.md §8.5), i.e. it would cut the other company off. The
+        # unused code simply expires at Intuit.
+        with _runtime().sessions() as db:
+            if db.get(Company, company_id) is None:
+                abort(404)
+            other = _owner_of(db, realm_id, company_id)
+        if other is not None:
+            return _already_connected(company_id, realm_id, other)
         oauth = _oauth_config()
         try:
             token = exchange_code(oauth, code)
@@ -235,20 +248,15 @@ def make_oauth_blueprint() -> Blueprint:
             ).one_or_none()
             if company is None:
                 abort(404)
-            other = db.scalars(
-                select(Company).where(Company.realm_id == realm_id, Company.id != company_id)
-            ).first()
+            # Another company took this realm while the code was being exchanged: keep its
+            # connection (no revoke, for the reason above) and drop the tokens just issued.
+            other = _owner_of(db, realm_id, company_id)
             if other is not None:
-                # Keep the app's grant from dangling: give the fresh tokens back to Intuit.
-                revoke(oauth, str(token.get("refresh_token", "")))
-                return _fail(
-                    company_id,
-                    f"That QuickBooks company is already connected to {other.name}.",
-                    409,
-                )
+                return _already_connected(company_id, realm_id, other)
             store_grant(company, token, vault, realm_id=realm_id)
         log.info("company %s connected to realm %s", company_id, realm_id)
         _name_company(company_id, realm_id)
+        _resume_company(company_id)
         return redirect(url_for("qbo_oauth.status", company_id=company_id, m="connected"))
 
     @bp.post("/disconnect/<int:company_id>")
@@ -292,20 +300,58 @@ def _name_company(company_id: int, realm_id: str) -> None:
     """Read CompanyInfo once: it proves the new tokens work and names the QBO company.
 
     A failure here does not undo the connection (the tokens are good; the name is for people),
-    it is only logged.
+    it is only logged. Redis counts among them: the client's throttle lives there.
     """
     from core.qbo import client_for
 
     rt = _runtime()
     try:
         info = client_for(rt, realm_id).company_info()
-    except (CostbridgeError, requests.RequestException) as exc:
+    except (CostbridgeError, requests.RequestException, RedisError) as exc:
         log.warning("company %s: could not read CompanyInfo: %s", company_id, type(exc).__name__)
         return
     with rt.sessions() as db, db.begin():
         company = db.get(Company, company_id)
         if company is not None:
             company.qbo_company_name = str(info.get("CompanyName") or "")[:200] or None
+
+
+def _owner_of(db: Session, realm_id: str, company_id: int) -> Company | None:
+    """The other company already linked to `realm_id`, if any."""
+    return db.scalars(
+        select(Company).where(Company.realm_id == realm_id, Company.id != company_id)
+    ).first()
+
+
+def _already_connected(company_id: int, realm_id: str, other: Company) -> Response:
+    log.warning(
+        "company %s: realm %s already belongs to company %s; refused",
+        company_id,
+        realm_id,
+        other.id,
+    )
+    return _fail(company_id, f"That QuickBooks company is already connected to {other.name}.", 409)
+
+
+def _resume_company(company_id: int) -> None:
+    """Re-queue the company's pushes that waited for this connection.
+
+    The connection is made either way: if Redis fails here the rows stay blocked for the
+    sweeper to pick up, so the failure is only logged.
+    """
+    from core.jobs.tasks import resume_company
+
+    try:
+        queued = resume_company(_runtime(), company_id)
+    except RedisError as exc:
+        log.warning(
+            "company %s: connected, but resuming its waiting pushes failed: %s",
+            company_id,
+            type(exc).__name__,
+        )
+        return
+    if queued:
+        log.info("company %s: %s waiting pushes queued again", company_id, queued)
 
 
 def _fail(company_id: int, words: str, status: int) -> Response:

@@ -11,6 +11,7 @@ from admin.auth import LocalBaseView
 from core import hookimpl
 from core.contracts import PluginInfo
 from core.models import Company
+from core.models import ConnectionStatus
 from core.testing import dispose_app
 
 PAGES = [
@@ -245,3 +246,37 @@ def test_company_list_links_to_connect_and_shows_reconnect_needed(client, commit
     assert "QuickBooks no longer accepts the saved sign-in." in page
     assert f'href="/qbo/company/{company.id}"' in page
     assert "Connect to QuickBooks" in page
+
+
+def test_company_connection_columns_cannot_be_edited_in_the_console(client, committed_db):
+    company = Company(
+        name="Ridgeline Builders LLC",
+        realm_id="9341452188453921",
+        connection_status=ConnectionStatus.CONNECTED,
+        qbo_company_name="Ridgeline Builders",
+    )
+    committed_db.add(company)
+    committed_db.commit()
+    form = client.get(f"/admin/company/edit/?id={company.id}").data.decode()
+    for column in ("realm_id", "connection_status", "connection_problem", "qbo_company_name"):
+        assert f'name="{column}"' not in form
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    response = client.post(
+        f"/admin/company/edit/?id={company.id}",
+        data={
+            "csrf_token": token,
+            "name": "Ridgeline Builders Inc",
+            "realm_id": "1111111111",
+            "connection_status": "disconnected",
+            "connection_problem": "forged",
+            "qbo_company_name": "Someone Else",
+        },
+    )
+    assert response.status_code == 302
+    committed_db.expire_all()
+    row = committed_db.get(Company, company.id)
+    assert row.name == "Ridgeline Builders Inc"
+    assert row.realm_id == "9341452188453921"
+    assert row.connection_status == ConnectionStatus.CONNECTED
+    assert row.connection_problem is None
+    assert row.qbo_company_name == "Ridgeline Builders"

@@ -377,6 +377,41 @@ def test_revoke_endpoint_with_json_body_and_access_token(server: SandboxServer) 
     assert unknown.status_code == 200
 
 
+def _revoke(srv: SandboxServer, token: str) -> requests.Response:
+    return requests.post(
+        srv.url + "/v2/oauth2/tokens/revoke",
+        json={"token": token},
+        auth=client_credentials(srv),
+        timeout=5,
+    )
+
+
+def test_revoking_a_refresh_token_disconnects_the_app_from_the_whole_company(
+    server: SandboxServer,
+) -> None:
+    # API.md §8.5: "Revoking the refresh token disconnects the app from the company", so an
+    # earlier grant of the same app for the same company dies with the one revoked.
+    first, realm = connect(server)
+    second, again = connect(server)
+    assert again == realm
+    assert _revoke(server, second["refresh_token"]).status_code == 200
+    _assert_auth_fault(_api_get(server, realm, first["access_token"]))
+    refresh = token_call(
+        server, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    )
+    assert refresh.json() == INVALID_GRANT
+
+
+def test_revoking_an_access_token_leaves_the_other_grants_of_the_company(
+    server: SandboxServer,
+) -> None:
+    first, realm = connect(server)
+    second, _ = connect(server)
+    assert _revoke(server, second["access_token"]).status_code == 200
+    _assert_auth_fault(_api_get(server, realm, second["access_token"]))
+    assert _api_get(server, realm, first["access_token"]).status_code == 200
+
+
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer not-a-token", "Basic abc"])
 def test_missing_or_unknown_bearer_is_401_fault(server: SandboxServer, header: str | None) -> None:
     _, realm = connect(server)

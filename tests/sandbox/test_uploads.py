@@ -6,9 +6,12 @@ import base64
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+from werkzeug.http import parse_options_header
 
 from tests.sandbox.conftest import Api
 from tests.sandbox.conftest import bill_body
@@ -195,3 +198,33 @@ def test_forged_or_altered_temp_link_is_403(api: Api, book: dict[str, str]) -> N
     for link in forged:
         assert requests.get(link, timeout=10).status_code == 403, link
     assert requests.get(url, timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("name", ['Café "O\'Brien"\r\n.pdf', 'a"b.pdf', "sub/dir?x=1#y.pdf"])
+def test_temp_link_and_download_header_carry_any_file_name(
+    api: Api, book: dict[str, str], name: str
+) -> None:
+    bill = api.create("Bill", bill_body(book))
+    body = _multipart(
+        [
+            ("file_metadata_01", {"Content-Type": "application/json"}, _meta(bill["Id"], name)),
+            ("file_content_01", {"filename": "scan.pdf", "Content-Type": "application/pdf"}, PDF),
+        ]
+    )
+    resp = _upload(api, body)
+    assert resp.status_code == 200, resp.text
+    att = resp.json()["AttachableResponse"][0]["Attachable"]
+    assert att["FileName"] == name
+    url = att["TempDownloadUri"]
+    assert urlsplit(url).path.rsplit("/", 1)[1] == quote(name, safe="")
+    fetched = requests.get(url, timeout=10)
+    assert fetched.status_code == 200
+    assert fetched.content == PDF
+    header = fetched.headers["Content-Disposition"]
+    assert "\r" not in header
+    assert "\n" not in header
+    kind, options = parse_options_header(header)
+    assert kind == "attachment"
+    assert options["filename"] == name  # werkzeug prefers the RFC 5987 filename*
+    fallback = header.split("filename*=")[0]
+    assert fallback.count('"') in (0, 2)  # a quoted fallback never holds a quote of its own

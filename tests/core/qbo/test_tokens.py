@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import multiprocessing
+import threading
+from collections.abc import Callable
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response
 
+from core.config import Settings
 from core.crypto import TokenVault
 from core.crypto import install_log_scrubber
+from core.db import Base
+from core.db import make_engine
+from core.db import session_factory
 from core.db import utcnow
 from core.errors import NeedsAdmin
 from core.models.company import Company
@@ -23,7 +36,10 @@ from core.qbo.errors import ReconnectNeeded
 from core.qbo.testing import Control
 from core.qbo.testing import connect_company
 from core.qbo.testing import refresh_race_worker
+from core.qbo.tokens import HTTP_TIMEOUT
+from core.qbo.tokens import OAuthConfig
 from core.qbo.tokens import TokenManager
+from core.qbo.tokens import discover
 from core.runtime import Runtime
 
 WORKERS = 8
@@ -183,3 +199,144 @@ def test_no_token_reaches_logs_exceptions_or_reprs_over_a_full_cycle(
         for t in texts:
             assert secret not in t
     assert "[redacted]" in caplog.text
+
+
+REALM = "4620816365257778"
+
+
+@pytest.fixture
+def sqlite_sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """A SQLite database: `FOR UPDATE` is a no-op there, so only the fence orders writers."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'tokens.db'}")
+    Base.metadata.create_all(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def fake_intuit() -> Iterator[tuple[str, list[Callable[[], None]]]]:
+    """Discovery plus a token endpoint that refuses every refresh with `invalid_grant`.
+
+    Yields the discovery URL and a list of callbacks run when a refresh arrives, before the
+    answer leaves: the moment another worker's write lands while our call is in flight.
+    """
+    during_call: list[Callable[[], None]] = []
+
+    @Request.application
+    def app(request: Request) -> Response:
+        if request.path == "/discovery":
+            base = request.host_url.rstrip("/")
+            doc = {
+                "issuer": base,
+                "authorization_endpoint": f"{base}/authorize",
+                "token_endpoint": f"{base}/token",
+                "revocation_endpoint": f"{base}/revoke",
+            }
+            return Response(json.dumps(doc), mimetype="application/json")
+        for step in during_call:
+            step()
+        return Response(
+            json.dumps({"error": "invalid_grant"}), status=400, mimetype="application/json"
+        )
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/discovery", during_call
+    server.shutdown()
+    thread.join(5)
+
+
+def store_tokens(
+    sessions: sessionmaker[Session], vault: TokenVault, access: str, refresh: str, version: int
+) -> None:
+    with sessions() as session, session.begin():
+        row = session.scalars(select(Company).where(Company.realm_id == REALM)).one_or_none()
+        if row is None:
+            row = Company(name="Ridgeline Builders", realm_id=REALM)
+            session.add(row)
+        row.connection_status = ConnectionStatus.CONNECTED
+        row.access_token_enc = vault.encrypt(access)
+        row.refresh_token_enc = vault.encrypt(refresh)
+        row.access_expires_at = utcnow() + dt.timedelta(hours=1)
+        row.token_version = version
+
+
+def test_invalid_grant_after_another_worker_stored_its_refresh_keeps_that_workers_tokens(
+    sqlite_sessions: sessionmaker[Session],
+    fake_intuit: tuple[str, list[Callable[[], None]]],
+    settings: Settings,
+    redis_conn: Any,
+) -> None:
+    discovery_url, during_call = fake_intuit
+    vault = TokenVault(settings.token_keys)
+    store_tokens(sqlite_sessions, vault, "access-v1", "refresh-v1", version=1)
+    # Worker B presented refresh-v1 first and committed its rotation while ours was in
+    # flight, so Intuit refuses our (now spent) refresh-v1.
+    during_call.append(
+        lambda: store_tokens(sqlite_sessions, vault, "access-v2", "refresh-v2", version=2)
+    )
+    tokens = TokenManager(
+        sqlite_sessions,
+        redis_conn,
+        vault,
+        OAuthConfig("client", "secret", discovery_url, "http://127.0.0.1/callback"),
+    )
+
+    token = tokens.refresh(REALM, seen_version=1)
+
+    assert token.value == "access-v2"
+    with sqlite_sessions() as session:
+        row = session.scalars(select(Company).where(Company.realm_id == REALM)).one()
+        assert row.connection_status == ConnectionStatus.CONNECTED
+        assert row.token_version == 2
+        assert vault.decrypt(row.refresh_token_enc or "") == "refresh-v2"
+
+
+def test_invalid_grant_with_nobody_else_refreshing_still_asks_for_a_reconnect(
+    sqlite_sessions: sessionmaker[Session],
+    fake_intuit: tuple[str, list[Callable[[], None]]],
+    settings: Settings,
+    redis_conn: Any,
+) -> None:
+    discovery_url, _ = fake_intuit
+    vault = TokenVault(settings.token_keys)
+    store_tokens(sqlite_sessions, vault, "access-v1", "refresh-v1", version=1)
+    tokens = TokenManager(
+        sqlite_sessions,
+        redis_conn,
+        vault,
+        OAuthConfig("client", "secret", discovery_url, "http://127.0.0.1/callback"),
+    )
+    with pytest.raises(ReconnectNeeded):
+        tokens.refresh(REALM, seen_version=1)
+    with sqlite_sessions() as session:
+        row = session.scalars(select(Company).where(Company.realm_id == REALM)).one()
+        assert row.connection_status == ConnectionStatus.RECONNECT_NEEDED
+        assert row.refresh_token_enc is None
+        assert row.token_version == 2
+
+
+def test_the_refresh_lock_outlives_the_http_calls_made_under_it(
+    sqlite_sessions: sessionmaker[Session],
+    fake_intuit: tuple[str, list[Callable[[], None]]],
+    settings: Settings,
+    redis_conn: Any,
+) -> None:
+    discovery_url, during_call = fake_intuit
+    vault = TokenVault(settings.token_keys)
+    store_tokens(sqlite_sessions, vault, "access-v1", "refresh-v1", version=1)
+    discover(discovery_url)  # cached, as in a long-running worker
+    ttl: list[int] = []
+    during_call.append(lambda: ttl.append(int(redis_conn.pttl(f"lock:refresh:{REALM}"))))
+    tokens = TokenManager(
+        sqlite_sessions,
+        redis_conn,
+        vault,
+        OAuthConfig("client", "secret", discovery_url, "http://127.0.0.1/callback"),
+    )
+    with pytest.raises(ReconnectNeeded):
+        tokens.refresh(REALM, seen_version=1)
+    # requests' timeout bounds the connect and each read: one call may take twice HTTP_TIMEOUT.
+    assert ttl
+    assert ttl[0] / 1000 > 2 * HTTP_TIMEOUT

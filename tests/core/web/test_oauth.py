@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
@@ -15,8 +16,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from core.crypto import TokenVault
+from core.jobs import queues
 from core.models.company import Company
 from core.models.company import ConnectionStatus
+from core.models.sync import OutboxEntry
+from core.models.sync import OutboxState
 from core.qbo.fixtures import company_fixture  # noqa: F401
 from core.qbo.fixtures import control_fixture  # noqa: F401
 from core.qbo.fixtures import qbo_runtime_fixture  # noqa: F401
@@ -192,3 +196,97 @@ def test_a_realm_already_connected_to_another_company_is_refused(
     with qbo_runtime.sessions() as session:
         owners = session.scalars(select(Company.id).where(Company.realm_id == realm)).all()
     assert owners == [company.id]
+
+
+def test_a_realm_connected_elsewhere_is_refused_before_the_code_is_exchanged(
+    browser: FlaskClient,
+    qbo_runtime: Runtime,
+    company: Company,
+    committed_db: Any,
+    control: Control,
+    sandbox: Any,
+) -> None:
+    browser.get(consent(start(browser, company.id)))
+    first = load(qbo_runtime, company.id)
+    other = Company(name="Second Builder")
+    committed_db.add(other)
+    committed_db.commit()
+    before = control.oauth()
+    resp = browser.get(consent(start(browser, other.id)))
+    assert resp.status_code == 409
+    after = control.oauth()
+    # No code exchanged, nothing revoked: a revoke would disconnect the app from the realm
+    # (API.md §8.5) and cut the first company off.
+    assert after["token_calls"].get("authorization_code", 0) == before["token_calls"].get(
+        "authorization_code", 0
+    )
+    assert after["revoke_calls"] == before["revoke_calls"]
+    access = TokenVault(qbo_runtime.settings.token_keys).decrypt(first.access_token_enc or "")
+    api = requests.get(
+        f"{sandbox.url}/v3/company/{first.realm_id}/companyinfo/{first.realm_id}",
+        headers={"Authorization": f"Bearer {access}", "Accept": "application/json"},
+        params={"minorversion": "75"},
+        timeout=10,
+    )
+    assert api.status_code == 200
+    assert load(qbo_runtime, company.id).connection_status == ConnectionStatus.CONNECTED
+    assert load(qbo_runtime, other.id).realm_id is None
+
+
+def blocked_push(committed_db: Any, company: Company) -> OutboxEntry:
+    entry = OutboxEntry(
+        company_id=company.id,
+        entity="Bill",
+        local_kind="bill",
+        local_id=1,
+        operation="create",
+        idempotency_key=str(uuid.uuid4()),
+        state=OutboxState.BLOCKED,
+    )
+    committed_db.add(entry)
+    committed_db.commit()
+    return entry
+
+
+def test_connecting_queues_again_the_pushes_that_waited_for_the_connection(
+    browser: FlaskClient, qbo_runtime: Runtime, company: Company, committed_db: Any
+) -> None:
+    entry = blocked_push(committed_db, company)
+    resp = browser.get(consent(start(browser, company.id)))
+    assert resp.headers["Location"].endswith("m=connected")
+    committed_db.expire_all()
+    assert committed_db.get(OutboxEntry, entry.id).state == OutboxState.PENDING
+    assert queues.queue(queues.PUSH, qbo_runtime.redis).count == 1
+
+
+@pytest.fixture
+def redis_down(qbo_runtime: Runtime) -> Iterator[Flask]:
+    """The app on a runtime whose Redis refuses connections (nothing listens on port 1)."""
+    from core.app import create_app
+
+    rt = Runtime(
+        settings=qbo_runtime.settings.with_overrides({"redis_url": "redis://127.0.0.1:1/0"}),
+        engine=qbo_runtime.engine,
+        pm=qbo_runtime.pm,
+    )
+    app = create_app({"runtime": rt, "TESTING": True})
+    yield app
+    dispose_app(app)
+    rt.redis.close()
+
+
+def test_a_redis_outage_after_the_tokens_are_stored_does_not_fail_the_connect(
+    redis_down: Flask, qbo_runtime: Runtime, company: Company, committed_db: Any
+) -> None:
+    entry = blocked_push(committed_db, company)
+    browser = redis_down.test_client()
+    resp = browser.get(consent(start(browser, company.id)))
+    assert resp.status_code == 302
+    assert resp.headers["Location"].endswith("m=connected")
+    assert load(qbo_runtime, company.id).connection_status == ConnectionStatus.CONNECTED
+    # Not lost: the sweeper finds the row once Redis is back.
+    committed_db.expire_all()
+    assert committed_db.get(OutboxEntry, entry.id).state in (
+        OutboxState.BLOCKED,
+        OutboxState.PENDING,
+    )

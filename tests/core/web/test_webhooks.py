@@ -124,6 +124,41 @@ def test_a_signed_delivery_is_accepted_and_queued(
     assert run.counts == {"Bill:Update": 1}
 
 
+@pytest.mark.parametrize("base", ["http://127.0.0.1:8000", "http://localhost"])
+def test_a_signed_delivery_from_a_loopback_host_is_accepted(
+    hook: FlaskClient, known: Company, runtime: Runtime, redis_conn: Redis, base: str
+) -> None:
+    body = legacy()
+    resp = hook.post(
+        "/webhooks/qbo",
+        data=body,
+        base_url=base,
+        headers={
+            "Content-Type": "application/json",
+            "intuit-signature": sign(runtime.settings.qbo_webhook_verifier, body),
+        },
+    )
+    assert resp.status_code == 200
+    assert queued(redis_conn) == 1
+
+
+def test_a_delivery_under_an_untrusted_host_name_is_refused(
+    hook: FlaskClient, known: Company, runtime: Runtime, redis_conn: Redis
+) -> None:
+    body = legacy()
+    resp = hook.post(
+        "/webhooks/qbo",
+        data=body,
+        base_url="http://rebind.attacker.example",
+        headers={
+            "Content-Type": "application/json",
+            "intuit-signature": sign(runtime.settings.qbo_webhook_verifier, body),
+        },
+    )
+    assert resp.status_code == 400
+    assert queued(redis_conn) == 0
+
+
 @pytest.mark.parametrize("signature", [None, "", "bm90IHRoZSBzaWduYXR1cmU=", "garbage!"])
 def test_a_bad_or_missing_signature_is_401_and_queues_nothing(
     hook: FlaskClient, redis_conn: Redis, known: Company, signature: str | None
