@@ -262,6 +262,14 @@ def store_tokens(
         row.token_version = version
 
 
+def fake_intuit_tokens(
+    sessions: sessionmaker[Session], redis_conn: Any, vault: TokenVault, discovery_url: str
+) -> TokenManager:
+    """Token custody on `sessions`, talking to the fake Intuit at `discovery_url`."""
+    config = OAuthConfig("client", "secret", discovery_url, "http://127.0.0.1/callback")
+    return TokenManager(sessions, redis_conn, vault, config)
+
+
 def test_invalid_grant_after_another_worker_stored_its_refresh_keeps_that_workers_tokens(
     sqlite_sessions: sessionmaker[Session],
     fake_intuit: tuple[str, list[Callable[[], None]]],
@@ -276,12 +284,7 @@ def test_invalid_grant_after_another_worker_stored_its_refresh_keeps_that_worker
     during_call.append(
         lambda: store_tokens(sqlite_sessions, vault, "access-v2", "refresh-v2", version=2)
     )
-    tokens = TokenManager(
-        sqlite_sessions,
-        redis_conn,
-        vault,
-        OAuthConfig("client", "secret", discovery_url, "http://127.0.0.1/callback"),
-    )
+    tokens = fake_intuit_tokens(sqlite_sessions, redis_conn, vault, discovery_url)
 
     token = tokens.refresh(REALM, seen_version=1)
 
@@ -302,12 +305,7 @@ def test_invalid_grant_with_nobody_else_refreshing_still_asks_for_a_reconnect(
     discovery_url, _ = fake_intuit
     vault = TokenVault(settings.token_keys)
     store_tokens(sqlite_sessions, vault, "access-v1", "refresh-v1", version=1)
-    tokens = TokenManager(
-        sqlite_sessions,
-        redis_conn,
-        vault,
-        OAuthConfig("client", "secret", discovery_url, "http://127.0.0.1/callback"),
-    )
+    tokens = fake_intuit_tokens(sqlite_sessions, redis_conn, vault, discovery_url)
     with pytest.raises(ReconnectNeeded):
         tokens.refresh(REALM, seen_version=1)
     with sqlite_sessions() as session:
@@ -329,12 +327,7 @@ def test_the_refresh_lock_outlives_the_http_calls_made_under_it(
     discover(discovery_url)  # cached, as in a long-running worker
     ttl: list[int] = []
     during_call.append(lambda: ttl.append(int(redis_conn.pttl(f"lock:refresh:{REALM}"))))
-    tokens = TokenManager(
-        sqlite_sessions,
-        redis_conn,
-        vault,
-        OAuthConfig("client", "secret", discovery_url, "http://127.0.0.1/callback"),
-    )
+    tokens = fake_intuit_tokens(sqlite_sessions, redis_conn, vault, discovery_url)
     with pytest.raises(ReconnectNeeded):
         tokens.refresh(REALM, seen_version=1)
     # requests' timeout bounds the connect and each read: one call may take twice HTTP_TIMEOUT.
