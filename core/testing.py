@@ -16,6 +16,7 @@ import os
 import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -217,14 +218,23 @@ def runtime(settings: Settings, engine: Engine, pm: PluginManager) -> Iterator[R
     runtime_mod.install(None)
 
 
+@contextmanager
+def web_app(runtime: Runtime, **config: Any) -> Iterator[Any]:
+    """A web app on `runtime` (Flask config keys in `config`), closed again on exit."""
+    from core.app import create_app
+
+    web = create_app({"runtime": runtime, "TESTING": True, **config})
+    try:
+        yield web
+    finally:
+        dispose_app(web)
+
+
 @pytest.fixture
 def app(runtime: Runtime) -> Iterator[Any]:
     """The web app, on the test runtime; its database connections are closed afterwards."""
-    from core.app import create_app
-
-    web = create_app({"runtime": runtime, "TESTING": True})
-    yield web
-    dispose_app(web)
+    with web_app(runtime) as web:
+        yield web
 
 
 def dispose_app(web: Any) -> None:

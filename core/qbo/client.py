@@ -77,15 +77,7 @@ class QboClient(BulkCalls, AttachmentCalls):
         self, entity: str, body: Mapping[str, Any], *, request_id: str | None = None
     ) -> dict[str, Any]:
         """Create a record; pass a stable `request_id` to make retries across jobs safe."""
-        answer = self.request(
-            "POST",
-            _path(entity),
-            json_body=body,
-            write=True,
-            request_id=request_id,
-            what=f"Creating a {entity}",
-        )
-        return _unwrap(answer, entity)
+        return self._write(entity, body, request_id, f"Creating a {entity}")
 
     def update(
         self,
@@ -100,31 +92,35 @@ class QboClient(BulkCalls, AttachmentCalls):
         Raises:
             StaleObject: The SyncToken is not the current one (5010).
         """
-        payload = dict(body)
-        if sparse:
-            payload["sparse"] = True
-        answer = self.request(
-            "POST",
-            _path(entity),
-            json_body=payload,
-            write=True,
-            request_id=request_id,
-            what=f"Updating a {entity}",
-        )
-        return _unwrap(answer, entity)
+        payload = {**body, "sparse": True} if sparse else body
+        return self._write(entity, payload, request_id, f"Updating a {entity}")
 
     def delete(
         self, entity: str, entity_id: str, sync_token: str, *, request_id: str | None = None
     ) -> dict[str, Any]:
         """Delete a transaction or Attachable; returns the deleted stub."""
+        body = {"Id": str(entity_id), "SyncToken": str(sync_token)}
+        return self._write(
+            entity, body, request_id, f"Deleting a {entity}", params={"operation": "delete"}
+        )
+
+    def _write(
+        self,
+        entity: str,
+        body: Mapping[str, Any],
+        request_id: str | None,
+        what: str,
+        params: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """POST one write to the entity's endpoint (with a requestid) and unwrap the answer."""
         answer = self.request(
             "POST",
             _path(entity),
-            params={"operation": "delete"},
-            json_body={"Id": str(entity_id), "SyncToken": str(sync_token)},
+            params=params,
+            json_body=body,
             write=True,
             request_id=request_id,
-            what=f"Deleting a {entity}",
+            what=what,
         )
         return _unwrap(answer, entity)
 

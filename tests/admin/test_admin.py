@@ -13,6 +13,7 @@ from core.contracts import PluginInfo
 from core.models import Company
 from core.models import ConnectionStatus
 from core.testing import dispose_app
+from core.testing import web_app
 
 PAGES = [
     "/admin/",
@@ -104,24 +105,15 @@ def test_every_app_gets_its_own_admin(runtime):
     dispose_app(second)
 
 
-@pytest.fixture
-def csrf_client(runtime):
-    from core.app import create_app
-
-    web = create_app({"runtime": runtime, "TESTING": True})
-    yield web.test_client()
-    dispose_app(web)
-
-
-def test_console_post_without_csrf_token_is_refused(csrf_client, committed_db):
+def test_console_post_without_csrf_token_is_refused(client, committed_db):
     company = Company(name="Ridgeline Builders LLC")
     committed_db.add(company)
     committed_db.commit()
-    response = csrf_client.post(
+    response = client.post(
         "/admin/project/new/", data={"company": str(company.id), "name": "Forged"}
     )
     assert response.status_code == 400
-    assert b"Forged" not in csrf_client.get("/admin/project/").data
+    assert b"Forged" not in client.get("/admin/project/").data
 
 
 class ReportPlugin:
@@ -152,17 +144,14 @@ class BrokenAdminPlugin:
 
 
 def test_admin_views_of_plugins_are_mounted_under_plugins_with_prefixed_endpoints(runtime):
-    from core.app import create_app
-
     runtime.pm.register(ReportPlugin(), name="zz_reports")
     runtime.pm.register(BrokenAdminPlugin(), name="zz_broken")
     try:
-        web = create_app({"runtime": runtime, "TESTING": True})
-        admin = web.extensions["admin"][0]
-        view = next(v for v in admin._views if v.endpoint == "zz_reports_retainage")
-        assert view.category == "Plugins"
-        assert web.test_client().get(view.url + "/").data == b"retainage report"
-        dispose_app(web)
+        with web_app(runtime) as web:
+            admin = web.extensions["admin"][0]
+            view = next(v for v in admin._views if v.endpoint == "zz_reports_retainage")
+            assert view.category == "Plugins"
+            assert web.test_client().get(view.url + "/").data == b"retainage report"
     finally:
         runtime.pm.unregister(name="zz_reports")
         runtime.pm.unregister(name="zz_broken")

@@ -86,6 +86,15 @@ def _outbox(db, *, local_id=7, key="k-0001"):
     return entry, run
 
 
+def _push_once(db, runtime):
+    """A fresh outbox row pushed through the queue by a burst worker; its entry and run."""
+    entry, run = _outbox(db)
+    tasks.enqueue_push(runtime, entry, run)
+    _work(runtime)
+    db.expire_all()
+    return entry, run
+
+
 def _work(runtime):
     worker = SimpleWorker(
         [queues.queue(n, runtime.redis) for n in queues.ALL],
@@ -138,10 +147,7 @@ def test_needs_admin_is_written_on_the_run_and_not_retried(
             fix="Connect the vendor on the Vendors page.",
         )
     )
-    entry, run = _outbox(committed_db)
-    tasks.enqueue_push(runtime, entry, run)
-    _work(runtime)
-    committed_db.expire_all()
+    entry, run = _push_once(committed_db, runtime)
     stored_run = committed_db.get(SyncRun, run.id)
     assert stored_run.state == RunState.NEEDS_ADMIN
     assert stored_run.message == "The vendor is not connected to QuickBooks."
@@ -151,10 +157,7 @@ def test_needs_admin_is_written_on_the_run_and_not_retried(
 
 
 def test_entity_no_enabled_plugin_owns_needs_an_admin(committed_db, runtime, redis_conn):
-    entry, run = _outbox(committed_db)
-    tasks.enqueue_push(runtime, entry, run)
-    _work(runtime)
-    committed_db.expire_all()
+    entry, run = _push_once(committed_db, runtime)
     stored_run = committed_db.get(SyncRun, run.id)
     assert stored_run.state == RunState.NEEDS_ADMIN
     assert "No enabled plugin sends TestBill" in stored_run.message
@@ -164,10 +167,7 @@ def test_unexpected_error_leaves_the_push_unknown_for_a_retry(
     committed_db, runtime, redis_conn, pusher_failing_with
 ):
     pusher_failing_with(ConnectionResetError("connection dropped after sending"))
-    entry, run = _outbox(committed_db)
-    tasks.enqueue_push(runtime, entry, run)
-    _work(runtime)
-    committed_db.expire_all()
+    entry, run = _push_once(committed_db, runtime)
     stored = committed_db.get(OutboxEntry, entry.id)
     assert stored.state == OutboxState.UNKNOWN
     assert "ConnectionResetError" in stored.last_error
@@ -191,10 +191,7 @@ def test_sweeper_re_enqueues_pushes_lost_with_a_flushed_redis(
 
 
 def test_delivered_row_is_not_pushed_again(committed_db, runtime, redis_conn, pusher):
-    entry, run = _outbox(committed_db)
-    tasks.enqueue_push(runtime, entry, run)
-    _work(runtime)
-    committed_db.expire_all()
+    entry, run = _push_once(committed_db, runtime)
     again = SyncRun(company_id=entry.company_id, project_id=entry.project_id, kind="push")
     committed_db.add(again)
     committed_db.commit()

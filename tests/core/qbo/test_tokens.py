@@ -9,6 +9,7 @@ import multiprocessing
 import threading
 from collections.abc import Callable
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -262,31 +263,42 @@ def store_tokens(
         row.token_version = version
 
 
-def fake_intuit_tokens(
-    sessions: sessionmaker[Session], redis_conn: Any, vault: TokenVault, discovery_url: str
-) -> TokenManager:
-    """Token custody on `sessions`, talking to the fake Intuit at `discovery_url`."""
-    config = OAuthConfig("client", "secret", discovery_url, "http://127.0.0.1/callback")
-    return TokenManager(sessions, redis_conn, vault, config)
+@dataclass
+class Custody:
+    """Token custody on SQLite, talking to the fake Intuit, with version 1 tokens stored."""
+
+    vault: TokenVault
+    tokens: TokenManager
+    discovery_url: str
+    during_call: list[Callable[[], None]]
 
 
-def test_invalid_grant_after_another_worker_stored_its_refresh_keeps_that_workers_tokens(
+@pytest.fixture
+def custody(
     sqlite_sessions: sessionmaker[Session],
     fake_intuit: tuple[str, list[Callable[[], None]]],
     settings: Settings,
     redis_conn: Any,
-) -> None:
+) -> Custody:
     discovery_url, during_call = fake_intuit
     vault = TokenVault(settings.token_keys)
     store_tokens(sqlite_sessions, vault, "access-v1", "refresh-v1", version=1)
+    config = OAuthConfig("client", "secret", discovery_url, "http://127.0.0.1/callback")
+    tokens = TokenManager(sqlite_sessions, redis_conn, vault, config)
+    return Custody(vault, tokens, discovery_url, during_call)
+
+
+def test_invalid_grant_after_another_worker_stored_its_refresh_keeps_that_workers_tokens(
+    sqlite_sessions: sessionmaker[Session], custody: Custody
+) -> None:
+    vault = custody.vault
     # Worker B presented refresh-v1 first and committed its rotation while ours was in
     # flight, so Intuit refuses our (now spent) refresh-v1.
-    during_call.append(
+    custody.during_call.append(
         lambda: store_tokens(sqlite_sessions, vault, "access-v2", "refresh-v2", version=2)
     )
-    tokens = fake_intuit_tokens(sqlite_sessions, redis_conn, vault, discovery_url)
 
-    token = tokens.refresh(REALM, seen_version=1)
+    token = custody.tokens.refresh(REALM, seen_version=1)
 
     assert token.value == "access-v2"
     with sqlite_sessions() as session:
@@ -297,17 +309,10 @@ def test_invalid_grant_after_another_worker_stored_its_refresh_keeps_that_worker
 
 
 def test_invalid_grant_with_nobody_else_refreshing_still_asks_for_a_reconnect(
-    sqlite_sessions: sessionmaker[Session],
-    fake_intuit: tuple[str, list[Callable[[], None]]],
-    settings: Settings,
-    redis_conn: Any,
+    sqlite_sessions: sessionmaker[Session], custody: Custody
 ) -> None:
-    discovery_url, _ = fake_intuit
-    vault = TokenVault(settings.token_keys)
-    store_tokens(sqlite_sessions, vault, "access-v1", "refresh-v1", version=1)
-    tokens = fake_intuit_tokens(sqlite_sessions, redis_conn, vault, discovery_url)
     with pytest.raises(ReconnectNeeded):
-        tokens.refresh(REALM, seen_version=1)
+        custody.tokens.refresh(REALM, seen_version=1)
     with sqlite_sessions() as session:
         row = session.scalars(select(Company).where(Company.realm_id == REALM)).one()
         assert row.connection_status == ConnectionStatus.RECONNECT_NEEDED
@@ -316,20 +321,13 @@ def test_invalid_grant_with_nobody_else_refreshing_still_asks_for_a_reconnect(
 
 
 def test_the_refresh_lock_outlives_the_http_calls_made_under_it(
-    sqlite_sessions: sessionmaker[Session],
-    fake_intuit: tuple[str, list[Callable[[], None]]],
-    settings: Settings,
-    redis_conn: Any,
+    custody: Custody, redis_conn: Any
 ) -> None:
-    discovery_url, during_call = fake_intuit
-    vault = TokenVault(settings.token_keys)
-    store_tokens(sqlite_sessions, vault, "access-v1", "refresh-v1", version=1)
-    discover(discovery_url)  # cached, as in a long-running worker
+    discover(custody.discovery_url)  # cached, as in a long-running worker
     ttl: list[int] = []
-    during_call.append(lambda: ttl.append(int(redis_conn.pttl(f"lock:refresh:{REALM}"))))
-    tokens = fake_intuit_tokens(sqlite_sessions, redis_conn, vault, discovery_url)
+    custody.during_call.append(lambda: ttl.append(int(redis_conn.pttl(f"lock:refresh:{REALM}"))))
     with pytest.raises(ReconnectNeeded):
-        tokens.refresh(REALM, seen_version=1)
+        custody.tokens.refresh(REALM, seen_version=1)
     # requests' timeout bounds the connect and each read: one call may take twice HTTP_TIMEOUT.
     assert ttl
     assert ttl[0] / 1000 > 2 * HTTP_TIMEOUT

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from core.models.company import Company
 from core.models.company import ConnectionStatus
 from core.runtime import Runtime
-from core.testing import dispose_app
+from core.testing import web_app
 
 REBOUND = "http://rebind.attacker.example:5000"
 
@@ -70,13 +70,8 @@ def test_the_test_clients_default_host_passes(client: FlaskClient, saved: Compan
 
 @pytest.fixture
 def public(runtime: Runtime) -> Iterator[Flask]:
-    from core.app import create_app
-
-    app = create_app(
-        {"runtime": runtime, "TESTING": True, "TRUSTED_HOSTS": ["costbridge.example.com"]}
-    )
-    yield app
-    dispose_app(app)
+    with web_app(runtime, TRUSTED_HOSTS=["costbridge.example.com"]) as app:
+        yield app
 
 
 def test_trusted_hosts_can_be_overridden_for_a_public_name(public: Flask, saved: Company) -> None:

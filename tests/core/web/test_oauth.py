@@ -28,22 +28,29 @@ from core.qbo.fixtures import qbo_settings_fixture  # noqa: F401
 from core.qbo.fixtures import sandbox_fixture  # noqa: F401
 from core.qbo.testing import Control
 from core.runtime import Runtime
-from core.testing import dispose_app
+from core.testing import web_app
 
 
 @pytest.fixture
 def web(qbo_runtime: Runtime) -> Iterator[Flask]:
     """The real app on the sandbox-pointed runtime, with the OAuth blueprint registered."""
-    from core.app import create_app
-
-    app = create_app({"runtime": qbo_runtime, "TESTING": True})
-    yield app
-    dispose_app(app)
+    with web_app(qbo_runtime) as app:
+        yield app
 
 
 @pytest.fixture
 def browser(web: Flask) -> FlaskClient:
     return web.test_client()
+
+
+def company_info(sandbox: Any, realm_id: str | None, access: str) -> requests.Response:
+    """Read the realm's CompanyInfo from the sandbox with a bearer token."""
+    return requests.get(
+        f"{sandbox.url}/v3/company/{realm_id}/companyinfo/{realm_id}",
+        headers={"Authorization": f"Bearer {access}", "Accept": "application/json"},
+        params={"minorversion": "75"},
+        timeout=10,
+    )
 
 
 def start(browser: FlaskClient, company_id: int) -> str:
@@ -95,12 +102,7 @@ def test_connect_flow_end_to_end(
     access = vault.decrypt(row.access_token_enc or "")
     assert access not in (row.access_token_enc or "")
     # The stored token works against the API.
-    api = requests.get(
-        f"{sandbox.url}/v3/company/{row.realm_id}/companyinfo/{row.realm_id}",
-        headers={"Authorization": f"Bearer {access}", "Accept": "application/json"},
-        params={"minorversion": "75"},
-        timeout=10,
-    )
+    api = company_info(sandbox, row.realm_id, access)
     assert api.status_code == 200
     # The callback read CompanyInfo with the new tokens and named the QBO company.
     assert row.qbo_company_name == api.json()["CompanyInfo"]["CompanyName"]
@@ -222,12 +224,7 @@ def test_a_realm_connected_elsewhere_is_refused_before_the_code_is_exchanged(
     )
     assert after["revoke_calls"] == before["revoke_calls"]
     access = TokenVault(qbo_runtime.settings.token_keys).decrypt(first.access_token_enc or "")
-    api = requests.get(
-        f"{sandbox.url}/v3/company/{first.realm_id}/companyinfo/{first.realm_id}",
-        headers={"Authorization": f"Bearer {access}", "Accept": "application/json"},
-        params={"minorversion": "75"},
-        timeout=10,
-    )
+    api = company_info(sandbox, first.realm_id, access)
     assert api.status_code == 200
     assert load(qbo_runtime, company.id).connection_status == ConnectionStatus.CONNECTED
     assert load(qbo_runtime, other.id).realm_id is None
@@ -262,16 +259,13 @@ def test_connecting_queues_again_the_pushes_that_waited_for_the_connection(
 @pytest.fixture
 def redis_down(qbo_runtime: Runtime) -> Iterator[Flask]:
     """The app on a runtime whose Redis refuses connections (nothing listens on port 1)."""
-    from core.app import create_app
-
     rt = Runtime(
         settings=qbo_runtime.settings.with_overrides({"redis_url": "redis://127.0.0.1:1/0"}),
         engine=qbo_runtime.engine,
         pm=qbo_runtime.pm,
     )
-    app = create_app({"runtime": rt, "TESTING": True})
-    yield app
-    dispose_app(app)
+    with web_app(rt) as app:
+        yield app
     rt.redis.close()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from core.models.company import Company
 from core.models.company import ConnectionStatus
 from core.models.sync import SyncRun
 from core.runtime import Runtime
-from core.testing import dispose_app
 from core.web.webhooks import sign
 
 REALM = "9341452188453921"
@@ -34,18 +32,9 @@ SAMPLES = Path("/work/shared/qbo/samples")
 
 
 @pytest.fixture
-def web(runtime: Runtime, redis_conn: Redis) -> Iterator[Flask]:
-    """The real app with the webhook blueprint (exempt from CSRF: the signature is the check)."""
-    from core.app import create_app
-
-    app = create_app({"runtime": runtime, "TESTING": True})
-    yield app
-    dispose_app(app)
-
-
-@pytest.fixture
-def hook(web: Flask) -> FlaskClient:
-    return web.test_client()
+def hook(app: Flask, redis_conn: Redis) -> FlaskClient:
+    """A client of the real app (the webhook is exempt from CSRF: the signature is the check)."""
+    return app.test_client()
 
 
 @pytest.fixture
