@@ -118,47 +118,152 @@ class SyncContext:
     client: Any = None
 
 
+ActualTypeName = Literal[
+    "bill",
+    "expense",
+    "check",
+    "credit_card",
+    "credit_card_credit",
+    "bank_transaction",
+    "time",
+    "vendor_credit",
+]
+
+
 @dataclass(frozen=True)
-class EntityChange:
-    """One changed or deleted QBO record, as QBO sent it."""
+class QboRecord:
+    """One created or updated QBO record as the sync engine pulled it (JSON with Decimals).
+
+    Attributes:
+        entity: The QBO entity name (`Bill`, `Purchase`, ...).
+        data: The record's JSON object; money and rates are `Decimal`.
+    """
 
     entity: str
-    id: str
-    operation: Literal["Create", "Update", "Delete", "Void", "Merge", "Emailed"]
-    record: Mapping[str, Any] | None = None
+    data: Mapping[str, Any]
+
+    @property
+    def id(self) -> str:
+        """The record's QBO `Id`."""
+        return str(self.data.get("Id", ""))
+
+    @property
+    def sync_token(self) -> str | None:
+        """The record's `SyncToken`, if QBO sent one."""
+        token = self.data.get("SyncToken")
+        return None if token is None else str(token)
+
+    def ref(self, key: str) -> Ref | None:
+        """A top-level reference (`VendorRef`, `CustomerRef`, ...), or None."""
+        return Ref.of(self.data.get(key))
+
+    def lines(self) -> list[Mapping[str, Any]]:
+        """The record's `Line` elements (none for a TimeActivity)."""
+        return [line for line in self.data.get("Line", []) or [] if isinstance(line, Mapping)]
 
 
 @dataclass(frozen=True)
-class EntityChanges:
-    """A batch of changes from one CDC window, query page or webhook."""
+class Ref:
+    """A QBO reference: `{"value": id, "name": display name}`."""
 
-    changes: tuple[EntityChange, ...]
-    source: Literal["query", "cdc", "webhook"] = "cdc"
+    value: str
+    name: str | None = None
 
-    def of(self, *entities: str) -> tuple[EntityChange, ...]:
-        """The changes of the named entity types only."""
-        return tuple(c for c in self.changes if c.entity in entities)
-
-
-@dataclass(frozen=True)
-class RecordProblem:
-    """A record a plugin could not apply, and why, in an admin's words."""
-
-    entity: str
-    id: str
-    message: str
-    fix: str = ""
+    @classmethod
+    def of(cls, raw: object) -> Ref | None:
+        """Parse a reference object; None when absent or empty."""
+        if not isinstance(raw, Mapping) or raw.get("value") in (None, ""):
+            return None
+        name = raw.get("name")
+        return cls(str(raw["value"]), None if name is None else str(name))
 
 
 @dataclass(frozen=True)
-class PullResult:
-    """What a plugin did with a batch of changes."""
+class Lookups:
+    """Read-only facts about the realm the engine gives every pull mapper.
 
-    created: int = 0
-    updated: int = 0
-    removed: int = 0
-    skipped: int = 0
-    problems: tuple[RecordProblem, ...] = ()
+    Attributes:
+        home_currency: The company's home currency (amounts of actuals are in it).
+        item_cost_codes: QBO Item id -> id of the cost code connected to it.
+        employee_cost_rates: QBO Employee id -> its CostRate (for time with no rate of its own).
+        vendor_cost_rates: QBO Vendor id -> its CostRate.
+    """
+
+    home_currency: str = "USD"
+    item_cost_codes: Mapping[str, int] = field(default_factory=dict)
+    employee_cost_rates: Mapping[str, Decimal] = field(default_factory=dict)
+    vendor_cost_rates: Mapping[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A project setting that leaves a line out of actuals when it has a given value.
+
+    Attributes:
+        setting: The key of the project setting deciding it (`vendor_credits`, ...).
+        excluded_when: The setting's value that leaves the line out.
+        reason: Why, in a construction admin's words ("vendor credits are turned off").
+    """
+
+    setting: str
+    excluded_when: bool
+    reason: str
+
+    def applies(self, settings: Mapping[str, object]) -> bool:
+        """Whether this project's settings leave the line out."""
+        return bool(settings.get(self.setting)) == self.excluded_when
+
+
+@dataclass(frozen=True)
+class CandidateLine:
+    """One QBO line that could count as an actual for the project linked to its customer.
+
+    Attributes:
+        line_id: The QBO line `Id` (a TimeActivity, which has no lines, uses "0").
+        customer_id: The line's CustomerRef id; None when the line is for no customer.
+        actual_type: The design's actual type for this record and line.
+        amount: Signed amount in the home currency, rounded half-up to cents once.
+        txn_date: The transaction date (the company's local date).
+        hours: Hours worked (time only).
+        cost_rate: The cost rate applied to `hours` (time only).
+        billable_status: `Billable`, `NotBillable` or `HasBeenBilled` as QBO says.
+        item: The line's Item; cost_code_id: the cost code connected to it (None: Uncoded).
+        account, klass, location: The line's account, class and location (department).
+        payee: Vendor, employee or other payee name.
+        currency, exchange_rate, original_amount: The record's currency as QBO sent it.
+        exclusions: Settings that leave this line out, each with its reason.
+        flags: Problems an admin should see that do not leave the line out (`no_cost_rate`).
+    """
+
+    line_id: str
+    customer_id: str | None
+    actual_type: ActualTypeName
+    amount: Decimal
+    txn_date: dt.date
+    hours: Decimal | None = None
+    cost_rate: Decimal | None = None
+    billable_status: str | None = None
+    item: Ref | None = None
+    cost_code_id: int | None = None
+    account: Ref | None = None
+    klass: Ref | None = None
+    location: Ref | None = None
+    customer_name: str | None = None
+    payee: str | None = None
+    doc_number: str | None = None
+    description: str | None = None
+    currency: str | None = None
+    exchange_rate: Decimal | None = None
+    original_amount: Decimal | None = None
+    exclusions: tuple[Exclusion, ...] = ()
+    flags: tuple[str, ...] = ()
+
+    def excluded_by(self, settings: Mapping[str, object]) -> str | None:
+        """Why a project with these settings leaves the line out; None when it counts."""
+        for exclusion in self.exclusions:
+            if exclusion.applies(settings):
+                return exclusion.reason
+        return None
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,13 @@ from typing import Any
 from core import hookspec
 from core.contracts import AttachmentRequest
 from core.contracts import AttachmentResult
-from core.contracts import EntityChanges
+from core.contracts import CandidateLine
+from core.contracts import Lookups
 from core.contracts import PluginInfo
 from core.contracts import ProjectView
-from core.contracts import PullResult
 from core.contracts import PushRequest
 from core.contracts import PushResult
+from core.contracts import QboRecord
 from core.contracts import SettingProblem
 from core.contracts import SyncContext
 
@@ -59,17 +60,24 @@ def validate_settings(  # type: ignore[empty-body]
 
 
 @hookspec
-def pull_changes(ctx: SyncContext, changes: EntityChanges) -> PullResult:  # type: ignore[empty-body]
-    """Apply changed or deleted QBO records of the entities this plugin owns to actuals.
+def actual_lines(  # type: ignore[empty-body]
+    record: QboRecord, lookups: Lookups
+) -> Sequence[CandidateLine]:
+    """Map one created or updated QBO record of an entity this plugin owns to candidate actuals.
 
-    Called by the sync engine once per batch, for each enabled plugin owning an entity in it.
+    Called by the sync engine for every such record it pulls, on the one plugin owning the
+    record's entity. Deleted and voided records never reach plugins: the engine removes a
+    record's lines by its id. Pure: no I/O, no session, no clock.
 
     Args:
-        ctx: Project, realm, session and clock for this run; valid only during the call.
-        changes: Records from one CDC window, query page or webhook, already parsed.
+        record: The parsed QBO record (money as `Decimal`).
+        lookups: Read-only maps the engine built for the realm (item -> cost code, cost rates,
+            home currency).
 
     Returns:
-        Counts and per-record problems. Raise `TryLater` to have the job retried.
+        Every line that could count for some project, each saying which project settings leave
+        it out and why. A line with no customer is returned too (the engine keeps it so an admin
+        can see why it counts nowhere).
     """
 
 

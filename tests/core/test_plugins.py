@@ -23,7 +23,7 @@ class Raising:
         return PluginInfo(name="raising", label="Raises")
 
     @hookimpl
-    def pull_changes(self, ctx, changes):
+    def actual_lines(self, record, lookups):
         raise RuntimeError("bug in a third-party plugin")
 
 
@@ -36,7 +36,7 @@ class Counting:
         return PluginInfo(name="counting", label="Counts")
 
     @hookimpl
-    def pull_changes(self, ctx, changes):
+    def actual_lines(self, record, lookups):
         self.calls += 1
         return "counted"
 
@@ -69,12 +69,12 @@ def test_misspelt_hookimpl_disables_only_that_plugin():
     assert set(pm.infos) >= BUILT_INS
 
 
-def test_pull_changes_failure_is_reported_with_plugin_name_and_others_still_run():
+def test_actual_lines_failure_is_reported_with_plugin_name_and_others_still_run():
     counting = Counting()
     pm = make_plugin_manager(
         entry_points=False, extra=[("raising", Raising()), ("counting", counting)]
     )
-    outcomes = call_each(pm, "pull_changes", ctx=None, changes=None)
+    outcomes = call_each(pm, "actual_lines", record=None, lookups=None)
     by_name = {o.plugin: o for o in outcomes}
     assert isinstance(by_name["raising"].error, RuntimeError)
     assert by_name["counting"].result == "counted"
@@ -87,8 +87,8 @@ def test_project_hooks_call_only_enabled_plugins():
         entry_points=False, extra=[("raising", Raising()), ("counting", counting)]
     )
     hooks = ProjectHooks(pm, enabled=["counting"])
-    assert hooks.pull_changes(ctx=None, changes=None) == ["counted"]
-    assert [o.plugin for o in call_each(hooks, "pull_changes", ctx=None, changes=None)] == [
+    assert hooks.actual_lines(record=None, lookups=None) == ["counted"]
+    assert [o.plugin for o in call_each(hooks, "actual_lines", record=None, lookups=None)] == [
         "counting"
     ]
     assert [i.name for i in hooks.plugin_info()] == ["counting"]
