@@ -2,10 +2,10 @@
 
 Two kinds of server:
 
-* ``sandbox``: one per session, started with no company; each test gets a fresh company
-  (``realm_id``), a real OAuth token (``token``) and a client for it (``api``).
+* ``sandbox_server``: one per session, started with no company; each test gets a fresh company
+  (``sandbox_realm``), a real OAuth token (``token``) and a client for it (``api``).
 * ``server``: one per test module, started with the empty company; every test gets it back
-  with OAuth, chaos, throttle, webhooks and the clock reset, and ``client`` is connected to it
+  with OAuth, chaos, throttle, webhooks and the clock reset, and ``sandbox_api`` is connected to it
   through consent (which picks that first company). Modules that steer those components use it,
   so a rule or a frozen clock cannot leak into the session server.
 """
@@ -209,7 +209,7 @@ def _dumps(body: Any) -> str:
 
 
 @pytest.fixture(scope="session")
-def sandbox() -> Iterator[SandboxServer]:
+def sandbox_server() -> Iterator[SandboxServer]:
     """The sandbox, started once on a free port with no company."""
     server = SandboxServer(SandboxConfig(), port=0, seed="none")
     with server:
@@ -240,33 +240,33 @@ def server(module_server: SandboxServer) -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def client(server: SandboxServer) -> Api:
+def sandbox_api(server: SandboxServer) -> Api:
     """A client connected to ``server``'s first company through consent."""
     return Api.connect(server)
 
 
 @pytest.fixture
-def realm_id(sandbox: SandboxServer) -> str:
+def sandbox_realm(sandbox_server: SandboxServer) -> str:
     """A fresh empty company (minimal chart of accounts) for this test."""
-    resp = requests.post(f"{sandbox.url}/_sandbox/seed", json={"kind": "empty"}, timeout=30)
+    resp = requests.post(f"{sandbox_server.url}/_sandbox/seed", json={"kind": "empty"}, timeout=30)
     assert resp.status_code == 200, resp.text
     return str(resp.json()["realm_id"])
 
 
 @pytest.fixture
-def token(sandbox: SandboxServer, realm_id: str) -> str:
-    """An access token for ``realm_id`` obtained through the OAuth flow."""
-    return get_token(sandbox, realm_id)
+def token(sandbox_server: SandboxServer, sandbox_realm: str) -> str:
+    """An access token for ``sandbox_realm`` obtained through the OAuth flow."""
+    return get_token(sandbox_server, sandbox_realm)
 
 
 @pytest.fixture
-def api(sandbox: SandboxServer, realm_id: str, token: str) -> Api:
+def api(sandbox_server: SandboxServer, sandbox_realm: str, token: str) -> Api:
     """A client for this test's company."""
-    return Api(sandbox, realm_id, token)
+    return Api(sandbox_server, sandbox_realm, token)
 
 
 @pytest.fixture
-def book(api: Api, sandbox: SandboxServer) -> dict[str, str]:
+def book(api: Api, sandbox_server: SandboxServer) -> dict[str, str]:
     """Names and accounts most tests need, created through the API; returns their Ids."""
     accounts = {a["Name"]: a["Id"] for a in api.query("SELECT * FROM Account")["Account"]}
     ids = {
@@ -292,7 +292,7 @@ def book(api: Api, sandbox: SandboxServer) -> dict[str, str]:
     )["Id"]
     ids["customer"] = api.create("Customer", {"DisplayName": "Maple Street Remodel"})["Id"]
     # Projects cannot be created through v3 (API.md §11.9): insert one like the seed does.
-    realm = sandbox.sandbox.realm(api.realm_id)
+    realm = sandbox_server.sandbox.realm(api.realm_id)
     ids["project"] = realm.insert(
         "Customer",
         {

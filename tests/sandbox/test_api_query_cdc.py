@@ -41,12 +41,14 @@ def test_query_parse_error_is_a_fault(api: Api) -> None:
     assert unknown.json()["Fault"]["Error"][0]["code"] == "4000"
 
 
-def test_cdc_returns_changes_and_deleted_stubs(api: Api, book: dict[str, str], sandbox) -> None:
-    start = sandbox.sandbox.clock.now() - timedelta(seconds=1)
+def test_cdc_returns_changes_and_deleted_stubs(
+    api: Api, book: dict[str, str], sandbox_server
+) -> None:
+    start = sandbox_server.sandbox.clock.now() - timedelta(seconds=1)
     kept = api.create("Bill", bill_body(book))
     gone = api.create("Bill", bill_body(book))
     api.post("bill", {"Id": gone["Id"], "SyncToken": "0"}, params={"operation": "delete"})
-    since = start.astimezone(sandbox.sandbox.clock.company_tz).isoformat()
+    since = start.astimezone(sandbox_server.sandbox.clock.company_tz).isoformat()
     resp = api.get("cdc", params={"entities": "Bill,Purchase", "changedSince": since})
     assert resp.status_code == 200
     body = resp.json()
@@ -61,9 +63,9 @@ def test_cdc_returns_changes_and_deleted_stubs(api: Api, book: dict[str, str], s
 
 
 def test_cdc_changed_since_without_offset_is_company_time(
-    api: Api, book: dict[str, str], sandbox
+    api: Api, book: dict[str, str], sandbox_server
 ) -> None:
-    clock = sandbox.sandbox.clock
+    clock = sandbox_server.sandbox.clock
     api.create("Bill", bill_body(book))
     local_past = clock.local(clock.now() - timedelta(minutes=5)).replace(tzinfo=None)
     local_future = clock.local(clock.now() + timedelta(minutes=5)).replace(tzinfo=None)
@@ -78,27 +80,27 @@ def test_cdc_changed_since_without_offset_is_company_time(
     assert future.json()["CDCResponse"][0]["QueryResponse"] == [{}]
 
 
-def test_cdc_older_than_30_days_is_refused(api: Api, sandbox) -> None:
-    old = sandbox.sandbox.clock.now() - timedelta(days=31)
+def test_cdc_older_than_30_days_is_refused(api: Api, sandbox_server) -> None:
+    old = sandbox_server.sandbox.clock.now() - timedelta(days=31)
     resp = api.get("cdc", params={"entities": "Bill", "changedSince": old.isoformat()})
     assert resp.status_code == 400
     assert "Fault" in resp.json()
     assert isinstance(resp.json()["Fault"]["Error"][0]["code"], str)
 
 
-def test_cdc_caps_at_1000_objects(api: Api, book: dict[str, str], sandbox) -> None:
-    realm = sandbox.sandbox.realm(api.realm_id)
+def test_cdc_caps_at_1000_objects(api: Api, book: dict[str, str], sandbox_server) -> None:
+    realm = sandbox_server.sandbox.realm(api.realm_id)
     for n in range(1005):
         realm.insert("Vendor", {"DisplayName": f"Vendor {n}"})
-    since = (sandbox.sandbox.clock.now() - timedelta(hours=1)).isoformat()
+    since = (sandbox_server.sandbox.clock.now() - timedelta(hours=1)).isoformat()
     resp = api.get("cdc", params={"entities": "Vendor,Customer", "changedSince": since})
     groups = resp.json()["CDCResponse"][0]["QueryResponse"]
     assert len(groups[0]["Vendor"]) == 1000
     assert groups[1] == {}
 
 
-def test_clock_control_moves_metadata_times(api: Api, book: dict[str, str], sandbox) -> None:
-    url = f"{sandbox.url}/_sandbox/clock"
+def test_clock_control_moves_metadata_times(api: Api, book: dict[str, str], sandbox_server) -> None:
+    url = f"{sandbox_server.url}/_sandbox/clock"
     requests.post(url, json={"freeze": "2026-03-01T18:00:00+00:00"}, timeout=5)
     try:
         bill = api.create("Bill", bill_body(book))

@@ -95,9 +95,9 @@ def test_non_utf8_body_is_fault_500_unsupported_operation(api: Api, book: dict[s
 
 
 def test_oversized_body_is_a_qbo_fault(
-    api: Api, book: dict[str, str], sandbox, monkeypatch: pytest.MonkeyPatch
+    api: Api, book: dict[str, str], sandbox_server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sandbox.sandbox.config, "max_request_bytes", 2048)
+    monkeypatch.setattr(sandbox_server.sandbox.config, "max_request_bytes", 2048)
     before = _snapshot(api)
     body = bill_body(book, PrivateNote="x" * 5000)
     resp = api.post("bill", body)
@@ -120,8 +120,8 @@ def test_unknown_paths_get_qbo_shaped_errors(api: Api, method: str, path: str, s
     _assert_qbo_fault(resp, status)
 
 
-def test_paths_outside_v3_get_qbo_shaped_404(sandbox) -> None:
-    resp = requests.get(f"{sandbox.url}/v3/nothing/here", timeout=10)
+def test_paths_outside_v3_get_qbo_shaped_404(sandbox_server) -> None:
+    resp = requests.get(f"{sandbox_server.url}/v3/nothing/here", timeout=10)
     _assert_qbo_fault(resp, 404)
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 import requests
 
+from costbridge_testing.shared import samples_dir
 from tests.sandbox.conftest import Api
 from tests.sandbox.conftest import bill_body
 
-SAMPLES = Path("/work/shared/qbo/samples")
+SAMPLES = samples_dir()
 
 
 def test_sample_batch_request_shape_is_answered_per_bid(api: Api, book: dict[str, str]) -> None:
@@ -93,8 +93,8 @@ def test_more_than_30_items_is_a_fault_and_runs_nothing(api: Api, book: dict[str
     assert api.state("Bill")["entities"]["Bill"] == []
 
 
-def test_batch_counts_as_batch_for_throttling(api: Api, sandbox) -> None:
-    url = f"{sandbox.url}/_sandbox/throttle"
+def test_batch_counts_as_batch_for_throttling(api: Api, sandbox_server) -> None:
+    url = f"{sandbox_server.url}/_sandbox/throttle"
     requests.post(url, json={"batch_per_minute": 1, "reset": True}, timeout=5)
     try:
         item = {"BatchItemRequest": [{"bId": "1", "Query": "SELECT * FROM Bill"}]}

@@ -6,23 +6,23 @@ import json
 import random
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
+from costbridge_testing.shared import samples_dir
 from sandbox.server import SandboxServer
 from tests.sandbox.conftest import Api
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "qbo" / "samples"
+SAMPLES = samples_dir()
 
 
-def _create_vendor(client: Api, name: str) -> requests.Response:
-    return client.post("vendor", {"DisplayName": name})
+def _create_vendor(sandbox_api: Api, name: str) -> requests.Response:
+    return sandbox_api.post("vendor", {"DisplayName": name})
 
 
-def _vendor_names(client: Api) -> set[str]:
-    realm = client.server.sandbox.realm(client.realm_id)
+def _vendor_names(sandbox_api: Api) -> set[str]:
+    realm = sandbox_api.server.sandbox.realm(sandbox_api.realm_id)
     return {v["DisplayName"] for v in realm.all("Vendor")}
 
 
@@ -30,9 +30,9 @@ def _code(resp: requests.Response) -> str:
     return str(resp.json()["Fault"]["Error"][0]["code"])
 
 
-def test_next_n_requests_get_the_status(server: SandboxServer, client: Api) -> None:
+def test_next_n_requests_get_the_status(server: SandboxServer, sandbox_api: Api) -> None:
     server.sandbox.chaos.configure(status=503, count=2)
-    first, second, third = client.read(), client.read(), client.read()
+    first, second, third = sandbox_api.read(), sandbox_api.read(), sandbox_api.read()
     assert (first.status_code, second.status_code, third.status_code) == (503, 503, 200)
     assert first.json()["Fault"]["type"] == "SystemFault"
     assert "intuit_tid" in first.headers
@@ -40,9 +40,9 @@ def test_next_n_requests_get_the_status(server: SandboxServer, client: Api) -> N
     assert server.sandbox.chaos.state()["rules"][0]["remaining"] == 0
 
 
-def test_injected_429_uses_the_throttle_body(server: SandboxServer, client: Api) -> None:
+def test_injected_429_uses_the_throttle_body(server: SandboxServer, sandbox_api: Api) -> None:
     server.sandbox.chaos.configure(status=429, count=1, retry_after=7)
-    resp = client.read()
+    resp = sandbox_api.read()
     sample = json.loads((SAMPLES / "throttle.429.body.json").read_text())
     assert resp.status_code == 429
     assert resp.json()["Fault"] == sample["Fault"]
@@ -54,20 +54,20 @@ def test_injected_429_uses_the_throttle_body(server: SandboxServer, client: Api)
     ("code", "status"), [("6000", 400), ("5010", 400), ("3200", 401), ("6190", 400)]
 )
 def test_fault_code_gets_a_qbo_shaped_body(
-    server: SandboxServer, client: Api, code: str, status: int
+    server: SandboxServer, sandbox_api: Api, code: str, status: int
 ) -> None:
     server.sandbox.chaos.configure(fault_code=code, count=1)
-    resp = client.read()
+    resp = sandbox_api.read()
     assert resp.status_code == status
     assert _code(resp) == code
     assert set(resp.json()) == {"Fault", "time"}
 
 
 def test_fraction_is_random_but_reproducible_with_a_seed(
-    server: SandboxServer, client: Api
+    server: SandboxServer, sandbox_api: Api
 ) -> None:
     server.sandbox.chaos.configure(status=500, fraction=0.3, seed=42)
-    statuses = [client.read().status_code for _ in range(40)]
+    statuses = [sandbox_api.read().status_code for _ in range(40)]
     rng = random.Random(42)
     expected = [500 if rng.random() < 0.3 else 200 for _ in range(40)]
     assert statuses == expected
@@ -75,99 +75,103 @@ def test_fraction_is_random_but_reproducible_with_a_seed(
     assert server.sandbox.chaos.injected() == statuses.count(500)
 
 
-def test_latency_delays_the_answer(server: SandboxServer, client: Api) -> None:
+def test_latency_delays_the_answer(server: SandboxServer, sandbox_api: Api) -> None:
     server.sandbox.chaos.configure(latency_ms=300, count=1)
     started = time.monotonic()
-    resp = client.read()
+    resp = sandbox_api.read()
     assert resp.status_code == 200
     assert time.monotonic() - started >= 0.3
     started = time.monotonic()
-    client.read()
+    sandbox_api.read()
     assert time.monotonic() - started < 0.3
 
 
 def test_dropped_connection_is_a_client_side_connection_error(
-    server: SandboxServer, client: Api
+    server: SandboxServer, sandbox_api: Api
 ) -> None:
     server.sandbox.chaos.configure(drop_connection=True, count=1)
     with pytest.raises(requests.ConnectionError):
-        client.read()
-    assert client.read().status_code == 200
+        sandbox_api.read()
+    assert sandbox_api.read().status_code == 200
     assert server.sandbox.chaos.state()["injected_by"] == {"api:drop": 1}
 
 
-def test_drop_before_the_write_leaves_nothing_behind(server: SandboxServer, client: Api) -> None:
+def test_drop_before_the_write_leaves_nothing_behind(
+    server: SandboxServer, sandbox_api: Api
+) -> None:
     server.sandbox.chaos.configure(drop_connection=True, count=1, paths=["vendor"])
     with pytest.raises(requests.ConnectionError):
-        _create_vendor(client, "Dropped Before")
-    assert "Dropped Before" not in _vendor_names(client)
+        _create_vendor(sandbox_api, "Dropped Before")
+    assert "Dropped Before" not in _vendor_names(sandbox_api)
 
 
-def test_drop_after_commit_is_an_unknown_outcome(server: SandboxServer, client: Api) -> None:
+def test_drop_after_commit_is_an_unknown_outcome(server: SandboxServer, sandbox_api: Api) -> None:
     server.sandbox.chaos.configure(drop_connection=True, count=1, phase="after")
     with pytest.raises(requests.ConnectionError):
-        _create_vendor(client, "Committed Then Dropped")
-    assert "Committed Then Dropped" in _vendor_names(client)
+        _create_vendor(sandbox_api, "Committed Then Dropped")
+    assert "Committed Then Dropped" in _vendor_names(sandbox_api)
 
 
-def test_status_after_commit(server: SandboxServer, client: Api) -> None:
+def test_status_after_commit(server: SandboxServer, sandbox_api: Api) -> None:
     server.sandbox.chaos.configure(status=503, count=1, phase="after")
-    resp = _create_vendor(client, "Committed Then 503")
+    resp = _create_vendor(sandbox_api, "Committed Then 503")
     assert resp.status_code == 503
-    assert "Committed Then 503" in _vendor_names(client)
+    assert "Committed Then 503" in _vendor_names(sandbox_api)
 
 
-def test_paths_restrict_the_rule(server: SandboxServer, client: Api) -> None:
+def test_paths_restrict_the_rule(server: SandboxServer, sandbox_api: Api) -> None:
     server.sandbox.chaos.configure(status=500, paths=["vendor"])
-    assert client.read().status_code == 200
-    assert _create_vendor(client, "Path Filtered").status_code == 500
-    full = f"/v3/company/{client.realm_id}/companyinfo"
+    assert sandbox_api.read().status_code == 200
+    assert _create_vendor(sandbox_api, "Path Filtered").status_code == 500
+    full = f"/v3/company/{sandbox_api.realm_id}/companyinfo"
     server.sandbox.chaos.configure(status=500, paths=[full])
-    assert client.read().status_code == 500
+    assert sandbox_api.read().status_code == 500
 
 
-def test_rules_can_be_chained_in_time(server: SandboxServer, client: Api) -> None:
+def test_rules_can_be_chained_in_time(server: SandboxServer, sandbox_api: Api) -> None:
     # RELIABILITY.md recipe 4's shape: a 429 storm for a while, then random 503s.
     chaos = server.sandbox.chaos
     server.sandbox.clock.freeze()
     try:
         chaos.configure(status=429, for_seconds=60)
         chaos.configure(status=503, fraction=1.0, append=True)
-        assert client.read().status_code == 429
+        assert sandbox_api.read().status_code == 429
         server.sandbox.clock.advance(61)
-        assert client.read().status_code == 503
+        assert sandbox_api.read().status_code == 503
     finally:
         server.sandbox.clock.unfreeze()
 
 
-def test_token_endpoint_faults(server: SandboxServer, client: Api) -> None:
+def test_token_endpoint_faults(server: SandboxServer, sandbox_api: Api) -> None:
     server.sandbox.chaos.configure(target="token", status=503, count=1)
-    assert client.read().status_code == 200  # API requests are not affected
-    down = client.refresh()
+    assert sandbox_api.read().status_code == 200  # API requests are not affected
+    down = sandbox_api.refresh()
     assert down.status_code == 503
     assert down.json() == {"error": "temporarily_unavailable"}
-    assert client.refresh().status_code == 200
+    assert sandbox_api.refresh().status_code == 200
 
 
 def test_token_answer_lost_after_rotation_strands_the_client(
-    server: SandboxServer, client: Api
+    server: SandboxServer, sandbox_api: Api
 ) -> None:
     # The refresh happens, the answer never arrives: the old token is already dead.
     server.sandbox.chaos.configure(target="token", drop_connection=True, phase="after", count=1)
     with pytest.raises(requests.ConnectionError):
-        client.refresh()
-    again = client.refresh()
+        sandbox_api.refresh()
+    again = sandbox_api.refresh()
     assert again.status_code == 400
     assert again.json() == {"error": "invalid_grant"}
 
 
-def test_token_latency_before_delays_the_grant_itself(server: SandboxServer, client: Api) -> None:
+def test_token_latency_before_delays_the_grant_itself(
+    server: SandboxServer, sandbox_api: Api
+) -> None:
     # "before" means nothing has happened yet while the client waits: the refresh token has
     # not rotated, so a process killed in that window loses nothing.
     server.sandbox.chaos.configure(target="token", phase="before", latency_ms=800, count=1)
     rotated_before = server.sandbox.oauth.state()["refresh_tokens"]["rotated"]
     answer: list[requests.Response] = []
-    worker = threading.Thread(target=lambda: answer.append(client.refresh()))
+    worker = threading.Thread(target=lambda: answer.append(sandbox_api.refresh()))
     worker.start()
     time.sleep(0.3)
     assert server.sandbox.oauth.state()["refresh_tokens"]["rotated"] == rotated_before
@@ -176,16 +180,16 @@ def test_token_latency_before_delays_the_grant_itself(server: SandboxServer, cli
     assert server.sandbox.oauth.state()["refresh_tokens"]["rotated"] == rotated_before + 1
 
 
-def test_control_route_installs_and_clears(server: SandboxServer, client: Api) -> None:
+def test_control_route_installs_and_clears(server: SandboxServer, sandbox_api: Api) -> None:
     resp = requests.post(
         f"{server.url}/_sandbox/faults", json={"status": 500, "count": 1}, timeout=5
     )
     assert resp.status_code == 200
-    assert client.read().status_code == 500
+    assert sandbox_api.read().status_code == 500
     requests.post(f"{server.url}/_sandbox/faults", json={"status": 500}, timeout=5)
     cleared = requests.delete(f"{server.url}/_sandbox/faults", timeout=5)
     assert cleared.status_code == 200
-    assert client.read().status_code == 200
+    assert sandbox_api.read().status_code == 200
     assert server.sandbox.chaos.injected() == 0
 
 

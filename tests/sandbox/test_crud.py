@@ -117,7 +117,7 @@ def test_minorversion_and_content_type_on_get_are_accepted(api: Api, book: dict[
 
 
 def test_empty_string_defaults_on_create_are_accepted(
-    api: Api, book: dict[str, str], sandbox
+    api: Api, book: dict[str, str], sandbox_server
 ) -> None:
     body = bill_body(
         book,
@@ -142,7 +142,7 @@ def test_empty_string_defaults_on_create_are_accepted(
         "type": "",
     }
     bill = api.create("Bill", body)
-    assert bill["TxnDate"] == sandbox.sandbox.clock.today()
+    assert bill["TxnDate"] == sandbox_server.sandbox.clock.today()
     assert bill["TotalAmt"] == 100.0
     assert bill["Line"][0]["LineNum"] == 1
     assert "DocNumber" not in bill

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from costbridge_testing.shared import samples_dir
 from tests.sandbox.conftest import Api
 from tests.sandbox.conftest import bill_body
 
-SAMPLES = Path("/work/shared/qbo/samples")
+SAMPLES = samples_dir()
 
 
 def _fault(resp: Any) -> dict[str, Any]:
@@ -361,7 +361,7 @@ def test_note_only_attachable(api: Api, book: dict[str, str]) -> None:
 
 
 def test_voided_invoice_and_billed_lines_survive_a_full_update_echo(
-    api: Api, book: dict[str, str], sandbox
+    api: Api, book: dict[str, str], sandbox_server
 ) -> None:
     inv = api.create(
         "Invoice",
@@ -387,7 +387,7 @@ def test_voided_invoice_and_billed_lines_survive_a_full_update_echo(
     # QBO marks a cost line HasBeenBilled itself; echoing that line back is no 2170.
     body = bill_body(book)
     body["Line"][0]["AccountBasedExpenseLineDetail"]["BillableStatus"] = "HasBeenBilled"
-    billed = sandbox.sandbox.realm(api.realm_id).insert("Bill", body)
+    billed = sandbox_server.sandbox.realm(api.realm_id).insert("Bill", body)
     echo = api.get(f"bill/{billed['Id']}").json()["Bill"]
     assert api.post("bill", echo).status_code == 200
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 
+from costbridge_testing.shared import samples_dir
 from sandbox.config import OAuthClient
 from sandbox.config import SandboxConfig
 from sandbox.server import SandboxServer
@@ -28,7 +28,7 @@ from tests.sandbox.conftest import client_credentials
 from tests.sandbox.conftest import connect
 from tests.sandbox.conftest import token_call
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "qbo" / "samples"
+SAMPLES = samples_dir()
 INVALID_GRANT = {"error": "invalid_grant"}
 
 

@@ -36,29 +36,29 @@ def test_json_without_accept_header(api: Api, book: dict[str, str]) -> None:
     assert resp.json()["Vendor"]["Id"] == book["vendor"]
 
 
-def test_missing_and_expired_tokens_are_401(api: Api, sandbox) -> None:
+def test_missing_and_expired_tokens_are_401(api: Api, sandbox_server) -> None:
     anon = requests.get(f"{api.base}/preferences", timeout=10)
     assert anon.status_code == 401
     assert anon.json()["Fault"]["Error"][0]["code"] == "3200"
     assert api.get("preferences").status_code == 200
     requests.post(
-        f"{sandbox.url}/_sandbox/tokens/expire", json={"realm_id": api.realm_id}, timeout=5
+        f"{sandbox_server.url}/_sandbox/tokens/expire", json={"realm_id": api.realm_id}, timeout=5
     )
     assert api.get("preferences").status_code == 401
 
 
-def test_token_for_another_company_is_refused(api: Api, sandbox) -> None:
+def test_token_for_another_company_is_refused(api: Api, sandbox_server) -> None:
     other = requests.post(
-        f"{sandbox.url}/_sandbox/seed", json={"kind": "empty"}, timeout=10
+        f"{sandbox_server.url}/_sandbox/seed", json={"kind": "empty"}, timeout=10
     ).json()["realm_id"]
-    resp = api.session.get(f"{sandbox.url}/v3/company/{other}/preferences", timeout=10)
+    resp = api.session.get(f"{sandbox_server.url}/v3/company/{other}/preferences", timeout=10)
     assert resp.status_code in (401, 403)
     assert "Fault" in resp.json()
 
 
-def test_unknown_realm_is_refused(sandbox) -> None:
+def test_unknown_realm_is_refused(sandbox_server) -> None:
     resp = requests.get(
-        f"{sandbox.url}/v3/company/123/preferences",
+        f"{sandbox_server.url}/v3/company/123/preferences",
         timeout=10,
         headers={"Authorization": "Bearer nope"},
     )
@@ -66,8 +66,10 @@ def test_unknown_realm_is_refused(sandbox) -> None:
     assert "Fault" in resp.json()
 
 
-def test_injected_fault_runs_before_the_handler(api: Api, book: dict[str, str], sandbox) -> None:
-    url = f"{sandbox.url}/_sandbox/faults"
+def test_injected_fault_runs_before_the_handler(
+    api: Api, book: dict[str, str], sandbox_server
+) -> None:
+    url = f"{sandbox_server.url}/_sandbox/faults"
     assert requests.post(url, json={"status": 503, "count": 1}, timeout=5).status_code == 200
     try:
         resp = api.post("bill", bill_body(book))
@@ -79,45 +81,47 @@ def test_injected_fault_runs_before_the_handler(api: Api, book: dict[str, str], 
     assert api.post("bill", bill_body(book)).status_code == 200
 
 
-def test_counters_and_control_reads(api: Api, book: dict[str, str], sandbox) -> None:
+def test_counters_and_control_reads(api: Api, book: dict[str, str], sandbox_server) -> None:
     api.create("Bill", bill_body(book))
-    counters = requests.get(f"{sandbox.url}/_sandbox/counters", timeout=5).json()
+    counters = requests.get(f"{sandbox_server.url}/_sandbox/counters", timeout=5).json()
     assert counters[f"requests:{api.realm_id}"] >= 1
     assert counters["entity:Bill:Create"] >= 1
     assert counters["status:200"] >= 1
     for path in ("oauth", "throttle", "webhooks", "faults"):
-        assert requests.get(f"{sandbox.url}/_sandbox/{path}", timeout=5).status_code == 200
+        assert requests.get(f"{sandbox_server.url}/_sandbox/{path}", timeout=5).status_code == 200
     assert (
-        requests.post(f"{sandbox.url}/_sandbox/throttle", json={"bogus": 1}, timeout=5).status_code
+        requests.post(
+            f"{sandbox_server.url}/_sandbox/throttle", json={"bogus": 1}, timeout=5
+        ).status_code
         == 400
     )
 
 
 @pytest.fixture
-def events(sandbox) -> Iterator[list[tuple[Any, ...]]]:
+def events(sandbox_server) -> Iterator[list[tuple[Any, ...]]]:
     seen: list[tuple[Any, ...]] = []
 
     def listener(*args: Any) -> None:
         seen.append(args)
 
-    sandbox.sandbox.add_change_listener(listener)
+    sandbox_server.sandbox.add_change_listener(listener)
     yield seen
-    sandbox.sandbox.remove_change_listener(listener)
+    sandbox_server.sandbox.remove_change_listener(listener)
 
 
 def test_changes_reach_listeners_and_seed_inserts_do_not(
-    api: Api, book: dict[str, str], sandbox, events: list
+    api: Api, book: dict[str, str], sandbox_server, events: list
 ) -> None:
     bill = api.create("Bill", bill_body(book))
     api.post("bill", {"Id": bill["Id"], "SyncToken": "0", "sparse": True, "DocNumber": "1"})
     api.post("bill", {"Id": bill["Id"], "SyncToken": "1"}, params={"operation": "delete"})
     api.post("bill", bill_body(book, VendorRef={"value": "0"}))  # refused: no event
-    sandbox.sandbox.realm(api.realm_id).insert("Vendor", {"DisplayName": "Seeded"})
+    sandbox_server.sandbox.realm(api.realm_id).insert("Vendor", {"DisplayName": "Seeded"})
     ops = [(e[0], e[1], e[2], e[3]) for e in events]
     assert ops == [(api.realm_id, "Bill", bill["Id"], op) for op in ("Create", "Update", "Delete")]
 
 
-def test_reset_forgets_realms(sandbox) -> None:
+def test_reset_forgets_realms(sandbox_server) -> None:
     from sandbox import SandboxServer
 
     with SandboxServer(port=0, seed="empty") as other:
@@ -155,9 +159,9 @@ def test_concurrent_writes_get_unique_ids(api: Api, book: dict[str, str]) -> Non
 
 
 def test_batch_over_payload_limit_is_a_fault(
-    api: Api, book: dict[str, str], sandbox, monkeypatch: pytest.MonkeyPatch
+    api: Api, book: dict[str, str], sandbox_server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sandbox.sandbox.config, "max_request_bytes", 4096)
+    monkeypatch.setattr(sandbox_server.sandbox.config, "max_request_bytes", 4096)
     items = [
         {"bId": str(n), "operation": "create", "Bill": bill_body(book, PrivateNote="x" * 300)}
         for n in range(20)

@@ -10,7 +10,6 @@ import json
 import re
 import time
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from costbridge_testing.shared import samples_dir
 from sandbox.query import MAX_MAX_RESULTS
 from sandbox.query import Condition
 from sandbox.query import Order
@@ -31,7 +31,7 @@ from sandbox.query import execute
 from sandbox.query import parse
 from sandbox.query import render
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "qbo" / "samples"
+SAMPLES = samples_dir()
 FUZZ = settings(derandomize=True, deadline=None, max_examples=300)
 
 

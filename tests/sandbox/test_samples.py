@@ -11,15 +11,15 @@ from __future__ import annotations
 import copy
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from costbridge_testing.shared import samples_dir
 from tests.sandbox.conftest import Api
 
-SAMPLES = Path("/work/shared/qbo/samples")
+SAMPLES = samples_dir()
 
 # Keys the sandbox may add: QBO fills reference `name`s on read (API.md §1.5), and the sample
 # authors left some out (Vendor.TermRef, TaxCodeRef values are codes, not references).
@@ -192,9 +192,9 @@ def test_payment_and_paid_invoice_shapes(api: Api, ids: dict[str, str]) -> None:
     assert shape_diff(load("invoice.response.json"), paid) == []
 
 
-def test_project_shape(api: Api, ids: dict[str, str], sandbox) -> None:
+def test_project_shape(api: Api, ids: dict[str, str], sandbox_server) -> None:
     sample = load("customer.project.response.json")
-    realm = sandbox.sandbox.realm(api.realm_id)
+    realm = sandbox_server.sandbox.realm(api.realm_id)
     stored = realm.insert("Customer", remap(sample["Customer"], ids))
     assert shape_diff(sample, api.get(f"customer/{stored['Id']}").json()) == []
 
@@ -207,8 +207,8 @@ def test_singletons_have_sample_shape(api: Api) -> None:
     assert shape_diff(load("preferences.response.json"), api.get("preferences").json()) == []
 
 
-def test_delete_query_and_cdc_shapes(api: Api, ids: dict[str, str], sandbox) -> None:
-    since = (sandbox.sandbox.clock.now() - timedelta(minutes=1)).isoformat()
+def test_delete_query_and_cdc_shapes(api: Api, ids: dict[str, str], sandbox_server) -> None:
+    since = (sandbox_server.sandbox.clock.now() - timedelta(minutes=1)).isoformat()
     full = remap(load("bill.create.request.json"), ids)
     # Like the sample's second bill: one account line, no description, customer or class.
     plain = dict(
@@ -291,7 +291,7 @@ def test_upload_response_shape(api: Api, ids: dict[str, str]) -> None:
     assert shape_diff(load("attachable.upload.response.json"), resp.json()) == []
 
 
-def test_fault_shapes(api: Api, ids: dict[str, str], sandbox) -> None:
+def test_fault_shapes(api: Api, ids: dict[str, str], sandbox_server) -> None:
     bill = api.create("Bill", remap(load("bill.create.request.json"), ids))
     api.post("bill", {"Id": bill["Id"], "SyncToken": "0", "sparse": True, "DocNumber": "x"})
     stale = api.post(
@@ -303,7 +303,7 @@ def test_fault_shapes(api: Api, ids: dict[str, str], sandbox) -> None:
     noauth = requests.get(f"{api.base}/bill/{bill['Id']}", timeout=10)
     assert noauth.status_code == 401
     assert shape_diff(load("fault.auth.json"), noauth.json()) == []
-    url = f"{sandbox.url}/_sandbox/throttle"
+    url = f"{sandbox_server.url}/_sandbox/throttle"
     requests.post(url, json={"per_minute": 1, "reset": True}, timeout=5)
     try:
         api.get("preferences")

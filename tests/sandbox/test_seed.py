@@ -10,11 +10,11 @@ from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from costbridge_testing.shared import samples_dir
 from sandbox import seed
 from sandbox.server import SandboxServer
 from sandbox.state import Realm
@@ -22,7 +22,7 @@ from sandbox.state import Sandbox
 from tests.sandbox.conftest import Api
 from tests.sandbox.conftest import get_token
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "qbo" / "samples"
+SAMPLES = samples_dir()
 NOW = datetime(2026, 3, 10, 18, 30, tzinfo=UTC)
 TRANSACTIONS = ("Bill", "Purchase", "VendorCredit", "Invoice", "Payment", "TimeActivity")
 REF_TARGETS = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 from urllib.parse import urlsplit
@@ -13,10 +12,11 @@ import pytest
 import requests
 from werkzeug.http import parse_options_header
 
+from costbridge_testing.shared import samples_dir
 from tests.sandbox.conftest import Api
 from tests.sandbox.conftest import bill_body
 
-SAMPLES = Path("/work/shared/qbo/samples")
+SAMPLES = samples_dir()
 PDF = b"%PDF-1.4 sandbox test file\n\x00\xff binary tail"
 
 
@@ -96,7 +96,7 @@ def test_upload_with_bare_lf_and_base64_part_without_filename(
     assert requests.get(url, timeout=10).content == PDF
 
 
-def test_temp_download_url_expires(api: Api, book: dict[str, str], sandbox) -> None:
+def test_temp_download_url_expires(api: Api, book: dict[str, str], sandbox_server) -> None:
     bill = api.create("Bill", bill_body(book))
     body = _multipart(
         [
@@ -106,11 +106,11 @@ def test_temp_download_url_expires(api: Api, book: dict[str, str], sandbox) -> N
     )
     att = _upload(api, body).json()["AttachableResponse"][0]["Attachable"]
     url = api.get(f"download/{att['Id']}").text
-    sandbox.sandbox.clock.advance(901)
+    sandbox_server.sandbox.clock.advance(901)
     try:
         assert requests.get(url, timeout=10).status_code == 403
     finally:
-        sandbox.sandbox.clock.reset()
+        sandbox_server.sandbox.clock.reset()
 
 
 def test_disallowed_type_is_a_fault_in_its_slot(api: Api, book: dict[str, str]) -> None:
@@ -133,8 +133,10 @@ def test_disallowed_type_is_a_fault_in_its_slot(api: Api, book: dict[str, str]) 
     assert len(api.state("Attachable")["files"]) == 1
 
 
-def test_upload_over_the_cap_is_6030(api: Api, sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox.sandbox.config, "max_upload_bytes", 1000)
+def test_upload_over_the_cap_is_6030(
+    api: Api, sandbox_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sandbox_server.sandbox.config, "max_upload_bytes", 1000)
     body = _multipart(
         [
             (

@@ -16,17 +16,17 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from costbridge_testing.shared import samples_dir
 from sandbox.server import SandboxServer
 from sandbox.webhooks import sign
 from tests.sandbox.conftest import Api
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "qbo" / "samples"
+SAMPLES = samples_dir()
 VERIFIER = "test-verifier-token"
 
 
@@ -84,10 +84,10 @@ def receiver() -> Iterator[Receiver]:
     rec.close()
 
 
-def _create_vendor(client: Api) -> str:
+def _create_vendor(sandbox_api: Api) -> str:
     # Unique across the module's tests: they share one company.
     name = f"Webhook Vendor {uuid.uuid4().hex[:12]}"
-    return str(client.create("Vendor", {"DisplayName": name})["Id"])
+    return str(sandbox_api.create("Vendor", {"DisplayName": name})["Id"])
 
 
 def _verify(headers: dict[str, str], body: bytes, verifier: str = VERIFIER) -> None:
@@ -96,12 +96,12 @@ def _verify(headers: dict[str, str], body: bytes, verifier: str = VERIFIER) -> N
 
 
 def test_create_sends_a_signed_legacy_notification(
-    server: SandboxServer, client: Api, receiver: Receiver
+    server: SandboxServer, sandbox_api: Api, receiver: Receiver
 ) -> None:
     server.sandbox.webhooks.configure(
         url=receiver.url, verifier=VERIFIER, batch_window_seconds=0.05
     )
-    vendor_id = _create_vendor(client)
+    vendor_id = _create_vendor(sandbox_api)
     [(headers, body)] = receiver.wait_for(1)
     _verify(headers, body)
     assert headers["content-type"] == "application/json"
@@ -110,7 +110,7 @@ def test_create_sends_a_signed_legacy_notification(
     assert set(payload) == set(sample)
     [note] = payload["eventNotifications"]
     assert set(note) == set(sample["eventNotifications"][0])
-    assert note["realmId"] == client.realm_id
+    assert note["realmId"] == sandbox_api.realm_id
     [entity] = note["dataChangeEvent"]["entities"]
     assert set(entity) == set(sample["eventNotifications"][0]["dataChangeEvent"]["entities"][0])
     assert entity["name"] == "Vendor"
@@ -129,12 +129,12 @@ def test_create_sends_a_signed_legacy_notification(
 
 
 def test_a_forged_signature_does_not_verify(
-    server: SandboxServer, client: Api, receiver: Receiver
+    server: SandboxServer, sandbox_api: Api, receiver: Receiver
 ) -> None:
     server.sandbox.webhooks.configure(
         url=receiver.url, verifier=VERIFIER, batch_window_seconds=0.05
     )
-    _create_vendor(client)
+    _create_vendor(sandbox_api)
     [(headers, body)] = receiver.wait_for(1)
     assert headers["intuit-signature"] == sign(VERIFIER, body)
     assert headers["intuit-signature"] != sign("another-verifier", body)
@@ -142,10 +142,10 @@ def test_a_forged_signature_does_not_verify(
 
 
 def test_changes_within_the_window_share_one_post(
-    server: SandboxServer, client: Api, receiver: Receiver
+    server: SandboxServer, sandbox_api: Api, receiver: Receiver
 ) -> None:
     server.sandbox.webhooks.configure(url=receiver.url, verifier=VERIFIER, batch_window_seconds=0.4)
-    ids = [_create_vendor(client) for _ in range(3)]
+    ids = [_create_vendor(sandbox_api) for _ in range(3)]
     [(headers, body)] = receiver.wait_for(1)
     _verify(headers, body)
     entities = json.loads(body)["eventNotifications"][0]["dataChangeEvent"]["entities"]
@@ -154,11 +154,11 @@ def test_changes_within_the_window_share_one_post(
     assert len(receiver.received) == 1
 
 
-def test_cloudevents_format(server: SandboxServer, client: Api, receiver: Receiver) -> None:
+def test_cloudevents_format(server: SandboxServer, sandbox_api: Api, receiver: Receiver) -> None:
     server.sandbox.webhooks.configure(
         url=receiver.url, verifier=VERIFIER, format="cloudevents", batch_window_seconds=0.05
     )
-    vendor_id = _create_vendor(client)
+    vendor_id = _create_vendor(sandbox_api)
     [(headers, body)] = receiver.wait_for(1)
     _verify(headers, body)
     events = json.loads(body)
@@ -169,21 +169,21 @@ def test_cloudevents_format(server: SandboxServer, client: Api, receiver: Receiv
     assert event["specversion"] == "1.0"
     assert event["type"] == "qbo.vendor.created.v1"
     assert event["intuitentityid"] == vendor_id
-    assert event["intuitaccountid"] == client.realm_id
+    assert event["intuitaccountid"] == sandbox_api.realm_id
     assert event["datacontenttype"] == "application/json"
     assert event["source"].startswith("intuit.")
     assert event["data"] == {}
 
 
 def test_failed_delivery_is_retried_with_the_same_signed_body(
-    server: SandboxServer, client: Api
+    server: SandboxServer, sandbox_api: Api
 ) -> None:
     rec = Receiver(statuses=[500, 503, 200])
     try:
         server.sandbox.webhooks.configure(
             url=rec.url, verifier=VERIFIER, batch_window_seconds=0.05, retry_delays=[0.05, 0.1]
         )
-        _create_vendor(client)
+        _create_vendor(sandbox_api)
         got = rec.wait_for(3)
         assert server.sandbox.webhooks.wait_idle(5)
     finally:
@@ -198,7 +198,9 @@ def test_failed_delivery_is_retried_with_the_same_signed_body(
     ]
 
 
-def test_connection_errors_are_retried_then_given_up(server: SandboxServer, client: Api) -> None:
+def test_connection_errors_are_retried_then_given_up(
+    server: SandboxServer, sandbox_api: Api
+) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
@@ -208,7 +210,7 @@ def test_connection_errors_are_retried_then_given_up(server: SandboxServer, clie
         batch_window_seconds=0.01,
         retry_delays=[0.01, 0.01],
     )
-    _create_vendor(client)
+    _create_vendor(sandbox_api)
     deadline = time.monotonic() + 5
     while not any(d["gave_up"] for d in server.sandbox.webhooks.deliveries()):
         assert time.monotonic() < deadline
@@ -219,15 +221,17 @@ def test_connection_errors_are_retried_then_given_up(server: SandboxServer, clie
     assert log[-1]["final"] is True
 
 
-def test_later_events_wait_behind_a_failing_delivery(server: SandboxServer, client: Api) -> None:
+def test_later_events_wait_behind_a_failing_delivery(
+    server: SandboxServer, sandbox_api: Api
+) -> None:
     rec = Receiver(statuses=[500])
     try:
         server.sandbox.webhooks.configure(
             url=rec.url, verifier=VERIFIER, batch_window_seconds=0.01, retry_delays=[0.4]
         )
-        first = _create_vendor(client)
+        first = _create_vendor(sandbox_api)
         rec.wait_for(1)
-        second = _create_vendor(client)  # arrives while the first waits for its retry
+        second = _create_vendor(sandbox_api)  # arrives while the first waits for its retry
         got = rec.wait_for(3)
     finally:
         rec.close()
@@ -238,13 +242,13 @@ def test_later_events_wait_behind_a_failing_delivery(server: SandboxServer, clie
     assert ids == [first, first, second]
 
 
-def test_stop_is_prompt_during_a_long_retry_delay(server: SandboxServer, client: Api) -> None:
+def test_stop_is_prompt_during_a_long_retry_delay(server: SandboxServer, sandbox_api: Api) -> None:
     rec = Receiver(statuses=[500])
     try:
         server.sandbox.webhooks.configure(
             url=rec.url, verifier=VERIFIER, batch_window_seconds=0.01, retry_delays=[300]
         )
-        _create_vendor(client)
+        _create_vendor(sandbox_api)
         rec.wait_for(1)
         started = time.monotonic()
         server.sandbox.webhooks.stop()
@@ -255,7 +259,7 @@ def test_stop_is_prompt_during_a_long_retry_delay(server: SandboxServer, client:
 
 
 def test_control_route_configures_and_lists_deliveries(
-    server: SandboxServer, client: Api, receiver: Receiver
+    server: SandboxServer, sandbox_api: Api, receiver: Receiver
 ) -> None:
     resp = requests.post(
         f"{server.url}/_sandbox/webhooks",
@@ -264,15 +268,15 @@ def test_control_route_configures_and_lists_deliveries(
     )
     assert resp.status_code == 200
     assert VERIFIER not in resp.text
-    _create_vendor(client)
+    _create_vendor(sandbox_api)
     receiver.wait_for(1)
     assert server.sandbox.webhooks.wait_idle(5)
     log = requests.get(f"{server.url}/_sandbox/webhooks", timeout=5).json()
     assert [d["status"] for d in log] == [200]
 
 
-def test_no_url_means_no_delivery(server: SandboxServer, client: Api) -> None:
-    _create_vendor(client)
+def test_no_url_means_no_delivery(server: SandboxServer, sandbox_api: Api) -> None:
+    _create_vendor(sandbox_api)
     assert server.sandbox.webhooks.pending() == 0
     assert server.sandbox.webhooks.deliveries() == []
 

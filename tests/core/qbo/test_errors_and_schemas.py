@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,9 @@ from core.qbo.errors import Throttled
 from core.qbo.errors import ValidationFault
 from core.qbo.errors import error_from_response
 from core.qbo.schemas import load
+from costbridge_testing.shared import samples_dir
 
-SAMPLES = Path("/work/shared/qbo/samples")
+SAMPLES = samples_dir()
 pytestmark = pytest.mark.skipif(not SAMPLES.exists(), reason="QBO samples folder not mounted")
 
 

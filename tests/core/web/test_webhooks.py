@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +25,10 @@ from core.models.company import ConnectionStatus
 from core.models.sync import SyncRun
 from core.runtime import Runtime
 from core.web.webhooks import sign
+from costbridge_testing.shared import samples_dir
 
 REALM = "9341452188453921"
-SAMPLES = Path("/work/shared/qbo/samples")
+SAMPLES = samples_dir()
 
 
 @pytest.fixture
