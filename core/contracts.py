@@ -267,6 +267,16 @@ class CandidateLine:
 
 
 @dataclass(frozen=True)
+class RecordProblem:
+    """A record that could not be applied, and why, in an admin's words."""
+
+    entity: str
+    id: str
+    message: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
 class PushRequest:
     """One local record to send to QBO, from an outbox row."""
 

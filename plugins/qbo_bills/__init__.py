@@ -6,10 +6,14 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 
 from core import hookimpl
+from core.contracts import CandidateLine
+from core.contracts import Lookups
 from core.contracts import PluginInfo
 from core.contracts import ProjectView
+from core.contracts import QboRecord
 from core.contracts import SettingProblem
 from plugins._checks import needs_link
+from plugins.qbo_bills import pull
 from plugins.qbo_bills import settings
 
 
@@ -31,3 +35,9 @@ def validate_settings(
 ) -> Sequence[SettingProblem]:
     """Pushing bills and pulling their files need a linked customer."""
     return needs_link(project, settings, "push_bills", "pull_bill_attachments")
+
+
+@hookimpl
+def actual_lines(record: QboRecord, lookups: Lookups) -> Sequence[CandidateLine]:
+    """Map one pulled record to candidate actual lines."""
+    return pull.lines(record, lookups)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from core import hookimpl
+from core.contracts import CandidateLine
+from core.contracts import Lookups
 from core.contracts import PluginInfo
+from core.contracts import QboRecord
+from plugins.qbo_vendor_credits import pull
 from plugins.qbo_vendor_credits import settings
 
 
@@ -17,3 +23,9 @@ def plugin_info() -> PluginInfo:
         settings=settings.SETTINGS,
         description="Pulls vendor credits as negative actuals.",
     )
+
+
+@hookimpl
+def actual_lines(record: QboRecord, lookups: Lookups) -> Sequence[CandidateLine]:
+    """Map one pulled record to candidate actual lines."""
+    return pull.lines(record, lookups)
