@@ -7,6 +7,7 @@ Only reachable under ``/_sandbox/``; it passes JSON through to the components, w
 from __future__ import annotations
 
 from datetime import datetime
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -90,6 +91,32 @@ def make_control_blueprint(sb: Sandbox) -> Blueprint:
                 },
             }
         return _json(out)
+
+    @bp.post("/history")
+    def history() -> Response:
+        # Writes a company's past fast (CDC tests): {"realm_id", "entity", "objects": [...],
+        # "start": iso, "step": seconds, "delete": [index, ...]}. Object i changes at
+        # start + i*step; the listed ones are then deleted one step after the last change.
+        body = _body()
+        realm = sb.realm(str(body["realm_id"]))
+        entity = entities.canonical(str(body["entity"]))
+        if entity is None:
+            raise ValueError(f"unknown entity {body['entity']}")
+        start = datetime.fromisoformat(str(body["start"]))
+        if start.tzinfo is None:
+            raise ValueError("start needs a UTC offset")
+        step = timedelta(seconds=float(body.get("step", 1)))
+        objects = body.get("objects") or []
+        stored = [
+            realm.insert(entity, dict(obj), created=start + i * step)
+            for i, obj in enumerate(objects)
+        ]
+        at = start + len(objects) * step
+        for index in body.get("delete") or []:
+            obj = stored[int(index)]
+            realm.delete(entity, {"Id": obj["Id"], "SyncToken": obj["SyncToken"]}, at=at)
+            at += step
+        return _json({"ids": [o["Id"] for o in stored]})
 
     @bp.get("/counters")
     def counters() -> Response:

@@ -289,35 +289,44 @@ class Realm:
     def cdc(self, entity_names: list[str], changed_since: datetime) -> list[dict[str, Any]]:
         """Return one ``{Entity: [...], startPosition, maxResults, totalCount}`` per entity.
 
-        Objects changed at or after ``changed_since`` come back whole; deleted ones as stubs.
-        The cap of ``cdc_max_objects`` is shared across entities (API.md §5).
+        Objects changed at or after ``changed_since`` come back whole; deleted ones as stubs,
+        oldest change first. The cap of ``cdc_max_objects`` is shared across entities (API.md
+        §5), and a cut never hides changes: a response that was cut holds exactly the cap (the
+        signal §5 documents), and every entity with changes says how many it has in
+        ``totalCount`` even when fewer (or none) of them fitted (unconfirmed: QBO's count on a
+        cut list is undocumented). Only an entity with no change at all answers ``{}``.
         """
         budget = self.sb.config.cdc_max_objects
         out: list[dict[str, Any]] = []
         with self.lock:
             for name in entity_names:
-                changed = [
-                    (at, id_) for id_, at in self.changed_at[name].items() if at >= changed_since
-                ]
-                changed.sort()
+                changed = sorted(
+                    (at, int(id_) if id_.isdigit() else 0, id_)
+                    for id_, at in self.changed_at[name].items()
+                    if at >= changed_since
+                )
                 rows: list[dict[str, Any]] = []
-                for _at, id_ in changed[:budget]:
+                for _at, _num, id_ in changed[: max(budget, 0)]:
                     obj = self.store[name].get(id_) or self.deleted[name].get(id_)
                     if obj is not None:
-                        rows.append(self.with_temp_link(obj) if name == "Attachable" else obj)
+                        rows.append(self._shown(name, obj))
                 budget -= len(rows)
-                if rows:
-                    out.append(
-                        {
-                            name: rows,
-                            "startPosition": 1,
-                            "maxResults": len(rows),
-                            "totalCount": len(rows),
-                        }
-                    )
-                else:
+                if not changed:
                     out.append({})
+                    continue
+                out.append(
+                    {
+                        name: rows,
+                        "startPosition": 1,
+                        "maxResults": len(rows),
+                        "totalCount": len(changed),
+                    }
+                )
         return out
+
+    def _shown(self, entity: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """A stored object as an answer shows it (computed-on-read fields, temp links)."""
+        return self.with_temp_link(obj) if entity == "Attachable" else obj
 
     # -- seeding fast path -------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from core.qbo.errors import read_fault
 from core.qbo.transport import QboTransport
 
 MAX_BATCH_ITEMS = 30  # API.md §6
+CDC_MAX_OBJECTS = 1000  # API.md §5: objects per CDC answer
 
 
 @dataclass
@@ -51,6 +52,42 @@ class CdcResult:
     def deleted(self, entity: str) -> list[dict[str, Any]]:
         """The deleted stubs of one entity."""
         return [o for o in self.changes.get(entity, []) if o.get("status") == "Deleted"]
+
+
+@dataclass
+class _CdcPage:
+    """One CDC answer: its lists and whether it was cut at the cap."""
+
+    time: str | None
+    changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    cut: bool = False
+
+
+def _updated(row: Mapping[str, Any]) -> dt.datetime | None:
+    meta = row.get("MetaData")
+    text = meta.get("LastUpdatedTime") if isinstance(meta, Mapping) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def _latest_by_id(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per Id, the last-updated version (a deleted stub beats an older record)."""
+    best: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        key = str(row.get("Id"))
+        kept = best.get(key)
+        if kept is None:
+            best[key] = row
+            continue
+        new, old = _updated(row), _updated(kept)
+        if row.get("status") == "Deleted" or (new is not None and (old is None or new >= old)):
+            best[key] = row
+    return list(best.values())
 
 
 class BulkCalls(QboTransport):
@@ -96,7 +133,13 @@ class BulkCalls(QboTransport):
             start += page_size
 
     def cdc(self, entities: Sequence[str], changed_since: dt.datetime) -> CdcResult:
-        """Changed and deleted records of several entity types in one call (API.md §5).
+        """Every change of several entity types since a moment, never a partial answer (§5).
+
+        One CDC call answers at most 1000 objects, shared across the entities asked for. A cut
+        answer holds the cap, or an entity whose `totalCount` exceeds its list; when it is cut,
+        this splits the entity list into one call per entity, and walks a single entity's
+        window forward (`changedSince` = the latest change seen, answers oldest first) until
+        an answer is whole. Records met twice are kept once, the latest version winning.
 
         Args:
             entities: Entity names (`Bill`, `Purchase`, ...).
@@ -104,9 +147,47 @@ class BulkCalls(QboTransport):
 
         Returns:
             A list per requested entity (empty when nothing changed), deleted stubs included.
+
+        Raises:
+            QboRejected: More than 1000 changes of one entity share one second, so no window
+                can be narrowed enough (never expected from QBO; better than losing changes).
         """
         if changed_since.tzinfo is None:
             raise ValueError("changed_since must be aware")
+        names = list(dict.fromkeys(entities))
+        page = self._cdc_call(names, changed_since)
+        result = CdcResult(changes={name: [] for name in names}, time=page.time)
+        if not page.cut:
+            for name in names:
+                result.changes[name] = _latest_by_id(page.changes.get(name, []))
+            return result
+        for name in names:
+            result.changes[name] = self._cdc_entity(name, changed_since)
+        return result
+
+    def _cdc_entity(self, entity: str, changed_since: dt.datetime) -> list[dict[str, Any]]:
+        """All changes of one entity: walk `changedSince` forward until an answer is whole."""
+        found: list[dict[str, Any]] = []
+        since = changed_since
+        while True:
+            page = self._cdc_call([entity], since)
+            rows = page.changes.get(entity, [])
+            found.extend(rows)
+            if not page.cut:
+                return _latest_by_id(found)
+            times = [when for when in map(_updated, rows) if when is not None]
+            latest = max(times, default=None)
+            if latest is None or latest <= since:
+                raise QboRejected(
+                    f"QuickBooks reports more than {CDC_MAX_OBJECTS} changes of {entity} "
+                    "within one second, so they cannot all be read through change capture.",
+                    fix="Run a full resync of this company.",
+                )
+            # Inclusive: LastUpdatedTime has whole seconds, later changes of that second
+            # come again and are de-duplicated.
+            since = latest
+
+    def _cdc_call(self, entities: Sequence[str], changed_since: dt.datetime) -> _CdcPage:
         body = self.request(
             "GET",
             "cdc",
@@ -116,16 +197,26 @@ class BulkCalls(QboTransport):
             },
             what="Reading changes from QuickBooks",
         )
-        result = CdcResult(changes={name: [] for name in entities}, time=body.get("time"))
+        page = _CdcPage(time=body.get("time"))
+        returned = 0
         for block in body.get("CDCResponse", []) or []:
-            fault = read_fault(block)
-            if fault:
+            if read_fault(block):
                 raise error_from_response(400, block, what="Reading changes")
             for response in block.get("QueryResponse", []) or []:
+                if read_fault(response):
+                    raise error_from_response(400, response, what="Reading changes")
                 for key, value in response.items():
-                    if isinstance(value, list):
-                        result.changes.setdefault(key, []).extend(value)
-        return result
+                    if not isinstance(value, list):
+                        continue
+                    page.changes.setdefault(key, []).extend(value)
+                    returned += len(value)
+                    total = response.get("totalCount")
+                    if isinstance(total, int | str) and str(total).isdigit():
+                        page.cut = page.cut or int(total) > len(value)
+        # §5: the cap is shared across entities (or per entity: ambiguous); an answer that
+        # reached it may have been cut either way.
+        page.cut = page.cut or returned >= CDC_MAX_OBJECTS
+        return page
 
     def batch(
         self, items: Sequence[Mapping[str, Any]], *, request_id: str | None = None
