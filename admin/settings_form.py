@@ -18,7 +18,7 @@ from core.contracts import SettingSpec
 from core.models import CostCode
 from core.models import Project
 from core.project_settings import effective_settings
-from core.project_settings import save_settings
+from core.projects import update_settings
 from core.runtime import Runtime
 
 
@@ -55,7 +55,7 @@ def handle(session: Session, project: Project) -> dict[str, Any]:
             else:
                 wanted[spec.key] = value
         if not problems:
-            problems = save_settings(pm, session, project, wanted, changed_by="console")
+            problems = update_settings(session, pm, project, wanted, changed_by="console")
         if problems:
             session.rollback()
             values = {**values, **wanted}

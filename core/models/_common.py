@@ -17,6 +17,8 @@ from core.db import utcnow
 Money = Exact(14, 2)
 Hours = Exact(9, 2)
 Rate = Exact(12, 4)
+#: Cost and exchange rates as QBO sends them (lineage; amounts are computed before rounding).
+FineRate = Exact(18, 8)
 
 
 def enum_column(kind: type[enum.Enum], **kwargs: Any) -> Any:

@@ -21,9 +21,9 @@ from sqlalchemy.orm import mapped_column
 from core.db import Base
 from core.db import UTCDateTime
 from core.db import utcnow
+from core.models._common import FineRate
 from core.models._common import Hours
 from core.models._common import Money
-from core.models._common import Rate
 from core.models._common import Timestamps
 from core.models._common import enum_column
 
@@ -109,7 +109,7 @@ class Actual(Base):
     description: Mapped[str | None] = mapped_column(Text)
     billable_status: Mapped[str | None] = mapped_column(String(20))
     hours: Mapped[Decimal | None] = mapped_column(Hours)
-    cost_rate: Mapped[Decimal | None] = mapped_column(Rate)
+    cost_rate: Mapped[Decimal | None] = mapped_column(FineRate)
     amount: Mapped[Decimal] = mapped_column(Money)
     qbo_item_id: Mapped[str | None] = mapped_column(String(32))
     item_name: Mapped[str | None] = mapped_column(String(500))
@@ -120,7 +120,7 @@ class Actual(Base):
     location_id: Mapped[str | None] = mapped_column(String(32))
     location_name: Mapped[str | None] = mapped_column(String(500))
     currency: Mapped[str | None] = mapped_column(String(3))
-    exchange_rate: Mapped[Decimal | None] = mapped_column(Rate)
+    exchange_rate: Mapped[Decimal | None] = mapped_column(FineRate)
     original_amount: Mapped[Decimal | None] = mapped_column(Money)
     exclusions: Mapped[list[Any]] = mapped_column(JSON, default=list)
     excluded_reason: Mapped[str | None] = mapped_column(Text)

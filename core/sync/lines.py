@@ -164,12 +164,17 @@ def _billable_exclusions(billable: str | None) -> tuple[Exclusion, ...]:
 
 def hours_worked(record: QboRecord) -> Decimal:
     """Hours of a TimeActivity: Hours + Minutes (+ Seconds), else end − start − break."""
+    return seconds_worked(record) / 3600
+
+
+def seconds_worked(record: QboRecord) -> Decimal:
+    """Seconds of a TimeActivity, exact (hours as a fraction would round 1/3 h, 1/12 h, ...)."""
     data = record.data
     if data.get("Hours") is not None or data.get("Minutes") is not None:
         return (
-            (decimal(data.get("Hours")) or Decimal(0))
-            + (decimal(data.get("Minutes")) or Decimal(0)) / 60
-            + (decimal(data.get("Seconds")) or Decimal(0)) / 3600
+            (decimal(data.get("Hours")) or Decimal(0)) * 3600
+            + (decimal(data.get("Minutes")) or Decimal(0)) * 60
+            + (decimal(data.get("Seconds")) or Decimal(0))
         )
     start, end = data.get("StartTime"), data.get("EndTime")
     if not (isinstance(start, str) and isinstance(end, str)):
@@ -179,7 +184,7 @@ def hours_worked(record: QboRecord) -> Decimal:
     breaks = (decimal(data.get("BreakHours")) or Decimal(0)) * 3600 + (
         decimal(data.get("BreakMinutes")) or Decimal(0)
     ) * 60
-    return max(seconds - breaks, Decimal(0)) / 3600
+    return max(seconds - breaks, Decimal(0))
 
 
 def time_line(record: QboRecord, lookups: Lookups) -> CandidateLine:
@@ -188,7 +193,7 @@ def time_line(record: QboRecord, lookups: Lookups) -> CandidateLine:
     The rate is the TimeActivity's own `CostRate`, else the employee's or vendor's; with none
     anywhere the hours count at 0 and the line is flagged `no_cost_rate`.
     """
-    hours = hours_worked(record)
+    seconds = seconds_worked(record)
     worker = record.ref("EmployeeRef") or record.ref("VendorRef")
     rates = lookups.employee_cost_rates if record.ref("EmployeeRef") else lookups.vendor_cost_rates
     rate = decimal(record.data.get("CostRate"))
@@ -206,9 +211,10 @@ def time_line(record: QboRecord, lookups: Lookups) -> CandidateLine:
         customer_id=customer.value if customer else None,
         customer_name=customer.name if customer else None,
         actual_type="time",
-        amount=cents(hours * (rate or Decimal(0))),
+        # Divide last: seconds × rate is exact, so the one rounding sees the true half cent.
+        amount=cents(seconds * (rate or Decimal(0)) / 3600),
         txn_date=txn_date(record),
-        hours=cents(hours),
+        hours=cents(seconds / 3600),
         cost_rate=rate,
         billable_status=billable,
         item=item,

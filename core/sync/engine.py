@@ -1,0 +1,451 @@
+"""One pull per realm: query or CDC, map through the owning plugins, write, advance cursors.
+
+`pull_company` is the one way in: the CLI, the admin's "Sync Expenses", the webhook job and the
+benchmarks all call it. A first sync (or a cursor past CDC's 30-day window, or a `since` date)
+pages queries at 1000 rows per entity; later syncs make one CDC call over every pulled entity.
+A record that fails to map is reported on the run and the others go on; cursors advance only
+after everything the pull read has been committed, to the moment the pull started (less a small
+overlap, which is harmless because applying a record twice changes nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.contracts import Lookups
+from core.contracts import QboRecord
+from core.contracts import RecordProblem
+from core.db import utcnow
+from core.errors import CostbridgeError
+from core.models import Company
+from core.models import ConnectionStatus
+from core.models import CostCode
+from core.models import Employee
+from core.models import RunState
+from core.models import SyncCursor
+from core.models import SyncRun
+from core.plugins import PluginManager
+from core.plugins import call_one
+from core.qbo import queries
+from core.runtime import Runtime
+from core.sync.lookups import RateBook
+from core.sync.store import LineWriter
+from core.sync.store import Router
+from core.sync.store import WriteTally
+from core.sync.store import line_values
+
+#: CDC answers for at most 30 days back (API.md §5); past this margin a full re-query is safer.
+CDC_WINDOW = dt.timedelta(days=29)
+#: Cursors go back this far from the pull's start, so a change committed during it is seen.
+OVERLAP = dt.timedelta(minutes=2)
+PAGE = queries.MAX_RESULTS
+Progress = Callable[[int], None]
+
+
+@dataclass
+class PullReport:
+    """What a pull did (or, in a dry run, would do)."""
+
+    company_id: int
+    realm_id: str | None
+    run_id: int | None
+    state: RunState
+    dry_run: bool = False
+    records: int = 0
+    deleted_records: int = 0
+    requests: dict[str, int] = field(default_factory=dict)
+    modes: dict[str, str] = field(default_factory=dict)
+    tally: WriteTally = field(default_factory=WriteTally)
+    problems: list[RecordProblem] = field(default_factory=list)
+    message: str = ""
+    fix: str = ""
+
+    def counts(self) -> dict[str, Any]:
+        """The run's counts (JSON-safe)."""
+        return {
+            "records": self.records,
+            "deleted_records": self.deleted_records,
+            "added": self.tally.added,
+            "changed": self.tally.changed,
+            "removed": self.tally.removed,
+            "unchanged": self.tally.unchanged,
+            "left_out": dict(self.tally.left_out),
+            "problems": len(self.problems),
+            "requests": dict(self.requests),
+            "modes": dict(self.modes),
+        }
+
+    def as_json(self, project_id: int | None = None, changes: bool = True) -> dict[str, Any]:
+        """The report as JSON (a project's line changes only, when `project_id` is given)."""
+        body: dict[str, Any] = {
+            "company_id": self.company_id,
+            "realm_id": self.realm_id,
+            "run_id": self.run_id,
+            "state": self.state.value,
+            "dry_run": self.dry_run,
+            "message": self.message,
+            "fix": self.fix,
+            "counts": self.counts(),
+            "problems": [
+                {"entity": p.entity, "id": p.id, "message": p.message, "fix": p.fix}
+                for p in self.problems
+            ],
+        }
+        if changes:
+            body["changes"] = [
+                c.as_json()
+                for c in self.tally.changes
+                if project_id is None or c.project_id == project_id
+            ]
+        return body
+
+
+def pulled_entities(pm: PluginManager) -> dict[str, str]:
+    """Every QBO entity some installed plugin maps to actuals, with that plugin's name."""
+    mappers = {pm.get_name(i.plugin) for i in pm.hook.actual_lines.get_hookimpls()}
+    return {
+        entity: name
+        for name, info in sorted(pm.infos.items())
+        if name in mappers
+        for entity in info.owns
+    }
+
+
+def pull_company(
+    rt: Runtime,
+    company_id: int,
+    *,
+    since: dt.date | None = None,
+    dry_run: bool = False,
+    trigger: str = "manual",
+    project_id: int | None = None,
+    run_id: int | None = None,
+    progress: Progress | None = None,
+    client: Any = None,
+) -> PullReport:
+    """Pull the changes of a company's QBO realm into actuals.
+
+    Args:
+        rt: The runtime (database, Redis, plugins, settings).
+        company_id: The company whose realm is pulled.
+        since: Re-query every record dated on or after this day (backfill), whatever the cursor.
+        dry_run: Work out what would be added, changed and removed; write nothing.
+        trigger: What started it (`manual`, `webhook`, `schedule`), for the sync log.
+        project_id: The project the pull was asked for (recorded on the run).
+        run_id: An existing queued `SyncRun` to record on (jobs); else one is created.
+        progress: Called with the number of records read so far.
+        client: A QBO client to use instead of the runtime's (benchmarks count requests).
+
+    Returns:
+        The report; the `SyncRun` holds the same counts (none is written for a dry run).
+    """
+    started = utcnow()
+    with rt.sessions() as session:
+        company = session.get(Company, company_id)
+        if company is None:
+            raise CostbridgeError(
+                f"There is no company {company_id}.", fix="Run `costbridge companies list`."
+            )
+        report = PullReport(company_id, company.realm_id, None, RunState.RUNNING, dry_run=dry_run)
+        run = None if dry_run else _open_run(session, company, project_id, trigger, run_id)
+        report.run_id = run.id if run else None
+        if company.connection_status != ConnectionStatus.CONNECTED or not company.realm_id:
+            return _close(
+                session,
+                run,
+                report,
+                RunState.NEEDS_ADMIN,
+                f"{company.name} is not connected to QuickBooks "
+                f"({company.connection_status.value.replace('_', ' ')}).",
+                "Open the company page and choose Connect to QuickBooks (or Reconnect).",
+            )
+        try:
+            if client is None:
+                from core.qbo import client_for
+
+                client = client_for(rt, company.realm_id)
+            _Pull(rt.pm, session, company, client, report, run, since, dry_run, progress).run(
+                started
+            )
+        except CostbridgeError as exc:
+            session.rollback()
+            return _close(session, run, report, RunState.FAILED, exc.message, exc.fix)
+        if report.problems:
+            message = (
+                f"Pulled {report.records} record(s); {len(report.problems)} could not be applied."
+            )
+            return _close(session, run, report, RunState.SUCCEEDED, message, report.problems[0].fix)
+        return _close(session, run, report, RunState.SUCCEEDED, _summary(report), "")
+
+
+class _Pull:
+    """One pull's state: the plan, lookups, router and writer over one session."""
+
+    def __init__(
+        self,
+        pm: PluginManager,
+        session: Session,
+        company: Company,
+        client: Any,
+        report: PullReport,
+        run: SyncRun | None,
+        since: dt.date | None,
+        dry_run: bool,
+        progress: Progress | None,
+    ) -> None:
+        self.pm = pm
+        self.session = session
+        self.company = company
+        self.realm_id = str(company.realm_id)
+        self.client = client
+        self.report = report
+        self.run_id = run.id if run else None
+        self.since = since
+        self.dry_run = dry_run
+        self.progress = progress
+        self.owners = pulled_entities(pm)
+        self.router = Router.for_company(session, pm, company.id)
+        self.writer = LineWriter(session, self.realm_id, report.tally, dry_run=dry_run)
+        self.rates = RateBook(client, _local_employee_rates(session, company.id))
+        self.lookups = Lookups(
+            home_currency=company.home_currency,
+            item_cost_codes=_item_cost_codes(session, company.id),
+            employee_cost_rates=self.rates.employees,
+            vendor_cost_rates=self.rates.vendors,
+        )
+
+    def run(self, started: dt.datetime) -> None:
+        cursors = {
+            c.entity: c
+            for c in self.session.scalars(
+                select(SyncCursor).where(SyncCursor.realm_id == self.realm_id)
+            )
+        }
+        full: list[str] = []
+        incremental: list[str] = []
+        for entity in self.owners:
+            cursor = cursors.get(entity)
+            fresh = (
+                cursor is not None
+                and cursor.full_sync_done
+                and cursor.position is not None
+                and cursor.position > started - CDC_WINDOW
+            )
+            (incremental if fresh and self.since is None else full).append(entity)
+        for entity in full:
+            self.report.modes[entity] = "query" if self.since is None else f"since {self.since}"
+            self._query(entity)
+        if incremental:
+            since = min(_position(cursors[e]) for e in incremental)
+            for entity in incremental:
+                self.report.modes[entity] = "cdc"
+            self._cdc(incremental, since)
+        if self.dry_run:
+            self.session.rollback()
+            return
+        if self.since is not None:
+            # A backfill read only part of history: the cursors keep what they knew.
+            self.session.commit()
+            return
+        position = started - OVERLAP
+        for entity in self.owners:
+            cursor = cursors.get(entity) or SyncCursor(realm_id=self.realm_id, entity=entity)
+            cursor.position = position
+            cursor.full_sync_done = True
+            self.session.add(cursor)
+        self.session.commit()
+
+    def _query(self, entity: str) -> None:
+        conditions = [queries.ge("TxnDate", self.since)] if self.since else []
+        seen: set[str] = set()
+        page: list[dict[str, Any]] = []
+        for row in self.client.query_all(entity, *conditions, page_size=PAGE):
+            seen.add(str(row.get("Id")))
+            page.append(row)
+            if len(page) == PAGE:
+                self._count_request(entity)
+                self._apply(entity, page)
+                page = []
+        self._count_request(entity)
+        self._apply(entity, page)
+        self.writer.remove_missing(entity, seen, self.since)
+        self._commit()
+
+    def _cdc(self, entities: list[str], since: dt.datetime) -> None:
+        result = self.client.cdc(entities, since)
+        self.report.requests["cdc"] = self.report.requests.get("cdc", 0) + 1
+        for entity in entities:
+            rows = result.changes.get(entity, [])
+            for start in range(0, len(rows), PAGE):
+                self._apply(entity, rows[start : start + PAGE])
+        self._commit()
+
+    def _count_request(self, entity: str) -> None:
+        self.report.requests[entity] = self.report.requests.get(entity, 0) + 1
+
+    def _apply(self, entity: str, rows: list[dict[str, Any]]) -> None:
+        """Map and write one page of records of one entity, in the open transaction."""
+        if not rows:
+            return
+        plugin = self.owners[entity]
+        live = [r for r in rows if not _gone(r)]
+        if entity == "TimeActivity":
+            self.rates.prefetch(live)
+        replacement: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            record = QboRecord(entity, row)
+            self.report.records += 1
+            if _gone(row):
+                self.report.deleted_records += 1
+                replacement[record.id] = []
+                continue
+            try:
+                lines = call_one(
+                    self.pm, plugin, "actual_lines", record=record, lookups=self.lookups
+                )
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the pull
+                self.report.problems.append(
+                    RecordProblem(
+                        entity,
+                        record.id,
+                        f"The {plugin} plugin could not read {entity} {record.id}: {exc}",
+                        "Its earlier lines are kept; show this to support.",
+                    )
+                )
+                continue
+            updated = _updated_at(row)
+            replacement[record.id] = [
+                line_values(
+                    self.realm_id,
+                    entity,
+                    record.id,
+                    record.sync_token,
+                    updated,
+                    plugin,
+                    line,
+                    self.router,
+                    self.run_id,
+                )
+                for line in lines or ()
+            ]
+        self.writer.replace(entity, replacement)
+        if self.progress:
+            self.progress(self.report.records)
+
+    def _commit(self) -> None:
+        if not self.dry_run:
+            self.session.commit()
+
+
+def _position(cursor: SyncCursor) -> dt.datetime:
+    assert cursor.position is not None  # only cursors with a position are incremental
+    return cursor.position
+
+
+def _gone(row: Mapping[str, Any]) -> bool:
+    """A deleted stub, or a voided transaction (its actuals are removed)."""
+    if row.get("status") in ("Deleted", "Voided"):
+        return True
+    note = str(row.get("PrivateNote") or "")
+    return note.startswith("Voided") and str(row.get("TotalAmt", "")) in ("0", "0.0", "0.00")
+
+
+def _updated_at(row: Mapping[str, Any]) -> dt.datetime | None:
+    raw = (row.get("MetaData") or {}).get("LastUpdatedTime")
+    if not isinstance(raw, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(raw).astimezone(dt.UTC)
+    except ValueError:
+        return None
+
+
+def _item_cost_codes(session: Session, company_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(CostCode.qbo_item_id, CostCode.id).where(
+            CostCode.company_id == company_id, CostCode.qbo_item_id.is_not(None)
+        )
+    )
+    return {str(item): code for item, code in rows}
+
+
+def _local_employee_rates(session: Session, company_id: int) -> dict[str, Any]:
+    rows = session.execute(
+        select(Employee.qbo_employee_id, Employee.cost_rate).where(
+            Employee.company_id == company_id,
+            Employee.qbo_employee_id.is_not(None),
+            Employee.cost_rate.is_not(None),
+        )
+    )
+    return {str(qbo_id): rate for qbo_id, rate in rows}
+
+
+def _open_run(
+    session: Session,
+    company: Company,
+    project_id: int | None,
+    trigger: str,
+    run_id: int | None,
+) -> SyncRun:
+    run = session.get(SyncRun, run_id) if run_id is not None else None
+    if run is None:
+        run = SyncRun(company_id=company.id, project_id=project_id, kind="pull", trigger=trigger)
+        session.add(run)
+    run.state = RunState.RUNNING
+    run.started_at = utcnow()
+    run.attempts = (run.attempts or 0) + 1
+    session.commit()
+    return run
+
+
+def _close(
+    session: Session,
+    run: SyncRun | None,
+    report: PullReport,
+    state: RunState,
+    message: str,
+    fix: str,
+) -> PullReport:
+    report.state, report.message, report.fix = state, message, fix
+    if run is not None:
+        run = session.merge(run)
+        run.state = state
+        run.finished_at = utcnow()
+        run.message = message
+        run.fix = fix or None
+        run.counts = report.counts()
+        run.detail = _explain(report) or None
+        session.commit()
+    return report
+
+
+def _summary(report: PullReport) -> str:
+    t = report.tally
+    words = (
+        f"Pulled {report.records} record(s): {t.added} line(s) added, {t.changed} changed, "
+        f"{t.removed} removed, {t.unchanged} unchanged."
+    )
+    if t.left_out:
+        words += f" {sum(t.left_out.values())} line(s) of linked projects left out by settings."
+    return words
+
+
+def _explain(report: PullReport, limit: int = 200) -> str:
+    """Every reason a line was left out (with its count) and every record that failed."""
+    parts = [f"{n} line(s): {reason}" for reason, n in report.tally.left_out.most_common()]
+    parts += [f"{p.entity} {p.id}: {p.message}" for p in report.problems[:limit]]
+    return "\n".join(parts)
+
+
+def entity_plugins(pm: PluginManager) -> Iterable[str]:
+    """The plugin names that map pulled records (for the doctor and the console)."""
+    return sorted(set(pulled_entities(pm).values()))
