@@ -216,13 +216,3 @@ def update_settings(
     if not problems:
         reapply_project(session, pm, project)
     return problems
-
-
-def count_projects(session: Session, company_id: int) -> int:
-    """How many projects a company has."""
-    return int(
-        session.scalar(
-            select(func.count()).select_from(Project).where(Project.company_id == company_id)
-        )
-        or 0
-    )
