@@ -52,8 +52,9 @@ def clean(value: Any) -> Any:
         for key, item in value.items():
             if item == "" or item is None:
                 continue
-            if key.endswith("Ex") and isinstance(item, dict) and "any" in item:
-                # JAXB extension noise (PurchaseEx, LineEx) echoed back from a read.
+            if key.endswith("Ex") and isinstance(item, dict):
+                # JAXB extension noise (PurchaseEx, LineEx: xs:any) echoed back from a read;
+                # never stored, so its content cannot reach later answers.
                 continue
             item = clean(item)
             if key.endswith("Ref") and isinstance(item, dict) and "value" not in item:

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from sandbox import entities
 from sandbox import faults
+from sandbox import schema
 from sandbox import temp_links
 
 if TYPE_CHECKING:
@@ -152,6 +153,7 @@ class Realm:
         spec = entities.ENTITIES[entity]
         if not spec.creatable:
             raise faults.unsupported_operation(f"Create is not supported for {entity}.")
+        body = schema.checked(entity, body)
         with self._writing():
             now = self.sb.clock.now()
             obj = entities.prepare(self, spec, body, None)
@@ -195,6 +197,7 @@ class Realm:
         spec = entities.ENTITIES[entity]
         if not spec.updatable:
             raise faults.unsupported_operation(f"Update is not supported for {entity}.")
+        body = schema.checked(entity, body)
         with self._writing():
             existing = self._claimed(entity, body)
             now = self.sb.clock.now()
