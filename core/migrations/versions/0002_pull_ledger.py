@@ -20,7 +20,18 @@ branch_labels = None
 depends_on = None
 
 
+def _attachment_fk(create: bool) -> None:
+    # attachment.actual_id points at actual; SQLite checks that only row by row (there are none).
+    if op.get_bind().dialect.name == 'sqlite':
+        return
+    if create:
+        op.create_foreign_key(op.f('fk_attachment_actual_id_actual'), 'attachment', 'actual', ['actual_id'], ['id'], ondelete='SET NULL')
+    else:
+        op.drop_constraint(op.f('fk_attachment_actual_id_actual'), 'attachment', type_='foreignkey')
+
+
 def upgrade() -> None:
+    _attachment_fk(create=False)
     op.drop_table('actual')
     op.create_table('actual',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -68,11 +79,13 @@ def upgrade() -> None:
     )
     op.create_index('ix_actual_project_counted', 'actual', ['project_id', 'excluded_reason'], unique=False)
     op.create_index('ix_actual_realm_customer', 'actual', ['realm_id', 'customer_ref'], unique=False)
+    _attachment_fk(create=True)
     op.create_index('uq_budget_line_uncoded', 'budget_line', ['project_id'], unique=True, postgresql_where=sa.text('cost_code_id IS NULL'), sqlite_where=sa.text('cost_code_id IS NULL'))
 
 
 def downgrade() -> None:
     op.drop_index('uq_budget_line_uncoded', table_name='budget_line')
+    _attachment_fk(create=False)
     op.drop_table('actual')
     op.create_table('actual',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -99,3 +112,4 @@ def downgrade() -> None:
     sa.UniqueConstraint('realm_id', 'qbo_entity', 'qbo_id', 'qbo_line_id', name=op.f('uq_actual_realm_id_qbo_entity_qbo_id_qbo_line_id'))
     )
     op.create_index(op.f('ix_actual_project_id'), 'actual', ['project_id'], unique=False)
+    _attachment_fk(create=True)
