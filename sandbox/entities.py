@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from sandbox import faults
+from sandbox import query_rules
 from sandbox import txn_rules
 from sandbox.fields import COMMON_READONLY
 from sandbox.fields import USD
@@ -564,11 +565,13 @@ def run_query(realm: Realm, qmod: Any, text: str) -> dict[str, Any]:
     every ``QueryError`` becomes the Fault it describes (4000 parse error, 4001 bad field).
     """
     try:
+        query_rules.check_size(text)
         query = qmod.parse(text)
         entity = canonical(query.entity)
         if entity is None:
             raise qmod.QueryParseError(f"Invalid context declaration : {query.entity}")
         query = dataclasses.replace(query, entity=entity)
+        query_rules.check(query)
         result = qmod.execute(query, realm.all(entity), active_default=True)
     except qmod.QueryError as exc:
         raise faults.validation(str(exc.code), exc.title, exc.detail) from None

@@ -266,10 +266,32 @@ _TESTS: Final[dict[str, Callable[[int], bool]]] = {
 Predicate = Callable[[dict[str, Any]], bool]
 
 
-def _like_regex(pattern: str) -> re.Pattern[str]:
-    # QBO knows only `%` (API.md §4.2); `_` and everything else match themselves.
-    body = ".*".join(re.escape(piece) for piece in pattern.split("%"))
-    return re.compile(body, re.IGNORECASE | re.DOTALL)
+def _like_matcher(pattern: str) -> Callable[[str], bool]:
+    """Match QBO's LIKE (only ``%``, API.md §4.2), case-insensitively, in linear time.
+
+    Greedy leftmost search of each literal piece is exact for a ``%``-only glob, and unlike a
+    ``.*`` regex it cannot backtrack for seconds on a crafted pattern.
+    """
+    pieces = [piece.casefold() for piece in pattern.split("%")]
+    first, last, middle = pieces[0], pieces[-1], pieces[1:-1]
+
+    def match(text: str) -> bool:
+        folded = text.casefold()
+        if len(pieces) == 1:
+            return folded == first
+        if not folded.startswith(first) or not folded.endswith(last):
+            return False
+        at, end = len(first), len(folded) - len(last)
+        if at > end:
+            return False
+        for piece in middle:
+            found = folded.find(piece, at, end)
+            if found < 0:
+                return False
+            at = found + len(piece)
+        return True
+
+    return match
 
 
 def _on_rows(get: Callable[[dict[str, Any]], Any], test: Callable[[Any], bool]) -> Predicate:
@@ -290,14 +312,14 @@ def _compile_condition(cond: Condition) -> Predicate:
 
 def _value_test(cond: Condition) -> Callable[[Any], bool]:
     if cond.op == "LIKE":
-        regex = _like_regex(str(cond.value))
+        matches = _like_matcher(str(cond.value))
 
         def like(raw: Any) -> bool:
             if raw is _MISSING or raw is None or isinstance(raw, dict | list):
                 return False
             if isinstance(raw, bool):
                 raw = "true" if raw else "false"
-            return regex.fullmatch(str(raw)) is not None
+            return matches(str(raw))
 
         return like
 
