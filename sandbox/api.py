@@ -202,8 +202,8 @@ def write(
 
 
 def _shown(realm: Realm, entity: str, obj: dict[str, Any]) -> dict[str, Any]:
-    # A TempDownloadUri is short-lived and never stored; QBO mints a new one on every answer.
-    return realm.with_temp_link(obj) if entity == "Attachable" else obj
+    # Names, paths, balances and TempDownloadUri are computed on every answer, as QBO does.
+    return realm.shown(entity, obj)
 
 
 def _singleton(sb: Sandbox, realm: Realm, entity: str, parts: list[str], method: str) -> Result:

@@ -572,7 +572,7 @@ def run_query(realm: Realm, qmod: Any, text: str) -> dict[str, Any]:
             raise qmod.QueryParseError(f"Invalid context declaration : {query.entity}")
         query = dataclasses.replace(query, entity=entity)
         query_rules.check(query)
-        result = qmod.execute(query, realm.all(entity), active_default=True)
+        result = qmod.execute(query, realm.all_shown(entity), active_default=True)
     except qmod.QueryError as exc:
         raise faults.validation(str(exc.code), exc.title, exc.detail) from None
     response: dict[str, Any] = result.to_query_response()

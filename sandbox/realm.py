@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 from urllib.parse import quote
 
+from sandbox import computed
 from sandbox import entities
 from sandbox import faults
 from sandbox import schema
@@ -301,6 +302,7 @@ class Realm:
         """
         budget = self.sb.config.cdc_max_objects
         out: list[dict[str, Any]] = []
+        view = computed.View(self)
         with self.lock:
             for name in entity_names:
                 changed = sorted(
@@ -310,9 +312,11 @@ class Realm:
                 )
                 rows: list[dict[str, Any]] = []
                 for _at, _num, id_ in changed[: max(budget, 0)]:
-                    obj = self.store[name].get(id_) or self.deleted[name].get(id_)
+                    obj = self.store[name].get(id_)
                     if obj is not None:
-                        rows.append(self._shown(name, obj))
+                        rows.append(self.shown(name, obj, view))
+                    elif id_ in self.deleted[name]:
+                        rows.append(self.deleted[name][id_])
                 budget -= len(rows)
                 if not changed:
                     out.append({})
@@ -327,9 +331,23 @@ class Realm:
                 )
         return out
 
-    def _shown(self, entity: str, obj: dict[str, Any]) -> dict[str, Any]:
-        """A stored object as an answer shows it (computed-on-read fields, temp links)."""
+    def shown(
+        self, entity: str, obj: dict[str, Any], view: computed.View | None = None
+    ) -> dict[str, Any]:
+        """A stored object as an answer shows it: computed-on-read fields, temp links.
+
+        Reference names, FullyQualifiedName/Level and vendor/customer balances are computed
+        when answering, as QBO does (``computed.py``); the store keeps what was written.
+        """
+        with self.lock:
+            obj = (view or computed.View(self)).shown(entity, obj)
         return self.with_temp_link(obj) if entity == "Attachable" else obj
+
+    def all_shown(self, entity: str) -> list[dict[str, Any]]:
+        """Every stored object of ``entity`` as answers show it (queries filter on these)."""
+        with self.lock:
+            view = computed.View(self)
+            return [view.shown(entity, obj) for obj in self.store[entity].values()]
 
     # -- seeding fast path -------------------------------------------------------------------
 
