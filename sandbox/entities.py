@@ -16,6 +16,8 @@ from typing import Any
 from sandbox import faults
 from sandbox import query_rules
 from sandbox import txn_rules
+from sandbox import validation
+from sandbox.company import company_singletons as company_singletons
 from sandbox.fields import COMMON_READONLY
 from sandbox.fields import USD
 from sandbox.fields import as_bool
@@ -186,6 +188,7 @@ def person(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, e
     _unique(realm, _PEOPLE, "DisplayName", name, (entity, _own_id(existing)))
     obj.setdefault("PrintOnCheckName", name)
     if entity == "Customer":
+        validation.check_customer_parent(realm, obj, _own_id(existing))
         _hierarchy(realm, obj, "Customer", "Job", name, _own_id(existing))
         obj["IsProject"] = bool(existing and existing.get("IsProject"))
         for key, default in (
@@ -481,81 +484,6 @@ def computed_for_insert(realm: Realm, spec: EntitySpec, obj: dict[str, Any]) -> 
         if spec.name == "Customer":
             obj.setdefault("IsProject", False)
     return obj
-
-
-def company_singletons(company_name: str, tz: str) -> dict[str, dict[str, Any]]:
-    """CompanyInfo and Preferences of a fresh company (shapes from samples/)."""
-    addr = {
-        "Id": "1",
-        "Line1": "1 Main Street",
-        "City": "Bayshore",
-        "Country": "US",
-        "CountrySubDivisionCode": "CA",
-        "PostalCode": "94320",
-    }
-    info = {
-        "Id": "1",
-        "CompanyName": company_name,
-        "LegalName": company_name,
-        "CompanyAddr": dict(addr),
-        "CustomerCommunicationAddr": dict(addr),
-        "LegalAddr": dict(addr),
-        "PrimaryPhone": {},
-        "CompanyStartDate": "2024-01-01",
-        "FiscalYearStartMonth": "January",
-        "Country": "US",
-        "Email": {"Address": "office@sandbox.example"},
-        "WebAddr": {},
-        "SupportedLanguages": "en",
-        "DefaultTimeZone": tz,
-        "NameValue": [
-            {"Name": "OfferingSku", "Value": "QuickBooks Online Plus"},
-            {"Name": "QBOIndustryType", "Value": "Construction"},
-            {"Name": "PayrollFeature", "Value": "false"},
-        ],
-    }
-    prefs = {
-        "Id": "1",
-        "AccountingInfoPrefs": {
-            "TrackDepartments": False,
-            "DepartmentTerminology": "Location",
-            "ClassTrackingPerTxn": False,
-            "ClassTrackingPerTxnLine": True,
-            "CustomerTerminology": "Customers",
-            "UseAccountNumbers": True,
-            "BookCloseDate": "2023-12-31",
-        },
-        "ProductAndServicesPrefs": {
-            "ForSales": True,
-            "ForPurchase": True,
-            "QuantityWithPriceAndRate": True,
-            "QuantityOnHand": True,
-        },
-        "SalesFormsPrefs": {
-            "CustomTxnNumbers": False,
-            "AllowDeposit": True,
-            "AllowDiscount": True,
-            "AllowEstimates": True,
-            "AllowServiceDate": False,
-            "AllowShipping": False,
-            "AutoApplyCredit": True,
-            "AutoApplyPayments": True,
-        },
-        "VendorAndPurchasesPrefs": {
-            "TrackingByCustomer": True,
-            "BillableExpenseTracking": True,
-            "DefaultMarkup": 0,
-        },
-        "TimeTrackingPrefs": {
-            "UseServices": True,
-            "BillCustomers": True,
-            "ShowBillRateToAll": False,
-            "WorkWeekStartDate": "Monday",
-            "MarkTimeEntriesBillable": True,
-        },
-        "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
-    }
-    return {"CompanyInfo": info, "Preferences": prefs}
 
 
 def run_query(realm: Realm, qmod: Any, text: str) -> dict[str, Any]:

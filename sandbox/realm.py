@@ -23,6 +23,7 @@ from sandbox import entities
 from sandbox import faults
 from sandbox import schema
 from sandbox import temp_links
+from sandbox import validation
 
 if TYPE_CHECKING:
     from sandbox.state import Sandbox
@@ -155,6 +156,7 @@ class Realm:
         if not spec.creatable:
             raise faults.unsupported_operation(f"Create is not supported for {entity}.")
         body = schema.checked(entity, body)
+        validation.check_fields(entity, body)
         with self._writing():
             now = self.sb.clock.now()
             obj = entities.prepare(self, spec, body, None)
@@ -199,11 +201,12 @@ class Realm:
         if not spec.updatable:
             raise faults.unsupported_operation(f"Update is not supported for {entity}.")
         body = schema.checked(entity, body)
+        validation.check_fields(entity, body)
         with self._writing():
             existing = self._claimed(entity, body)
             now = self.sb.clock.now()
             sparse = body.get("sparse") in (True, "true")
-            merged = {**existing, **body} if sparse else body
+            merged = validation.sparse_merge(existing, body) if sparse else body
             obj = entities.prepare(self, spec, merged, existing)
             obj["Id"] = existing["Id"]
             self._bumped(existing, obj, now)
