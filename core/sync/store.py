@@ -18,7 +18,10 @@ from dataclasses import field
 from decimal import ROUND_HALF_UP
 from decimal import Decimal
 from typing import Any
+from typing import cast
 
+from sqlalchemy import Table
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -272,12 +275,19 @@ class LineWriter:
                 self.tally.note(_change("remove", before, before))
         if self.dry_run:
             return
+        table = cast(Table, Actual.__table__)
+        conn = self.session.connection()
         if deletes:
-            self.session.execute(delete(Actual).where(Actual.id.in_(deletes)))
+            conn.execute(delete(table).where(table.c.id.in_(deletes)))
         if updates:
-            self.session.execute(update(Actual), updates)
+            conn.execute(
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values({c: bindparam(c) for c in COMPARED}),
+                [{**{c: row[c] for c in COMPARED}, "row_id": row["id"]} for row in updates],
+            )
         if inserts:
-            self.session.execute(insert(Actual), inserts)
+            conn.execute(insert(table), inserts)
 
     def remove_missing(self, entity: str, seen: set[str], since: dt.date | None) -> None:
         """Remove the lines of records a complete re-query no longer returned (deleted in QBO)."""
