@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from core import cli_sync
 from core.config import Settings
 from core.errors import ConfigError
 
@@ -250,6 +251,13 @@ def keys_rotate() -> None:
     noun = "company" if count == 1 else "companies"
     click.echo(f"costbridge: re-encrypted the tokens of {count} {noun}.")
 
+
+main.add_command(cli_sync.companies)
+main.add_command(cli_sync.projects)
+main.add_command(cli_sync.sync)
+main.add_command(cli_sync.budget)
+main.add_command(cli_sync.doctor)
+main.add_command(cli_sync.reconcile)
 
 if __name__ == "__main__":
     main()

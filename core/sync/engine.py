@@ -215,13 +215,7 @@ class _Pull:
         self.owners = pulled_entities(pm)
         self.router = Router.for_company(session, pm, company.id)
         self.writer = LineWriter(session, self.realm_id, report.tally, dry_run=dry_run)
-        self.rates = RateBook(client, _local_employee_rates(session, company.id))
-        self.lookups = Lookups(
-            home_currency=company.home_currency,
-            item_cost_codes=_item_cost_codes(session, company.id),
-            employee_cost_rates=self.rates.employees,
-            vendor_cost_rates=self.rates.vendors,
-        )
+        self.lookups, self.rates = realm_lookups(session, company, client)
 
     def run(self, started: dt.datetime) -> None:
         cursors = {
@@ -344,6 +338,26 @@ class _Pull:
     def _commit(self) -> None:
         if not self.dry_run:
             self.session.commit()
+
+
+def realm_lookups(session: Session, company: Company, client: Any) -> tuple[Lookups, RateBook]:
+    """The lookups mappers get for a company's realm, and the rate book that fills them.
+
+    Call `rates.prefetch(rows)` before mapping TimeActivity rows (the lookups see its maps).
+    """
+    rates = RateBook(client, _local_employee_rates(session, company.id))
+    lookups = Lookups(
+        home_currency=company.home_currency,
+        item_cost_codes=_item_cost_codes(session, company.id),
+        employee_cost_rates=rates.employees,
+        vendor_cost_rates=rates.vendors,
+    )
+    return lookups, rates
+
+
+def is_gone(row: Mapping[str, Any]) -> bool:
+    """Whether a pulled row is a deleted stub or a voided transaction (it has no actuals)."""
+    return _gone(row)
 
 
 def _position(cursor: SyncCursor) -> dt.datetime:

@@ -1,0 +1,1 @@
+"""Tests of core/sync: the pure line helpers and the engine."""
