@@ -46,6 +46,7 @@ from werkzeug.wrappers import Response
 from sandbox.chaos import ConnectionDropped
 from sandbox.chaos import InjectedOAuthError
 from sandbox.config import OAuthClient
+from sandbox.oauth_keys import SigningKey
 from sandbox.oauth_store import HARD_REFRESH_LIFETIME
 from sandbox.oauth_store import OAuthError
 from sandbox.oauth_store import TokenStore
@@ -95,6 +96,7 @@ class OAuthServer:
     def __init__(self, sb: Sandbox) -> None:
         self._sb = sb
         self.store = TokenStore(sb)
+        self.signing_key = SigningKey()
         self._realm_lock = threading.Lock()
         self.blueprint = self._make_blueprint()
 
@@ -304,6 +306,12 @@ class OAuthServer:
     def _token(self) -> Response:
         self._sb.chaos.before_token_request(request.path)
         client = self._authenticate_client()
+        if request.mimetype != "application/x-www-form-urlencoded":
+            # API.md §8.3: Intuit's token endpoint takes form-encoded bodies only.
+            raise OAuthError(
+                "invalid_request",
+                description="Content-Type must be application/x-www-form-urlencoded",
+            )
         form = _form()
         grant_type = form.get("grant_type", "")
         self.store.count(f"grant:{grant_type or 'missing'}")
@@ -325,7 +333,18 @@ class OAuthServer:
         code = form.get("code", "")
         if not code:
             raise OAuthError("invalid_request", description="code is required")
-        return self.store.exchange_code(client.client_id, code, form.get("redirect_uri", ""))
+        body = self.store.exchange_code(client.client_id, code, form.get("redirect_uri", ""))
+        if "openid" in self.store.scope_of(str(body["access_token"])).split():
+            # API.md §8.3: `id_token` is added when `openid` was requested; signed with the
+            # key published at jwks_uri.
+            realm_id = self.store.live_access_realm(str(body["access_token"])) or ""
+            body["id_token"] = self.signing_key.id_token(
+                issuer=request.host_url.rstrip("/") + ISSUER_PATH,
+                client_id=client.client_id,
+                subject=str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-user:{realm_id}")),
+                realm_id=realm_id,
+            )
+        return body
 
     def _refresh_grant(self, client: OAuthClient, form: dict[str, str]) -> dict[str, Any]:
         value = form.get("refresh_token", "")
@@ -374,9 +393,7 @@ class OAuthServer:
         )
 
     def _jwks(self) -> Response:
-        # No id_token is ever issued, so there is no signing key to publish; an empty key set
-        # is still a valid JWKS document for clients that fetch it eagerly.
-        return _json({"keys": []})
+        return _json(self.signing_key.jwks())
 
 
 def _form() -> dict[str, str]:

@@ -293,6 +293,13 @@ class TokenStore:
             entry.grant_id = grant.id
             return self._issue(grant, now)
 
+    def scope_of(self, access_token: str) -> str:
+        """The scope granted with ``access_token`` ("" when unknown)."""
+        with self._lock:
+            entry = self._access.get(access_token)
+            grant = self._grants.get(entry.grant_id) if entry is not None else None
+            return grant.scope if grant is not None else ""
+
     def refresh(self, client_id: str, value: str) -> dict[str, Any]:
         """Rotate a refresh token: the presented one dies, a new pair is issued.
 
