@@ -1,0 +1,1 @@
+"""Tests of plugins/qbo_time."""
