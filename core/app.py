@@ -18,6 +18,7 @@ from core.db import Base
 from core.runtime import Runtime
 from core.web import register_blueprints
 from core.web.access import LOOPBACK_HOSTS
+from core.web.health import init_ops
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -62,6 +63,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     init_admin(app, runtime.pm, db)
     register_blueprints(app, csrf)
+    init_ops(app)
 
     @app.get("/")
     def index() -> Response:

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from core import cli_sync
+from core.cli_ops import status
 from core.config import Settings
 from core.errors import ConfigError
 
@@ -75,8 +76,33 @@ def db_check(url: str | None) -> None:
     type=click.FloatRange(min=0),
     help="Seconds between outbox sweeps (re-enqueue pushes Redis lost); 0 turns them off.",
 )
-def worker(queue_names: tuple[str, ...], burst: bool, name: str | None, sweep_every: float) -> None:
-    """Run an RQ worker on costbridge's queues (any machine reaching the same Redis and DB)."""
+@click.option(
+    "--concurrency",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes to run on this machine (each works one job at a time).",
+)
+def worker(
+    queue_names: tuple[str, ...],
+    burst: bool,
+    name: str | None,
+    sweep_every: float,
+    concurrency: int,
+) -> None:
+    """Run an RQ worker on costbridge's queues (any machine reaching the same Redis and DB).
+
+    SIGTERM lets the job in progress finish and takes no new one; a lost Redis is waited for.
+    """
+    from core.cli_ops import prepare_process
+
+    prepare_process(_settings())
+    if concurrency > 1:
+        from core.jobs.resilience import run_pool
+
+        args = [f"--queue={q}" for q in queue_names] + [f"--sweep-every={sweep_every}"]
+        args += ["--burst"] if burst else []
+        sys.exit(run_pool(concurrency, args, name=name))
     from core.jobs import queues
     from core.jobs.worker import run_worker
     from core.runtime import Runtime
@@ -118,13 +144,25 @@ def sweep() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def web(host: str, port: int) -> None:
-    """Serve the web app and admin console (this machine only until sign-in exists)."""
+    """Serve the web app and admin console (this machine only until sign-in exists).
+
+    With COSTBRIDGE_ENV=production it is served by gunicorn (COSTBRIDGE_WEB_WORKERS processes
+    of COSTBRIDGE_WEB_THREADS threads); otherwise by Flask's development server.
+    """
     if not _is_loopback(host):
         raise click.BadParameter(
             "the console has no sign-in yet, so it is served on 127.0.0.1 or ::1 only",
             param_hint="--host",
         )
-    _settings()
+    settings = _settings()
+    from core.cli_ops import prepare_process
+
+    prepare_process(settings)
+    if settings.env == "production":
+        from core.serve import serve_production
+
+        serve_production(settings, host, port)
+        return
     from core.app import create_app
 
     create_app().run(host=host, port=port, threaded=True)
@@ -252,6 +290,7 @@ def keys_rotate() -> None:
     click.echo(f"costbridge: re-encrypted the tokens of {count} {noun}.")
 
 
+main.add_command(status)
 main.add_command(cli_sync.companies)
 main.add_command(cli_sync.projects)
 main.add_command(cli_sync.sync)

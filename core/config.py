@@ -18,6 +18,12 @@ malformed (a `ConfigError`); nothing else reads `os.environ`.
 | `QBO_MINOR_VERSION` | `75` |
 | `QBO_WEBHOOK_VERIFIER` | empty: webhooks are refused until it is set |
 | `QBO_RATE_PER_MINUTE` / `QBO_MAX_IN_FLIGHT` / `QBO_BATCH_PER_MINUTE` | `500` / `10` / `40` |
+| `COSTBRIDGE_WEB_WORKERS` / `COSTBRIDGE_WEB_THREADS` | `2` / `4` (gunicorn, production only) |
+| `COSTBRIDGE_WEB_TIMEOUT` | `60` seconds a request may take before gunicorn restarts its worker |
+| `COSTBRIDGE_LOG_FORMAT` | `json` in production, else `text` |
+| `COSTBRIDGE_LOG_LEVEL` | `INFO` |
+| `METRICS_TOKEN` | empty: `/metrics` answers loopback only; set: a `Bearer` token is required |
+| `PROMETHEUS_MULTIPROC_DIR` | `<instance>/prometheus` (`costbridge web` and `worker` share it) |
 """
 
 from __future__ import annotations
@@ -66,6 +72,13 @@ class Settings:
     qbo_rate_per_minute: int
     qbo_max_in_flight: int
     qbo_batch_per_minute: int
+    web_workers: int = 2
+    web_threads: int = 4
+    web_timeout: int = 60
+    log_format: str = "text"
+    log_level: str = "INFO"
+    metrics_token: str = field(default="", repr=False)
+    metrics_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -104,6 +117,22 @@ class Settings:
             qbo_rate_per_minute=_int(env, "QBO_RATE_PER_MINUTE", 500, low=1),
             qbo_max_in_flight=_int(env, "QBO_MAX_IN_FLIGHT", 10, low=1),
             qbo_batch_per_minute=_int(env, "QBO_BATCH_PER_MINUTE", 40, low=1),
+            web_workers=_int(env, "COSTBRIDGE_WEB_WORKERS", 2, low=1),
+            web_threads=_int(env, "COSTBRIDGE_WEB_THREADS", 4, low=1),
+            web_timeout=_int(env, "COSTBRIDGE_WEB_TIMEOUT", 60, low=1),
+            log_format=_choice(
+                env,
+                "COSTBRIDGE_LOG_FORMAT",
+                ("json", "text"),
+                "json" if mode == "production" else "text",
+            ),
+            log_level=_choice(
+                env, "COSTBRIDGE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"
+            ),
+            metrics_token=env.get("METRICS_TOKEN", "").strip(),
+            metrics_dir=Path(
+                env.get("PROMETHEUS_MULTIPROC_DIR", "").strip() or instance / "prometheus"
+            ),
         )
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
@@ -139,6 +168,16 @@ def _int(env: Mapping[str, str], name: str, default: int, *, low: int) -> int:
         raise ConfigError(f"{name} is malformed: expected a whole number, got {raw!r}.") from None
     if value < low:
         raise ConfigError(f"{name} must be at least {low}, got {value}.")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    value = raw.upper() if choices[0].isupper() else raw.lower()
+    if value not in choices:
+        raise ConfigError(f"{name} is {raw!r}; use one of {', '.join(choices)}.")
     return value
 
 

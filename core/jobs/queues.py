@@ -16,6 +16,8 @@ from rq.exceptions import DuplicateJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from core.logging_setup import job_meta
+
 PULL = "costbridge-pull"
 PUSH = "costbridge-push"
 ATTACHMENTS = "costbridge-attachments"
@@ -56,7 +58,7 @@ def enqueue(
             func,
             kwargs=kwargs,
             job_id=job_id,
-            meta=meta or {},
+            meta=job_meta(meta),  # carries the queueing request's id into the job's log lines
             retry=retry,
             timeout=job_timeout,
             result_ttl=result_ttl,

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from core import metrics
 from core import runtime as runtime_mod
 from core.contracts import PushRequest
 from core.contracts import SyncContext
@@ -111,6 +112,8 @@ def push_outbox(outbox_id: int, run_id: int) -> dict[str, Any]:
                 run.message = f"Gave up after {tries}: {_describe(exc)}"
                 run.fix = "Support can retry it from the queue once QuickBooks answers again."
             session.commit()
+            if run.state == RunState.FAILED:
+                metrics.sync_run_finished(run.kind, run.state)
             raise
         entry.state = OutboxState.DONE
         entry.qbo_id = result.qbo_id
@@ -260,6 +263,7 @@ def _finish(
     if counts is not None:
         run.counts = counts
     session.commit()
+    metrics.sync_run_finished(run.kind, state)
 
 
 def _describe(exc: BaseException) -> str:

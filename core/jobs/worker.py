@@ -7,16 +7,18 @@ time; it is what re-enqueues pushes a flushed Redis lost.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Sequence
 
-from rq import Worker
 from rq.serializers import JSONSerializer
 
 from core import runtime as runtime_mod
 from core.jobs import queues
 from core.jobs import tasks
+from core.jobs.resilience import CostbridgeWorker
+from core.jobs.resilience import work_until_stopped
 
 log = logging.getLogger(__name__)
 SWEEP_JOB_ID = "sweep-outbox"
@@ -38,8 +40,10 @@ def schedule_sweep(rt: runtime_mod.Runtime) -> bool:
 
 
 def sweep_periodically(rt: runtime_mod.Runtime, every: float, stop: threading.Event) -> None:
-    """Call `schedule_sweep` every `every` seconds until `stop` is set."""
-    while not stop.wait(every):
+    """Call `schedule_sweep` at once, then every `every` seconds, until `stop` is set."""
+    wait = 0.0
+    while not stop.wait(wait):
+        wait = every
         try:
             schedule_sweep(rt)
         except Exception:  # a Redis hiccup must not end the sweeping; the next tick retries
@@ -60,19 +64,25 @@ def run_worker(
     sweep off (for a worker that should only drain its queues).
     """
     runtime_mod.install(rt)
-    worker = Worker(
-        [queues.queue(n, rt.redis) for n in queue_names],
-        connection=rt.redis,
-        serializer=JSONSerializer,
-        name=name,
-    )
+    starts = itertools.count()
+
+    def make_worker() -> CostbridgeWorker:
+        # A restarted worker takes a new name: the lost one may still be registered in Redis.
+        restart = next(starts)
+        return CostbridgeWorker(
+            [queues.queue(n, rt.redis) for n in queue_names],
+            connection=rt.redis,
+            serializer=JSONSerializer,
+            name=f"{name}-{restart}" if name and restart else name,
+        )
+
     stop = threading.Event()
     if sweep_every > 0 and not burst:
-        schedule_sweep(rt)
         threading.Thread(
             target=sweep_periodically, args=(rt, sweep_every, stop), daemon=True, name="sweeper"
         ).start()
     try:
-        return bool(worker.work(burst=burst, with_scheduler=True))
+        # Restarts the RQ worker after a Redis loss; a signal stops it warm (resilience.py).
+        return work_until_stopped(rt.redis, make_worker, burst=burst)
     finally:
         stop.set()

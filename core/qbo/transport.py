@@ -45,6 +45,7 @@ from tenacity import Retrying
 from tenacity import retry_if_exception_type
 from tenacity import stop_after_attempt
 
+from core import metrics
 from core.crypto import scrubbed_logger
 from core.qbo.errors import AuthenticationFailed
 from core.qbo.errors import NetworkError
@@ -267,6 +268,7 @@ class QboTransport:
                     timeout=self.timeout,
                 )
             except requests.RequestException as exc:
+                metrics.qbo_request(None)
                 log.warning(
                     "QBO %s %s: no answer (%s)", call.method, _short(call.url), type(exc).__name__
                 )
@@ -276,6 +278,7 @@ class QboTransport:
                     qbo_message=type(exc).__name__,
                 ) from None
         tid = resp.headers.get("intuit_tid", "")
+        metrics.qbo_request(resp.status_code)
         log.info(
             "QBO %s %s -> %s intuit_tid=%s %.0fms",
             call.method,

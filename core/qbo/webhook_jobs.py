@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from core import metrics
 from core import runtime as runtime_mod
 from core.crypto import scrubbed_logger
 from core.db import utcnow
@@ -59,5 +60,6 @@ def process_changes(realm_id: str, changes: list[dict[str, str]]) -> dict[str, A
         run.state = RunState.SUCCEEDED
         run.finished_at = utcnow()
         session.commit()
+        metrics.sync_run_finished(run.kind, run.state)
     log.info("webhook job: realm %s, %s change(s), run %s", realm_id, len(changes), run_id)
     return {"realm_id": realm_id, "changes": len(changes), "entities": entities, "run_id": run_id}

@@ -33,6 +33,7 @@ from flask import request
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from core import metrics
 from core.crypto import scrubbed_logger
 from core.models.company import Company
 
@@ -185,6 +186,7 @@ def _dedup_key(realm: str, change: dict[str, str]) -> str:
 def make_webhooks_blueprint() -> Blueprint:
     """A new `qbo_webhooks` blueprint serving `POST /webhooks/qbo`; exempt it from CSRF."""
     bp = Blueprint("qbo_webhooks", __name__)
+    bp.after_request(metrics.count_webhook_response)
 
     @bp.post("/webhooks/qbo")
     def receive() -> Response | tuple[Response, int]:

@@ -1,0 +1,177 @@
+"""What keeps a worker going in production: job log context, Redis loss, several processes.
+
+- `CostbridgeWorker` binds each job's ids (`job_id`, the `request_id` that queued it, and
+  `company_id`/`realm_id`/`run_id` when its meta has them) to the job's log lines, and gives its
+  forked work horses one metrics identity per worker (`core.metrics.new_process`).
+- Warm shutdown is RQ's own: the first SIGTERM or SIGINT lets the job in progress finish and
+  takes no new one; a second one kills the horse (rq/rq `docs/docs/workers.md`).
+- `work_until_stopped`: RQ retries a lost Redis while it waits for a job, but gives up on one
+  lost elsewhere in its loop (heartbeat, maintenance, start-up). This loop starts a new RQ worker
+  after such an exit, once Redis answers again, waiting 1, 2, 4 ... 30 seconds between tries.
+- `run_pool`: `costbridge worker --concurrency N` runs N worker processes and passes SIGTERM
+  and SIGINT on to each.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq import Worker
+from rq.job import Job
+from rq.queue import Queue
+
+from core import logging_setup
+from core import metrics
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CostbridgeWorker", "run_pool", "wait_for_redis", "work_until_stopped"]
+
+BACKOFF_MAX = 30.0
+_META_FIELDS = ("request_id", "company_id", "realm_id", "run_id", "project_id")
+
+
+class CostbridgeWorker(Worker):
+    """RQ's forking worker, with job ids on log lines and one metrics file set per worker."""
+
+    stop_requested_by_signal = False
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        """Warm shutdown (RQ's), remembered so the restart loop does not start another."""
+        self.stop_requested_by_signal = True
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        """In the forked horse: count metrics under the worker's identity, then run the job."""
+        metrics.new_process(f"rqworker{os.getppid()}")
+        super().main_work_horse(job, queue)
+
+    def perform_job(self, job: Job, queue: Queue) -> bool:
+        """Run the job with its ids bound to every log line it writes."""
+        meta = job.meta or {}
+        with logging_setup.bind(job_id=job.id, **{k: meta.get(k) for k in _META_FIELDS}):
+            return bool(super().perform_job(job, queue))
+
+
+def wait_for_redis(redis: Redis, stop: threading.Event, *, first_wait: float = 1.0) -> bool:
+    """Ping Redis until it answers, backing off up to `BACKOFF_MAX`; False if `stop` was set."""
+    wait = first_wait
+    while not stop.is_set():
+        try:
+            redis.ping()
+            return True
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            log.warning("Redis unreachable (%s); trying again in %.0fs", type(exc).__name__, wait)
+        if stop.wait(wait):
+            break
+        wait = min(wait * 2, BACKOFF_MAX)
+    return False
+
+
+def work_until_stopped(
+    redis: Redis,
+    make_worker: Callable[[], CostbridgeWorker],
+    *,
+    burst: bool = False,
+    first_wait: float = 1.0,
+) -> bool:
+    """Run RQ workers one after another until a signal stops one (or a burst ends).
+
+    Args:
+        redis: The connection the workers use (pinged between runs).
+        make_worker: Builds a fresh worker (a stopped RQ worker cannot be started again).
+        burst: Stop when the queues are empty instead of waiting for jobs.
+        first_wait: Seconds before the first reconnection attempt.
+
+    Returns:
+        Whether any worker ran a job.
+    """
+    stop = threading.Event()
+    worked = False
+    while True:
+        previous = _install(lambda *_: stop.set())
+        try:
+            if not wait_for_redis(redis, stop, first_wait=first_wait):
+                return worked
+        finally:
+            _restore(previous)
+        worker = make_worker()
+        try:
+            worked = worker.work(burst=burst, with_scheduler=True) or worked
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.warning("worker %s lost Redis (%s)", worker.name, type(exc).__name__)
+        if worker.stop_requested_by_signal or burst:
+            return worked
+        log.warning("worker %s stopped without being asked; starting a new one", worker.name)
+        _install(lambda *_: stop.set())
+        if stop.wait(first_wait):
+            return worked
+
+
+def _install(handler: Callable[[int, FrameType | None], Any]) -> dict[int, Any]:
+    previous: dict[int, Any] = {
+        sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    for sig in previous:
+        signal.signal(sig, handler)
+    return previous
+
+
+def _restore(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+def run_pool(count: int, worker_args: Sequence[str], *, name: str | None = None) -> int:
+    """Run `count` `costbridge worker` processes with `worker_args` until they all stop.
+
+    SIGTERM and SIGINT are passed on to every process (each finishes its job in progress); a
+    process that fails on its own (non-zero exit) is started again after a second.
+
+    Args:
+        count: How many processes.
+        worker_args: Options for each `costbridge worker` (without `--concurrency`).
+        name: Names the processes `<name>-1` ... `<name>-<count>` (restarts get RQ's names).
+
+    Returns:
+        0 when every process exited cleanly, else 1.
+    """
+    stopping = threading.Event()
+    # Our own interpreter and CLI with the operator's own options: nothing untrusted.
+    command = [sys.executable, "-m", "core.cli", "worker", *worker_args]
+
+    def start(named: str | None) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command + ([f"--name={named}"] if named else []))  # noqa: S603
+
+    procs = [start(f"{name}-{i}" if name else None) for i in range(1, count + 1)]
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signum)
+
+    _install(forward)
+    while True:
+        for index, proc in enumerate(procs):
+            code = proc.poll()
+            if code is None or code == 0 or stopping.is_set():
+                continue
+            log.warning("worker process %s exited with %s; starting another", proc.pid, code)
+            procs[index] = start(None)
+        if all(p.poll() is not None for p in procs):
+            break
+        stopping.wait(1.0)
+    return 1 if any(p.returncode != 0 for p in procs) else 0
