@@ -150,8 +150,7 @@ def expense_lines(
                 account=Ref.of(detail.get("AccountRef")),
                 klass=Ref.of(detail.get("ClassRef")),
                 description=_text(line.get("Description")),
-                exclusions=record_exclusions
-                + ((NON_BILLABLE,) if billable == "NotBillable" else ()),
+                exclusions=record_exclusions + _billable_exclusions(billable),
                 **common,
             )
         )
