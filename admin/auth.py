@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.web.access import from_this_machine
 from flask import abort
 from flask_admin import AdminIndexView
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_wtf import FlaskForm
+
+from core.web.access import from_this_machine
 
 
 class LocalOnly:

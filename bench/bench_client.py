@@ -33,15 +33,15 @@ from core.db import make_engine
 from core.db import session_factory
 from core.models.company import Company
 from core.qbo.client import QboClient
+from core.qbo.custody import TokenManager
 from core.qbo.errors import Throttled
-from core.qbo.testing import Control
-from core.qbo.testing import connect_company
-from core.qbo.testing import sandbox_settings
-from core.qbo.testing import start_sandbox
+from core.qbo.oauth_config import OAuthConfig
 from core.qbo.throttle import Limits
 from core.qbo.throttle import RealmThrottle
-from core.qbo.tokens import OAuthConfig
-from core.qbo.tokens import TokenManager
+from costbridge_testing.sandbox import Control
+from costbridge_testing.sandbox import connect_company
+from costbridge_testing.sandbox import sandbox_settings
+from costbridge_testing.sandbox import start_sandbox
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 

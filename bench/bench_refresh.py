@@ -70,12 +70,12 @@ from core.db import session_factory
 from core.db import utcnow
 from core.models.company import Company
 from core.models.company import ConnectionStatus
-from core.qbo.testing import Control
-from core.qbo.testing import connect_company
-from core.qbo.testing import sandbox_settings
-from core.qbo.testing import start_sandbox
-from core.qbo.tokens import OAuthConfig
-from core.qbo.tokens import TokenManager
+from core.qbo.custody import TokenManager
+from core.qbo.oauth_config import OAuthConfig
+from costbridge_testing.sandbox import Control
+from costbridge_testing.sandbox import connect_company
+from costbridge_testing.sandbox import sandbox_settings
+from costbridge_testing.sandbox import start_sandbox
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -233,7 +233,7 @@ class _Pool:
 @contextmanager
 def bench_environment(tag: str) -> Iterator[tuple[Settings, Engine, sessionmaker[Session], Redis]]:
     """A private schema, Redis database 13 flushed around the run, settings for the sandbox."""
-    from core.testing import private_schema_url
+    from costbridge_testing.services import private_schema_url
 
     schema = f"bench_{tag}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = make_engine(private_schema_url(DATABASE_URL, "public"))

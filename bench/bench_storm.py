@@ -52,13 +52,13 @@ from bench.bench_refresh import connect_new_company
 from core.crypto import TokenVault
 from core.errors import TryLater
 from core.qbo.client import QboClient
-from core.qbo.testing import Control
-from core.qbo.testing import sandbox_settings
-from core.qbo.testing import start_sandbox
+from core.qbo.custody import TokenManager
+from core.qbo.oauth_config import OAuthConfig
 from core.qbo.throttle import Limits
 from core.qbo.throttle import RealmThrottle
-from core.qbo.tokens import OAuthConfig
-from core.qbo.tokens import TokenManager
+from costbridge_testing.sandbox import Control
+from costbridge_testing.sandbox import sandbox_settings
+from costbridge_testing.sandbox import start_sandbox
 
 THREADS = 8
 RATE = 12.0  # logical operations offered per second per realm

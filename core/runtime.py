@@ -23,7 +23,7 @@ from core.plugins import PluginManager
 from core.plugins import make_plugin_manager
 
 if TYPE_CHECKING:
-    from core.qbo.tokens import TokenManager
+    from core.qbo.custody import TokenManager
 
 
 @dataclass

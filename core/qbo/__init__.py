@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from core.crypto import TokenVault
 from core.qbo.client import QboClient
-from core.qbo.tokens import OAuthConfig
-from core.qbo.tokens import TokenManager
+from core.qbo.custody import TokenManager
+from core.qbo.oauth_config import OAuthConfig
 
 if TYPE_CHECKING:
     from core.runtime import Runtime

@@ -13,7 +13,7 @@ exceptions of `core.qbo.errors`. What is retried, and how:
 - 429 / 3001: wait as QBO asks: `Retry-After` when present, else `throttle_wait` seconds
   (Intuit says 60: §9) doubling per repeat; the wait is shared with every worker through the
   throttle's realm pause; never retried at once.
-- 401: one forced token refresh (single-flight, `core.qbo.tokens`) and one retry.
+- 401: one forced token refresh (single-flight, `core.qbo.custody`) and one retry.
 - Other Faults: raised at once.
 
 JSON is parsed with `Decimal` for every number, and Decimals are written as plain numbers
@@ -47,6 +47,8 @@ from tenacity import stop_after_attempt
 
 from core import metrics
 from core.crypto import scrubbed_logger
+from core.qbo.custody import AccessToken
+from core.qbo.custody import TokenManager
 from core.qbo.errors import AuthenticationFailed
 from core.qbo.errors import NetworkError
 from core.qbo.errors import ServerError
@@ -54,8 +56,6 @@ from core.qbo.errors import Throttled
 from core.qbo.errors import error_from_response
 from core.qbo.errors import read_fault
 from core.qbo.throttle import RealmThrottle
-from core.qbo.tokens import AccessToken
-from core.qbo.tokens import TokenManager
 
 # Named for the client, as before the split, so logging configs and filters that name
 # `core.qbo.client` still see every call's line.

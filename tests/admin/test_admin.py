@@ -1,4 +1,4 @@
-"""The admin console: plain CRUD of the models, loopback only, never showing tokens."""
+"""The admin console: plain CRUD of the models, loopback only, never showing token_manager."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from core import hookimpl
 from core.contracts import PluginInfo
 from core.models import Company
 from core.models import ConnectionStatus
-from core.testing import dispose_app
-from core.testing import web_app
+from costbridge_testing.services import dispose_app
+from costbridge_testing.services import web_app
 
 PAGES = [
     "/admin/",
@@ -52,38 +52,38 @@ def company_with_tokens(committed_db):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_admin_page_answers(client, committed_db, page):
-    assert client.get(page).status_code == 200
+def test_admin_page_answers(web_client, committed_db, page):
+    assert web_client.get(page).status_code == 200
 
 
-def test_admin_refuses_requests_from_other_machines(client):
-    response = client.get("/admin/company/", environ_base={"REMOTE_ADDR": "192.0.2.10"})
+def test_admin_refuses_requests_from_other_machines(web_client):
+    response = web_client.get("/admin/company/", environ_base={"REMOTE_ADDR": "192.0.2.10"})
     assert response.status_code == 403
     assert b"only served to this machine" in response.data
 
 
-def test_company_pages_never_show_token_columns(client, company_with_tokens):
+def test_company_pages_never_show_token_columns(web_client, company_with_tokens):
     for page in (
         "/admin/company/",
         f"/admin/company/details/?id={company_with_tokens.id}",
         f"/admin/company/edit/?id={company_with_tokens.id}",
     ):
-        body = client.get(page).data
+        body = web_client.get(page).data
         assert b"ciphertext" not in body
         assert b"refresh_token" not in body
 
 
-def test_actuals_are_read_only(client, committed_db):
-    assert client.get("/admin/actual/new/").status_code in (302, 403, 404)
+def test_actuals_are_read_only(web_client, committed_db):
+    assert web_client.get("/admin/actual/new/").status_code in (302, 403, 404)
 
 
-def test_project_can_be_created_through_the_console(client, committed_db):
+def test_project_can_be_created_through_the_console(web_client, committed_db):
     company = Company(name="Ridgeline Builders LLC")
     committed_db.add(company)
     committed_db.commit()
-    form = client.get("/admin/project/new/").data.decode()
+    form = web_client.get("/admin/project/new/").data.decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
-    response = client.post(
+    response = web_client.post(
         "/admin/project/new/",
         data={
             "csrf_token": token,
@@ -92,7 +92,7 @@ def test_project_can_be_created_through_the_console(client, committed_db):
         },
     )
     assert response.status_code == 302
-    assert client.get("/admin/project/").data.count(b"O&#39;Brien") == 1
+    assert web_client.get("/admin/project/").data.count(b"O&#39;Brien") == 1
 
 
 def test_every_app_gets_its_own_admin(runtime):
@@ -105,15 +105,15 @@ def test_every_app_gets_its_own_admin(runtime):
     dispose_app(second)
 
 
-def test_console_post_without_csrf_token_is_refused(client, committed_db):
+def test_console_post_without_csrf_token_is_refused(web_client, committed_db):
     company = Company(name="Ridgeline Builders LLC")
     committed_db.add(company)
     committed_db.commit()
-    response = client.post(
+    response = web_client.post(
         "/admin/project/new/", data={"company": str(company.id), "name": "Forged"}
     )
     assert response.status_code == 400
-    assert b"Forged" not in client.get("/admin/project/").data
+    assert b"Forged" not in web_client.get("/admin/project/").data
 
 
 class ReportPlugin:
@@ -168,14 +168,14 @@ def linked_project(committed_db):
     return project, code
 
 
-def _token(client, url):
-    page = client.get(url).data.decode()
+def _token(web_client, url):
+    page = web_client.get(url).data.decode()
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-def test_settings_page_is_built_from_every_plugin_including_third_party(client, linked_project):
+def test_settings_page_is_built_from_every_plugin_including_third_party(web_client, linked_project):
     project, _code = linked_project
-    page = client.get(f"/admin/project/settings/?id={project.id}").data.decode()
+    page = web_client.get(f"/admin/project/settings/?id={project.id}").data.decode()
     for label in (
         "Push bills to QuickBooks",
         "Default billing cost code",
@@ -188,12 +188,12 @@ def test_settings_page_is_built_from_every_plugin_including_third_party(client, 
 
 
 def test_settings_page_refuses_push_bills_without_default_code_and_says_what_to_do(
-    client, committed_db, linked_project
+    web_client, committed_db, linked_project
 ):
     project, _code = linked_project
     url = f"/admin/project/settings/?id={project.id}"
-    page = client.post(
-        url, data={"csrf_token": _token(client, url), "push_bills": "on"}
+    page = web_client.post(
+        url, data={"csrf_token": _token(web_client, url), "push_bills": "on"}
     ).data.decode()
     assert (
         "Push bills to QuickBooks cannot be on while Default billing cost code is not set." in page
@@ -202,16 +202,16 @@ def test_settings_page_refuses_push_bills_without_default_code_and_says_what_to_
     assert not committed_db.get(type(project), project.id).settings.get("push_bills")
 
 
-def test_settings_page_saves_valid_settings(client, committed_db, linked_project):
+def test_settings_page_saves_valid_settings(web_client, committed_db, linked_project):
     project, code = linked_project
     url = f"/admin/project/settings/?id={project.id}"
     data = {
-        "csrf_token": _token(client, url),
+        "csrf_token": _token(web_client, url),
         "push_bills": "on",
         "default_billing_cost_code": str(code.id),
         "sample_po_prefix": "PO-",
     }
-    page = client.post(url, data=data).data.decode()
+    page = web_client.post(url, data=data).data.decode()
     assert "Settings saved." in page
     committed_db.expire_all()
     stored = committed_db.get(type(project), project.id).settings
@@ -220,7 +220,7 @@ def test_settings_page_saves_valid_settings(client, committed_db, linked_project
     assert stored["push_bill_attachments"] is False
 
 
-def test_company_list_links_to_connect_and_shows_reconnect_needed(client, committed_db):
+def test_company_list_links_to_connect_and_shows_reconnect_needed(web_client, committed_db):
     from core.models import ConnectionStatus
 
     company = Company(
@@ -230,14 +230,14 @@ def test_company_list_links_to_connect_and_shows_reconnect_needed(client, commit
     )
     committed_db.add(company)
     committed_db.commit()
-    page = client.get("/admin/company/").data.decode()
+    page = web_client.get("/admin/company/").data.decode()
     assert "reconnect needed" in page
     assert "QuickBooks no longer accepts the saved sign-in." in page
     assert f'href="/qbo/company/{company.id}"' in page
     assert "Connect to QuickBooks" in page
 
 
-def test_company_connection_columns_cannot_be_edited_in_the_console(client, committed_db):
+def test_company_connection_columns_cannot_be_edited_in_the_console(web_client, committed_db):
     company = Company(
         name="Ridgeline Builders LLC",
         realm_id="9341452188453921",
@@ -246,11 +246,11 @@ def test_company_connection_columns_cannot_be_edited_in_the_console(client, comm
     )
     committed_db.add(company)
     committed_db.commit()
-    form = client.get(f"/admin/company/edit/?id={company.id}").data.decode()
+    form = web_client.get(f"/admin/company/edit/?id={company.id}").data.decode()
     for column in ("realm_id", "connection_status", "connection_problem", "qbo_company_name"):
         assert f'name="{column}"' not in form
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
-    response = client.post(
+    response = web_client.post(
         f"/admin/company/edit/?id={company.id}",
         data={
             "csrf_token": token,

@@ -4,7 +4,7 @@ import pytest
 
 from core.config import Settings
 from core.errors import ConfigError
-from core.testing import TEST_TOKEN_KEY
+from costbridge_testing.services import TEST_TOKEN_KEY
 
 BASE = {"COSTBRIDGE_ENV": "test", "SECRET_KEY": "s", "TOKEN_ENCRYPTION_KEY": TEST_TOKEN_KEY}
 
@@ -107,10 +107,10 @@ def test_concurrent_test_sessions_get_different_redis_databases(redis_url):
 
     from redis import Redis
 
-    from core.testing import REDIS_REGISTRY_DB
-    from core.testing import TEST_REDIS_BASE
-    from core.testing import TEST_REDIS_DBS
-    from core.testing import claim_redis_db
+    from costbridge_testing.services import REDIS_REGISTRY_DB
+    from costbridge_testing.services import TEST_REDIS_BASE
+    from costbridge_testing.services import TEST_REDIS_DBS
+    from costbridge_testing.services import claim_redis_db
 
     registry = Redis.from_url(f"{TEST_REDIS_BASE}/{REDIS_REGISTRY_DB}")
     free = [n for n in TEST_REDIS_DBS if not registry.exists(f"costbridge:test-redis-db:{n}")]

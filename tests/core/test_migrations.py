@@ -13,8 +13,8 @@ from core import migrate
 from core.cli import main
 from core.db import make_engine
 from core.models import Base
-from core.testing import TEST_DATABASE_URL
-from core.testing import private_schema_url
+from costbridge_testing.services import TEST_DATABASE_URL
+from costbridge_testing.services import private_schema_url
 
 
 @pytest.fixture

@@ -187,7 +187,7 @@ def test_installed_sample_distribution_is_a_plugin():
 def test_built_in_plugin_passes_the_contract(name):
     import importlib
 
-    from core.testing import plugin_contract_tests
+    from costbridge_testing.contract import plugin_contract_tests
 
     contract = plugin_contract_tests(importlib.import_module(f"plugins.{name}"), name)()
     for attr in dir(contract):

@@ -1,7 +1,7 @@
 """Fixtures for the QBO client tests: one sandbox per session, a connected company per test.
 
-The sandbox and connection fixtures come from `core.qbo.fixtures`; built on the shared fixtures
-of `core.testing` (`settings`, `engine`, `committed_db`, `redis_conn`).
+The sandbox and connection fixtures (`qbo_sandbox`, `sandbox_control`, `realm_id`,
+`token_manager`, ...) come from the `costbridge_testing` kit.
 """
 
 from __future__ import annotations
@@ -13,16 +13,9 @@ import pytest
 import requests
 
 from core.qbo.client import QboClient
-from core.qbo.fixtures import company_fixture  # noqa: F401
-from core.qbo.fixtures import control_fixture  # noqa: F401
-from core.qbo.fixtures import qbo_runtime_fixture  # noqa: F401
-from core.qbo.fixtures import qbo_settings_fixture  # noqa: F401
-from core.qbo.fixtures import realm_id_fixture  # noqa: F401
-from core.qbo.fixtures import sandbox_fixture  # noqa: F401
-from core.qbo.fixtures import tokens_fixture  # noqa: F401
+from core.qbo.custody import TokenManager
 from core.qbo.throttle import Limits
 from core.qbo.throttle import RealmThrottle
-from core.qbo.tokens import TokenManager
 from core.runtime import Runtime
 
 
@@ -60,13 +53,13 @@ def http() -> RecordingSession:
 
 
 @pytest.fixture
-def client(
-    qbo_runtime: Runtime, realm_id: str, tokens: TokenManager, http: RecordingSession
+def qbo_client(
+    qbo_runtime: Runtime, realm_id: str, token_manager: TokenManager, http: RecordingSession
 ) -> QboClient:
     """A throttled client for the connected realm; backoff sleeps shortened for tests."""
     return QboClient(
         realm_id,
-        tokens,
+        token_manager,
         base_url=qbo_runtime.settings.qbo_api_base,
         minor_version=qbo_runtime.settings.qbo_minor_version,
         throttle=RealmThrottle(qbo_runtime.redis, Limits.from_settings(qbo_runtime.settings)),
@@ -75,14 +68,14 @@ def client(
     )
 
 
-def ensure_vendor(client: QboClient, name: str) -> dict[str, Any]:
+def ensure_vendor(qbo_client: QboClient, name: str) -> dict[str, Any]:
     """Create a vendor named `name`."""
-    return client.create("Vendor", {"DisplayName": name})
+    return qbo_client.create("Vendor", {"DisplayName": name})
 
 
-def expense_account(client: QboClient) -> str:
+def expense_account(qbo_client: QboClient) -> str:
     """The id of some Cost of Goods Sold account in the realm's chart."""
-    rows = client.query(
+    rows = qbo_client.query(
         "SELECT * FROM Account WHERE AccountType = 'Cost of Goods Sold' MAXRESULTS 1"
     )
     return str(rows["Account"][0]["Id"])

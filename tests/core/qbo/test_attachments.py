@@ -17,8 +17,8 @@ from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
 from core.qbo.client import QboClient
+from core.qbo.custody import TokenManager
 from core.qbo.errors import QboRejected
-from core.qbo.tokens import TokenManager
 
 
 @dataclass
@@ -86,8 +86,8 @@ def api(internal: Server) -> Iterator[Server]:
 
 
 @pytest.fixture
-def downloads(api: Server, realm_id: str, tokens: TokenManager) -> QboClient:
-    return QboClient(realm_id, tokens, base_url=api.url)
+def downloads(api: Server, realm_id: str, token_manager: TokenManager) -> QboClient:
+    return QboClient(realm_id, token_manager, base_url=api.url)
 
 
 def test_a_temporary_url_on_the_api_origin_is_fetched(downloads: QboClient) -> None:

@@ -19,7 +19,7 @@ from core.qbo.errors import InvalidReference
 from core.qbo.errors import ServerError
 from core.qbo.errors import StaleObject
 from core.qbo.errors import ValidationFault
-from core.qbo.testing import Control
+from costbridge_testing.sandbox import Control
 from tests.core.qbo.conftest import ensure_vendor
 from tests.core.qbo.conftest import expense_account
 
@@ -41,59 +41,67 @@ def api_calls(http: Any) -> list[dict[str, Any]]:
     return [c for c in http.calls if "/v3/company/" in str(c["url"])]
 
 
-def test_every_call_pins_minorversion_and_sends_json_headers(client: QboClient, http: Any) -> None:
-    client.company_info()
-    client.query("SELECT * FROM Vendor")
+def test_every_call_pins_minorversion_and_sends_json_headers(
+    qbo_client: QboClient, http: Any
+) -> None:
+    qbo_client.company_info()
+    qbo_client.query("SELECT * FROM Vendor")
     for call in api_calls(http):
         assert call["params"]["minorversion"] == "75"
         assert call["headers"]["Accept"] == "application/json"
         assert "Content-Type" in call["headers"]
 
 
-def test_writes_carry_a_requestid_and_reads_do_not(client: QboClient, http: Any) -> None:
-    client.create("Vendor", {"DisplayName": "Hillside Lumber Supply"})
-    client.query("SELECT * FROM Vendor")
+def test_writes_carry_a_requestid_and_reads_do_not(qbo_client: QboClient, http: Any) -> None:
+    qbo_client.create("Vendor", {"DisplayName": "Hillside Lumber Supply"})
+    qbo_client.query("SELECT * FROM Vendor")
     write, read = api_calls(http)
     assert len(write["params"]["requestid"]) == 36
     assert "requestid" not in read["params"]
 
 
 def test_a_retried_write_reuses_its_requestid_and_creates_one_record(
-    client: QboClient, http: Any, control: Control
+    qbo_client: QboClient, http: Any, sandbox_control: Control
 ) -> None:
     # QBO commits, then the answer is lost as a 503: the retry must replay, not create again.
-    control.faults(status=503, count=1, phase="after", paths=["vendor"])
-    created = client.create("Vendor", {"DisplayName": "Keystone Concrete"})
+    sandbox_control.faults(status=503, count=1, phase="after", paths=["vendor"])
+    created = qbo_client.create("Vendor", {"DisplayName": "Keystone Concrete"})
     writes = [c for c in api_calls(http) if c["method"] == "POST"]
     assert len(writes) == 2
     assert writes[0]["params"]["requestid"] == writes[1]["params"]["requestid"]
-    found = client.query("SELECT * FROM Vendor WHERE DisplayName = 'Keystone Concrete'")
+    found = qbo_client.query("SELECT * FROM Vendor WHERE DisplayName = 'Keystone Concrete'")
     assert [v["Id"] for v in found["Vendor"]] == [created["Id"]]
 
 
-def test_a_caller_supplied_requestid_is_sent_verbatim(client: QboClient, http: Any) -> None:
-    first = client.create("Vendor", {"DisplayName": "Summit Roofing"}, request_id="outbox-17-v1")
-    again = client.create("Vendor", {"DisplayName": "Summit Roofing"}, request_id="outbox-17-v1")
+def test_a_caller_supplied_requestid_is_sent_verbatim(qbo_client: QboClient, http: Any) -> None:
+    first = qbo_client.create(
+        "Vendor", {"DisplayName": "Summit Roofing"}, request_id="outbox-17-v1"
+    )
+    again = qbo_client.create(
+        "Vendor", {"DisplayName": "Summit Roofing"}, request_id="outbox-17-v1"
+    )
     assert api_calls(http)[0]["params"]["requestid"] == "outbox-17-v1"
     assert again["Id"] == first["Id"]
 
 
-def test_money_round_trips_as_decimal(client: QboClient) -> None:
-    vendor = ensure_vendor(client, "Decimal Supply")
-    bill = client.create("Bill", bill_body(vendor["Id"], expense_account(client), "1250.10"))
+def test_money_round_trips_as_decimal(qbo_client: QboClient) -> None:
+    vendor = ensure_vendor(qbo_client, "Decimal Supply")
+    bill = qbo_client.create(
+        "Bill", bill_body(vendor["Id"], expense_account(qbo_client), "1250.10")
+    )
     assert bill["TotalAmt"] == Decimal("1250.10")
     assert isinstance(bill["Line"][0]["Amount"], Decimal)
 
 
-def test_stale_synctoken_is_a_stale_object_rejection(client: QboClient) -> None:
-    vendor = ensure_vendor(client, "Stale Lumber")
-    client.update(
+def test_stale_synctoken_is_a_stale_object_rejection(qbo_client: QboClient) -> None:
+    vendor = ensure_vendor(qbo_client, "Stale Lumber")
+    qbo_client.update(
         "Vendor",
         {"Id": vendor["Id"], "SyncToken": vendor["SyncToken"], "CompanyName": "Stale Lumber Co"},
         sparse=True,
     )
     with pytest.raises(StaleObject) as caught:
-        client.update(
+        qbo_client.update(
             "Vendor",
             {
                 "Id": vendor["Id"],
@@ -109,101 +117,109 @@ def test_stale_synctoken_is_a_stale_object_rejection(client: QboClient) -> None:
     assert "changed this record" in err.message
 
 
-def test_duplicate_name_is_its_own_rejection(client: QboClient) -> None:
-    ensure_vendor(client, "Twin Pines Framing")
+def test_duplicate_name_is_its_own_rejection(qbo_client: QboClient) -> None:
+    ensure_vendor(qbo_client, "Twin Pines Framing")
     with pytest.raises(DuplicateName) as caught:
-        client.create("Vendor", {"DisplayName": "Twin Pines Framing"})
+        qbo_client.create("Vendor", {"DisplayName": "Twin Pines Framing"})
     assert caught.value.code == "6240"
     assert isinstance(caught.value, Rejected)
 
 
-def test_invalid_reference_names_the_field(client: QboClient) -> None:
+def test_invalid_reference_names_the_field(qbo_client: QboClient) -> None:
     with pytest.raises(InvalidReference) as caught:
-        client.create("Bill", bill_body("999999", expense_account(client)))
+        qbo_client.create("Bill", bill_body("999999", expense_account(qbo_client)))
     assert caught.value.code in ("610", "2500")
     assert isinstance(caught.value, Rejected)
 
 
-def test_missing_required_field_is_a_validation_fault(client: QboClient) -> None:
-    vendor = ensure_vendor(client, "Validation Vendor")
+def test_missing_required_field_is_a_validation_fault(qbo_client: QboClient) -> None:
+    vendor = ensure_vendor(qbo_client, "Validation Vendor")
     with pytest.raises(ValidationFault) as caught:
-        client.create("Bill", {"VendorRef": {"value": vendor["Id"]}})
+        qbo_client.create("Bill", {"VendorRef": {"value": vendor["Id"]}})
     assert caught.value.code == "2020"
     assert caught.value.element
 
 
 def test_401_refreshes_once_then_retries_once(
-    client: QboClient, control: Control, http: Any
+    qbo_client: QboClient, sandbox_control: Control, http: Any
 ) -> None:
-    before = control.oauth()["token_calls"].get("refresh_token", 0)
-    control.faults(status=401, count=1)
-    assert client.company_info()["CompanyName"]
-    assert control.oauth()["token_calls"].get("refresh_token", 0) == before + 1
+    before = sandbox_control.oauth()["token_calls"].get("refresh_token", 0)
+    sandbox_control.faults(status=401, count=1)
+    assert qbo_client.company_info()["CompanyName"]
+    assert sandbox_control.oauth()["token_calls"].get("refresh_token", 0) == before + 1
     assert [c.get("status") for c in api_calls(http)] == [401, 200]
 
 
 def test_a_second_401_is_an_authentication_failure_for_the_admin(
-    client: QboClient, control: Control
+    qbo_client: QboClient, sandbox_control: Control
 ) -> None:
-    control.faults(status=401, count=2)
+    sandbox_control.faults(status=401, count=2)
     with pytest.raises(AuthenticationFailed) as caught:
-        client.company_info()
+        qbo_client.company_info()
     assert isinstance(caught.value, NeedsAdmin)
     assert "reconnect" in caught.value.fix.lower()
 
 
-def test_authorization_failure_code_120_needs_an_admin(client: QboClient, control: Control) -> None:
-    control.faults(fault_code="120", count=2)
+def test_authorization_failure_code_120_needs_an_admin(
+    qbo_client: QboClient, sandbox_control: Control
+) -> None:
+    sandbox_control.faults(fault_code="120", count=2)
     with pytest.raises(AuthenticationFailed):
-        client.company_info()
+        qbo_client.company_info()
 
 
 def test_server_errors_are_retried_with_backoff(
-    client: QboClient, control: Control, http: Any
+    qbo_client: QboClient, sandbox_control: Control, http: Any
 ) -> None:
-    control.faults(status=503, count=2)
-    assert client.company_info()
+    sandbox_control.faults(status=503, count=2)
+    assert qbo_client.company_info()
     assert [c.get("status") for c in api_calls(http)] == [503, 503, 200]
 
 
-def test_dropped_connections_are_retried(client: QboClient, control: Control, http: Any) -> None:
-    control.faults(drop_connection=True, count=1)
-    assert client.company_info()
+def test_dropped_connections_are_retried(
+    qbo_client: QboClient, sandbox_control: Control, http: Any
+) -> None:
+    sandbox_control.faults(drop_connection=True, count=1)
+    assert qbo_client.company_info()
     assert api_calls(http)[0].get("error")
 
 
-def test_server_errors_that_persist_become_try_later(client: QboClient, control: Control) -> None:
-    control.faults(status=500, count=10)
+def test_server_errors_that_persist_become_try_later(
+    qbo_client: QboClient, sandbox_control: Control
+) -> None:
+    sandbox_control.faults(status=500, count=10)
     with pytest.raises(ServerError) as caught:
-        client.company_info()
+        qbo_client.company_info()
     assert isinstance(caught.value, TryLater)
 
 
-def test_a_429_waits_what_retry_after_says(client: QboClient, control: Control, http: Any) -> None:
-    control.faults(status=429, count=1, retry_after=1)
-    client.company_info()
+def test_a_429_waits_what_retry_after_says(
+    qbo_client: QboClient, sandbox_control: Control, http: Any
+) -> None:
+    sandbox_control.faults(status=429, count=1, retry_after=1)
+    qbo_client.company_info()
     first, second = api_calls(http)
     assert first["status"] == 429
     assert second["sent"] - first["received"] >= 1.0
 
 
-def test_intuit_tid_is_logged(client: QboClient, caplog: pytest.LogCaptureFixture) -> None:
+def test_intuit_tid_is_logged(qbo_client: QboClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="core.qbo.client"):
-        client.company_info()
+        qbo_client.company_info()
     assert any(
         "intuit_tid=" in r.getMessage() and "intuit_tid= " not in r.getMessage()
         for r in caplog.records
     )
 
 
-def test_cdc_returns_each_entity_with_deleted_stubs(client: QboClient) -> None:
+def test_cdc_returns_each_entity_with_deleted_stubs(qbo_client: QboClient) -> None:
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-    vendor = ensure_vendor(client, "CDC Vendor")
-    account = expense_account(client)
-    keep = client.create("Bill", bill_body(vendor["Id"], account, "10.00"))
-    gone = client.create("Bill", bill_body(vendor["Id"], account, "20.00"))
-    client.delete("Bill", gone["Id"], gone["SyncToken"])
-    result = client.cdc(["Bill", "Vendor", "Purchase"], since)
+    vendor = ensure_vendor(qbo_client, "CDC Vendor")
+    account = expense_account(qbo_client)
+    keep = qbo_client.create("Bill", bill_body(vendor["Id"], account, "10.00"))
+    gone = qbo_client.create("Bill", bill_body(vendor["Id"], account, "20.00"))
+    qbo_client.delete("Bill", gone["Id"], gone["SyncToken"])
+    result = qbo_client.cdc(["Bill", "Vendor", "Purchase"], since)
     assert set(result.changes) >= {"Bill", "Vendor", "Purchase"}
     assert result.changes["Purchase"] == []
     assert keep["Id"] in {b["Id"] for b in result.changes["Bill"]}
@@ -212,14 +228,14 @@ def test_cdc_returns_each_entity_with_deleted_stubs(client: QboClient) -> None:
 
 
 def test_batch_splits_into_thirties_and_matches_results_by_bid(
-    client: QboClient, http: Any
+    qbo_client: QboClient, http: Any
 ) -> None:
     items = [
         {"bId": f"v{i}", "operation": "create", "Vendor": {"DisplayName": f"Batch Vendor {i}"}}
         for i in range(31)
     ]
     items.append({"bId": "dup", "operation": "create", "Vendor": {"DisplayName": "Batch Vendor 3"}})
-    results = client.batch(items)
+    results = qbo_client.batch(items)
     posts = [c for c in api_calls(http) if str(c["url"]).endswith("/batch")]
     assert len(posts) == 2
     assert all(len(c["params"]["requestid"]) <= 36 for c in posts)
@@ -229,13 +245,13 @@ def test_batch_splits_into_thirties_and_matches_results_by_bid(
     assert isinstance(results["dup"].error, DuplicateName)
 
 
-def test_attachment_upload_then_download_returns_the_same_bytes(client: QboClient) -> None:
-    vendor = ensure_vendor(client, "Attach Vendor")
-    bill = client.create("Bill", bill_body(vendor["Id"], expense_account(client)))
+def test_attachment_upload_then_download_returns_the_same_bytes(qbo_client: QboClient) -> None:
+    vendor = ensure_vendor(qbo_client, "Attach Vendor")
+    bill = qbo_client.create("Bill", bill_body(vendor["Id"], expense_account(qbo_client)))
     content = b"%PDF-1.4\n% costbridge test\n" + bytes(range(256)) * 4
-    attachable = client.upload(
+    attachable = qbo_client.upload(
         "INV-88412.pdf", content, "application/pdf", attach_to=[("Bill", bill["Id"])]
     )
     assert attachable["FileName"] == "INV-88412.pdf"
     assert attachable["AttachableRef"][0]["EntityRef"]["value"] == bill["Id"]
-    assert client.download(attachable["Id"]) == content
+    assert qbo_client.download(attachable["Id"]) == content

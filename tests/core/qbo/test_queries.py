@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from core.qbo import queries
 from core.qbo.client import QboClient
-from core.qbo.testing import Control
+from costbridge_testing.sandbox import Control
 
 NAMES = ["O'Brien & Sons", "Café Ñandú", "Back\\slash 'n' Quote", "100% Concrete"]
 
@@ -40,12 +40,12 @@ def test_select_pages_in_thousands_by_default() -> None:
     )
 
 
-def test_awkward_names_are_found_exactly(client: QboClient) -> None:
-    ids = {name: client.create("Vendor", {"DisplayName": name})["Id"] for name in NAMES}
+def test_awkward_names_are_found_exactly(qbo_client: QboClient) -> None:
+    ids = {name: qbo_client.create("Vendor", {"DisplayName": name})["Id"] for name in NAMES}
     for name, vendor_id in ids.items():
-        rows = list(client.query_all("Vendor", queries.eq("DisplayName", name)))
+        rows = list(qbo_client.query_all("Vendor", queries.eq("DisplayName", name)))
         assert [r["Id"] for r in rows] == [vendor_id], name
-    both = list(client.query_all("Vendor", queries.in_("DisplayName", NAMES[:2])))
+    both = list(qbo_client.query_all("Vendor", queries.in_("DisplayName", NAMES[:2])))
     assert sorted(r["Id"] for r in both) == sorted([ids[NAMES[0]], ids[NAMES[1]]])
 
 
@@ -56,15 +56,17 @@ def test_awkward_names_are_found_exactly(client: QboClient) -> None:
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-def test_any_text_value_is_one_literal_to_qbo(client: QboClient, value: str) -> None:
+def test_any_text_value_is_one_literal_to_qbo(qbo_client: QboClient, value: str) -> None:
     # Whatever the text, the statement parses and matches nothing rather than failing.
     statement = queries.select("Vendor", queries.eq("DisplayName", "\u2400" + value), count=True)
-    assert client.query(statement).get("totalCount", 0) == 0
+    assert qbo_client.query(statement).get("totalCount", 0) == 0
 
 
 @pytest.mark.slow
-def test_query_all_pages_past_a_thousand_rows(client: QboClient, control: Control) -> None:
-    control.throttle(enabled=False)
+def test_query_all_pages_past_a_thousand_rows(
+    qbo_client: QboClient, sandbox_control: Control
+) -> None:
+    sandbox_control.throttle(enabled=False)
     items = [
         {
             "bId": f"c{i}",
@@ -73,13 +75,13 @@ def test_query_all_pages_past_a_thousand_rows(client: QboClient, control: Contro
         }
         for i in range(1005)
     ]
-    client.throttle = None
-    results = client.batch(items)
+    qbo_client.throttle = None
+    results = qbo_client.batch(items)
     assert all(r.ok for r in results.values())
     names = [
         c["DisplayName"]
-        for c in client.query_all("Customer", queries.like("DisplayName", "Paging%"))
+        for c in qbo_client.query_all("Customer", queries.like("DisplayName", "Paging%"))
     ]
     assert len(names) == 1005
     assert len(set(names)) == 1005
-    assert client.count("Customer", queries.like("DisplayName", "Paging%")) == 1005
+    assert qbo_client.count("Customer", queries.like("DisplayName", "Paging%")) == 1005

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from core.qbo.client import QboClient
-from core.qbo.testing import Control
+from core.qbo.custody import TokenManager
 from core.qbo.throttle import Limits
 from core.qbo.throttle import RealmThrottle
-from core.qbo.tokens import TokenManager
 from core.runtime import Runtime
+from costbridge_testing.sandbox import Control
 from tests.core.qbo.conftest import RecordingSession
 
 CLIENTS = 4
@@ -23,15 +23,15 @@ GRACE = 0.05
 
 @pytest.mark.slow
 def test_429_storm_every_call_succeeds_and_no_call_is_made_inside_a_wait(
-    qbo_runtime: Runtime, realm_id: str, tokens: TokenManager, control: Control
+    qbo_runtime: Runtime, realm_id: str, token_manager: TokenManager, sandbox_control: Control
 ) -> None:
-    tokens.access_token(realm_id)
-    control.faults(status=429, fraction=0.3, seed=7)
+    token_manager.access_token(realm_id)
+    sandbox_control.faults(status=429, fraction=0.3, seed=7)
     sessions = [RecordingSession() for _ in range(CLIENTS)]
     clients = [
         QboClient(
             realm_id,
-            tokens,
+            token_manager,
             base_url=qbo_runtime.settings.qbo_api_base,
             throttle=RealmThrottle(qbo_runtime.redis, Limits.from_settings(qbo_runtime.settings)),
             http=http,
@@ -42,10 +42,10 @@ def test_429_storm_every_call_succeeds_and_no_call_is_made_inside_a_wait(
     done: list[Any] = []
     failures: list[BaseException] = []
 
-    def work(client: QboClient) -> None:
+    def work(qbo_client: QboClient) -> None:
         for _ in range(CALLS):
             try:
-                done.append(client.company_info()["CompanyName"])
+                done.append(qbo_client.company_info()["CompanyName"])
             except BaseException as exc:  # collected and asserted below
                 failures.append(exc)
 
@@ -57,7 +57,7 @@ def test_429_storm_every_call_succeeds_and_no_call_is_made_inside_a_wait(
 
     assert failures == []
     assert len(done) == CLIENTS * CALLS
-    injected = control.clear_faults()["injected"]
+    injected = sandbox_control.clear_faults()["injected"]
     assert injected > 0
     throttled = 0
     for http in sessions:

@@ -12,12 +12,12 @@ from redis import Redis
 
 from core.errors import TryLater
 from core.qbo.client import QboClient
+from core.qbo.custody import TokenManager
 from core.qbo.errors import Throttled
-from core.qbo.testing import Control
 from core.qbo.throttle import Limits
 from core.qbo.throttle import RealmThrottle
-from core.qbo.tokens import TokenManager
 from core.runtime import Runtime
+from costbridge_testing.sandbox import Control
 
 REALM = "9130350000000001"
 
@@ -123,24 +123,24 @@ def test_a_pause_after_a_429_holds_every_caller(redis_conn: Redis, redis_url: st
 
 
 def test_client_within_the_sandbox_limits_never_sees_a_429(
-    qbo_runtime: Runtime, realm_id: str, tokens: TokenManager, control: Control
+    qbo_runtime: Runtime, realm_id: str, token_manager: TokenManager, sandbox_control: Control
 ) -> None:
-    control.throttle(per_minute=40, concurrent=3, reset=True)
-    control.faults(latency_ms=30)
+    sandbox_control.throttle(per_minute=40, concurrent=3, reset=True)
+    sandbox_control.faults(latency_ms=30)
     throttle = RealmThrottle(qbo_runtime.redis, Limits(per_minute=40, in_flight=3), max_wait=0.5)
-    client = QboClient(
+    qbo_client = QboClient(
         realm_id,
-        tokens,
+        token_manager,
         base_url=qbo_runtime.settings.qbo_api_base,
         throttle=throttle,
         throttle_wait=0.2,
     )
-    client.company_info()  # warm the token cache
+    qbo_client.company_info()  # warm the token cache
     results: list[Any] = []
 
     def work() -> None:
         for _ in range(4):
-            results.append(client.company_info()["CompanyName"])
+            results.append(qbo_client.company_info()["CompanyName"])
 
     threads = [threading.Thread(target=work) for _ in range(8)]
     for t in threads:
@@ -148,14 +148,14 @@ def test_client_within_the_sandbox_limits_never_sees_a_429(
     for t in threads:
         t.join()
     assert len(results) == 32
-    stats = control.throttle_stats()["realms"][realm_id]
+    stats = sandbox_control.throttle_stats()["realms"][realm_id]
     assert stats["throttled"] == 0
     assert stats["max_concurrent"] <= 3
     # The budget is now used up (1 warm-up + 32 + the connect's none = 33 of 40); the rest
     # waits, and a caller that cannot wait long enough gets TryLater without sending anything.
     for _ in range(7):
-        client.company_info()
-    sent = control.counters()["requests"]
+        qbo_client.company_info()
+    sent = sandbox_control.counters()["requests"]
     with pytest.raises(Throttled):
-        client.company_info()
-    assert control.counters()["requests"] == sent
+        qbo_client.company_info()
+    assert sandbox_control.counters()["requests"] == sent

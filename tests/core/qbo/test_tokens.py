@@ -22,6 +22,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
+from bench.refresh_worker import refresh_race_worker
 from core.config import Settings
 from core.crypto import TokenVault
 from core.crypto import install_log_scrubber
@@ -33,21 +34,20 @@ from core.errors import NeedsAdmin
 from core.models.company import Company
 from core.models.company import ConnectionStatus
 from core.qbo.client import QboClient
+from core.qbo.custody import TokenManager
 from core.qbo.errors import ReconnectNeeded
-from core.qbo.testing import Control
-from core.qbo.testing import connect_company
-from core.qbo.testing import refresh_race_worker
-from core.qbo.tokens import HTTP_TIMEOUT
-from core.qbo.tokens import OAuthConfig
-from core.qbo.tokens import TokenManager
-from core.qbo.tokens import discover
+from core.qbo.oauth_config import HTTP_TIMEOUT
+from core.qbo.oauth_config import OAuthConfig
+from core.qbo.oauth_config import discover
 from core.runtime import Runtime
+from costbridge_testing.sandbox import Control
+from costbridge_testing.sandbox import connect_company
 
 WORKERS = 8
 
 
-def refreshes(control: Control) -> int:
-    return int(control.oauth()["token_calls"].get("refresh_token", 0))
+def refreshes(sandbox_control: Control) -> int:
+    return int(sandbox_control.oauth()["token_calls"].get("refresh_token", 0))
 
 
 def stored(rt: Runtime, realm_id: str) -> Company:
@@ -57,7 +57,9 @@ def stored(rt: Runtime, realm_id: str) -> Company:
         return row
 
 
-def run_race(rt: Runtime, realm_id: str, control: Control, *, expire: bool) -> list[dict[str, Any]]:
+def run_race(
+    rt: Runtime, realm_id: str, sandbox_control: Control, *, expire: bool
+) -> list[dict[str, Any]]:
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(WORKERS + 1)
     results = ctx.Queue()
@@ -70,7 +72,7 @@ def run_race(rt: Runtime, realm_id: str, control: Control, *, expire: bool) -> l
     barrier.wait(timeout=120)  # all started
     barrier.wait(timeout=120)  # all made their first calls with the original token
     if expire:
-        control.expire_tokens(realm_id)
+        sandbox_control.expire_tokens(realm_id)
     barrier.wait(timeout=120)  # go: every process now holds a token QBO refuses
     outcome = [results.get(timeout=120) for _ in procs]
     for p in procs:
@@ -80,16 +82,16 @@ def run_race(rt: Runtime, realm_id: str, control: Control, *, expire: bool) -> l
 
 @pytest.mark.slow
 def test_eight_workers_whose_token_expires_mid_run_refresh_exactly_once(
-    qbo_runtime: Runtime, realm_id: str, control: Control
+    qbo_runtime: Runtime, realm_id: str, sandbox_control: Control
 ) -> None:
     before = stored(qbo_runtime, realm_id)
-    calls_before = refreshes(control)
-    refused_before = control.oauth()["invalid_grant"]
-    outcome = run_race(qbo_runtime, realm_id, control, expire=True)
+    calls_before = refreshes(sandbox_control)
+    refused_before = sandbox_control.oauth()["invalid_grant"]
+    outcome = run_race(qbo_runtime, realm_id, sandbox_control, expire=True)
     assert [o["errors"] for o in outcome] == [[]] * WORKERS
     assert sum(o["ok"] for o in outcome) == WORKERS * 8
-    assert refreshes(control) - calls_before == 1
-    assert control.oauth()["invalid_grant"] == refused_before
+    assert refreshes(sandbox_control) - calls_before == 1
+    assert sandbox_control.oauth()["invalid_grant"] == refused_before
     after = stored(qbo_runtime, realm_id)
     assert after.token_version == before.token_version + 1
     assert after.refresh_token_enc != before.refresh_token_enc
@@ -97,7 +99,7 @@ def test_eight_workers_whose_token_expires_mid_run_refresh_exactly_once(
 
 @pytest.mark.slow
 def test_workers_refresh_once_when_the_stored_token_is_inside_the_margin(
-    qbo_runtime: Runtime, realm_id: str, control: Control
+    qbo_runtime: Runtime, realm_id: str, sandbox_control: Control
 ) -> None:
     with qbo_runtime.sessions() as session, session.begin():
         session.execute(
@@ -105,42 +107,42 @@ def test_workers_refresh_once_when_the_stored_token_is_inside_the_margin(
             .where(Company.realm_id == realm_id)
             .values(access_expires_at=utcnow() + dt.timedelta(minutes=4))
         )
-    calls_before = refreshes(control)
-    outcome = run_race(qbo_runtime, realm_id, control, expire=False)
+    calls_before = refreshes(sandbox_control)
+    outcome = run_race(qbo_runtime, realm_id, sandbox_control, expire=False)
     assert [o["errors"] for o in outcome] == [[]] * WORKERS
-    assert refreshes(control) - calls_before == 1
+    assert refreshes(sandbox_control) - calls_before == 1
     assert stored(qbo_runtime, realm_id).access_expires_at > utcnow() + dt.timedelta(minutes=50)
 
 
 def test_a_fresh_token_is_used_without_refreshing(
-    tokens: TokenManager, realm_id: str, control: Control
+    token_manager: TokenManager, realm_id: str, sandbox_control: Control
 ) -> None:
-    before = refreshes(control)
-    first = tokens.access_token(realm_id)
-    assert tokens.access_token(realm_id).value == first.value
-    assert refreshes(control) == before
+    before = refreshes(sandbox_control)
+    first = token_manager.access_token(realm_id)
+    assert token_manager.access_token(realm_id).value == first.value
+    assert refreshes(sandbox_control) == before
 
 
 def test_the_rotated_refresh_token_is_stored_before_the_lock_is_released(
-    qbo_runtime: Runtime, tokens: TokenManager, realm_id: str
+    qbo_runtime: Runtime, token_manager: TokenManager, realm_id: str
 ) -> None:
     vault = TokenVault(qbo_runtime.settings.token_keys)
     before = stored(qbo_runtime, realm_id)
     old = vault.decrypt(before.refresh_token_enc or "")
-    tokens.refresh(realm_id, seen_version=before.token_version)
+    token_manager.refresh(realm_id, seen_version=before.token_version)
     row = stored(qbo_runtime, realm_id)
     assert vault.decrypt(row.refresh_token_enc or "") != old
     assert qbo_runtime.redis.get(f"lock:refresh:{realm_id}") is None
     # The stored one works: a second refresh succeeds (a lost rotation would be invalid_grant).
-    tokens.refresh(realm_id, seen_version=row.token_version)
+    token_manager.refresh(realm_id, seen_version=row.token_version)
 
 
 def test_invalid_grant_marks_reconnect_needed_and_stops_the_job(
-    qbo_runtime: Runtime, tokens: TokenManager, realm_id: str, control: Control
+    qbo_runtime: Runtime, token_manager: TokenManager, realm_id: str, sandbox_control: Control
 ) -> None:
-    control.revoke_tokens(realm_id)
+    sandbox_control.revoke_tokens(realm_id)
     with pytest.raises(ReconnectNeeded) as caught:
-        tokens.refresh(realm_id, seen_version=stored(qbo_runtime, realm_id).token_version)
+        token_manager.refresh(realm_id, seen_version=stored(qbo_runtime, realm_id).token_version)
     assert isinstance(caught.value, NeedsAdmin)
     row = stored(qbo_runtime, realm_id)
     assert row.connection_status == ConnectionStatus.RECONNECT_NEEDED
@@ -148,13 +150,13 @@ def test_invalid_grant_marks_reconnect_needed_and_stops_the_job(
     assert row.refresh_token_enc is None
     assert row.access_token_enc is None
     with pytest.raises(NeedsAdmin):  # later jobs stop at once, without calling Intuit
-        tokens.access_token(realm_id)
+        token_manager.access_token(realm_id)
 
 
 def test_no_token_reaches_logs_exceptions_or_reprs_over_a_full_cycle(
     qbo_runtime: Runtime,
-    tokens: TokenManager,
-    control: Control,
+    token_manager: TokenManager,
+    sandbox_control: Control,
     committed_db: Session,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -165,7 +167,7 @@ def test_no_token_reaches_logs_exceptions_or_reprs_over_a_full_cycle(
     other = Company(name="Log Watch Builders")
     committed_db.add(other)
     committed_db.commit()
-    hint = control.seed("empty")
+    hint = sandbox_control.seed("empty")
     with caplog.at_level(logging.DEBUG):
         # Connect: authorize, code exchange (authlib, urllib3 at DEBUG), tokens stored.
         realm = connect_company(qbo_runtime.settings, qbo_runtime.sessions, other.id, hint)
@@ -174,10 +176,10 @@ def test_no_token_reaches_logs_exceptions_or_reprs_over_a_full_cycle(
             vault.decrypt(row.access_token_enc or ""),
             vault.decrypt(row.refresh_token_enc or ""),
         ]
-        client = QboClient(realm, tokens, base_url=qbo_runtime.settings.qbo_api_base)
+        qbo_client = QboClient(realm, token_manager, base_url=qbo_runtime.settings.qbo_api_base)
         # Refresh: a 401 forces one, then the call is retried.
-        control.faults(status=401, count=1)
-        client.company_info()
+        sandbox_control.faults(status=401, count=1)
+        qbo_client.company_info()
         row = stored(qbo_runtime, realm)
         seen += [
             vault.decrypt(row.access_token_enc or ""),
@@ -185,14 +187,14 @@ def test_no_token_reaches_logs_exceptions_or_reprs_over_a_full_cycle(
         ]
         logging.getLogger("core.qbo.test").info("token was %s", seen[0])  # a careless log line
         # Error: the grant dies; the next 401 ends in invalid_grant.
-        control.revoke_tokens(realm)
+        sandbox_control.revoke_tokens(realm)
         try:
-            client.company_info()
+            qbo_client.company_info()
         except ReconnectNeeded as exc:
             errors.append(exc)
     assert errors, "the dead grant must surface"
     text = caplog.text + "".join(r.getMessage() for r in caplog.records)
-    texts = [text, repr(client), repr(tokens), repr(stored(qbo_runtime, realm))] + [
+    texts = [text, repr(qbo_client), repr(token_manager), repr(stored(qbo_runtime, realm))] + [
         f"{e!s} {e!r} {getattr(e, 'detail', '')}" for e in errors
     ]
     for secret in seen:
@@ -268,7 +270,7 @@ class Custody:
     """Token custody on SQLite, talking to the fake Intuit, with version 1 tokens stored."""
 
     vault: TokenVault
-    tokens: TokenManager
+    token_manager: TokenManager
     discovery_url: str
     during_call: list[Callable[[], None]]
 
@@ -284,8 +286,8 @@ def custody(
     vault = TokenVault(settings.token_keys)
     store_tokens(sqlite_sessions, vault, "access-v1", "refresh-v1", version=1)
     config = OAuthConfig("client", "secret", discovery_url, "http://127.0.0.1/callback")
-    tokens = TokenManager(sqlite_sessions, redis_conn, vault, config)
-    return Custody(vault, tokens, discovery_url, during_call)
+    token_manager = TokenManager(sqlite_sessions, redis_conn, vault, config)
+    return Custody(vault, token_manager, discovery_url, during_call)
 
 
 def test_invalid_grant_after_another_worker_stored_its_refresh_keeps_that_workers_tokens(
@@ -298,7 +300,7 @@ def test_invalid_grant_after_another_worker_stored_its_refresh_keeps_that_worker
         lambda: store_tokens(sqlite_sessions, vault, "access-v2", "refresh-v2", version=2)
     )
 
-    token = custody.tokens.refresh(REALM, seen_version=1)
+    token = custody.token_manager.refresh(REALM, seen_version=1)
 
     assert token.value == "access-v2"
     with sqlite_sessions() as session:
@@ -312,7 +314,7 @@ def test_invalid_grant_with_nobody_else_refreshing_still_asks_for_a_reconnect(
     sqlite_sessions: sessionmaker[Session], custody: Custody
 ) -> None:
     with pytest.raises(ReconnectNeeded):
-        custody.tokens.refresh(REALM, seen_version=1)
+        custody.token_manager.refresh(REALM, seen_version=1)
     with sqlite_sessions() as session:
         row = session.scalars(select(Company).where(Company.realm_id == REALM)).one()
         assert row.connection_status == ConnectionStatus.RECONNECT_NEEDED
@@ -327,7 +329,7 @@ def test_the_refresh_lock_outlives_the_http_calls_made_under_it(
     ttl: list[int] = []
     custody.during_call.append(lambda: ttl.append(int(redis_conn.pttl(f"lock:refresh:{REALM}"))))
     with pytest.raises(ReconnectNeeded):
-        custody.tokens.refresh(REALM, seen_version=1)
+        custody.token_manager.refresh(REALM, seen_version=1)
     # requests' timeout bounds the connect and each read: one call may take twice HTTP_TIMEOUT.
     assert ttl
     assert ttl[0] / 1000 > 2 * HTTP_TIMEOUT

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from core.models.company import Company
 from core.models.company import ConnectionStatus
 from core.runtime import Runtime
-from core.testing import web_app
+from costbridge_testing.services import web_app
 
 REBOUND = "http://rebind.attacker.example:5000"
 
@@ -31,22 +31,22 @@ def saved(committed_db) -> Company:
 
 @pytest.mark.parametrize("page", ["/admin/", "/admin/company/", "/qbo/company/{id}"])
 def test_a_rebound_host_name_is_refused_even_over_loopback(
-    client: FlaskClient, saved: Company, page: str
+    web_client: FlaskClient, saved: Company, page: str
 ) -> None:
-    resp = client.get(page.format(id=saved.id), base_url=REBOUND)
+    resp = web_client.get(page.format(id=saved.id), base_url=REBOUND)
     assert resp.status_code == 400
     assert b"Ridgeline" not in resp.data
     assert b"csrf_token" not in resp.data
 
 
 def test_a_rebound_page_cannot_read_a_csrf_token_and_post_with_it(
-    client: FlaskClient, committed_db, saved: Company
+    web_client: FlaskClient, committed_db, saved: Company
 ) -> None:
     saved.connection_status = ConnectionStatus.CONNECTED
     committed_db.commit()
-    page = client.get(f"/qbo/company/{saved.id}", base_url=REBOUND).get_data(as_text=True)
+    page = web_client.get(f"/qbo/company/{saved.id}", base_url=REBOUND).get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    resp = client.post(
+    resp = web_client.post(
         f"/qbo/disconnect/{saved.id}",
         data={"csrf_token": token.group(1) if token else ""},
         base_url=REBOUND,
@@ -59,13 +59,15 @@ def test_a_rebound_page_cannot_read_a_csrf_token_and_post_with_it(
 @pytest.mark.parametrize(
     "base", ["http://localhost", "http://127.0.0.1:5000", "http://localhost:8080"]
 )
-def test_loopback_names_reach_the_console(client: FlaskClient, saved: Company, base: str) -> None:
-    assert client.get("/admin/company/", base_url=base).status_code == 200
-    assert client.get(f"/qbo/company/{saved.id}", base_url=base).status_code == 200
+def test_loopback_names_reach_the_console(
+    web_client: FlaskClient, saved: Company, base: str
+) -> None:
+    assert web_client.get("/admin/company/", base_url=base).status_code == 200
+    assert web_client.get(f"/qbo/company/{saved.id}", base_url=base).status_code == 200
 
 
-def test_the_test_clients_default_host_passes(client: FlaskClient, saved: Company) -> None:
-    assert client.get("/admin/").status_code == 200
+def test_the_test_clients_default_host_passes(web_client: FlaskClient, saved: Company) -> None:
+    assert web_client.get("/admin/").status_code == 200
 
 
 @pytest.fixture
@@ -80,6 +82,6 @@ def test_trusted_hosts_can_be_overridden_for_a_public_name(public: Flask, saved:
     assert web.get("/admin/", base_url="http://localhost").status_code == 400
 
 
-def test_connect_pages_refuse_other_machines(client: FlaskClient, saved: Company) -> None:
-    resp = client.get(f"/qbo/company/{saved.id}", environ_base={"REMOTE_ADDR": "192.0.2.10"})
+def test_connect_pages_refuse_other_machines(web_client: FlaskClient, saved: Company) -> None:
+    resp = web_client.get(f"/qbo/company/{saved.id}", environ_base={"REMOTE_ADDR": "192.0.2.10"})
     assert resp.status_code == 403

@@ -18,20 +18,16 @@ from werkzeug.serving import make_server
 
 from core.models.company import Company
 from core.models.company import ConnectionStatus
-from core.qbo.fixtures import company_fixture  # noqa: F401
-from core.qbo.fixtures import control_fixture  # noqa: F401
-from core.qbo.fixtures import qbo_settings_fixture  # noqa: F401
-from core.qbo.fixtures import sandbox_fixture  # noqa: F401
-from core.qbo.testing import sandbox_settings
 from core.runtime import Runtime
-from core.testing import dispose_app
+from costbridge_testing.sandbox import sandbox_settings
+from costbridge_testing.services import dispose_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 
 
 @pytest.fixture
-def live_app(settings, sandbox, engine, pm, redis_conn, committed_db) -> Iterator[str]:
+def live_app(settings, qbo_sandbox, engine, pm, redis_conn, committed_db) -> Iterator[str]:
     """The real web app on a free loopback port, its redirect URI naming that port."""
     holder: dict[str, Any] = {}
     server = make_server(
@@ -42,7 +38,9 @@ def live_app(settings, sandbox, engine, pm, redis_conn, committed_db) -> Iterato
     from core.app import create_app
 
     rt = Runtime(
-        settings=sandbox_settings(settings, sandbox.url, qbo_redirect_uri=f"{base}/qbo/callback"),
+        settings=sandbox_settings(
+            settings, qbo_sandbox.url, qbo_redirect_uri=f"{base}/qbo/callback"
+        ),
         engine=engine,
         pm=pm,
     )

@@ -21,14 +21,9 @@ from core.models.company import Company
 from core.models.company import ConnectionStatus
 from core.models.sync import OutboxEntry
 from core.models.sync import OutboxState
-from core.qbo.fixtures import company_fixture  # noqa: F401
-from core.qbo.fixtures import control_fixture  # noqa: F401
-from core.qbo.fixtures import qbo_runtime_fixture  # noqa: F401
-from core.qbo.fixtures import qbo_settings_fixture  # noqa: F401
-from core.qbo.fixtures import sandbox_fixture  # noqa: F401
-from core.qbo.testing import Control
 from core.runtime import Runtime
-from core.testing import web_app
+from costbridge_testing.sandbox import Control
+from costbridge_testing.services import web_app
 
 
 @pytest.fixture
@@ -43,10 +38,10 @@ def browser(web: Flask) -> FlaskClient:
     return web.test_client()
 
 
-def company_info(sandbox: Any, realm_id: str | None, access: str) -> requests.Response:
+def company_info(qbo_sandbox: Any, realm_id: str | None, access: str) -> requests.Response:
     """Read the realm's CompanyInfo from the sandbox with a bearer token."""
     return requests.get(
-        f"{sandbox.url}/v3/company/{realm_id}/companyinfo/{realm_id}",
+        f"{qbo_sandbox.url}/v3/company/{realm_id}/companyinfo/{realm_id}",
         headers={"Authorization": f"Bearer {access}", "Accept": "application/json"},
         params={"minorversion": "75"},
         timeout=10,
@@ -79,11 +74,15 @@ def load(rt: Runtime, company_id: int) -> Company:
 
 
 def test_connect_flow_end_to_end(
-    browser: FlaskClient, qbo_runtime: Runtime, company: Company, control: Control, sandbox: Any
+    browser: FlaskClient,
+    qbo_runtime: Runtime,
+    company: Company,
+    sandbox_control: Control,
+    qbo_sandbox: Any,
 ) -> None:
     url = start(browser, company.id)
     query = parse_qs(urlsplit(url).query)
-    assert url.startswith(sandbox.url + "/connect/oauth2")
+    assert url.startswith(qbo_sandbox.url + "/connect/oauth2")
     assert query["scope"] == ["com.intuit.quickbooks.accounting"]
     assert query["redirect_uri"] == [qbo_runtime.settings.qbo_redirect_uri]
     assert query["response_type"] == ["code"]
@@ -102,7 +101,7 @@ def test_connect_flow_end_to_end(
     access = vault.decrypt(row.access_token_enc or "")
     assert access not in (row.access_token_enc or "")
     # The stored token works against the API.
-    api = company_info(sandbox, row.realm_id, access)
+    api = company_info(qbo_sandbox, row.realm_id, access)
     assert api.status_code == 200
     # The callback read CompanyInfo with the new tokens and named the QBO company.
     assert row.qbo_company_name == api.json()["CompanyInfo"]["CompanyName"]
@@ -110,17 +109,17 @@ def test_connect_flow_end_to_end(
 
 
 def test_callback_with_a_state_from_another_session_is_refused(
-    web: Flask, qbo_runtime: Runtime, company: Company, control: Control
+    web: Flask, qbo_runtime: Runtime, company: Company, sandbox_control: Control
 ) -> None:
     victim, attacker = web.test_client(), web.test_client()
-    exchanges = control.oauth()["token_calls"].get("authorization_code", 0)
+    exchanges = sandbox_control.oauth()["token_calls"].get("authorization_code", 0)
     url = start(attacker, company.id)
     start(victim, company.id)
     # The attacker's code and state arrive in the victim's browser.
     resp = victim.get(consent(url))
     assert resp.status_code == 400
     assert load(qbo_runtime, company.id).connection_status == ConnectionStatus.DISCONNECTED
-    assert control.oauth()["token_calls"].get("authorization_code", 0) == exchanges
+    assert sandbox_control.oauth()["token_calls"].get("authorization_code", 0) == exchanges
 
 
 def test_a_tampered_state_is_refused_and_cannot_be_replayed(
@@ -146,7 +145,11 @@ def test_a_refused_consent_changes_nothing(
 
 
 def test_disconnect_revokes_at_intuit_and_forgets_the_tokens(
-    browser: FlaskClient, qbo_runtime: Runtime, company: Company, control: Control, sandbox: Any
+    browser: FlaskClient,
+    qbo_runtime: Runtime,
+    company: Company,
+    sandbox_control: Control,
+    qbo_sandbox: Any,
 ) -> None:
     browser.get(consent(start(browser, company.id)))
     row = load(qbo_runtime, company.id)
@@ -155,18 +158,18 @@ def test_disconnect_revokes_at_intuit_and_forgets_the_tokens(
     page = browser.get(f"/qbo/company/{company.id}").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token, "the disconnect form carries a CSRF token"
-    revokes = control.oauth()["revoke_calls"]
+    revokes = sandbox_control.oauth()["revoke_calls"]
 
     resp = browser.post(f"/qbo/disconnect/{company.id}", data={"csrf_token": token.group(1)})
     assert resp.status_code == 302
     assert resp.headers["Location"].endswith("m=disconnected")
-    assert control.oauth()["revoke_calls"] == revokes + 1
+    assert sandbox_control.oauth()["revoke_calls"] == revokes + 1
     after = load(qbo_runtime, company.id)
     assert after.connection_status == ConnectionStatus.DISCONNECTED
     assert after.access_token_enc is None
     assert after.refresh_token_enc is None
     # Intuit no longer honours the old refresh token.
-    endpoint = f"{sandbox.url}/oauth2/v1/tokens/bearer"
+    endpoint = f"{qbo_sandbox.url}/oauth2/v1/tokens/bearer"
     again = requests.post(
         endpoint,
         data={"grant_type": "refresh_token", "refresh_token": refresh},
@@ -205,18 +208,18 @@ def test_a_realm_connected_elsewhere_is_refused_before_the_code_is_exchanged(
     qbo_runtime: Runtime,
     company: Company,
     committed_db: Any,
-    control: Control,
-    sandbox: Any,
+    sandbox_control: Control,
+    qbo_sandbox: Any,
 ) -> None:
     browser.get(consent(start(browser, company.id)))
     first = load(qbo_runtime, company.id)
     other = Company(name="Second Builder")
     committed_db.add(other)
     committed_db.commit()
-    before = control.oauth()
+    before = sandbox_control.oauth()
     resp = browser.get(consent(start(browser, other.id)))
     assert resp.status_code == 409
-    after = control.oauth()
+    after = sandbox_control.oauth()
     # No code exchanged, nothing revoked: a revoke would disconnect the app from the realm
     # (API.md §8.5) and cut the first company off.
     assert after["token_calls"].get("authorization_code", 0) == before["token_calls"].get(
@@ -224,7 +227,7 @@ def test_a_realm_connected_elsewhere_is_refused_before_the_code_is_exchanged(
     )
     assert after["revoke_calls"] == before["revoke_calls"]
     access = TokenVault(qbo_runtime.settings.token_keys).decrypt(first.access_token_enc or "")
-    api = company_info(sandbox, first.realm_id, access)
+    api = company_info(qbo_sandbox, first.realm_id, access)
     assert api.status_code == 200
     assert load(qbo_runtime, company.id).connection_status == ConnectionStatus.CONNECTED
     assert load(qbo_runtime, other.id).realm_id is None
