@@ -2,45 +2,64 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-stamp
+# Two installs share the venv: the product alone (demo) or with the test kit, the dev tools and
+# tests/sample_plugin (test, lint, typecheck). Each stamp removes the other, so switching between
+# `make demo` and `make test` installs the right set.
+DEMO_STAMP := $(VENV)/.demo-stamp
+TEST_STAMP := $(VENV)/.test-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 SANDBOX_PORT ?= 8765
+CODE := core plugins admin sandbox costbridge_testing tests bench
 
-.PHONY: venv test lint typecheck fmt demo bench clean
+.PHONY: venv test pytest lint typecheck fmt demo bench clean
 
-venv: $(STAMP)
+venv: $(TEST_STAMP)
 
-$(STAMP): pyproject.toml setup.cfg tests/sample_plugin/pyproject.toml
+$(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make: Python 3.11 or newer is needed as $(PYTHON)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+$(TEST_STAMP): $(VENV)/bin/python pyproject.toml setup.cfg tests/sample_plugin/pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,dev]' -e tests/sample_plugin
+	@rm -f $(DEMO_STAMP)
 	@touch $@
 
-test: venv
+# The product only: no test extras, no sample plugin (a new user would see it in the settings).
+$(DEMO_STAMP): $(VENV)/bin/python pyproject.toml setup.cfg
+	-@$(PY) -m pip uninstall --quiet --yes costbridge-sample-plugin >/dev/null 2>&1
+	$(PY) -m pip install --quiet -e .
+	@rm -f $(TEST_STAMP)
+	@touch $@
+
+# The README's test command: lint and types first (fast, and any finding fails), then pytest.
+test: lint typecheck pytest
+
+pytest: $(TEST_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: venv
-	$(VENV)/bin/ruff check core plugins admin sandbox tests bench
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check $(CODE)
+	$(VENV)/bin/ruff format --check $(CODE)
 
-fmt: venv
-	$(VENV)/bin/ruff check --fix core plugins admin sandbox tests bench
-	$(VENV)/bin/ruff format core plugins admin sandbox tests bench
+fmt: $(TEST_STAMP)
+	$(VENV)/bin/ruff check --fix $(CODE)
+	$(VENV)/bin/ruff format $(CODE)
 
-typecheck: venv
+typecheck: $(TEST_STAMP)
 	$(VENV)/bin/mypy
 
 # The demo: migrate the embedded SQLite database, start the QBO sandbox with its demo company,
 # then serve the web app on 127.0.0.1 (Ctrl-C stops both).
-demo: venv
+demo: $(DEMO_STAMP)
 	$(VENV)/bin/costbridge db upgrade
 	$(VENV)/bin/costbridge sandbox --port $(SANDBOX_PORT) --seed demo & sandbox=$$!; \
 	trap 'kill $$sandbox' EXIT INT TERM; \
 	QBO_API_BASE=http://127.0.0.1:$(SANDBOX_PORT) QBO_REDIRECT_URI=http://$(HOST):$(PORT)/qbo/callback \
 	$(VENV)/bin/costbridge web --host $(HOST) --port $(PORT)
 
-bench: venv
+bench: $(TEST_STAMP)
 	$(PY) -m bench
 
 clean:

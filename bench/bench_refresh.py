@@ -51,6 +51,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+from typing import cast
 
 import requests
 from redis import Redis
@@ -365,7 +366,7 @@ def _race(
         pool.race(realm)
         results = pool.collect(WORKERS, timeout=60)
         refresher = redis.getdel(REFRESHER_KEY.format(realm=realm))
-        refresher_pid = int(refresher) if refresher else None
+        refresher_pid = int(cast(bytes, refresher)) if refresher else None
         refresher_named += refresher_pid is not None
         got = set()
         for _, pid, _, seconds, outcome in results:
@@ -522,7 +523,7 @@ def _kill_once(
     pid = None
     while pid is None and time.monotonic() < deadline:
         value = redis.get(key)
-        pid = int(value) if value else None
+        pid = int(cast(bytes, value)) if value else None
         if pid is None:
             time.sleep(0.002)
     if pid is None:

@@ -80,7 +80,7 @@ class _CountingSession(requests.Session):
         self.last_429_at: float | None = None
         self.min_gap_after_429: float | None = None
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         sent = time.monotonic()
         if self.last_429_at is not None:
             gap = sent - self.last_429_at
@@ -423,7 +423,7 @@ def _report(ctl: Control, v: _Variant, rules: list[dict[str, Any]]) -> None:
         f"job re-runs {sum(d.reruns for d in done)}; shortest gap after a 429 before the same "
         f"thread sent again {min(gaps) if gaps else 0:.2f} s ({wait})"
     )
-    injected = Counter()
+    injected: Counter[str] = Counter()
     for rule in rules:
         if rule["realm_id"] == v.realm:
             injected[f"{rule['status']} {rule['phase']}"] += rule["injected"]
