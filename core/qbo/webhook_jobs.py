@@ -1,9 +1,8 @@
 """The RQ job behind `POST /webhooks/qbo`: one realm's changes, as JSON-safe strings.
 
 A notification only says *that* something changed (API.md §10.1); the job records the
-delivery on a `SyncRun` (kind `webhook`) with the changed entity names, so support sees it.
-It never receives a token. (The CDC pull that applies those changes to actuals comes with the
-pull engine; it will be started from here.)
+delivery on a `SyncRun` (kind `webhook`) with the changed entity names, so support sees it, and
+queues a CDC pull of the realm (debounced: many webhooks, one pull). It never receives a token.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from core.models.company import Company
 from core.models.company import ConnectionStatus
 from core.models.sync import RunState
 from core.models.sync import SyncRun
+from core.sync.jobs import request_pull
 
 log = scrubbed_logger(__name__)
 
@@ -61,5 +61,13 @@ def process_changes(realm_id: str, changes: list[dict[str, str]]) -> dict[str, A
         run.finished_at = utcnow()
         session.commit()
         metrics.sync_run_finished(run.kind, run.state)
+        company_id = company.id
+    pull_run = request_pull(rt, company_id, trigger="webhook")
     log.info("webhook job: realm %s, %s change(s), run %s", realm_id, len(changes), run_id)
-    return {"realm_id": realm_id, "changes": len(changes), "entities": entities, "run_id": run_id}
+    return {
+        "realm_id": realm_id,
+        "changes": len(changes),
+        "entities": entities,
+        "run_id": run_id,
+        "pull_run_id": pull_run,
+    }
