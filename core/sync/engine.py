@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import metrics
 from core.contracts import Lookups
 from core.contracts import QboRecord
 from core.contracts import RecordProblem
@@ -439,6 +440,7 @@ def _close(
         run.counts = report.counts()
         run.detail = _explain(report) or None
         session.commit()
+        metrics.sync_run_finished(run.kind, state)
     return report
 
 
