@@ -5,19 +5,39 @@ In the plugin's tests: `TestContract = plugin_contract_tests(my_plugin, "my_plug
 
 from __future__ import annotations
 
+import ast
+import copy
 import inspect
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
 from types import ModuleType
+from typing import Any
+from typing import get_args
 
 from core import hookspecs
+from core.contracts import ActualTypeName
+from core.contracts import CandidateLine
+from core.contracts import Lookups
 from core.contracts import PluginInfo
+from core.contracts import QboRecord
 from core.plugins import make_plugin_manager
 
+#: What a plugin's own modules may not import: plugins map, the core persists.
+FORBIDDEN_IMPORTS = ("sqlalchemy", "core.models", "core.db", "core.sync.store", "core.sync.engine")
+BARE_RECORD = {"Id": "1", "SyncToken": "0", "TxnDate": "2025-06-30"}
 
-def plugin_contract_tests(module: ModuleType, name: str) -> type:
+
+def plugin_contract_tests(
+    module: ModuleType, name: str, samples: Mapping[str, Mapping[str, Any]] | None = None
+) -> type:
     """A test class checking that `module` is a well-formed costbridge plugin named `name`.
 
     Use it in a plugin's test suite: `TestContract = plugin_contract_tests(my_plugin, "my_plugin")`.
+    A pull plugin (one implementing `actual_lines`) should pass `samples`: one real QBO record
+    (the entity's JSON object, money as `Decimal`) per entity it owns, to map.
     """
+    given = dict(samples or {})
     spec_names = {
         n
         for n, f in inspect.getmembers(hookspecs, inspect.isfunction)
@@ -54,5 +74,65 @@ def plugin_contract_tests(module: ModuleType, name: str) -> type:
                     f"{spec.key}: default {spec.default!r} is not a {spec.type}"
                 )
 
+        def test_stays_out_of_the_database(self) -> None:
+            for path in _module_files(module):
+                tree = ast.parse(path.read_text(encoding="utf-8"))
+                for node in ast.walk(tree):
+                    names = (
+                        [a.name for a in node.names]
+                        if isinstance(node, ast.Import)
+                        else [node.module or ""]
+                        if isinstance(node, ast.ImportFrom)
+                        else []
+                    )
+                    for imported in names:
+                        assert not imported.startswith(FORBIDDEN_IMPORTS), (
+                            f"{path.name} imports {imported}: a plugin maps records, the core "
+                            "reads and writes the database"
+                        )
+
+        def test_pull_mapper_takes_a_bare_record(self) -> None:
+            if not hasattr(module, "actual_lines"):
+                return
+            owns = module.plugin_info().owns
+            assert owns, "a pull plugin must own the QBO entities it maps"
+            for entity in owns:
+                lines = module.actual_lines(QboRecord(entity, dict(BARE_RECORD)), Lookups())
+                assert all(isinstance(line, CandidateLine) for line in lines)
+
+        def test_pull_mapper_maps_samples_purely(self) -> None:
+            if not hasattr(module, "actual_lines"):
+                return
+            for entity, data in given.items():
+                assert entity in module.plugin_info().owns, f"{name} does not own {entity}"
+                before = copy.deepcopy(dict(data))
+                first = list(module.actual_lines(QboRecord(entity, data), Lookups()))
+                assert dict(data) == before, "the mapper changed the record it was given"
+                again = list(module.actual_lines(QboRecord(entity, data), Lookups()))
+                assert first == again, "mapping the same record twice must give the same lines"
+                assert first, f"the {entity} sample gave no line"
+                _check_lines(entity, first)
+
     PluginContract.__name__ = f"Test{name.title().replace('_', '')}Contract"
     return PluginContract
+
+
+def _module_files(module: ModuleType) -> list[Path]:
+    """The plugin's source files: its package folder, or its one module."""
+    source = Path(inspect.getfile(module))
+    if source.name == "__init__.py":
+        return sorted(source.parent.rglob("*.py"))
+    return [source]
+
+
+def _check_lines(entity: str, lines: list[CandidateLine]) -> None:
+    ids = [line.line_id for line in lines]
+    assert len(ids) == len(set(ids)), f"{entity}: line ids must be unique within a record"
+    for line in lines:
+        assert line.actual_type in get_args(ActualTypeName), line.actual_type
+        assert isinstance(line.amount, Decimal), f"{entity}: amounts are Decimal"
+        assert line.amount == line.amount.quantize(Decimal("0.01")), (
+            f"{entity}: amounts are rounded to cents once, in the mapper"
+        )
+        for exclusion in line.exclusions:
+            assert exclusion.reason, f"{entity}: every exclusion says why, for the admin"

@@ -187,9 +187,21 @@ def test_installed_sample_distribution_is_a_plugin():
 def test_built_in_plugin_passes_the_contract(name):
     import importlib
 
+    from core.qbo.transport import loads
     from costbridge_testing.contract import plugin_contract_tests
+    from costbridge_testing.shared import samples_dir
 
-    contract = plugin_contract_tests(importlib.import_module(f"plugins.{name}"), name)()
+    files = {
+        "qbo_bills": {"Bill": "bill.read.response.json"},
+        "qbo_expenses": {"Purchase": "purchase.check.response.json"},
+        "qbo_time": {"TimeActivity": "timeactivity.response.json"},
+        "qbo_vendor_credits": {"VendorCredit": "vendorcredit.response.json"},
+    }.get(name, {})
+    samples = {
+        entity: loads((samples_dir() / file).read_text())[entity] for entity, file in files.items()
+    }
+    module = importlib.import_module(f"plugins.{name}")
+    contract = plugin_contract_tests(module, name, samples)()
     for attr in dir(contract):
         if attr.startswith("test_"):
             getattr(contract, attr)()
@@ -237,3 +249,93 @@ def test_plugin_info_is_read_again_after_a_plugin_is_registered_or_removed():
     assert pm.owner_of("Estimate") == "late"
     pm.unregister(late)
     assert pm.owner_of("Estimate") is None
+
+
+def _run_contract(module, name, samples=None):
+    from costbridge_testing.contract import plugin_contract_tests
+
+    contract = plugin_contract_tests(module, name, samples)()
+    for attr in sorted(dir(contract)):
+        if attr.startswith("test_"):
+            getattr(contract, attr)()
+
+
+def test_sample_third_party_plugin_passes_the_contract():
+    import costbridge_sample_plugin
+
+    _run_contract(costbridge_sample_plugin, "sample_purchase_orders")
+
+
+def _pull_plugin(tmp_path, monkeypatch, body: str):
+    package = tmp_path / "contract_probe"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        textwrap.dedent(
+            """
+            from core import hookimpl
+            from core.contracts import PluginInfo
+            from core.sync.lines import expense_lines
+
+            @hookimpl
+            def plugin_info():
+                return PluginInfo(name="contract_probe", label="Probe", owns=("Bill",))
+
+            @hookimpl
+            def actual_lines(record, lookups):
+            """
+        )
+        + textwrap.indent(textwrap.dedent(body), "    ")
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("contract_probe", None)
+    import importlib
+
+    return importlib.import_module("contract_probe")
+
+
+def _bill_sample():
+    from core.qbo.transport import loads
+    from costbridge_testing.shared import samples_dir
+
+    return loads((samples_dir() / "bill.read.response.json").read_text())["Bill"]
+
+
+def test_actual_lines_contract_refuses_a_mapper_that_changes_its_record(tmp_path, monkeypatch):
+    module = _pull_plugin(
+        tmp_path,
+        monkeypatch,
+        """
+        record.data["Line"].pop()
+        return expense_lines(record, lookups, actual_type="bill")
+        """,
+    )
+    with pytest.raises(AssertionError, match="changed the record"):
+        _run_contract(module, "contract_probe", {"Bill": _bill_sample()})
+
+
+def test_actual_lines_contract_refuses_unrounded_amounts(tmp_path, monkeypatch):
+    module = _pull_plugin(
+        tmp_path,
+        monkeypatch,
+        """
+        import dataclasses
+        from decimal import Decimal
+        return [dataclasses.replace(line, amount=line.amount + Decimal("0.001"))
+                for line in expense_lines(record, lookups, actual_type="bill")]
+        """,
+    )
+    with pytest.raises(AssertionError, match="rounded to cents"):
+        _run_contract(module, "contract_probe", {"Bill": _bill_sample()})
+
+
+def test_contract_refuses_a_plugin_that_reads_the_database(tmp_path, monkeypatch):
+    module = _pull_plugin(
+        tmp_path,
+        monkeypatch,
+        """
+        from sqlalchemy import select  # noqa: F401
+        return expense_lines(record, lookups, actual_type="bill")
+        """,
+    )
+    with pytest.raises(AssertionError, match="imports sqlalchemy"):
+        _run_contract(module, "contract_probe", {"Bill": _bill_sample()})
