@@ -39,6 +39,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from core import metrics
 from core.crypto import TokenVault
 from core.crypto import remember_secret
 from core.crypto import scrubbed_logger
@@ -308,6 +309,7 @@ class TokenManager:
             )
         except OAuthError as exc:
             if exc.error == "invalid_grant":
+                metrics.token_refresh("invalid_grant")
                 raise _GrantRefused from None
             raise ServerError(
                 "Intuit's sign-in service refused to renew the connection for now.",
@@ -335,6 +337,7 @@ class TokenManager:
                 "Intuit's sign-in service answered without a token.",
                 fix="Nothing to do; it is retried automatically.",
             )
+        metrics.token_refresh("ok")
         return token
 
     def _mark_reconnect(
