@@ -42,8 +42,7 @@ def handle(session: Session, project: Project) -> dict[str, Any]:
     """Show (GET) or save (POST) a project's settings; returns what the template needs."""
     rt: Runtime = current_app.extensions["costbridge"]
     pm = rt.pm
-    enabled = set(project.enabled_plugin_names(pm.names()))
-    fields = [(plugin, spec) for plugin, spec in pm.setting_specs().values() if plugin in enabled]
+    fields = list(pm.settings_applying(project.enabled_plugin_names(pm.names())).values())
     problems: list[SettingProblem] = []
     values = effective_settings(pm, project)
     if request.method == "POST":
@@ -68,7 +67,7 @@ def handle(session: Session, project: Project) -> dict[str, Any]:
     ).all()
     return {
         "project": project,
-        "fields": [(pm.infos[plugin].label, spec) for plugin, spec in fields],
+        "fields": [(pm.label_of(owner), spec) for owner, spec in fields],
         "values": values,
         "problems": problems,
         "codes": codes,

@@ -20,6 +20,9 @@ from core import PROJECT_NAME
 from core import hookspecs
 from core.contracts import PluginInfo
 from core.contracts import SettingSpec
+from core.core_settings import CORE
+from core.core_settings import CORE_LABEL
+from core.core_settings import CORE_SETTINGS
 
 ENTRY_POINT_GROUP = "costbridge.plugins"
 log = logging.getLogger(__name__)
@@ -72,9 +75,13 @@ class PluginManager(pluggy.PluginManager):
 
     @cached_property
     def infos(self) -> dict[str, PluginInfo]:
-        """Each plugin's `PluginInfo`, by name; a plugin whose answer is unusable is dropped."""
+        """Each plugin's `PluginInfo`, by name; a plugin whose answer is unusable is dropped.
+
+        Two plugins claiming the same QBO entity are both refused: which one should map and push
+        it is the admin's choice (uninstall or block one), never the order of their names.
+        """
         infos: dict[str, PluginInfo] = {}
-        seen_keys: dict[str, str] = {}
+        seen_keys: dict[str, str] = {s.key: "the core" for s in CORE_SETTINGS}
         for outcome in call_each(self, "plugin_info"):
             info = outcome.result
             problem = None
@@ -94,11 +101,39 @@ class PluginManager(pluggy.PluginManager):
             assert isinstance(info, PluginInfo)
             seen_keys.update({s.key: info.name for s in info.settings})
             infos[info.name] = info
+        claimants: dict[str, list[str]] = {}
+        for name, info in infos.items():
+            for entity in info.owns:
+                claimants.setdefault(entity, []).append(name)
+        for entity, names in sorted(claimants.items()):
+            if len(names) < 2:
+                continue
+            both = " and ".join(sorted(names))
+            for name in names:
+                if infos.pop(name, None) is not None:
+                    self._fail(
+                        name,
+                        f"{both} both claim the QBO entity {entity}; neither is loaded "
+                        "(uninstall or block one of them)",
+                    )
         return infos
 
     def setting_specs(self) -> dict[str, tuple[str, SettingSpec]]:
-        """Every plugin's settings by key, with the name of the plugin declaring each."""
-        return {s.key: (name, s) for name, info in self.infos.items() for s in info.settings}
+        """Every setting by key, with who declares it: a plugin's name, or `CORE`."""
+        specs = {s.key: (CORE, s) for s in CORE_SETTINGS}
+        specs.update(
+            {s.key: (name, s) for name, info in self.infos.items() for s in info.settings}
+        )
+        return specs
+
+    def settings_applying(self, enabled: Iterable[str]) -> dict[str, tuple[str, SettingSpec]]:
+        """The settings of a project with `enabled` plugins: the core's and those plugins'."""
+        names = {CORE, *enabled}
+        return {k: (owner, s) for k, (owner, s) in self.setting_specs().items() if owner in names}
+
+    def label_of(self, owner: str) -> str:
+        """The label to group an owner's settings under (a plugin's label, or the core's)."""
+        return CORE_LABEL if owner == CORE else self.infos[owner].label
 
     def owner_of(self, entity: str) -> str | None:
         """The name of the plugin owning a QBO entity type, if any does."""
@@ -156,7 +191,15 @@ def make_plugin_manager(
         except pluggy.PluginValidationError as exc:
             pm._fail(pm.get_name(exc.plugin) or repr(exc.plugin), str(exc))
             continue
-        return pm
+        break
+    # Read every plugin_info now, so unusable answers and ownership clashes are refused at load.
+    _ = pm.infos
+    return pm
+
+
+def installed_plugin_names() -> list[str]:
+    """Names in the `costbridge.plugins` entry-point group, without loading any of them."""
+    return sorted({ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)})
 
 
 def _ep_key(ep: importlib.metadata.EntryPoint) -> str:
@@ -239,3 +282,30 @@ def call_one(pm: PluginManager, plugin: str, hook_name: str, **kwargs: Any) -> A
     if firstresult:
         return answer
     return answer[0] if answer else None
+
+
+def call_owner(
+    hooks: ProjectHooks | PluginManager, entity: str, hook_name: str, **kwargs: Any
+) -> PluginOutcome | None:
+    """Call a hook on the one plugin owning the QBO `entity`, if it is enabled.
+
+    Args:
+        hooks: A project's hooks (the owner must be enabled there) or a whole manager.
+        entity: The QBO entity type, e.g. "Bill".
+        hook_name: The hook to call.
+        **kwargs: The hook's arguments.
+
+    Returns:
+        The owner's outcome (its error, when it raised), or None when no enabled plugin owns
+        the entity.
+    """
+    pm = hooks.pm if isinstance(hooks, ProjectHooks) else hooks
+    owner = pm.owner_of(entity)
+    enabled = hooks.enabled if isinstance(hooks, ProjectHooks) else pm.names()
+    if owner is None or owner not in enabled:
+        return None
+    try:
+        return PluginOutcome(owner, result=call_one(pm, owner, hook_name, **kwargs))
+    except Exception as exc:  # noqa: BLE001 - reported with the plugin's name, like call_each
+        log.exception("costbridge plugin %s failed in %s", owner, hook_name)
+        return PluginOutcome(owner, error=exc)

@@ -16,6 +16,7 @@ from core.models import SettingChange
 from core.plugins import PluginManager
 from core.plugins import ProjectHooks
 from core.plugins import call_each
+from core.plugins import installed_plugin_names
 
 
 def project_view(project: Project, pm: PluginManager) -> ProjectView:
@@ -30,14 +31,54 @@ def project_view(project: Project, pm: PluginManager) -> ProjectView:
 
 
 def effective_settings(pm: PluginManager, project: Project) -> dict[str, Any]:
-    """Every enabled plugin's settings for the project, defaults filled in."""
-    enabled = set(project.enabled_plugin_names(pm.names()))
+    """The core's and every enabled plugin's settings for the project, defaults filled in."""
     stored = project.settings or {}
+    applying = pm.settings_applying(project.enabled_plugin_names(pm.names()))
     return {
-        key: spec.from_stored(stored.get(key, spec.default))
-        for key, (plugin, spec) in pm.setting_specs().items()
-        if plugin in enabled
+        key: spec.from_stored(stored.get(key, spec.default)) for key, (_o, spec) in applying.items()
     }
+
+
+def plugin_setting_key(name: str) -> str:
+    """The `SettingChange.key` under which enabling or disabling plugin `name` is recorded."""
+    return f"plugin:{name}"
+
+
+def set_plugin_enabled(
+    session: Session,
+    project: Project,
+    name: str,
+    enabled: bool,
+    changed_by: str | None = None,
+) -> bool:
+    """Turn plugin `name` on or off for `project`, recording the change in its setting history.
+
+    A plugin installed after the project was created stays off until this turns it on. The
+    caller commits.
+
+    Returns:
+        Whether anything changed (False when the plugin already was in that state).
+    """
+    current = (
+        list(project.enabled_plugins)
+        if project.enabled_plugins is not None
+        else installed_plugin_names()
+    )
+    if (name in current) == enabled:
+        return False
+    names = sorted({*current, name}) if enabled else [n for n in current if n != name]
+    project.enabled_plugins = names
+    session.add(
+        SettingChange(
+            project_id=project.id,
+            key=plugin_setting_key(name),
+            old_value=not enabled,
+            new_value=enabled,
+            changed_by=changed_by,
+            changed_at=utcnow(),
+        )
+    )
+    return True
 
 
 def check_settings(

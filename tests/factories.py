@@ -32,8 +32,13 @@ def make_company(db: Session, *, realm_id: str | None = None, **kw: Any) -> Comp
 def make_project(
     db: Session, company: Company | None = None, *, linked: bool = False, **kw: Any
 ) -> Project:
-    """A project; `linked=True` links it to a QBO customer."""
+    """A project; `linked=True` links it to a QBO customer.
+
+    Every registered plugin is enabled unless `enabled_plugins` lists some (`None`), so a test's
+    throwaway plugin answers for it; a real new project lists the plugins installed at creation.
+    """
     company = company or make_company(db)
+    kw.setdefault("enabled_plugins", None)
     project = Project(
         company_id=company.id, name=kw.pop("name", f"Maple Street Remodel {next(_seq)}"), **kw
     )

@@ -19,11 +19,20 @@ from core.models._common import Timestamps
 from core.models.company import Company
 
 
+def _installed_now() -> list[str]:
+    from core.plugins import installed_plugin_names
+
+    return installed_plugin_names()
+
+
 class Project(Timestamps, Base):
     """A construction project, synced once linked to a QBO customer, sub-customer or Project.
 
     `settings` holds the admin's choices by setting key (see `SettingSpec`); a key that is absent
-    takes the plugin's default. `enabled_plugins` is `None` for "every installed plugin".
+    takes the plugin's default. `enabled_plugins` lists the plugins the project uses: a new
+    project gets every plugin installed when it is created, and a plugin installed later stays
+    off until an admin enables it (`core.project_settings.set_plugin_enabled`). `None` means
+    every installed plugin (tests and old rows only).
     """
 
     __tablename__ = "project"
@@ -37,7 +46,7 @@ class Project(Timestamps, Base):
     qbo_customer_id: Mapped[str | None] = mapped_column(String(32))
     qbo_customer_name: Mapped[str | None] = mapped_column(String(500))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    enabled_plugins: Mapped[list[str] | None] = mapped_column(JSON)
+    enabled_plugins: Mapped[list[str] | None] = mapped_column(JSON, default=_installed_now)
 
     company: Mapped[Company] = relationship()
 

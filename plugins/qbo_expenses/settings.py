@@ -1,15 +1,11 @@
-"""The expenses plugin's per-project settings (DESIGN.md, "Per-project settings")."""
+"""The expenses plugin's per-project settings (DESIGN.md, "Per-project settings").
+
+"Exclude non-billable bills and expenses" governs bills too, so the core declares it
+(`core.core_settings`); this plugin has no setting of its own.
+"""
 
 from __future__ import annotations
 
 from core.contracts import SettingSpec
 
-SETTINGS = (
-    SettingSpec(
-        "exclude_non_billable",
-        "Exclude non-billable bills and expenses",
-        "bool",
-        False,
-        "Bill and expense lines marked not billable in QuickBooks are left out of actuals.",
-    ),
-)
+SETTINGS: tuple[SettingSpec, ...] = ()

@@ -12,6 +12,7 @@ from core.contracts import PluginInfo
 from core.contracts import SettingSpec
 from core.plugins import ProjectHooks
 from core.plugins import call_each
+from core.plugins import call_owner
 from core.plugins import make_plugin_manager
 
 BUILT_INS = {"qbo_bills", "qbo_expenses", "qbo_invoices", "qbo_time", "qbo_vendor_credits"}
@@ -50,11 +51,6 @@ def test_plugin_info_of_built_ins_comes_through_entry_points():
     assert pm.owner_of("VendorCredit") == "qbo_vendor_credits"
     assert pm.owner_of("Invoice") == "qbo_invoices"
     assert pm.load_failures == []
-
-
-def test_check_pending_passes_for_installed_plugins():
-    pm = make_plugin_manager()
-    pm.check_pending()
 
 
 def test_misspelt_hookimpl_disables_only_that_plugin():
@@ -207,33 +203,81 @@ def test_built_in_plugin_passes_the_contract(name):
             getattr(contract, attr)()
 
 
-def test_sync_attachments_goes_only_to_enabled_owners():
-    from core.contracts import AttachmentRequest
-    from core.contracts import AttachmentResult
+class Owner:
+    """Owns one QBO entity and notes every record it is asked to map."""
 
-    class Files:
-        def __init__(self, name):
-            self.name = name
+    def __init__(self, name, entity):
+        self.name = name
+        self.entity = entity
+        self.records = []
 
-        @hookimpl
-        def plugin_info(self):
-            return PluginInfo(name=self.name, label=self.name, owns=("Bill",))
+    @hookimpl
+    def plugin_info(self):
+        return PluginInfo(name=self.name, label=self.name, owns=(self.entity,))
 
-        @hookimpl
-        def sync_attachments(self, ctx, request):
-            return AttachmentResult(transferred=1 if request.direction == "push" else 0)
+    @hookimpl
+    def actual_lines(self, record, lookups):
+        self.records.append(record)
+        return [f"{self.name} mapped it"]
 
+
+def _owners():
+    bills, purchases = Owner("maps_bills", "Bill"), Owner("maps_purchases", "Purchase")
     pm = make_plugin_manager(
-        entry_points=False, extra=[("files_a", Files("files_a")), ("files_b", Files("files_b"))]
+        entry_points=False, extra=[("maps_bills", bills), ("maps_purchases", purchases)]
     )
-    hooks = ProjectHooks(pm, enabled=["files_b"])
-    outcomes = call_each(
-        hooks,
-        "sync_attachments",
-        ctx=None,
-        request=AttachmentRequest(direction="push", entity="Bill", local_id=1),
+    return pm, bills, purchases
+
+
+def test_call_owner_reaches_only_the_plugin_owning_the_entity():
+    pm, bills, purchases = _owners()
+    outcome = call_owner(ProjectHooks(pm), "Bill", "actual_lines", record="bill 146", lookups=None)
+    assert (outcome.plugin, outcome.result) == ("maps_bills", ["maps_bills mapped it"])
+    assert bills.records == ["bill 146"]
+    assert purchases.records == []
+
+
+def test_call_owner_reaches_no_one_when_the_owner_is_disabled_for_the_project():
+    pm, bills, purchases = _owners()
+    hooks = ProjectHooks(pm, enabled=["maps_purchases"])
+    assert call_owner(hooks, "Bill", "actual_lines", record="bill 146", lookups=None) is None
+    assert bills.records == purchases.records == []
+
+
+def _install_dist(tmp_path, monkeypatch, module: str, entry: str, source: str) -> None:
+    """Write a one-module distribution with a costbridge.plugins entry point onto sys.path."""
+    (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
+    dist = tmp_path / f"{module}-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[costbridge.plugins]\n{entry} = {module}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+
+
+def test_a_second_plugin_claiming_bill_is_refused_with_the_first(tmp_path, monkeypatch):
+    _install_dist(
+        tmp_path,
+        monkeypatch,
+        "acme_bills_plugin",
+        "acme_bills",
+        """
+        from core import hookimpl
+        from core.contracts import PluginInfo
+
+        @hookimpl
+        def plugin_info():
+            return PluginInfo(name="acme_bills", label="Acme bills", owns=("Bill",))
+        """,
     )
-    assert [(o.plugin, o.result.transferred) for o in outcomes] == [("files_b", 1)]
+    pm = make_plugin_manager()
+    refused = {f.name: f.error for f in pm.load_failures}
+    assert set(refused) == {"acme_bills", "qbo_bills"}
+    for error in refused.values():
+        assert "acme_bills and qbo_bills both claim the QBO entity Bill" in error
+    assert pm.owner_of("Bill") is None
+    assert "qbo_bills" not in pm.names()
+    assert set(pm.infos) >= BUILT_INS - {"qbo_bills"}
 
 
 def test_plugin_info_is_read_again_after_a_plugin_is_registered_or_removed():
