@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
 import requests
-from joserfc import jwt
-from joserfc.jwk import KeySet
+
+with warnings.catch_warnings():
+    # authlib (a declared dependency) deprecates authlib.jose in favour of joserfc, which is
+    # not one; the API used here stays until authlib 2.
+    warnings.simplefilter("ignore")
+    from authlib.jose import JsonWebKey
+    from authlib.jose import JsonWebToken
+    from authlib.jose.errors import BadSignatureError
 
 from sandbox import SandboxServer
 from sandbox.config import OAuthClient
@@ -87,8 +94,14 @@ def test_openid_scope_returns_an_id_token_signed_with_the_jwks_key(
     discovery = requests.get(
         f"{strict_server.url}/.well-known/openid_sandbox_configuration", timeout=5
     ).json()
-    keys = KeySet.import_key_set(requests.get(discovery["jwks_uri"], timeout=5).json())
-    claims = jwt.decode(tokens["id_token"], keys, algorithms=["RS256"]).claims
+    keys = JsonWebKey.import_key_set(requests.get(discovery["jwks_uri"], timeout=5).json())
+    # Only RS256 is accepted, so a token that is unsigned ("none") or HMAC-signed fails here.
+    claims = JsonWebToken(["RS256"]).decode(tokens["id_token"], keys)
+    claims.validate()
+    head, payload, signature = tokens["id_token"].split(".")
+    forged = f"{head}.{payload}.{signature[:-4]}{'AAAA' if signature[-4:] != 'AAAA' else 'BBBB'}"
+    with pytest.raises(BadSignatureError):
+        JsonWebToken(["RS256"]).decode(forged, keys)
     assert claims["iss"] == discovery["issuer"]
     assert claims["aud"] == ["strict-app"]
     assert claims["realmid"] == cb["realmId"]
