@@ -11,6 +11,7 @@ overlap, which is harmless because applying a record twice changes nothing).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from core.contracts import QboRecord
 from core.contracts import RecordProblem
 from core.db import utcnow
 from core.errors import CostbridgeError
+from core.errors import NeedsAdmin
 from core.models import Company
 from core.models import ConnectionStatus
 from core.models import CostCode
@@ -49,6 +51,7 @@ CDC_WINDOW = dt.timedelta(days=29)
 #: Cursors go back this far from the pull's start, so a change committed during it is seen.
 OVERLAP = dt.timedelta(minutes=2)
 PAGE = queries.MAX_RESULTS
+log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 
 
@@ -177,9 +180,28 @@ def pull_company(
             _Pull(rt.pm, session, company, client, report, run, since, dry_run, progress).run(
                 started
             )
+        except NeedsAdmin as exc:
+            session.rollback()
+            return _close(session, run, report, RunState.NEEDS_ADMIN, exc.message, exc.fix)
         except CostbridgeError as exc:
             session.rollback()
             return _close(session, run, report, RunState.FAILED, exc.message, exc.fix)
+        except Exception as exc:
+            # A bug or a lost database: the run says so, then the job's own failure handling
+            # (and support's retry) takes over. Cursors did not move, so nothing is skipped.
+            try:
+                session.rollback()
+                _close(
+                    session,
+                    run,
+                    report,
+                    RunState.FAILED,
+                    f"The pull stopped unexpectedly ({type(exc).__name__}).",
+                    "It is safe to run it again; if it keeps failing, show this run to support.",
+                )
+            except Exception:  # noqa: BLE001 - the original error is what matters
+                log.exception("could not record the failed pull of company %s", company_id)
+            raise
         if report.problems:
             message = (
                 f"Pulled {report.records} record(s); {len(report.problems)} could not be applied."

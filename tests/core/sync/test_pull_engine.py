@@ -511,3 +511,18 @@ def test_one_uncoded_budget_row_per_project(db: Any) -> None:
     db.add(BudgetLine(project_id=project.id, cost_code_id=None, budget_amount=Decimal("2.00")))
     with pytest.raises(IntegrityError):
         db.flush()
+
+
+def test_a_dead_grant_mid_pull_asks_for_a_reconnect(
+    qbo_runtime: Runtime, demo: dict[str, Any], sandbox_control: Any
+) -> None:
+    sandbox_control.revoke_tokens(demo["realm"])
+    sandbox_control.expire_tokens(demo["realm"])
+    report = pull_company(qbo_runtime, demo["company_id"])
+    assert report.state == RunState.NEEDS_ADMIN
+    assert "Connect to QuickBooks" in report.fix
+    with qbo_runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(SyncCursor)) == 0
+        run = session.get(SyncRun, report.run_id)
+        assert run is not None
+        assert run.state == RunState.NEEDS_ADMIN
