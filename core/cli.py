@@ -180,7 +180,10 @@ def _is_loopback(host: str) -> bool:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def plugins(as_json: bool) -> None:
-    """List installed plugins with every setting and its default."""
+    """List installed plugins with every setting and its default (the core's settings first)."""
+    from core.core_settings import CORE
+    from core.core_settings import CORE_LABEL
+    from core.core_settings import CORE_SETTINGS
     from core.plugins import make_plugin_manager
 
     pm = make_plugin_manager()
@@ -191,26 +194,26 @@ def plugins(as_json: bool) -> None:
                 "name": name,
                 "label": info.label,
                 "owns": list(info.owns),
-                "settings": [
-                    {
-                        "key": s.key,
-                        "label": s.label,
-                        "type": s.type,
-                        "default": s.default,
-                        "requires": list(s.requires),
-                        "help": s.help,
-                    }
-                    for s in info.settings
-                ],
+                "settings": [_setting_row(s) for s in info.settings],
             }
         )
     failures = [{"name": f.name, "error": f.error} for f in pm.load_failures]
+    general = {
+        "name": CORE,
+        "label": CORE_LABEL,
+        "owns": [],
+        "settings": [_setting_row(s) for s in CORE_SETTINGS],
+    }
     if as_json:
-        click.echo(json.dumps({"plugins": rows, "failed": failures}, indent=2, default=str))
+        payload = {"core": general, "plugins": rows, "failed": failures}
+        click.echo(json.dumps(payload, indent=2, default=str))
         return
-    for row in rows:
-        owns = ", ".join(row["owns"]) or "no QBO entity"
-        click.echo(f"{row['name']}  ({row['label']}; owns {owns})")
+    for row in [general, *rows]:
+        if row["name"] == CORE:
+            click.echo(f"{CORE}  ({CORE_LABEL}: settings of every project, whatever its plugins)")
+        else:
+            owns = ", ".join(row["owns"]) or "no QBO entity"
+            click.echo(f"{row['name']}  ({row['label']}; owns {owns})")
         for s in row["settings"]:
             default = (
                 "none"
@@ -226,6 +229,17 @@ def plugins(as_json: bool) -> None:
             click.echo(f"    {s['key']:<28} {s['type']:<10} default: {default:<6} {s['label']}")
     for f in failures:
         click.echo(f"!! {f['name']} failed to load: {f['error']}", err=True)
+
+
+def _setting_row(spec: Any) -> dict[str, Any]:
+    return {
+        "key": spec.key,
+        "label": spec.label,
+        "type": spec.type,
+        "default": spec.default,
+        "requires": list(spec.requires),
+        "help": spec.help,
+    }
 
 
 @main.command()

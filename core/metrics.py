@@ -17,6 +17,7 @@ exists until first recorded; `new_process` relies on that (see `core.jobs.resili
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -141,8 +142,12 @@ def new_process(identity: str) -> None:
     values.ValueClass = values.MultiProcessValue(  # type: ignore[no-untyped-call]
         process_identifier=lambda: identity
     )
-    for metric in (*ALL, HTTP_LATENCY):
-        metric.clear()
+    # prometheus_client warns that clear() does not delete the files of other processes in
+    # multi-process mode; only this process's in-memory children are meant to go here.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Clearing labels", UserWarning)
+        for metric in (*ALL, HTTP_LATENCY):
+            metric.clear()
 
 
 class ScrapeCollector(Collector):

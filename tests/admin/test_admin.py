@@ -1,4 +1,4 @@
-"""The admin console: plain CRUD of the models, loopback only, never showing token_manager."""
+"""The admin console: plain CRUD of the models, loopback only, never showing tokens."""
 
 from __future__ import annotations
 
@@ -14,19 +14,29 @@ from core.models import Company
 from core.models import ConnectionStatus
 from costbridge_testing.services import dispose_app
 from costbridge_testing.services import web_app
+from tests.factories import make_bill
+from tests.factories import make_company
+from tests.factories import make_cost_code
+from tests.factories import make_project
 
-PAGES = [
-    "/admin/",
-    "/admin/company/",
-    "/admin/company/new/",
-    "/admin/project/",
-    "/admin/project/new/",
-    "/admin/costcode/",
-    "/admin/vendor/",
+#: Pages whose table the `seeded` fixture fills, and a value of those rows each must show.
+SEEDED_PAGES = [
+    ("/admin/company/", b"Seeded Builders"),
+    ("/admin/project/", b"Seeded Kitchen Remodel"),
+    ("/admin/costcode/", b"09-901"),
+    ("/admin/vendor/", b"Seeded Lumber Yard"),
+    ("/admin/bill/", b"SEED-4411"),
+]
+#: Forms: each must offer the field an admin fills first.
+FORM_PAGES = [
+    ("/admin/company/new/", b'name="name"'),
+    ("/admin/project/new/", b'name="name"'),
+    ("/admin/bill/new/", b'name="bill_date"'),
+]
+#: Lists nothing in the console writes yet: each must render its table, with no row.
+EMPTY_PAGES = [
     "/admin/employee/",
     "/admin/budgetline/",
-    "/admin/bill/",
-    "/admin/bill/new/",
     "/admin/invoice/",
     "/admin/timeentry/",
     "/admin/attachment/",
@@ -51,9 +61,42 @@ def company_with_tokens(committed_db):
     return company
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_admin_page_answers(web_client, committed_db, page):
-    assert web_client.get(page).status_code == 200
+@pytest.fixture
+def seeded(committed_db):
+    company = make_company(committed_db, name="Seeded Builders")
+    project = make_project(committed_db, company, name="Seeded Kitchen Remodel")
+    make_cost_code(committed_db, company, code="09-901", name="Drywall")
+    make_bill(committed_db, project, vendor_name="Seeded Lumber Yard", number="SEED-4411")
+    committed_db.commit()
+    return project
+
+
+@pytest.mark.parametrize(("page", "shown"), SEEDED_PAGES)
+def test_admin_list_shows_the_seeded_rows(web_client, seeded, page, shown):
+    response = web_client.get(page)
+    assert response.status_code == 200
+    assert shown in response.data
+
+
+@pytest.mark.parametrize(("page", "field"), FORM_PAGES)
+def test_admin_form_offers_its_fields(web_client, committed_db, page, field):
+    response = web_client.get(page)
+    assert response.status_code == 200
+    assert field in response.data
+
+
+@pytest.mark.parametrize("page", EMPTY_PAGES)
+def test_admin_empty_list_renders_its_table(web_client, committed_db, page):
+    response = web_client.get(page)
+    assert response.status_code == 200
+    assert b"<table" in response.data
+    assert b"There are no items in the table." in response.data
+
+
+def test_admin_home_links_every_list(web_client, committed_db):
+    body = web_client.get("/admin/").data
+    for page, _shown in SEEDED_PAGES:
+        assert page.encode() in body
 
 
 def test_admin_refuses_requests_from_other_machines(web_client):

@@ -64,12 +64,26 @@ def test_web_refuses_to_listen_beyond_this_machine():
     assert "127.0.0.1" in result.output
 
 
-def test_worker_burst_runs_and_exits(monkeypatch, settings):
+def test_worker_burst_runs_the_queued_job_then_exits(monkeypatch, settings, redis_conn):
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    from core.jobs import queues
+    from core.jobs import tasks
+
+    monkeypatch.setenv("COSTBRIDGE_ENV", "test")
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.setenv("REDIS_URL", settings.redis_url)
     monkeypatch.setenv("COSTBRIDGE_INSTANCE", str(settings.instance_path))
-    result = CliRunner().invoke(main, ["worker", "--burst", "--queue", "pull"])
+    queues.enqueue(
+        redis_conn, queues.MAINTENANCE, tasks.sweep_outbox, job_id="sweep-cli-test", kwargs={}
+    )
+    result = CliRunner().invoke(main, ["worker", "--burst", "--queue", "maintenance"])
     assert result.exit_code == 0, result.output
+    job = Job.fetch("sweep-cli-test", connection=redis_conn, serializer=JSONSerializer)
+    assert job.get_status() == "finished", result.output
+    assert job.return_value() == {"candidates": 0, "enqueued": 0}
+    assert queues.queue(queues.MAINTENANCE, redis_conn).count == 0
 
 
 def test_sandbox_command_serves_the_emulator_on_loopback():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import inspect
 from sqlalchemy import text
@@ -13,6 +15,7 @@ from core import migrate
 from core.cli import main
 from core.db import make_engine
 from core.models import Base
+from core.plugins import installed_plugin_names
 from costbridge_testing.services import TEST_DATABASE_URL
 from costbridge_testing.services import private_schema_url
 
@@ -67,6 +70,50 @@ def test_db_check_reports_drift(empty_url):
     assert "differ" in result.output
 
 
-def test_upgrade_twice_is_harmless(empty_url):
+COMPANY_ROW = (
+    "INSERT INTO company (id, name, timezone, home_currency, connection_status, token_version, "
+    "created_at, updated_at) VALUES (1, 'Ridgeline Builders', 'America/Denver', 'USD', "
+    "'disconnected', 0, '2025-06-30 23:30:00+00', '2025-06-30 23:30:00+00')"
+)
+
+
+def _scalar(url, sql):
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_twice_keeps_the_data_and_one_head(empty_url):
     migrate.upgrade(empty_url)
+    engine = make_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(text(COMPANY_ROW))
+    engine.dispose()
     migrate.upgrade(empty_url)
+    assert _scalar(empty_url, "SELECT name FROM company") == "Ridgeline Builders"
+    assert _scalar(empty_url, "SELECT count(*) FROM alembic_version") == 1
+    head = ScriptDirectory.from_config(migrate.alembic_config(empty_url)).get_current_head()
+    assert _scalar(empty_url, "SELECT version_num FROM alembic_version") == head
+
+
+def test_projects_from_before_explicit_plugins_keep_the_plugins_installed_at_upgrade(empty_url):
+    migrate.upgrade(empty_url, revision="0002_pull_ledger")
+    engine = make_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(text(COMPANY_ROW))
+        conn.execute(
+            text(
+                "INSERT INTO project (company_id, name, settings, created_at, updated_at) "
+                "VALUES (1, 'Maple Street Remodel', '{}', '2025-06-30 23:30:00+00', "
+                "'2025-06-30 23:30:00+00')"
+            )
+        )
+    engine.dispose()
+    migrate.upgrade(empty_url)
+    stored = _scalar(empty_url, "SELECT enabled_plugins FROM project")
+    names = json.loads(stored) if isinstance(stored, str) else stored
+    assert names == installed_plugin_names()
+    assert "qbo_bills" in names

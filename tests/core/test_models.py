@@ -47,6 +47,7 @@ def _actual(project: Project, line: str, amount: str, **kw) -> Actual:
         qbo_entity="Bill",
         qbo_id="146",
         qbo_line_id=line,
+        plugin=kw.pop("plugin", "qbo_bills"),
         txn_date=dt.date(2025, 6, 30),
         amount=Decimal(amount),
         **kw,
@@ -106,14 +107,6 @@ def test_same_qbo_line_cannot_become_two_actuals(any_db):
     any_db.add(_actual(project, "1", "10.00"))
     with pytest.raises(IntegrityError):
         any_db.flush()
-
-
-def test_uncoded_actual_has_no_cost_code(any_db):
-    project = make_project(any_db)
-    actual = _actual(project, "9", "42.00")
-    any_db.add(actual)
-    any_db.flush()
-    assert actual.cost_code_id is None
 
 
 def test_bill_total_is_the_sum_of_its_lines(any_db):
