@@ -458,12 +458,12 @@ def doctor(project_id: int, as_json: bool) -> None:
     """Why a project's costs did not arrive: each reason with counts, examples and a fix."""
     from core.projects import get_company
     from core.projects import get_project
-    from core.sync import reports
+    from core.sync import doctor
 
     with _runtime() as rt, rt.sessions() as session:
         project = get_project(session, project_id)
         company = get_company(session, project.company_id)
-        findings = reports.doctor(session, rt.pm, project, company)
+        findings = doctor.doctor(session, rt.pm, project, company)
     if as_json:
         _dump({"project_id": project_id, "findings": [f.as_json() for f in findings]})
         return

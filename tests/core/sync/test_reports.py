@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import uuid
 from collections import Counter
 from decimal import ROUND_HALF_UP
 from decimal import Decimal
@@ -22,6 +23,7 @@ from core.projects import get_company
 from core.projects import link_project
 from core.projects import resolve_customer
 from core.qbo import client_for
+from core.sync import doctor
 from core.sync import reports
 from core.sync.engine import pull_company
 from costbridge_testing.sandbox import connect_company
@@ -173,7 +175,7 @@ def test_doctor_names_an_unlinked_project_of_a_disconnected_company(db, pm):
     db.add(company)
     db.flush()
     project = create_project(db, pm, company, "Not linked")
-    codes = [f.code for f in reports.doctor(db, pm, project, company)]
+    codes = [f.code for f in doctor.doctor(db, pm, project, company)]
     assert codes == ["not_linked", "company_disconnected"]
 
 
@@ -181,7 +183,7 @@ def test_doctor_says_a_connected_company_was_never_pulled(qbo_runtime, company, 
     project_id = make_linked_project(qbo_runtime, company.id)
     with qbo_runtime.sessions() as session:
         project = session.get(Project, project_id)
-        found = {f.code for f in reports.doctor(session, qbo_runtime.pm, project, project.company)}
+        found = {f.code for f in doctor.doctor(session, qbo_runtime.pm, project, project.company)}
     assert "never_pulled" in found
     assert "not_linked" not in found
 
@@ -194,7 +196,7 @@ def test_doctor_finds_uncoded_items_and_sub_customer_lines_after_a_pull(
     pull_company(qbo_runtime, company.id)
     committed_db.expire_all()
     project = committed_db.get(Project, project_id)
-    findings = {f.code: f for f in reports.doctor(committed_db, qbo_runtime.pm, project, company)}
+    findings = {f.code: f for f in doctor.doctor(committed_db, qbo_runtime.pm, project, company)}
     assert "never_pulled" not in findings
     uncoded = findings["uncoded_items"]
     item_lines = [
@@ -211,12 +213,12 @@ def test_doctor_finds_uncoded_items_and_sub_customer_lines_after_a_pull(
         for a in committed_db.scalars(select(Actual).where(Actual.project_id == project_id))
         if a.excluded_reason
     )
-    every = reports.doctor(committed_db, qbo_runtime.pm, project, company)
+    every = doctor.doctor(committed_db, qbo_runtime.pm, project, company)
     for reason, n in excluded.items():
         assert any(f.count == n and reason in f.message for f in every), reason
 
     parent = committed_db.get(Project, parent_id)
-    on_parent = {f.code: f for f in reports.doctor(committed_db, qbo_runtime.pm, parent, company)}
+    on_parent = {f.code: f for f in doctor.doctor(committed_db, qbo_runtime.pm, parent, company)}
     orphans = committed_db.scalars(
         select(Actual).where(Actual.customer_name.like(f"{PARENT}:%"), Actual.project_id.is_(None))
     ).all()
@@ -247,7 +249,7 @@ def bump_a_bill_line(rt, realm: str, customer_id: str, delta: Decimal) -> str:
             detail = line.get(line.get("DetailType"), {})
             if (detail.get("CustomerRef") or {}).get("value") == customer_id:
                 line["Amount"] = str(Decimal(str(line["Amount"])) + delta)
-                client.update("Bill", bill)
+                client.update("Bill", bill, request_id=uuid.uuid4().hex)
                 return str(bill["Id"])
     raise AssertionError("no bill line for the customer")
 
