@@ -11,7 +11,7 @@ folder and Redis database 14 (only this benchmark's keys are touched). Three pha
 3. in-flight limit: sandbox and client at 3 in flight, 50 ms injected latency, 12 threads for
    5 s: 429s (goal 0), the sandbox's peak concurrency, and requests/s against the 60/s ceiling.
 
-Run: `cd /work/main && .venv/bin/python -m bench client`.
+Run: `.venv/bin/python -m bench client` from the checkout.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ The refresh lock is shortened for the kills (`lock_timeout` 1 s, `lock_wait` 6 s
 
 Uses the test PostgreSQL (`BENCH_DATABASE_URL`, default postgresql://postgres@127.0.0.1:5432/test)
 in a private schema dropped afterwards, and Redis database 13 (`BENCH_REDIS_URL`), flushed before
-and after. Run: `cd /work/main && .venv/bin/python -m bench refresh`.
+and after. Run: `.venv/bin/python -m bench refresh` from the checkout.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ sandbox's peak in flight for the realm (<= our cap of 4) and peak requests in an
 (target 0); latency p50/p95 per phase and the p95 extra over the clean baseline.
 
 Uses the test PostgreSQL in a private schema dropped afterwards and Redis database 13, flushed
-before and after (see bench_refresh). Run: `cd /work/main && .venv/bin/python -m bench storm`.
+before and after (see bench_refresh). Run: `.venv/bin/python -m bench storm` from the checkout.
 """
 
 from __future__ import annotations
@@ -313,7 +313,9 @@ def main() -> None:
             for label, retry_after in VARIANTS:
                 _, realm = connect_new_company(settings, sessions, f"Storm Builders {label}")
                 setup = QboClient(realm, tokens, base_url=server.url)
-                vendor = setup.create("Vendor", {"DisplayName": "Storm Lumber"})["Id"]
+                vendor = setup.create(
+                    "Vendor", {"DisplayName": "Storm Lumber"}, request_id=f"storm-vendor-{realm}"
+                )["Id"]
                 account = setup.query(
                     "SELECT * FROM Account WHERE AccountType = 'Cost of Goods Sold' MAXRESULTS 1"
                 )["Account"][0]["Id"]
