@@ -173,7 +173,12 @@ def test_token_latency_before_delays_the_grant_itself(
     answer: list[requests.Response] = []
     worker = threading.Thread(target=lambda: answer.append(sandbox_api.refresh()))
     worker.start()
-    time.sleep(0.3)
+    # Wait until the sandbox holds the request in its latency, then look.
+    deadline = time.monotonic() + 5
+    while server.sandbox.chaos.injected() == 0:
+        assert time.monotonic() < deadline, "the refresh never reached the sandbox"
+        time.sleep(0.01)
+    assert worker.is_alive()
     assert server.sandbox.oauth.state()["refresh_tokens"]["rotated"] == rotated_before
     worker.join(5)
     assert answer[0].status_code == 200
