@@ -11,6 +11,15 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 SANDBOX_PORT ?= 8765
 CODE := core plugins admin sandbox costbridge_testing tests bench
+# The recorded QBO samples the tests read (costbridge_testing.shared finds them the same way).
+SHARED := $(or $(COSTBRIDGE_SHARED),../shared)
+
+# Without the samples, the test command stops before installing anything, in one line.
+ifneq ($(filter test pytest,$(MAKECMDGOALS)),)
+ifeq ($(wildcard $(SHARED)/qbo/samples/*.json),)
+$(error costbridge tests need the shared QBO samples at $(SHARED)/qbo/samples: put the shared folder beside the checkout (../shared) or set COSTBRIDGE_SHARED to it)
+endif
+endif
 
 .PHONY: venv test pytest lint typecheck fmt demo bench clean
 
