@@ -1,9 +1,11 @@
 """The ``/v3/company/<realm>/...`` blueprint: one pipeline, then CRUD, query, cdc and friends.
 
 Pipeline (docs/sandbox-internals.md): chaos -> oauth.authenticate -> realm -> throttle slot
--> requestid replay (writes) -> handler -> remember -> envelope with ``time``. Every answer is
-JSON, even without ``Accept: application/json``: real QBO would answer XML then, but every
-client we emulate for asks for JSON, and one format keeps the sandbox small.
+-> requestid replay (writes) -> handler -> remember -> envelope with ``time``. Answers are JSON
+by default, even without ``Accept: application/json``. With ``Sandbox.xml_responses`` on
+(``SandboxConfig.xml_responses``, ``POST /_sandbox/format``) they follow QBO: XML (the
+``IntuitResponse`` envelope, ``xml_render.py``) unless the request's Accept names
+``application/json``, and a 429 is XML whatever was asked (API.md §1.1, §3.3).
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from typing import Any
 
 from flask import Blueprint
 from flask import Response
+from flask import has_request_context
 from flask import request
+from werkzeug.exceptions import HTTPException
 
 from sandbox import api_batch
 from sandbox import entities
 from sandbox import faults
 from sandbox import uploads
+from sandbox import xml_render
 from sandbox.faults import QboFault
 from sandbox.render import decode_utf8
 from sandbox.render import dumps
@@ -45,12 +50,47 @@ MAX_REQUEST_ID = 50
 MAX_BATCH_REQUEST_ID = 36
 
 
+def accepts_json(accept: str | None) -> bool:
+    """Whether an Accept header names ``application/json`` (with a non-zero quality).
+
+    QBO answers JSON only then (API.md §1.1); ``*/*``, ``application/*`` or no header at all
+    get XML there.
+    """
+    for part in (accept or "").split(","):
+        media, *params = (p.strip().lower() for p in part.split(";"))
+        if media != "application/json":
+            continue
+        quality = next((p[2:].strip() for p in params if p.startswith("q=")), "1")
+        try:
+            if float(quality) > 0:
+                return True
+        except ValueError:
+            return True
+    return False
+
+
+def wants_xml(sb: Sandbox, status: int, accept: str | None) -> bool:
+    """Whether this answer goes out as XML: only with ``sb.xml_responses`` on, then for a 429
+    always (Intuit's gateway sends it as XML even to JSON clients) and otherwise when JSON
+    was not asked for."""
+    return sb.xml_responses and (status == 429 or not accepts_json(accept))
+
+
 def json_response(
     sb: Sandbox, status: int, body: Any, headers: dict[str, str] | None = None
 ) -> Response:
-    """Render a body (dict -> JSON with Decimal numbers, str -> text/plain)."""
+    """Render a body (dict -> JSON with Decimal numbers, or XML; str -> text/plain).
+
+    Dicts become XML instead when :func:`wants_xml` says so for the current request.
+    """
     if isinstance(body, str):
         resp = Response(body, status=status, mimetype="text/plain")
+    elif has_request_context() and wants_xml(sb, status, request.headers.get("Accept")):
+        render = xml_render.throttle_response if status == 429 else xml_render.intuit_response
+        sb.count("format:xml")
+        resp = Response(
+            render(body, sb.clock.time_str()), status=status, mimetype="application/xml"
+        )
     else:
         resp = Response(dumps(body), status=status, mimetype="application/json")
     for key, value in (headers or {}).items():
@@ -63,14 +103,18 @@ def make_api_blueprint(sb: Sandbox) -> Blueprint:
     """Build the QBO REST blueprint bound to ``sb``."""
     bp = Blueprint("qbo_api", __name__)
 
+    # No automatic OPTIONS answer (an empty 200): QBO documents no CORS or OPTIONS support,
+    # so OPTIONS gets the 405 Fault like any other method the API does not take.
     @bp.route(
-        "/v3/company/<realm_id>/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+        "/v3/company/<realm_id>/<path:rest>",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        provide_automatic_options=False,
     )
     def dispatch(realm_id: str, rest: str) -> Response:
         return handle(sb, realm_id, rest)
 
-    @bp.route("/v3/company/<realm_id>", methods=["GET", "POST"])
-    @bp.route("/v3/company/<realm_id>/", methods=["GET", "POST"])
+    @bp.route("/v3/company/<realm_id>", methods=["GET", "POST"], provide_automatic_options=False)
+    @bp.route("/v3/company/<realm_id>/", methods=["GET", "POST"], provide_automatic_options=False)
     def bare(realm_id: str) -> Response:
         return handle(sb, realm_id, "")
 
@@ -90,6 +134,11 @@ def handle(sb: Sandbox, realm_id: str, rest: str) -> Response:
             status, body = _with_request_id(sb, realm, rest)
     except QboFault as fault:
         status, body, headers = fault.status, fault.to_body(sb.clock.time_str()), fault.headers
+    except HTTPException as exc:
+        # Werkzeug's own refusals (a client that disconnects mid-body...) in QBO's shape.
+        code = exc.code or 400
+        refused = faults.http_error(code, exc.name, exc.description or exc.name)
+        status, body = code, refused.to_body(sb.clock.time_str())
     except Exception:  # noqa: BLE001 - any bug becomes a SystemFault, never a dead server
         log.exception("sandbox API error on %s %s", request.method, request.path)
         status, body = 500, faults.system_fault().to_body(sb.clock.time_str())
@@ -137,8 +186,28 @@ def _read_body(sb: Sandbox) -> bytes:
 
 
 def read_json(sb: Sandbox) -> Any:
-    """The request body as JSON, after the size cap (413 QBO Fault above it)."""
+    """The request body as JSON, after the size cap (413 QBO Fault above it).
+
+    A body labelled anything but JSON is refused with 415 (QBO's answer is unconfirmed; it
+    would read ``application/xml`` as XML, which the sandbox does not take); no Content-Type
+    at all is read as JSON.
+    """
+    mimetype = request.mimetype
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise faults.unsupported_media_type(request.content_type or "")
     return loads(_read_body(sb))
+
+
+# Methods each fixed resource takes (API.md §1.1); another method there is a 405 Fault.
+_METHODS: dict[str, tuple[str, ...]] = {
+    "query": ("GET", "POST"),
+    "cdc": ("GET",),
+    "batch": ("POST",),
+    "upload": ("POST",),
+    "download": ("GET",),
+    "companyinfo": ("GET", "POST"),
+    "preferences": ("GET", "POST"),
+}
 
 
 def _route(sb: Sandbox, realm: Realm, rest: str) -> Result:
@@ -147,6 +216,11 @@ def _route(sb: Sandbox, realm: Realm, rest: str) -> Result:
     if not parts:
         raise faults.not_found_url(request.path)
     head = parts[0]
+    allowed = _METHODS.get(head)
+    if allowed is None and entities.spec_for_path(head) is not None:
+        allowed = ("GET", "POST")
+    if allowed is not None and method not in allowed and method != "HEAD":
+        raise faults.method_not_allowed(method, allowed)
     if head == "query" and len(parts) == 1 and method in ("GET", "POST"):
         return 200, _envelope(sb, "QueryResponse", realm.query(_query_text(sb)))
     if head == "cdc" and len(parts) == 1 and method == "GET":
@@ -171,7 +245,7 @@ def _route(sb: Sandbox, realm: Realm, rest: str) -> Result:
             sb, spec.name, _shown(realm, spec.name, realm.read(spec.name, parts[1]))
         )
     if method != "POST" or len(parts) != 1:
-        raise faults.method_not_allowed(method)
+        raise faults.method_not_allowed(method, ("GET",) if len(parts) == 2 else ("POST",))
     body = read_json(sb)
     return 200, _envelope(
         sb,
@@ -219,7 +293,7 @@ def _singleton(sb: Sandbox, realm: Realm, entity: str, parts: list[str], method:
         if isinstance(body, dict) and body.get("Id") in (realm.id,):
             body = dict(body, Id="1")
         return 200, _envelope(sb, entity, realm.update(entity, body))
-    raise faults.method_not_allowed(method)
+    raise faults.method_not_allowed(method, ("GET",))
 
 
 def _query_text(sb: Sandbox) -> str:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from flask import Flask
 from flask import Response
 from flask import request
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import dump_options_header
 from werkzeug.routing import PathConverter
 
@@ -53,17 +54,33 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
         resp.headers["Content-Disposition"] = content_disposition(file_name)
         return resp
 
-    @app.errorhandler(404)
-    def not_found(_exc: Exception) -> Response:
-        return json_response(
-            sb, 404, faults.not_found_url(request.path).to_body(sb.clock.time_str())
-        )
+    @app.before_request
+    def url_length() -> Response | None:
+        # 414 in QBO's shape; the server itself refuses request lines over 64 KiB the same
+        # way (server._QuietHandler.send_error).
+        raw = request.environ.get("RAW_URI") or request.full_path
+        limit = sb.config.max_url_bytes
+        if len(raw.encode("latin-1", "replace")) > limit:
+            return _fault_response(sb, faults.uri_too_long(limit))
+        return None
 
-    @app.errorhandler(405)
-    def not_allowed(_exc: Exception) -> Response:
-        return json_response(
-            sb, 405, faults.method_not_allowed(request.method).to_body(sb.clock.time_str())
-        )
+    # Every HTTP error Flask or Werkzeug raises outside a handler (no route, method not
+    # routed, a body or form refused...) answers a QBO Fault, never Werkzeug's HTML page.
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        code = exc.code or 500
+        if code == 404:
+            fault = faults.not_found_url(request.path)
+        elif code == 405:
+            allowed = getattr(exc, "valid_methods", None) or ()
+            fault = faults.method_not_allowed(request.method, sorted(allowed))
+        elif code == 413:
+            fault = faults.request_too_large(sb.config.max_request_bytes)
+        elif code >= 500:
+            fault = faults.system_fault()
+        else:
+            fault = faults.http_error(code, exc.name, exc.description or exc.name)
+        return _fault_response(sb, fault)
 
     @app.errorhandler(500)
     def crashed(_exc: Exception) -> Response:
@@ -76,6 +93,10 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
         return resp
 
     return app
+
+
+def _fault_response(sb: Sandbox, fault: faults.QboFault) -> Response:
+    return json_response(sb, fault.status, fault.to_body(sb.clock.time_str()), fault.headers)
 
 
 def content_disposition(file_name: str) -> str:

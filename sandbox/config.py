@@ -48,6 +48,9 @@ class SandboxConfig:
     max_request_bytes: int = 10 * 1024 * 1024
     # API.md §7.2: uploads up to 100 MB (fault 6030 beyond).
     max_upload_bytes: int = 100 * 1024 * 1024
+    # Longest URL (path + query string, as sent) answered; longer gets a 414 Fault. QBO's own
+    # limit is undocumented; 65,536 is also the server's request-line cap.
+    max_url_bytes: int = 65_536
     max_batch_items: int = 30
     max_query_results: int = 1000
     cdc_max_days: int = 30
@@ -58,3 +61,6 @@ class SandboxConfig:
     webhook_url: str | None = None
     webhook_verifier: str = "sandbox-webhook-verifier"
     webhook_format: str = "legacy"
+    # QBO answers XML unless `Accept: application/json` is sent, and its 429 body is XML even
+    # then (API.md §1.1, §3.3). Off (JSON always) by default; on, the sandbox does the same.
+    xml_responses: bool = False

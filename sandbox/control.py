@@ -171,6 +171,21 @@ def make_control_blueprint(sb: Sandbox) -> Blueprint:
     def throttle_get() -> Response:
         return _json(sb.throttle.stats())
 
+    @bp.get("/format")
+    def format_get() -> Response:
+        return _json({"xml": sb.xml_responses})
+
+    @bp.post("/format")
+    def format_set() -> Response:
+        # {"xml": true}: QBO's content negotiation (XML unless Accept names application/json,
+        # 429 always XML); {"xml": false}: JSON always. sb.reset() restores the config's value.
+        body = _body()
+        xml = body.get("xml")
+        if not isinstance(xml, bool) or set(body) - {"xml"}:
+            raise ValueError('body must be {"xml": true} or {"xml": false}')
+        sb.xml_responses = xml
+        return _json({"xml": sb.xml_responses})
+
     @bp.post("/webhooks")
     def webhooks_set() -> Response:
         return _json(sb.webhooks.configure(**_body()))

@@ -239,13 +239,49 @@ def not_found_url(path: str) -> QboFault:
     )
 
 
-def method_not_allowed(method: str) -> QboFault:
-    """405 for a method the resource does not support."""
+def method_not_allowed(method: str, allowed: Sequence[str] = ()) -> QboFault:
+    """405 for a method the resource does not support; ``allowed`` fills the ``Allow`` header."""
     return QboFault(
         405,
         "ValidationFault",
         [("Unsupported Operation", f"Method {method} is not supported here", "500", "")],
+        headers={"Allow": ", ".join(allowed)} if allowed else None,
     )
+
+
+def uri_too_long(limit: int) -> QboFault:
+    """414 for a URL (path and query string) above the sandbox's cap (QBO's is undocumented)."""
+    return QboFault(
+        414,
+        "ValidationFault",
+        [("Request-URI Too Long", f"The request URL is longer than {limit} bytes", "414", "")],
+    )
+
+
+def unsupported_media_type(content_type: str) -> QboFault:
+    """415 for a body whose Content-Type is not JSON where QBO expects JSON."""
+    return QboFault(
+        415,
+        "ValidationFault",
+        [
+            (
+                "Unsupported Media Type",
+                f"Content-Type {content_type or '(none)'} is not supported here; "
+                "send application/json",
+                "415",
+                "",
+            )
+        ],
+    )
+
+
+def http_error(status: int, message: str, detail: str) -> QboFault:
+    """Any other HTTP-level refusal (bad request line, headers too large...) as a Fault.
+
+    ``code`` is the HTTP status; 5xx are ``SystemFault``, the rest ``ValidationFault``.
+    """
+    fault_type = "SystemFault" if status >= 500 else "ValidationFault"
+    return QboFault(status, fault_type, [(message, detail, str(status), "")])
 
 
 def system_fault(detail: str = "An application error has occurred.") -> QboFault:

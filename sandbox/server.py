@@ -10,7 +10,10 @@ from werkzeug.serving import BaseWSGIServer
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.serving import make_server
 
+from sandbox import faults
+from sandbox.api import new_tid
 from sandbox.config import SandboxConfig
+from sandbox.render import dumps
 from sandbox.state import Sandbox
 
 
@@ -30,11 +33,52 @@ _POLL_INTERVAL = 0.02
 """Seconds between the serve loop's checks for shutdown (its select() timeout)."""
 
 
+_REQUEST_LINE_CAP = 65_536
+"""http.server's limit on a request line (and each header line), in bytes."""
+
+
 class _QuietHandler(WSGIRequestHandler):
-    """Werkzeug's handler without the per-request access log line (tests run thousands)."""
+    """Werkzeug's handler without the per-request access log line (tests run thousands).
+
+    Errors the HTTP layer answers before the app runs (request line over 64 KiB -> 414,
+    headers too long or too many -> 431, bad request line -> 400, bad version -> 505) get a
+    QBO Fault body instead of http.server's HTML page. The request's headers are not read
+    yet then, so the body is JSON whatever the sandbox's format option.
+    """
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         del code, size
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        sb = _sandbox_of(self.server)
+        time_str = sb.clock.time_str() if sb is not None else ""
+        short, long_ = self.responses.get(code, ("Error", ""))
+        if code == 414:
+            fault = faults.uri_too_long(_REQUEST_LINE_CAP)
+        else:
+            fault = faults.http_error(code, message or short, explain or message or long_ or short)
+        data = dumps(fault.to_body(time_str)).encode()
+        if sb is not None:
+            sb.count(f"status:{code}")
+        self.log_error("code %d, message %s", code, message)
+        # A request line too broken to parse leaves HTTP/0.9, which has no status line.
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
+        self.send_header("intuit_tid", new_tid())
+        self.end_headers()
+        self.close_connection = True
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(data)
+
+
+def _sandbox_of(server: object) -> Sandbox | None:
+    app = getattr(server, "app", None)
+    found = getattr(app, "extensions", {}).get("sandbox")
+    return found if isinstance(found, Sandbox) else None
 
 
 class SandboxServer:

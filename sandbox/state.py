@@ -55,6 +55,8 @@ class Sandbox:
         self._listeners: list[ChangeListener] = []
         # Set by the server once it listens; used to build absolute TempDownloadUri values.
         self.base_url = "http://127.0.0.1"
+        # QBO's content negotiation (XML unless JSON is asked for); see api.wants_xml.
+        self.xml_responses: bool = self.config.xml_responses
         self.oauth: OAuthServer = OAuthServer(self)
         self.throttle: Throttle = Throttle(self)
         self.webhooks: WebhookNotifier = WebhookNotifier(self)
@@ -95,7 +97,8 @@ class Sandbox:
         return realm
 
     def reset(self) -> None:
-        """Forget every realm, token, counter and injected fault; back to real time."""
+        """Forget every realm, token, counter and injected fault; back to real time and the
+        configured response format."""
         self.clock.reset()
         with self._lock:
             self._realms.clear()
@@ -105,6 +108,7 @@ class Sandbox:
         self.throttle.reset()
         self.webhooks.reset()
         self.chaos.clear()
+        self.xml_responses = self.config.xml_responses
 
     def count(self, key: str, n: int = 1) -> None:
         """Add ``n`` to counter ``key`` (thread-safe)."""
