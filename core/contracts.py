@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -95,27 +94,6 @@ class SettingProblem:
     key: str
     message: str
     fix: str = ""
-
-
-@dataclass(frozen=True)
-class SyncContext:
-    """Everything a plugin needs during one pull or push call; valid only during the call.
-
-    Attributes:
-        project: The project being synced.
-        realm_id: The QBO company (realm) of the project's company.
-        session: An open SQLAlchemy session; the caller commits.
-        now: The clock to use (tests steer it).
-        run_id: The `SyncRun` row recording this work.
-        client: The QBO client for the realm, when the call needs one.
-    """
-
-    project: ProjectView
-    realm_id: str
-    session: Any
-    now: Callable[[], dt.datetime]
-    run_id: int | None = None
-    client: Any = None
 
 
 ActualTypeName = Literal[
@@ -276,40 +254,166 @@ class RecordProblem:
     fix: str = ""
 
 
-@dataclass(frozen=True)
-class PushRequest:
-    """One local record to send to QBO, from an outbox row."""
-
-    outbox_id: int
-    entity: str
-    local_kind: str
-    local_id: int
-    operation: Literal["create", "update", "delete"]
-    idempotency_key: str
+# -- pushing ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class PushResult:
-    """The QBO record a push produced."""
+class RemoteRecord:
+    """The QBO record a local record became: its id and the SyncToken costbridge last saw."""
 
     qbo_id: str
-    sync_token: str | None = None
-    detail: Mapping[str, Any] = field(default_factory=dict)
+    sync_token: str
 
 
 @dataclass(frozen=True)
-class AttachmentRequest:
-    """Which attachments to move: `push` local files up, or `pull` QBO files down."""
+class LocalBillLine:
+    """One line of a bill entered in costbridge.
 
-    direction: Literal["push", "pull"]
+    Attributes:
+        position: Order on the bill (0-based).
+        cost_code_id: The line's cost code; None means "use the default billing cost code".
+        description: Free text.
+        amount: Exact line total.
+        billable: Whether the cost is billable to the project's customer.
+    """
+
+    position: int
+    cost_code_id: int | None
+    description: str | None
+    amount: Decimal
+    billable: bool = True
+
+
+@dataclass(frozen=True)
+class LocalBill:
+    """A bill entered in costbridge, as a push mapper sees it."""
+
+    id: int
+    vendor_id: int
+    vendor_name: str
+    number: str | None
+    bill_date: dt.date
+    due_date: dt.date | None
+    memo: str | None
+    lines: tuple[LocalBillLine, ...]
+
+
+@dataclass(frozen=True)
+class LocalInvoiceLine:
+    """One invoice line; `markup_amount` is billed on its own line under the profit code."""
+
+    position: int
+    cost_code_id: int | None
+    description: str | None
+    amount: Decimal
+    markup_amount: Decimal = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class LocalInvoice:
+    """A client invoice entered in costbridge, as a push mapper sees it."""
+
+    id: int
+    number: str | None
+    invoice_date: dt.date
+    due_date: dt.date | None
+    memo: str | None
+    markup_percent: Decimal
+    lines: tuple[LocalInvoiceLine, ...]
+
+
+@dataclass(frozen=True)
+class LocalTimeEntry:
+    """A time clock entry, as a push mapper sees it.
+
+    Attributes:
+        created_at: When it was entered (aware UTC); only entries created after time tracking
+            was turned on are ever pushed, and the core decides that before calling a mapper.
+        cost_rate: The employee's labour cost rate, when known.
+        hourly_rate: The billing rate, when known.
+    """
+
+    id: int
+    employee_id: int
+    employee_name: str
+    cost_code_id: int | None
+    work_date: dt.date
+    hours: Decimal
+    billable: bool
+    description: str | None
+    created_at: dt.datetime
+    cost_rate: Decimal | None = None
+    hourly_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A file attached in costbridge to a record that is pushed (a bill).
+
+    Attributes:
+        parent_entity: The QBO entity of the record the file belongs to (`Bill`).
+        parent_qbo_id: That record's QBO id (files go up only once it has one).
+    """
+
+    id: int
+    file_name: str
+    content_type: str
+    size: int
+    parent_entity: str
+    parent_qbo_id: str
+
+
+LocalRecord = LocalBill | LocalInvoice | LocalTimeEntry | LocalFile
+
+
+@dataclass(frozen=True)
+class PushLookups:
+    """Read-only facts the core gathers for one push; a push mapper needs nothing else.
+
+    Attributes:
+        settings: The project's effective settings (defaults filled in).
+        customer_id: The project's linked QBO customer (None: not linked).
+        vendors: Local vendor id -> connected QBO Vendor id (only connected ones).
+        employees: Local employee id -> connected QBO Employee id.
+        items: Cost code id -> QBO Item id of the connected item (only usable codes).
+        cost_code_names: Cost code id -> "code name", for the admin's messages.
+        cost_code_problems: Cost code id -> why QBO cannot use it yet (not connected, "I sell"
+            or "I purchase" off); such codes are absent from `items`.
+        class_id: The project's default QBO Class, if it has one.
+        location_id: The project's default QBO location (Department), if it has one.
+        remote: The record's QBO id and SyncToken, once it was created there.
+        marker: Text the payload must carry (see `QboPayload.marker_field`): how the core
+            finds the record in QBO when it cannot tell whether a send went through.
+    """
+
+    settings: Mapping[str, object] = field(default_factory=dict)
+    customer_id: str | None = None
+    vendors: Mapping[int, str] = field(default_factory=dict)
+    employees: Mapping[int, str] = field(default_factory=dict)
+    items: Mapping[int, str] = field(default_factory=dict)
+    cost_code_names: Mapping[int, str] = field(default_factory=dict)
+    cost_code_problems: Mapping[int, str] = field(default_factory=dict)
+    class_id: str | None = None
+    location_id: str | None = None
+    remote: RemoteRecord | None = None
+    marker: str = ""
+
+
+@dataclass(frozen=True)
+class QboPayload:
+    """What a push mapper asks the core to send.
+
+    Attributes:
+        entity: The QBO entity (`Bill`, `Invoice`, `TimeActivity`, `Attachable`).
+        body: The JSON object to send, money as `Decimal`. For an update it carries `Id` and
+            `SyncToken` from `PushLookups.remote`; for an Attachable it is the upload metadata.
+        marker_field: The field of `body` holding `PushLookups.marker`.
+        find_by: Equality conditions on filterable fields that narrow the look-up when
+            `marker_field` cannot be filtered on (a TimeActivity's Description); empty means
+            "query by the marker field itself".
+    """
+
     entity: str
-    local_id: int | None = None
-    qbo_id: str | None = None
-
-
-@dataclass(frozen=True)
-class AttachmentResult:
-    """How many files moved, and which could not."""
-
-    transferred: int = 0
-    problems: tuple[RecordProblem, ...] = ()
+    body: Mapping[str, Any]
+    marker_field: str = "PrivateNote"
+    find_by: Mapping[str, str] = field(default_factory=dict)

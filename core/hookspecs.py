@@ -12,17 +12,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from core import hookspec
-from core.contracts import AttachmentRequest
-from core.contracts import AttachmentResult
 from core.contracts import CandidateLine
+from core.contracts import LocalRecord
 from core.contracts import Lookups
 from core.contracts import PluginInfo
 from core.contracts import ProjectView
-from core.contracts import PushRequest
-from core.contracts import PushResult
+from core.contracts import PushLookups
+from core.contracts import QboPayload
 from core.contracts import QboRecord
 from core.contracts import SettingProblem
-from core.contracts import SyncContext
 
 # -- describing ------------------------------------------------------------------------------
 
@@ -85,39 +83,24 @@ def actual_lines(  # type: ignore[empty-body]
 
 
 @hookspec(firstresult=True)
-def push_record(ctx: SyncContext, request: PushRequest) -> PushResult | None:
-    """Send one local record to QBO, exactly once in effect.
+def push_payload(record: LocalRecord, lookups: PushLookups) -> QboPayload | None:
+    """Map one local record (or file) of an entity this plugin owns to the QBO payload to send.
 
-    Called by the push job for the one enabled plugin owning `request.entity`.
-
-    Args:
-        ctx: Project, realm, session, clock and QBO client; valid only during the call.
-        request: The outbox row to deliver; `idempotency_key` must be sent as QBO's `requestid`.
-
-    Returns:
-        The QBO id (and SyncToken) of the record, or `None` when this plugin does not push it.
-        Raise `NeedsAdmin` for a missing mapping, `Rejected` when QBO refuses the record and
-        `TryLater` for a passing failure.
-    """
-
-
-# -- attachments -----------------------------------------------------------------------------
-
-
-@hookspec
-def sync_attachments(  # type: ignore[empty-body]
-    ctx: SyncContext, request: AttachmentRequest
-) -> AttachmentResult:
-    """Upload local files of a pushed record, or download QBO files as read-only copies.
-
-    Called by the attachment job for each enabled plugin owning `request.entity`.
+    Called by the push job on the one enabled plugin owning the outbox row's entity (for a
+    file: the entity of the record it is attached to), for creates and edits; deletes need no
+    payload. Pure: no I/O, no session, no clock. The core sends the payload with the write's
+    idempotency key as `requestid`, keeps the QBO id and SyncToken, and on an edit answered by
+    a stale-object Fault reads the record again and calls this hook once more.
 
     Args:
-        ctx: Project, realm, session, clock and QBO client; valid only during the call.
-        request: Direction and the record whose files move.
+        record: A `LocalBill`, `LocalInvoice`, `LocalTimeEntry` or `LocalFile`.
+        lookups: The project's settings and linked customer, the QBO ids of connected vendors,
+            employees and cost codes, the record's current QBO id and SyncToken (edits) and the
+            marker the payload must carry in `QboPayload.marker_field`.
 
     Returns:
-        How many files moved and which could not.
+        The payload, or None when this plugin does not push this kind of record. Raise
+        `NeedsAdmin` when something must be connected or chosen first, saying what and where.
     """
 
 

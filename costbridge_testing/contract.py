@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import datetime as dt
 import inspect
 from collections.abc import Mapping
 from decimal import Decimal
@@ -18,9 +19,18 @@ from typing import get_args
 from core import hookspecs
 from core.contracts import ActualTypeName
 from core.contracts import CandidateLine
+from core.contracts import LocalBill
+from core.contracts import LocalBillLine
+from core.contracts import LocalFile
+from core.contracts import LocalInvoice
+from core.contracts import LocalInvoiceLine
+from core.contracts import LocalTimeEntry
 from core.contracts import Lookups
 from core.contracts import PluginInfo
+from core.contracts import PushLookups
+from core.contracts import QboPayload
 from core.contracts import QboRecord
+from core.errors import NeedsAdmin
 from core.plugins import make_plugin_manager
 
 #: What a plugin's own modules may not import: plugins map, the core persists.
@@ -113,8 +123,81 @@ def plugin_contract_tests(
                 assert first, f"the {entity} sample gave no line"
                 _check_lines(entity, first)
 
+        def test_push_mapper_is_pure_and_carries_the_marker(self) -> None:
+            if not hasattr(module, "push_payload"):
+                return
+            lookups = _push_lookups()
+            answered = 0
+            for record in _push_records():
+                try:
+                    first = module.push_payload(record, lookups)
+                    again = module.push_payload(record, lookups)
+                except NeedsAdmin as refused:  # a refusal must say what is wrong, for the admin
+                    messages = [refused.message]
+                    assert all(messages), f"{type(record).__name__}: refused without words"
+                    continue
+                assert first == again, "mapping the same record twice must give the same payload"
+                if first is None:
+                    continue
+                answered += 1
+                assert isinstance(first, QboPayload)
+                assert first.entity, "a payload names its QBO entity"
+                assert lookups.marker in str(first.body.get(first.marker_field, "")), (
+                    f"the {first.entity} payload must carry the marker in {first.marker_field}"
+                )
+            assert answered, "push_payload mapped none of the core's local record kinds"
+
     PluginContract.__name__ = f"Test{name.title().replace('_', '')}Contract"
     return PluginContract
+
+
+def _push_records() -> list[Any]:
+    """One of each local record kind the core pushes, fully connected."""
+    when = dt.date(2026, 3, 2)
+    return [
+        LocalBill(
+            1,
+            3,
+            "Hillside Lumber",
+            "HL-1",
+            when,
+            None,
+            None,
+            (LocalBillLine(0, 11, "Studs", Decimal("10.00")),),
+        ),
+        LocalInvoice(
+            2,
+            "1042",
+            when,
+            None,
+            None,
+            Decimal("0"),
+            (LocalInvoiceLine(0, 11, "Framing", Decimal("10.00")),),
+        ),
+        LocalTimeEntry(
+            3,
+            2,
+            "Dana Ortiz",
+            11,
+            when,
+            Decimal("8"),
+            True,
+            None,
+            dt.datetime(2026, 3, 2, 17, tzinfo=dt.UTC),
+        ),
+        LocalFile(4, "INV-1.pdf", "application/pdf", 10, "Bill", "146"),
+    ]
+
+
+def _push_lookups() -> PushLookups:
+    return PushLookups(
+        settings={},
+        customer_id="58",
+        vendors={3: "56"},
+        employees={2: "71"},
+        items={11: "19"},
+        marker="cb-0123456789abcdef0123456789abcdef0123",
+    )
 
 
 def _module_files(module: ModuleType) -> list[Path]:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from rq import Retry
 from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
@@ -22,43 +23,48 @@ from sqlalchemy.orm import Session
 
 from core import metrics
 from core import runtime as runtime_mod
-from core.contracts import PushRequest
-from core.contracts import SyncContext
 from core.db import utcnow
 from core.errors import CostbridgeError
 from core.errors import NeedsAdmin
 from core.errors import Rejected
 from core.jobs import queues
+from core.models import Attachment
 from core.models import Company
 from core.models import ConnectionStatus
 from core.models import OutboxEntry
 from core.models import OutboxState
-from core.models import Project
-from core.models import RemoteMapping
 from core.models import RunState
 from core.models import SyncRun
-from core.plugins import call_one
-from core.project_settings import project_view
+from core.push import deliver
 from core.qbo import client_for
 from core.qbo.errors import AuthenticationFailed
 from core.qbo.errors import NotConnected
 from core.qbo.errors import ReconnectNeeded
 
 log = logging.getLogger(__name__)
-#: Longer than the push job's timeout (10 minutes), so a lease never runs out under a live job.
-LEASE = dt.timedelta(minutes=15)
-#: States a push job may take a row from (an expired IN_FLIGHT lease too).
+#: States a push job may take a row from (an IN_FLIGHT row too, once its lease ran out).
 CLAIMABLE = (OutboxState.PENDING, OutboxState.UNKNOWN)
 #: What means "QuickBooks is not connected": the row waits for a reconnect, not for an admin fix.
 CONNECTION_PROBLEMS = (NotConnected, ReconnectNeeded, AuthenticationFailed)
 FINISHED_JOB_STATES = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+#: How a row's delivery outcome reads on its sync run.
+RUN_STATE_OF = {
+    OutboxState.DONE: RunState.SUCCEEDED,
+    OutboxState.NEEDS_ADMIN: RunState.NEEDS_ADMIN,
+    OutboxState.BLOCKED: RunState.NEEDS_ADMIN,
+    OutboxState.FAILED: RunState.FAILED,
+    OutboxState.CANCELLED: RunState.SKIPPED,
+    OutboxState.PENDING: RunState.SKIPPED,
+}
 
 
 def push_outbox(outbox_id: int, run_id: int) -> dict[str, Any]:
-    """Deliver one outbox row through the plugin that owns its entity.
+    """Deliver one outbox row (and, for a fresh create, up to 29 more in one QBO batch).
 
-    The row is claimed with one conditional UPDATE, so two jobs for the same row (a sweeper's and
-    a retry's) can never both send it; the loser records that and ends.
+    The row is claimed with one conditional UPDATE under a short lease that a heartbeat renews
+    while the job runs, so two jobs can never both send it and a killed worker's row is taken
+    back within seconds (`core.push.deliver`). A job that finds nothing to do records its run
+    as skipped, never as succeeded.
 
     Args:
         outbox_id: The `OutboxEntry` to deliver.
@@ -68,169 +74,241 @@ def push_outbox(outbox_id: int, run_id: int) -> dict[str, Any]:
         A JSON-safe summary (RQ keeps it as the job result).
     """
     rt = runtime_mod.current()
+    job = get_current_job()
+    token = deliver.new_token(job.id if job is not None else None)
     with rt.sessions() as session:
         run = session.get(SyncRun, run_id)
         if run is None or session.get(OutboxEntry, outbox_id) is None:
             return {"skipped": "outbox row or run no longer exists"}
         _start(session, run)
-        if not _claim(session, outbox_id):
-            entry = session.get(OutboxEntry, outbox_id)
-            assert entry is not None
-            done = entry.state == OutboxState.DONE
-            words = "Already delivered." if done else "Another worker is sending this change."
-            _finish(session, run, RunState.SUCCEEDED, words, counts={"pushed": 0})
-            return {"skipped": words, "qbo_id": entry.qbo_id}
-        entry = session.get(OutboxEntry, outbox_id)
-        assert entry is not None
-        try:
-            result = _push(session, rt, entry, run)
-        except CONNECTION_PROBLEMS as exc:
-            # Nothing can go until someone reconnects QuickBooks; the connect flow resumes it.
-            _settle(session, entry, run, OutboxState.BLOCKED, RunState.NEEDS_ADMIN, exc)
-            return {"blocked": exc.message}
-        except NeedsAdmin as exc:
-            _settle(session, entry, run, OutboxState.NEEDS_ADMIN, RunState.NEEDS_ADMIN, exc)
-            return {"error": exc.message}
-        except Rejected as exc:
-            _settle(session, entry, run, OutboxState.FAILED, RunState.FAILED, exc)
-            return {"error": exc.message}
-        except BaseException as exc:
-            session.rollback()
-            # QBO may or may not have the record now: "unknown", reconciled on the next attempt
-            # through the same requestid, never "failed".
-            entry.state = OutboxState.UNKNOWN
-            entry.lease_until = None
-            entry.last_error = _describe(exc)
-            job = get_current_job()
-            if job is not None and job.retries_left:
-                run.state = RunState.QUEUED
-                run.message = "Will retry: " + _describe(exc)
-            else:
-                run.state = RunState.FAILED
-                run.finished_at = utcnow()
-                tries = f"{entry.attempts} attempt{'' if entry.attempts == 1 else 's'}"
-                run.message = f"Gave up after {tries}: {_describe(exc)}"
-                run.fix = "Support can retry it from the queue once QuickBooks answers again."
-            session.commit()
-            if run.state == RunState.FAILED:
-                metrics.sync_run_finished(run.kind, run.state)
-            raise
-        entry.state = OutboxState.DONE
-        entry.qbo_id = result.qbo_id
-        entry.lease_until = None
-        entry.last_error = None
-        _remember_mapping(session, entry, result.qbo_id, result.sync_token)
-        _finish(
-            session,
-            run,
-            RunState.SUCCEEDED,
-            f"Sent {entry.entity} {result.qbo_id}.",
-            counts={"pushed": 1},
-        )
-        return {"qbo_id": result.qbo_id}
+        if not deliver.claim(session, outbox_id, token):
+            return _skip(session, run, outbox_id)
+        with deliver.Heartbeat(rt.engine, token):
+            return _deliver(session, rt, run, outbox_id, token)
 
 
-def _claim(session: Session, outbox_id: int) -> bool:
-    """Take the row for this job if nobody holds it; True when this job may send it."""
-    now = utcnow()
-    claimed = session.execute(
-        update(OutboxEntry)
-        .where(OutboxEntry.id == outbox_id)
-        .where(
-            OutboxEntry.state.in_(CLAIMABLE)
-            | ((OutboxEntry.state == OutboxState.IN_FLIGHT) & (OutboxEntry.lease_until < now))
-        )
-        .values(
-            state=OutboxState.IN_FLIGHT,
-            attempts=OutboxEntry.attempts + 1,
-            lease_until=now + LEASE,
-        )
-        .execution_options(synchronize_session=False)
-    )
+def _skip(session: Session, run: SyncRun, outbox_id: int) -> dict[str, Any]:
+    """Record why this job sent nothing (its run is skipped, not succeeded)."""
+    entry = session.get(OutboxEntry, outbox_id)
+    assert entry is not None
+    if entry.state == OutboxState.DONE and entry.run_id == run.id:
+        # A batch carried it and already closed this run.
+        return {"skipped": "Already delivered."}
+    words = {
+        OutboxState.DONE: "Already delivered.",
+        OutboxState.IN_FLIGHT: "Another job is sending this change; if that job dies, the "
+        "sweeper takes it back within seconds.",
+        OutboxState.CANCELLED: "Cancelled; not sent.",
+    }.get(entry.state, f"Nothing to do: the change is {entry.state.value.replace('_', ' ')}.")
+    _finish(session, run, RunState.SKIPPED, words, counts={"pushed": 0})
+    return {"skipped": words}
+
+
+def _deliver(
+    session: Session, rt: runtime_mod.Runtime, run: SyncRun, outbox_id: int, token: str
+) -> dict[str, Any]:
+    lead = session.get(OutboxEntry, outbox_id)
+    assert lead is not None
+    lead.run_id = run.id
     session.commit()
-    session.expire_all()
-    return bool(getattr(claimed, "rowcount", 0))
-
-
-def _settle(
-    session: Session,
-    entry: OutboxEntry,
-    run: SyncRun,
-    state: OutboxState,
-    run_state: RunState,
-    exc: CostbridgeError,
-) -> None:
-    session.rollback()
-    entry.state = state
-    entry.last_error = str(exc)
-    entry.lease_until = None
-    _finish(session, run, run_state, exc.message, fix=exc.fix, detail=exc.detail)
-
-
-def _push(session: Session, rt: runtime_mod.Runtime, entry: OutboxEntry, run: SyncRun) -> Any:
-    company = session.get(Company, entry.company_id)
-    project = session.get(Project, entry.project_id) if entry.project_id else None
+    company = session.get(Company, lead.company_id)
     if (
         company is None
         or not company.realm_id
         or company.connection_status != ConnectionStatus.CONNECTED
     ):
-        raise NotConnected(
+        exc = NotConnected(
             "The company is not connected to QuickBooks, so this change is waiting.",
             fix="Open the company's QuickBooks page and connect (or reconnect) it; waiting "
             "changes are then sent.",
         )
-    if project is None:
-        raise NeedsAdmin("This change does not belong to a project any more.")
-    owner = rt.pm.owner_of(entry.entity)
-    if owner is None or owner not in project.enabled_plugin_names(rt.pm.names()):
-        raise NeedsAdmin(
-            f"No enabled plugin sends {entry.entity} records to QuickBooks.",
-            fix="Enable the plugin for this project, or ask support which one to install.",
-        )
-    ctx = SyncContext(
-        project=project_view(project, rt.pm),
-        realm_id=company.realm_id,
-        session=session,
-        now=utcnow,
-        run_id=run.id,
-        # The plugin sends `request.idempotency_key` as the requestid of its writes.
-        client=client_for(rt, company.realm_id),
-    )
-    request = PushRequest(
-        outbox_id=entry.id,
-        entity=entry.entity,
-        local_kind=entry.local_kind,
-        local_id=entry.local_id,
-        operation=entry.operation,  # type: ignore[arg-type]
-        idempotency_key=entry.idempotency_key,
-    )
-    result = call_one(rt.pm, owner, "push_record", ctx=ctx, request=request)
-    if result is None:
-        raise NeedsAdmin(f"The {owner} plugin does not send {entry.entity} records.")
+        _settle(session, rt, [(lead, deliver.Outcome.of_error(exc, OutboxState.BLOCKED))])
+        return {"blocked": exc.message}
+    pusher = deliver.Pusher(rt, session, company, client_for(rt, company.realm_id))
+    rows = [lead]
+    if lead.operation == "create" and lead.entity in deliver.BATCHABLE and lead.attempts == 1:
+        rows += deliver.claim_fresh_creates(session, lead, token)
+    settled: set[int] = set()
+    try:
+        batch: list[tuple[OutboxEntry, Any]] = []
+        for row in rows:
+            outcome = _one(pusher, row, batch if len(rows) > 1 else None)
+            if outcome is not None:
+                _settle(session, rt, [(row, outcome)])
+                settled.add(row.id)
+        if len(batch) == 1:
+            row, payload = batch[0]
+            single = _guarded(lambda: pusher.create(row, payload, None))  # noqa: B023
+            assert single is not None
+            _settle(session, rt, [(row, single)])
+            settled.add(row.id)
+        elif batch:
+            answers = pusher.create_batch(batch)
+            results = []
+            for row, _payload in batch:
+                answer = answers[row.id]
+                outcome = answer if isinstance(answer, deliver.Outcome) else _of(answer)
+                results.append((row, outcome))
+            _settle(session, rt, results)
+            settled.update(row.id for row, _p in batch)
+    except BaseException as exc:
+        session.rollback()
+        # QBO may or may not have these now: "unknown", looked up by marker before any resend.
+        for row in rows:
+            if row.id in settled:
+                continue
+            current = session.get(OutboxEntry, row.id)
+            if current is None or current.claimed_by != token:
+                continue
+            current.state = OutboxState.UNKNOWN
+            current.lease_until = None
+            current.claimed_by = None
+            current.last_error = _describe(exc)
+            current.error_code = getattr(exc, "code", None) or None
+        _retry_or_give_up(session, run, lead.id, exc)
+        raise
+    session.expire_all()
+    final = session.get(OutboxEntry, outbox_id)
+    assert final is not None
+    mapping = deliver.mapping_of(session, final.local_kind, final.local_id)
+    if final.state == OutboxState.DONE:
+        return {"qbo_id": mapping.qbo_id if mapping else None, "batched": len(rows)}
+    return {"state": final.state.value, "error": final.last_error}
+
+
+def _one(
+    pusher: deliver.Pusher, row: OutboxEntry, batch: list[tuple[OutboxEntry, Any]] | None
+) -> deliver.Outcome | None:
+    """Deliver one row, or put its create aside for the batch (None)."""
+
+    def go() -> deliver.Outcome | None:
+        prepared = pusher.prepare(row)
+        if isinstance(prepared, deliver.Outcome):
+            return prepared
+        record, lookups, owner = prepared
+        if row.operation == "delete":
+            return pusher.delete(row)
+        assert record is not None
+        if row.operation == "update":
+            return pusher.edit(row, owner, record, lookups)
+        payload = pusher.payload(owner, record, lookups)
+        if batch is not None and row.attempts == 1 and payload.entity in deliver.BATCHABLE:
+            batch.append((row, payload))
+            return None
+        return pusher.create(row, payload, record)
+
+    return _guarded(go)
+
+
+def _guarded(go: Any) -> deliver.Outcome | None:
+    """Run one delivery step; an admin-facing error becomes the row's outcome."""
+    try:
+        result: deliver.Outcome | None = go()
+    except CONNECTION_PROBLEMS as exc:
+        return deliver.Outcome.of_error(exc, OutboxState.BLOCKED)
+    except (NeedsAdmin, Rejected) as exc:
+        return _of(exc)
     return result
 
 
-def _remember_mapping(session: Session, entry: OutboxEntry, qbo_id: str, token: str | None) -> None:
-    company = session.get(Company, entry.company_id)
-    assert company is not None
-    assert company.realm_id
-    mapping = session.scalar(
-        select(RemoteMapping).filter_by(
-            realm_id=company.realm_id, local_kind=entry.local_kind, local_id=entry.local_id
+def _of(exc: CostbridgeError) -> deliver.Outcome:
+    if isinstance(exc, CONNECTION_PROBLEMS):
+        return deliver.Outcome.of_error(exc, OutboxState.BLOCKED)
+    if isinstance(exc, NeedsAdmin):
+        return deliver.Outcome.of_error(exc, OutboxState.NEEDS_ADMIN)
+    if isinstance(exc, Rejected):
+        return deliver.Outcome.of_error(exc, OutboxState.FAILED)
+    raise exc
+
+
+def _settle(
+    session: Session,
+    rt: runtime_mod.Runtime,
+    results: Sequence[tuple[OutboxEntry, deliver.Outcome]],
+) -> None:
+    """Write each row's outcome and close its run, in one commit; then queue what waited."""
+    followers: list[OutboxEntry] = []
+    closed: list[SyncRun] = []
+    for row, outcome in results:
+        row.lease_until = None
+        row.claimed_by = None
+        if outcome.state == OutboxState.PENDING:
+            # Waiting is not an attempt: the row goes back untouched.
+            row.state = OutboxState.PENDING
+            row.attempts = max(row.attempts - 1, 0)
+        else:
+            row.state = outcome.state
+        row.last_error = None if outcome.state == OutboxState.DONE else outcome.message
+        row.error_code = outcome.code
+        row.fix = outcome.fix or None
+        run = session.get(SyncRun, row.run_id) if row.run_id else None
+        if run is not None and run.state in (RunState.QUEUED, RunState.RUNNING):
+            _close(run, RUN_STATE_OF.get(outcome.state, RunState.FAILED), outcome)
+            closed.append(run)
+        if outcome.state in (OutboxState.DONE, OutboxState.CANCELLED):
+            followers.extend(_waiting_behind(session, row))
+    session.commit()
+    for run in closed:
+        metrics.sync_run_finished(run.kind, run.state)
+    if followers:
+        try:
+            _enqueue_all(session, rt, followers, trigger="follow-up")
+        except Exception:  # Redis away: the sweeper sends them
+            log.warning("could not queue follow-up pushes", exc_info=True)
+
+
+def _close(run: SyncRun, state: RunState, outcome: deliver.Outcome) -> None:
+    run.state = state
+    run.finished_at = utcnow()
+    run.message = outcome.message
+    run.fix = outcome.fix or None
+    run.detail = outcome.detail or None
+    run.counts = {"pushed": 1 if outcome.state == OutboxState.DONE else 0}
+
+
+def _waiting_behind(session: Session, row: OutboxEntry) -> list[OutboxEntry]:
+    """Pending rows that waited for this one: later writes of the record, files of a bill."""
+    later = list(
+        session.scalars(
+            select(OutboxEntry).where(
+                OutboxEntry.company_id == row.company_id,
+                OutboxEntry.local_kind == row.local_kind,
+                OutboxEntry.local_id == row.local_id,
+                OutboxEntry.id > row.id,
+                OutboxEntry.state == OutboxState.PENDING,
+            )
         )
     )
-    if mapping is None:
-        mapping = RemoteMapping(
-            realm_id=company.realm_id,
-            local_kind=entry.local_kind,
-            local_id=entry.local_id,
-            entity=entry.entity,
-            qbo_id=qbo_id,
+    if row.local_kind == "bill":
+        files = select(Attachment.id).where(Attachment.bill_id == row.local_id)
+        later += list(
+            session.scalars(
+                select(OutboxEntry).where(
+                    OutboxEntry.local_kind == "attachment",
+                    OutboxEntry.local_id.in_(files),
+                    OutboxEntry.state == OutboxState.PENDING,
+                )
+            )
         )
-        session.add(mapping)
-    mapping.qbo_id = qbo_id
-    mapping.sync_token = token
+    return later
+
+
+def _retry_or_give_up(session: Session, run: SyncRun, outbox_id: int, exc: BaseException) -> None:
+    entry = session.get(OutboxEntry, outbox_id)
+    job = get_current_job()
+    if job is not None and job.retries_left:
+        run.state = RunState.QUEUED
+        run.message = "Will retry: " + _describe(exc)
+    else:
+        run.state = RunState.FAILED
+        run.finished_at = utcnow()
+        attempts = entry.attempts if entry is not None else 1
+        tries = f"{attempts} attempt{'' if attempts == 1 else 's'}"
+        run.message = f"Gave up after {tries}: {_describe(exc)}"
+        run.fix = "Support can retry it from the queue once QuickBooks answers again."
+    session.commit()
+    if run.state == RunState.FAILED:
+        metrics.sync_run_finished(run.kind, run.state)
 
 
 def _start(session: Session, run: SyncRun) -> None:
@@ -273,24 +351,38 @@ def _describe(exc: BaseException) -> str:
 
 
 def sweep_outbox() -> dict[str, int]:
-    """Re-enqueue every push Redis may have lost: pending, unknown, or with an expired lease.
+    """Re-enqueue every push Redis may have lost or a dead worker held.
 
-    Safe to run at any time: job ids are deterministic, so a push still queued is not enqueued
-    twice, and a delivered row is skipped by the job itself.
+    Candidates: pending and unknown rows, and rows in flight whose lease ran out (their job's
+    heartbeat stopped: the worker died). Those become unknown first (the dead attempt may have
+    reached QBO; the next one looks it up by marker), and a job id still marked "started" by
+    the dead worker is replaced. Safe to run at any time: job ids are deterministic, so a push
+    still queued is not enqueued twice, and a delivered row is skipped by the job itself.
     """
     rt = runtime_mod.current()
     now = utcnow()
     with rt.sessions() as session:
-        rows = session.scalars(
-            select(OutboxEntry)
-            .where(
-                (OutboxEntry.state.in_([OutboxState.PENDING, OutboxState.UNKNOWN]))
-                | ((OutboxEntry.state == OutboxState.IN_FLIGHT) & (OutboxEntry.lease_until < now))
+        session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.state == OutboxState.IN_FLIGHT, OutboxEntry.lease_until < now)
+            .values(
+                state=OutboxState.UNKNOWN,
+                lease_until=None,
+                last_error="The worker sending this stopped before it finished; it is looked "
+                "up in QuickBooks before anything is sent again.",
             )
-            .order_by(OutboxEntry.id)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        rows = session.scalars(
+            select(OutboxEntry).where(OutboxEntry.state.in_(CLAIMABLE)).order_by(OutboxEntry.id)
         ).all()
         enqueued = _enqueue_all(session, rt, rows, trigger="sweeper")
     return {"candidates": len(rows), "enqueued": enqueued}
+
+
+#: A "started" job whose worker has not beaten for this long is dead (RQ beats every 30 s).
+DEAD_JOB_AFTER = dt.timedelta(seconds=90)
 
 
 def enqueue_push(rt: runtime_mod.Runtime, entry: OutboxEntry, run: SyncRun) -> Any:
@@ -298,7 +390,8 @@ def enqueue_push(rt: runtime_mod.Runtime, entry: OutboxEntry, run: SyncRun) -> A
 
     One job id per row (`push-<id>`), so the sweeper and RQ's own retries can never put two
     live jobs for one row on the queue; a finished or failed job of an earlier attempt is
-    removed first so the row can go again.
+    removed first so the row can go again, and so is a "started" job whose worker died (the
+    row's lease ran out while that job held it, or the worker stopped beating).
     """
     job_id = f"push-{entry.id}"
     try:
@@ -306,9 +399,11 @@ def enqueue_push(rt: runtime_mod.Runtime, entry: OutboxEntry, run: SyncRun) -> A
     except NoSuchJobError:
         previous = None
     if previous is not None:
-        if previous.get_status(refresh=False) not in FINISHED_JOB_STATES:
+        status = previous.get_status(refresh=False)
+        if status not in FINISHED_JOB_STATES and not _dead(previous, status, entry):
             return None
         previous.delete()
+    entry.run_id = run.id
     return queues.enqueue(
         rt.redis,
         queues.PUSH,
@@ -316,7 +411,26 @@ def enqueue_push(rt: runtime_mod.Runtime, entry: OutboxEntry, run: SyncRun) -> A
         job_id=job_id,
         kwargs={"outbox_id": entry.id, "run_id": run.id},
         meta={"project_id": entry.project_id, "kind": "push", "run_id": run.id},
+        retry=PUSH_RETRY,
     )
+
+
+#: Pushes retry soon: an unknown outcome is resolved by a look-up, not by waiting.
+PUSH_RETRY = Retry(max=5, interval=[2, 10, 30, 120, 600])
+
+
+def _dead(job: Job, status: JobStatus | None, entry: OutboxEntry) -> bool:
+    """Whether a job RQ still calls "started" belongs to a worker that died."""
+    if status != JobStatus.STARTED:
+        return False
+    if entry.state == OutboxState.UNKNOWN and entry.attempts and entry.claimed_by is not None:
+        return entry.claimed_by.startswith(f"{job.id}:")
+    beat = job.last_heartbeat
+    if beat is None:
+        return False
+    if beat.tzinfo is None:
+        beat = beat.replace(tzinfo=dt.UTC)
+    return utcnow() - beat > DEAD_JOB_AFTER
 
 
 def resume_company(rt: runtime_mod.Runtime, company_id: int) -> int:
@@ -359,3 +473,25 @@ def _enqueue_all(
             session.delete(run)
             session.commit()
     return enqueued
+
+
+def enqueue_recorded(rt: runtime_mod.Runtime, entries: Sequence[OutboxEntry]) -> int:
+    """Queue the outbox rows a committed change recorded; returns how many were queued.
+
+    Call it after the commit. When Redis is away nothing is lost: the rows stay pending and the
+    sweeper queues them.
+    """
+    ids = [e.id for e in entries]
+    if not ids:
+        return 0
+    with rt.sessions() as session:
+        rows = session.scalars(
+            select(OutboxEntry)
+            .where(OutboxEntry.id.in_(ids), OutboxEntry.state.in_(CLAIMABLE))
+            .order_by(OutboxEntry.id)
+        ).all()
+        try:
+            return _enqueue_all(session, rt, rows, trigger="change")
+        except Exception:  # Redis away: the sweeper sends them
+            log.warning("could not queue %d recorded pushes", len(rows), exc_info=True)
+            return 0

@@ -23,7 +23,10 @@ from core.models._common import enum_column
 
 
 class Bill(Timestamps, Base):
-    """A vendor bill entered in costbridge; pushed to QBO as an unpaid Bill."""
+    """A vendor bill entered in costbridge; pushed to QBO as an unpaid Bill.
+
+    Its QBO id and SyncToken live in `RemoteMapping` (kind `bill`), like every pushed record's.
+    """
 
     __tablename__ = "bill"
 
@@ -36,7 +39,6 @@ class Bill(Timestamps, Base):
     bill_date: Mapped[dt.date] = mapped_column(Date)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     memo: Mapped[str | None] = mapped_column(Text)
-    qbo_id: Mapped[str | None] = mapped_column(String(32))
 
     lines: Mapped[list[BillLine]] = relationship(
         back_populates="bill", cascade="all, delete-orphan", order_by="BillLine.position"
@@ -91,7 +93,6 @@ class Invoice(Timestamps, Base):
     status: Mapped[InvoiceStatus] = enum_column(InvoiceStatus, default=InvoiceStatus.DRAFT)
     markup_percent: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
     memo: Mapped[str | None] = mapped_column(Text)
-    qbo_id: Mapped[str | None] = mapped_column(String(32))
     balance: Mapped[Decimal | None] = mapped_column(Money)
 
     lines: Mapped[list[InvoiceLine]] = relationship(
@@ -136,7 +137,6 @@ class TimeEntry(Timestamps, Base):
     hours: Mapped[Decimal] = mapped_column(Hours)
     billable: Mapped[bool] = mapped_column(default=True)
     description: Mapped[str | None] = mapped_column(Text)
-    qbo_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class AttachmentOrigin(enum.StrEnum):
@@ -147,7 +147,10 @@ class AttachmentOrigin(enum.StrEnum):
 
 
 class Attachment(Timestamps, Base):
-    """A file on a bill or actual. Files pulled from QBO are read-only copies."""
+    """A file on a bill or actual. Files pulled from QBO are read-only copies.
+
+    The QBO Attachable it became (or came from) is kept in `RemoteMapping` (kind `attachment`).
+    """
 
     __tablename__ = "attachment"
 
@@ -166,4 +169,3 @@ class Attachment(Timestamps, Base):
     size: Mapped[int] = mapped_column()
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(255))
-    qbo_attachable_id: Mapped[str | None] = mapped_column(String(32))

@@ -45,6 +45,9 @@ class Project(Timestamps, Base):
     number: Mapped[str | None] = mapped_column(String(40))
     qbo_customer_id: Mapped[str | None] = mapped_column(String(32))
     qbo_customer_name: Mapped[str | None] = mapped_column(String(500))
+    #: Defaults for pushed records, when the company tracks classes / locations in QBO.
+    qbo_class_id: Mapped[str | None] = mapped_column(String(32))
+    qbo_location_id: Mapped[str | None] = mapped_column(String(32))
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     enabled_plugins: Mapped[list[str] | None] = mapped_column(JSON, default=_installed_now)
 

@@ -32,6 +32,7 @@ class OutboxState(enum.StrEnum):
     FAILED = "failed"
     NEEDS_ADMIN = "needs_admin"
     BLOCKED = "blocked"  # waiting for the company's QuickBooks connection; resumed on connect
+    CANCELLED = "cancelled"  # support cancelled it; never sent again
 
 
 class OutboxEntry(Timestamps, Base):
@@ -39,7 +40,8 @@ class OutboxEntry(Timestamps, Base):
 
     The RQ job carries only this row's id, so a flushed Redis loses nothing: the sweeper
     re-enqueues rows that are pending, unknown or whose lease ran out. `idempotency_key` is
-    derived once and sent as QBO's `requestid` on every attempt.
+    derived once and sent as QBO's `requestid` on every attempt; the QBO id a delivery produced
+    is kept in `RemoteMapping`, never here.
     """
 
     __tablename__ = "outbox"
@@ -59,8 +61,15 @@ class OutboxEntry(Timestamps, Base):
     state: Mapped[OutboxState] = enum_column(OutboxState, default=OutboxState.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    qbo_id: Mapped[str | None] = mapped_column(String(32))
+    #: The RQ job holding the lease (a batch job may hold rows queued under other ids).
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    #: The sync run recording the current delivery attempt.
+    run_id: Mapped[int | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: QBO's Fault code of the last failure ("6000", "5010"), when QBO answered with one.
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    #: What the admin should do about the last failure.
+    fix: Mapped[str | None] = mapped_column(Text)
 
 
 class RemoteMapping(Timestamps, Base):
@@ -107,6 +116,7 @@ class RunState(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     NEEDS_ADMIN = "needs_admin"
+    SKIPPED = "skipped"  # nothing to do: another job held the change, or it was already sent
 
 
 class SyncRun(Base):

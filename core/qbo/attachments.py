@@ -44,7 +44,7 @@ class AttachmentCalls(QboTransport):
         *,
         attach_to: Iterable[tuple[str, str]] = (),
         note: str | None = None,
-        request_id: str | None = None,
+        request_id: str,
     ) -> dict[str, Any]:
         """Upload one file as an Attachable linked to records (multipart, API.md §7.2).
 
@@ -54,11 +54,13 @@ class AttachmentCalls(QboTransport):
             content_type: MIME type (`application/pdf`).
             attach_to: `(entity, id)` pairs, e.g. `[("Bill", "146")]`.
             note: Optional note.
-            request_id: Stable id for the upload.
+            request_id: Stable id for the upload (required: one per file).
 
         Returns:
             The created Attachable.
         """
+        if not request_id:
+            raise ValueError("every QBO write needs a requestid (API.md §2.7)")
         metadata: dict[str, Any] = {
             "FileName": file_name,
             "ContentType": content_type,

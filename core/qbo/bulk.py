@@ -219,14 +219,15 @@ class BulkCalls(QboTransport):
         return page
 
     def batch(
-        self, items: Sequence[Mapping[str, Any]], *, request_id: str | None = None
+        self, items: Sequence[Mapping[str, Any]], *, request_id: str
     ) -> dict[str, BatchResult]:
         """Run operations through `/batch`, 30 per request, results matched by `bId`.
 
         Args:
             items: `BatchItemRequest` elements, each with a unique `bId` (≤10 chars when a
                 requestid is used, API.md §2.7) and an `operation` + entity, or a `Query`.
-            request_id: Stable id for the whole call; each chunk gets one derived from it.
+            request_id: Stable id for the whole call (required); each chunk gets one derived
+                from it.
 
         Returns:
             One `BatchResult` per `bId`; a failed item carries its typed error.
@@ -234,7 +235,9 @@ class BulkCalls(QboTransport):
         bids = [str(item.get("bId", "")) for item in items]
         if any(not b for b in bids) or len(set(bids)) != len(bids):
             raise ValueError("every batch item needs a unique bId")
-        base = request_id or str(uuid.uuid4())
+        if not request_id:
+            raise ValueError("every QBO write needs a requestid (API.md §2.7)")
+        base = request_id
         results: dict[str, BatchResult] = {}
         for index, start in enumerate(range(0, len(items), MAX_BATCH_ITEMS)):
             chunk = list(items[start : start + MAX_BATCH_ITEMS])

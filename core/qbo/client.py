@@ -73,10 +73,8 @@ class QboClient(BulkCalls, AttachmentCalls):
         body = self.request("GET", f"{_path(entity)}/{entity_id}", what=f"Reading {entity}")
         return _unwrap(body, entity)
 
-    def create(
-        self, entity: str, body: Mapping[str, Any], *, request_id: str | None = None
-    ) -> dict[str, Any]:
-        """Create a record; pass a stable `request_id` to make retries across jobs safe."""
+    def create(self, entity: str, body: Mapping[str, Any], *, request_id: str) -> dict[str, Any]:
+        """Create a record; `request_id` names the logical write, reused verbatim on retries."""
         return self._write(entity, body, request_id, f"Creating a {entity}")
 
     def update(
@@ -85,7 +83,7 @@ class QboClient(BulkCalls, AttachmentCalls):
         body: Mapping[str, Any],
         *,
         sparse: bool = False,
-        request_id: str | None = None,
+        request_id: str,
     ) -> dict[str, Any]:
         """Update a record (full, or sparse); the body carries `Id` and `SyncToken`.
 
@@ -96,7 +94,7 @@ class QboClient(BulkCalls, AttachmentCalls):
         return self._write(entity, payload, request_id, f"Updating a {entity}")
 
     def delete(
-        self, entity: str, entity_id: str, sync_token: str, *, request_id: str | None = None
+        self, entity: str, entity_id: str, sync_token: str, *, request_id: str
     ) -> dict[str, Any]:
         """Delete a transaction or Attachable; returns the deleted stub."""
         body = {"Id": str(entity_id), "SyncToken": str(sync_token)}
@@ -108,11 +106,13 @@ class QboClient(BulkCalls, AttachmentCalls):
         self,
         entity: str,
         body: Mapping[str, Any],
-        request_id: str | None,
+        request_id: str,
         what: str,
         params: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """POST one write to the entity's endpoint (with a requestid) and unwrap the answer."""
+        if not request_id:
+            raise ValueError("every QBO write needs a requestid (API.md §2.7)")
         answer = self.request(
             "POST",
             _path(entity),

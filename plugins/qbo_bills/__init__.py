@@ -7,13 +7,19 @@ from collections.abc import Sequence
 
 from core import hookimpl
 from core.contracts import CandidateLine
+from core.contracts import LocalBill
+from core.contracts import LocalFile
+from core.contracts import LocalRecord
 from core.contracts import Lookups
 from core.contracts import PluginInfo
 from core.contracts import ProjectView
+from core.contracts import PushLookups
+from core.contracts import QboPayload
 from core.contracts import QboRecord
 from core.contracts import SettingProblem
 from plugins._checks import needs_link
 from plugins.qbo_bills import pull
+from plugins.qbo_bills import push
 from plugins.qbo_bills import settings
 
 
@@ -41,3 +47,13 @@ def validate_settings(
 def actual_lines(record: QboRecord, lookups: Lookups) -> Sequence[CandidateLine]:
     """Map one pulled record to candidate actual lines."""
     return pull.lines(record, lookups)
+
+
+@hookimpl
+def push_payload(record: LocalRecord, lookups: PushLookups) -> QboPayload | None:
+    """Bills go up as unpaid QBO Bills; their files as Attachables linked to them."""
+    if isinstance(record, LocalBill):
+        return push.bill(record, lookups)
+    if isinstance(record, LocalFile):
+        return push.attachment(record, lookups)
+    return None

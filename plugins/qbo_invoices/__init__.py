@@ -6,10 +6,15 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 
 from core import hookimpl
+from core.contracts import LocalInvoice
+from core.contracts import LocalRecord
 from core.contracts import PluginInfo
 from core.contracts import ProjectView
+from core.contracts import PushLookups
+from core.contracts import QboPayload
 from core.contracts import SettingProblem
 from plugins._checks import needs_link
+from plugins.qbo_invoices import push
 from plugins.qbo_invoices import settings
 
 
@@ -31,3 +36,11 @@ def validate_settings(
 ) -> Sequence[SettingProblem]:
     """Sending invoices needs a linked customer."""
     return needs_link(project, settings, "send_invoices")
+
+
+@hookimpl
+def push_payload(record: LocalRecord, lookups: PushLookups) -> QboPayload | None:
+    """Client invoices go up as QBO Invoices."""
+    if isinstance(record, LocalInvoice):
+        return push.invoice(record, lookups)
+    return None

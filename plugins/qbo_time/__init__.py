@@ -7,13 +7,18 @@ from collections.abc import Sequence
 
 from core import hookimpl
 from core.contracts import CandidateLine
+from core.contracts import LocalRecord
+from core.contracts import LocalTimeEntry
 from core.contracts import Lookups
 from core.contracts import PluginInfo
 from core.contracts import ProjectView
+from core.contracts import PushLookups
+from core.contracts import QboPayload
 from core.contracts import QboRecord
 from core.contracts import SettingProblem
 from plugins._checks import needs_link
 from plugins.qbo_time import pull
+from plugins.qbo_time import push
 from plugins.qbo_time import settings
 
 
@@ -41,3 +46,11 @@ def validate_settings(
 def actual_lines(record: QboRecord, lookups: Lookups) -> Sequence[CandidateLine]:
     """Map one pulled record to candidate actual lines."""
     return pull.lines(record, lookups)
+
+
+@hookimpl
+def push_payload(record: LocalRecord, lookups: PushLookups) -> QboPayload | None:
+    """Time entries go up as TimeActivity."""
+    if isinstance(record, LocalTimeEntry):
+        return push.time_activity(record, lookups)
+    return None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shlex
 import subprocess
 import uuid
+from decimal import Decimal
 
 import requests
 from sqlalchemy import select
@@ -17,8 +19,11 @@ from core.models import OutboxState
 from core.models import Project
 from core.models import RunState
 from core.models import SyncRun
+from core.push import records
+from core.push.records import LineInput
 from core.web.webhooks import sign
 from costbridge_testing.services import TEST_TOKEN_KEY
+from tests.core.push.conftest import make_books
 from tests.ops.conftest import CLIENT_SECRET
 from tests.ops.conftest import COSTBRIDGE
 from tests.ops.conftest import REPO
@@ -50,23 +55,24 @@ def sandbox_env(production_env, qbo_sandbox, **changes):
     )
 
 
-def waiting_vendor_push(db, company_id):
-    """A project and one waiting change for the ops test plugin (as the admin would leave)."""
-    project = Project(company_id=company_id, name="Maple Street Remodel", qbo_customer_id="58")
+def waiting_bill_push(db, runtime, realm_id, company_id):
+    """A project, its QuickBooks vendor, item and customer, and one bill waiting to be sent."""
+    books = make_books(runtime, realm_id, company_id, db)
+    project = Project(company_id=company_id, name="Maple Street Remodel")
+    project.qbo_customer_id = books.customer_id
+    project.settings = {"push_bills": True, "default_billing_cost_code": books.framing.id}
     db.add(project)
     db.flush()
-    entry = OutboxEntry(
-        company_id=company_id,
-        project_id=project.id,
-        entity="Vendor",
-        local_kind="vendor",
-        local_id=41,
-        operation="create",
-        idempotency_key=uuid.uuid4().hex,
+    _bill, entries = records.create_bill(
+        db,
+        runtime.pm,
+        project,
+        vendor=books.vendor,
+        bill_date=dt.date(2026, 3, 2),
+        lines=[LineInput(Decimal("410.00"), books.concrete.id)],
     )
-    db.add(entry)
     db.commit()
-    return entry.id
+    return entries[0].id
 
 
 def post_webhook(base, realm_id, request_id):
@@ -121,7 +127,7 @@ def test_readme_production_steps_serve_work_and_sync(
             # Between the health check and the sync: QuickBooks is connected (the `realm_id`
             # fixture did it through the sandbox's OAuth), a change waits to be sent, and Intuit
             # reports a change in QuickBooks.
-            outbox_id = waiting_vendor_push(committed_db, company.id)
+            outbox_id = waiting_bill_push(committed_db, qbo_runtime, realm_id, company.id)
             assert post_webhook(base, realm_id, request_id).status_code == 200
             continue
         assert args[0] == "costbridge"
@@ -152,7 +158,7 @@ def test_readme_production_steps_serve_work_and_sync(
 
     committed_db.expire_all()
     entry = committed_db.get(OutboxEntry, outbox_id)
-    assert entry.qbo_id  # the Vendor the worker created in the sandbox
+    assert records.qbo_id_of(committed_db, entry.local_kind, entry.local_id)  # the sandbox's Bill
 
     scraped = requests.get(f"{base}/metrics", timeout=10)
     assert scraped.status_code == 200

@@ -7,6 +7,7 @@ The sandbox and connection fixtures (`qbo_sandbox`, `sandbox_control`, `realm_id
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -70,7 +71,7 @@ def qbo_client(
 
 def ensure_vendor(qbo_client: QboClient, name: str) -> dict[str, Any]:
     """Create a vendor named `name`."""
-    return qbo_client.create("Vendor", {"DisplayName": name})
+    return qbo_client.create("Vendor", {"DisplayName": name}, request_id=uuid.uuid4().hex)
 
 
 def expense_account(qbo_client: QboClient) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import requests
@@ -40,7 +41,9 @@ def _bill(vendor_id: str, account_id: str, n: int) -> dict[str, Any]:
 def test_cdc_over_more_than_1000_changes_across_entities_loses_nothing(qbo_client: Any) -> None:
     now = dt.datetime.now(dt.UTC)
     since = now - dt.timedelta(hours=3)
-    vendor = qbo_client.create("Vendor", {"DisplayName": "Cdc Complete Vendor"})
+    vendor = qbo_client.create(
+        "Vendor", {"DisplayName": "Cdc Complete Vendor"}, request_id=uuid.uuid4().hex
+    )
     account = qbo_client.query(
         "SELECT * FROM Account WHERE AccountType = 'Cost of Goods Sold' MAXRESULTS 1"
     )["Account"][0]["Id"]
@@ -85,7 +88,9 @@ def test_cdc_over_more_than_1000_changes_across_entities_loses_nothing(qbo_clien
 
 def test_cdc_under_the_cap_is_one_call(qbo_client: Any, http: Any) -> None:
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-    vendor = qbo_client.create("Vendor", {"DisplayName": "Cdc Small Vendor"})
+    vendor = qbo_client.create(
+        "Vendor", {"DisplayName": "Cdc Small Vendor"}, request_id=uuid.uuid4().hex
+    )
     result = qbo_client.cdc(["Vendor", "Bill"], since)
     assert [v["Id"] for v in result.changes["Vendor"]] == [vendor["Id"]]
     assert result.changes["Bill"] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -53,7 +54,9 @@ def test_every_call_pins_minorversion_and_sends_json_headers(
 
 
 def test_writes_carry_a_requestid_and_reads_do_not(qbo_client: QboClient, http: Any) -> None:
-    qbo_client.create("Vendor", {"DisplayName": "Hillside Lumber Supply"})
+    qbo_client.create(
+        "Vendor", {"DisplayName": "Hillside Lumber Supply"}, request_id=uuid.uuid4().hex
+    )
     qbo_client.query("SELECT * FROM Vendor")
     write, read = api_calls(http)
     assert len(write["params"]["requestid"]) == 36
@@ -65,7 +68,9 @@ def test_a_retried_write_reuses_its_requestid_and_creates_one_record(
 ) -> None:
     # QBO commits, then the answer is lost as a 503: the retry must replay, not create again.
     sandbox_control.faults(status=503, count=1, phase="after", paths=["vendor"])
-    created = qbo_client.create("Vendor", {"DisplayName": "Keystone Concrete"})
+    created = qbo_client.create(
+        "Vendor", {"DisplayName": "Keystone Concrete"}, request_id=uuid.uuid4().hex
+    )
     writes = [c for c in api_calls(http) if c["method"] == "POST"]
     assert len(writes) == 2
     assert writes[0]["params"]["requestid"] == writes[1]["params"]["requestid"]
@@ -87,7 +92,9 @@ def test_a_caller_supplied_requestid_is_sent_verbatim(qbo_client: QboClient, htt
 def test_money_round_trips_as_decimal(qbo_client: QboClient) -> None:
     vendor = ensure_vendor(qbo_client, "Decimal Supply")
     bill = qbo_client.create(
-        "Bill", bill_body(vendor["Id"], expense_account(qbo_client), "1250.10")
+        "Bill",
+        bill_body(vendor["Id"], expense_account(qbo_client), "1250.10"),
+        request_id=uuid.uuid4().hex,
     )
     assert bill["TotalAmt"] == Decimal("1250.10")
     assert isinstance(bill["Line"][0]["Amount"], Decimal)
@@ -99,6 +106,7 @@ def test_stale_synctoken_is_a_stale_object_rejection(qbo_client: QboClient) -> N
         "Vendor",
         {"Id": vendor["Id"], "SyncToken": vendor["SyncToken"], "CompanyName": "Stale Lumber Co"},
         sparse=True,
+        request_id=uuid.uuid4().hex,
     )
     with pytest.raises(StaleObject) as caught:
         qbo_client.update(
@@ -109,6 +117,7 @@ def test_stale_synctoken_is_a_stale_object_rejection(qbo_client: QboClient) -> N
                 "CompanyName": "Stale Lumber Inc",
             },
             sparse=True,
+            request_id=uuid.uuid4().hex,
         )
     err = caught.value
     assert isinstance(err, Rejected)
@@ -120,14 +129,18 @@ def test_stale_synctoken_is_a_stale_object_rejection(qbo_client: QboClient) -> N
 def test_duplicate_name_is_its_own_rejection(qbo_client: QboClient) -> None:
     ensure_vendor(qbo_client, "Twin Pines Framing")
     with pytest.raises(DuplicateName) as caught:
-        qbo_client.create("Vendor", {"DisplayName": "Twin Pines Framing"})
+        qbo_client.create(
+            "Vendor", {"DisplayName": "Twin Pines Framing"}, request_id=uuid.uuid4().hex
+        )
     assert caught.value.code == "6240"
     assert isinstance(caught.value, Rejected)
 
 
 def test_invalid_reference_names_the_field(qbo_client: QboClient) -> None:
     with pytest.raises(InvalidReference) as caught:
-        qbo_client.create("Bill", bill_body("999999", expense_account(qbo_client)))
+        qbo_client.create(
+            "Bill", bill_body("999999", expense_account(qbo_client)), request_id=uuid.uuid4().hex
+        )
     assert caught.value.code in ("610", "2500")
     assert isinstance(caught.value, Rejected)
 
@@ -135,7 +148,9 @@ def test_invalid_reference_names_the_field(qbo_client: QboClient) -> None:
 def test_missing_required_field_is_a_validation_fault(qbo_client: QboClient) -> None:
     vendor = ensure_vendor(qbo_client, "Validation Vendor")
     with pytest.raises(ValidationFault) as caught:
-        qbo_client.create("Bill", {"VendorRef": {"value": vendor["Id"]}})
+        qbo_client.create(
+            "Bill", {"VendorRef": {"value": vendor["Id"]}}, request_id=uuid.uuid4().hex
+        )
     assert caught.value.code == "2020"
     assert caught.value.element
 
@@ -216,9 +231,13 @@ def test_cdc_returns_each_entity_with_deleted_stubs(qbo_client: QboClient) -> No
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     vendor = ensure_vendor(qbo_client, "CDC Vendor")
     account = expense_account(qbo_client)
-    keep = qbo_client.create("Bill", bill_body(vendor["Id"], account, "10.00"))
-    gone = qbo_client.create("Bill", bill_body(vendor["Id"], account, "20.00"))
-    qbo_client.delete("Bill", gone["Id"], gone["SyncToken"])
+    keep = qbo_client.create(
+        "Bill", bill_body(vendor["Id"], account, "10.00"), request_id=uuid.uuid4().hex
+    )
+    gone = qbo_client.create(
+        "Bill", bill_body(vendor["Id"], account, "20.00"), request_id=uuid.uuid4().hex
+    )
+    qbo_client.delete("Bill", gone["Id"], gone["SyncToken"], request_id=uuid.uuid4().hex)
     result = qbo_client.cdc(["Bill", "Vendor", "Purchase"], since)
     assert set(result.changes) >= {"Bill", "Vendor", "Purchase"}
     assert result.changes["Purchase"] == []
@@ -235,7 +254,7 @@ def test_batch_splits_into_thirties_and_matches_results_by_bid(
         for i in range(31)
     ]
     items.append({"bId": "dup", "operation": "create", "Vendor": {"DisplayName": "Batch Vendor 3"}})
-    results = qbo_client.batch(items)
+    results = qbo_client.batch(items, request_id=uuid.uuid4().hex)
     posts = [c for c in api_calls(http) if str(c["url"]).endswith("/batch")]
     assert len(posts) == 2
     assert all(len(c["params"]["requestid"]) <= 36 for c in posts)
@@ -247,10 +266,16 @@ def test_batch_splits_into_thirties_and_matches_results_by_bid(
 
 def test_attachment_upload_then_download_returns_the_same_bytes(qbo_client: QboClient) -> None:
     vendor = ensure_vendor(qbo_client, "Attach Vendor")
-    bill = qbo_client.create("Bill", bill_body(vendor["Id"], expense_account(qbo_client)))
+    bill = qbo_client.create(
+        "Bill", bill_body(vendor["Id"], expense_account(qbo_client)), request_id=uuid.uuid4().hex
+    )
     content = b"%PDF-1.4\n% costbridge test\n" + bytes(range(256)) * 4
     attachable = qbo_client.upload(
-        "INV-88412.pdf", content, "application/pdf", attach_to=[("Bill", bill["Id"])]
+        "INV-88412.pdf",
+        content,
+        "application/pdf",
+        attach_to=[("Bill", bill["Id"])],
+        request_id=uuid.uuid4().hex,
     )
     assert attachable["FileName"] == "INV-88412.pdf"
     assert attachable["AttachableRef"][0]["EntityRef"]["value"] == bill["Id"]

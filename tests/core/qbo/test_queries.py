@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -41,7 +42,10 @@ def test_select_pages_in_thousands_by_default() -> None:
 
 
 def test_awkward_names_are_found_exactly(qbo_client: QboClient) -> None:
-    ids = {name: qbo_client.create("Vendor", {"DisplayName": name})["Id"] for name in NAMES}
+    ids = {
+        name: qbo_client.create("Vendor", {"DisplayName": name}, request_id=uuid.uuid4().hex)["Id"]
+        for name in NAMES
+    }
     for name, vendor_id in ids.items():
         rows = list(qbo_client.query_all("Vendor", queries.eq("DisplayName", name)))
         assert [r["Id"] for r in rows] == [vendor_id], name
@@ -76,7 +80,7 @@ def test_query_all_pages_past_a_thousand_rows(
         for i in range(1005)
     ]
     qbo_client.throttle = None
-    results = qbo_client.batch(items)
+    results = qbo_client.batch(items, request_id=uuid.uuid4().hex)
     assert all(r.ok for r in results.values())
     names = [
         c["DisplayName"]

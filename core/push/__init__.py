@@ -1,0 +1,1 @@
+"""Pushing local records to QBO: recording changes (outbox), mapping helpers, delivery."""

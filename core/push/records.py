@@ -1,0 +1,363 @@
+"""Creating, editing and deleting pushable records: the calls the admin console and CLI make.
+
+Each function changes the local record and records the push (`outbox.record_change`) in the
+caller's transaction; the caller commits and then calls `core.jobs.tasks.enqueue_recorded`
+with the returned outbox rows (the sweeper sends them anyway if it does not). A record is
+recorded for QBO only while its project's toggle is on; time entries only when time tracking
+was on at the moment they were created (never retroactive).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.db import utcnow
+from core.errors import NeedsAdmin
+from core.errors import Rejected
+from core.files import FileStore
+from core.files import check_file
+from core.models import Attachment
+from core.models import AttachmentOrigin
+from core.models import Bill
+from core.models import BillLine
+from core.models import Employee
+from core.models import Invoice
+from core.models import InvoiceLine
+from core.models import InvoiceStatus
+from core.models import OutboxEntry
+from core.models import Project
+from core.models import RemoteMapping
+from core.models import SettingChange
+from core.models import TimeEntry
+from core.models import Vendor
+from core.plugins import PluginManager
+from core.project_settings import effective_settings
+from core.push.outbox import record_change
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """One bill or invoice line as entered: amount, cost code, words, billable, markup."""
+
+    amount: Decimal
+    cost_code_id: int | None = None
+    description: str | None = None
+    billable: bool = True
+    markup_amount: Decimal = Decimal("0.00")
+
+
+def _on(pm: PluginManager, project: Project, key: str) -> bool:
+    return bool(effective_settings(pm, project).get(key))
+
+
+def _project(session: Session, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NeedsAdmin(f"There is no project {project_id}.")
+    return project
+
+
+def _recorded(entry: OutboxEntry | None) -> list[OutboxEntry]:
+    return [entry] if entry is not None else []
+
+
+# -- bills ------------------------------------------------------------------------------------
+
+
+def create_bill(
+    session: Session,
+    pm: PluginManager,
+    project: Project,
+    *,
+    vendor: Vendor,
+    bill_date: dt.date,
+    lines: Sequence[LineInput],
+    number: str | None = None,
+    due_date: dt.date | None = None,
+    memo: str | None = None,
+) -> tuple[Bill, list[OutboxEntry]]:
+    """A new bill; recorded for QBO when "push bills" is on. Returns it and its outbox rows."""
+    if vendor.company_id != project.company_id:
+        raise NeedsAdmin("That vendor belongs to another company.")
+    bill = Bill(
+        project_id=project.id,
+        vendor_id=vendor.id,
+        bill_date=bill_date,
+        due_date=due_date,
+        number=number,
+        memo=memo,
+    )
+    bill.lines = [
+        BillLine(
+            position=i,
+            amount=line.amount,
+            cost_code_id=line.cost_code_id,
+            description=line.description,
+            billable=line.billable,
+        )
+        for i, line in enumerate(lines)
+    ]
+    session.add(bill)
+    session.flush()
+    if not _on(pm, project, "push_bills"):
+        return bill, []
+    return bill, _recorded(record_change(session, bill, "create"))
+
+
+def edit_bill(
+    session: Session,
+    bill: Bill,
+    *,
+    lines: Sequence[LineInput] | None = None,
+    **fields: Any,
+) -> list[OutboxEntry]:
+    """Change a bill (`vendor_id`, `bill_date`, `due_date`, `number`, `memo`, lines)."""
+    allowed = {"vendor_id", "bill_date", "due_date", "number", "memo"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"bills have no field {sorted(unknown)[0]!r}")
+    for key, value in fields.items():
+        setattr(bill, key, value)
+    if lines is not None:
+        bill.lines = [
+            BillLine(
+                position=i,
+                amount=line.amount,
+                cost_code_id=line.cost_code_id,
+                description=line.description,
+                billable=line.billable,
+            )
+            for i, line in enumerate(lines)
+        ]
+    bill.updated_at = utcnow()
+    session.flush()
+    return _recorded(record_change(session, bill, "update"))
+
+
+def delete_bill(session: Session, bill: Bill) -> list[OutboxEntry]:
+    """Delete a bill here; in QBO too if it was sent (refused there once it is paid)."""
+    entries = _recorded(record_change(session, bill, "delete"))
+    session.delete(bill)
+    session.flush()
+    return entries
+
+
+def attach_file(
+    session: Session,
+    pm: PluginManager,
+    store: FileStore,
+    bill: Bill,
+    *,
+    file_name: str,
+    content: bytes,
+    content_type: str | None,
+) -> tuple[Attachment, list[OutboxEntry]]:
+    """Attach a file to a bill; it goes up once the bill is in QBO ("push bill attachments").
+
+    Raises:
+        Rejected: QuickBooks would refuse the file's type or size (the message says which).
+    """
+    name, ctype = check_file(file_name, content_type, len(content))
+    key, digest = store.put(content)
+    file = Attachment(
+        project_id=bill.project_id,
+        bill_id=bill.id,
+        origin=AttachmentOrigin.LOCAL,
+        read_only=False,
+        file_name=name,
+        content_type=ctype,
+        size=len(content),
+        sha256=digest,
+        storage_key=key,
+    )
+    session.add(file)
+    session.flush()
+    project = _project(session, bill.project_id)
+    if not (_on(pm, project, "push_bills") and _on(pm, project, "push_bill_attachments")):
+        return file, []
+    return file, _recorded(record_change(session, file, "create"))
+
+
+def remove_file(session: Session, file: Attachment) -> None:
+    """Remove a local file; files pulled from QBO are read-only and cannot be removed here."""
+    if file.read_only or file.origin == AttachmentOrigin.QBO:
+        raise Rejected(
+            "This file came from QuickBooks and is read-only here.",
+            fix="Remove it from the bill in QuickBooks; the next pull removes it here.",
+        )
+    session.delete(file)
+    session.flush()
+
+
+# -- invoices ---------------------------------------------------------------------------------
+
+
+def create_invoice(
+    session: Session,
+    pm: PluginManager,
+    project: Project,
+    *,
+    invoice_date: dt.date,
+    lines: Sequence[LineInput],
+    number: str | None = None,
+    due_date: dt.date | None = None,
+    memo: str | None = None,
+    markup_percent: Decimal = Decimal("0"),
+) -> tuple[Invoice, list[OutboxEntry]]:
+    """A new client invoice; sent to QBO when "send invoices" is on.
+
+    With `markup_percent` and no per-line markup, each line's markup is its amount times the
+    percent, rounded half-up to cents.
+    """
+    from core.push.payloads import money
+
+    invoice = Invoice(
+        project_id=project.id,
+        invoice_date=invoice_date,
+        due_date=due_date,
+        number=number,
+        memo=memo,
+        markup_percent=markup_percent,
+        status=InvoiceStatus.DRAFT,
+    )
+    invoice.lines = [
+        InvoiceLine(
+            position=i,
+            amount=line.amount,
+            cost_code_id=line.cost_code_id,
+            description=line.description,
+            markup_amount=line.markup_amount
+            or money(line.amount * markup_percent / Decimal(100)),
+        )
+        for i, line in enumerate(lines)
+    ]
+    session.add(invoice)
+    session.flush()
+    if not _on(pm, project, "send_invoices"):
+        return invoice, []
+    invoice.status = InvoiceStatus.SENT
+    return invoice, _recorded(record_change(session, invoice, "create"))
+
+
+def integrated(session: Session, pm: PluginManager, invoice: Invoice) -> bool:
+    """Whether only QBO may decide this invoice's paid status ("send invoices" on, sent)."""
+    project = _project(session, invoice.project_id)
+    if not _on(pm, project, "send_invoices"):
+        return False
+    sent = session.scalar(
+        select(OutboxEntry.id).where(
+            OutboxEntry.local_kind == "invoice", OutboxEntry.local_id == invoice.id
+        )
+    )
+    return sent is not None
+
+
+def mark_invoice_paid(session: Session, pm: PluginManager, invoice: Invoice) -> None:
+    """Mark an invoice paid by hand; refused for integrated invoices (QBO decides those).
+
+    Raises:
+        NeedsAdmin: The invoice is integrated with QuickBooks.
+    """
+    if integrated(session, pm, invoice):
+        raise NeedsAdmin(
+            "This invoice is integrated with QuickBooks, so it can only be marked paid there.",
+            fix="Record the customer's payment in QuickBooks; the next sync marks it paid here.",
+        )
+    invoice.status = InvoiceStatus.PAID
+    invoice.balance = Decimal("0.00")
+
+
+def delete_invoice(session: Session, invoice: Invoice) -> list[OutboxEntry]:
+    """Delete an invoice here, and in QBO if it was sent and nothing was paid on it."""
+    entries = _recorded(record_change(session, invoice, "delete"))
+    session.delete(invoice)
+    session.flush()
+    return entries
+
+
+# -- time -------------------------------------------------------------------------------------
+
+
+def time_tracking_on_at(session: Session, project: Project, when: dt.datetime) -> bool:
+    """Whether "time tracking" was on at `when`, from the project's setting history."""
+    change = session.scalar(
+        select(SettingChange)
+        .where(
+            SettingChange.project_id == project.id,
+            SettingChange.key == "time_tracking",
+            SettingChange.changed_at <= when,
+        )
+        .order_by(SettingChange.changed_at.desc(), SettingChange.id.desc())
+        .limit(1)
+    )
+    return bool(change is not None and change.new_value)
+
+
+def add_time_entry(
+    session: Session,
+    pm: PluginManager,
+    project: Project,
+    *,
+    employee: Employee,
+    work_date: dt.date,
+    hours: Decimal,
+    cost_code_id: int | None = None,
+    billable: bool = True,
+    description: str | None = None,
+) -> tuple[TimeEntry, list[OutboxEntry]]:
+    """A new time entry; pushed only when time tracking is on now (never retroactively)."""
+    if employee.company_id != project.company_id:
+        raise NeedsAdmin("That employee belongs to another company.")
+    now = utcnow()
+    entry = TimeEntry(
+        project_id=project.id,
+        employee_id=employee.id,
+        cost_code_id=cost_code_id,
+        work_date=work_date,
+        hours=hours,
+        billable=billable,
+        description=description,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(entry)
+    session.flush()
+    if not (_on(pm, project, "time_tracking") and time_tracking_on_at(session, project, now)):
+        return entry, []
+    return entry, _recorded(record_change(session, entry, "create"))
+
+
+def edit_time_entry(session: Session, entry: TimeEntry, **fields: Any) -> list[OutboxEntry]:
+    """Change a time entry (`work_date`, `hours`, `cost_code_id`, `billable`, `description`)."""
+    allowed = {"work_date", "hours", "cost_code_id", "billable", "description", "employee_id"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"time entries have no field {sorted(unknown)[0]!r}")
+    for key, value in fields.items():
+        setattr(entry, key, value)
+    session.flush()
+    return _recorded(record_change(session, entry, "update"))
+
+
+def delete_time_entry(session: Session, entry: TimeEntry) -> list[OutboxEntry]:
+    """Delete a time entry here, and its TimeActivity in QBO if it was sent."""
+    entries = _recorded(record_change(session, entry, "delete"))
+    session.delete(entry)
+    session.flush()
+    return entries
+
+
+def qbo_id_of(session: Session, local_kind: str, local_id: int) -> str | None:
+    """The QBO id a local record became (`bill`, `invoice`, `time_entry`, `attachment`)."""
+    return session.scalar(
+        select(RemoteMapping.qbo_id).where(
+            RemoteMapping.local_kind == local_kind, RemoteMapping.local_id == local_id
+        )
+    )
