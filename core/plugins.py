@@ -121,9 +121,7 @@ class PluginManager(pluggy.PluginManager):
     def setting_specs(self) -> dict[str, tuple[str, SettingSpec]]:
         """Every setting by key, with who declares it: a plugin's name, or `CORE`."""
         specs = {s.key: (CORE, s) for s in CORE_SETTINGS}
-        specs.update(
-            {s.key: (name, s) for name, info in self.infos.items() for s in info.settings}
-        )
+        specs.update({s.key: (name, s) for name, info in self.infos.items() for s in info.settings})
         return specs
 
     def settings_applying(self, enabled: Iterable[str]) -> dict[str, tuple[str, SettingSpec]]:
