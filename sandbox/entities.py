@@ -500,8 +500,24 @@ def run_query(realm: Realm, qmod: Any, text: str) -> dict[str, Any]:
             raise qmod.QueryParseError(f"Invalid context declaration : {query.entity}")
         query = dataclasses.replace(query, entity=entity)
         query_rules.check(query)
-        result = qmod.execute(query, realm.all_shown(entity), active_default=True)
+        if query.fields or _reads_computed(query):
+            result = qmod.execute(query, realm.all_shown(entity), active_default=True)
+        else:
+            # Filter and sort the stored objects; compute read-time fields for the page only,
+            # so paging a large company costs the page, not the whole company, each time.
+            result = qmod.execute(query, realm.all_stored(entity), active_default=True)
+            result = dataclasses.replace(result, rows=realm.shown_rows(entity, result.rows))
     except qmod.QueryError as exc:
         raise faults.validation(str(exc.code), exc.title, exc.detail) from None
     response: dict[str, Any] = result.to_query_response()
     return response
+
+
+#: Fields whose value is computed when a record is read (names after renames, balances).
+COMPUTED_FIELDS = ("name", "FullyQualifiedName", "Level", "Balance", "BalanceWithJobs")
+
+
+def _reads_computed(query: Any) -> bool:
+    """Whether a condition or sort key names a computed-on-read field."""
+    paths = [c.field for c in query.where] + [k.field for k in query.order]
+    return any(path.split(".")[-1] in COMPUTED_FIELDS for path in paths)

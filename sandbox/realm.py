@@ -346,6 +346,17 @@ class Realm:
             obj = (view or computed.View(self)).shown(entity, obj)
         return self.with_temp_link(obj) if entity == "Attachable" else obj
 
+    def all_stored(self, entity: str) -> list[dict[str, Any]]:
+        """Every stored object of ``entity`` as stored (read-time fields not computed)."""
+        with self.lock:
+            return list(self.store[entity].values())
+
+    def shown_rows(self, entity: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``rows`` (copies of stored objects) with their read-time fields computed."""
+        with self.lock:
+            view = computed.View(self)
+            return [view.shown(entity, row) for row in rows]
+
     def all_shown(self, entity: str) -> list[dict[str, Any]]:
         """Every stored object of ``entity`` as answers show it (queries filter on these)."""
         with self.lock:
