@@ -9,9 +9,18 @@ from flask import Blueprint
 from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
+from sqlalchemy import select
 
-from admin.auth import LocalIndexView
+from admin.auth import init_auth
+from admin.pages.budget import BudgetView
+from admin.pages.companies import CompaniesView
+from admin.pages.files import FilesView
+from admin.pages.home import HomeView
+from admin.pages.queue import QueueView
+from admin.pages.queue import SyncLogView
 from admin.views import model_views
+from core.models import Company
+from core.models import ConnectionStatus
 from core.plugins import PluginManager
 from core.plugins import call_each
 
@@ -19,17 +28,51 @@ log = logging.getLogger(__name__)
 
 
 def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
-    """Mount a new console on `app`: core views, then each plugin's `admin_views()`.
+    """Mount a new console on `app`: sign-in, core views, then each plugin's `admin_views()`.
 
     Plugin views go under the "Plugins" menu with endpoints prefixed by the plugin name, so two
     plugins cannot collide. A plugin whose hook raises is logged and skipped.
     """
-    # Our templates ride on a blueprint so they load from the installed package.
-    app.register_blueprint(Blueprint("costbridge_admin", __name__, template_folder="templates"))
-    admin = Admin(
-        app, name="costbridge", index_view=LocalIndexView(), theme=Bootstrap4Theme(swatch="default")
+    # Our templates and static files ride on a blueprint so they load from the installed package.
+    app.register_blueprint(
+        Blueprint(
+            "costbridge_admin",
+            __name__,
+            template_folder="templates",
+            static_folder="static",
+            static_url_path="/console-static",
+        )
     )
+    init_auth(app)
+    admin = Admin(
+        app,
+        name="costbridge",
+        index_view=HomeView(name="Home"),
+        theme=Bootstrap4Theme(swatch="default", base_template="costbridge/base.html"),
+    )
+    companies = CompaniesView(name="Company", endpoint="companies", category="Setup")
+    admin.add_view(companies)
     admin.add_views(*model_views(db))
+    admin.add_view(BudgetView(name="Budget", endpoint="budget", category="Projects"))
+    admin.add_view(FilesView(name="Files", endpoint="files", category="Projects"))
+    admin.add_view(QueueView(name="Queue", endpoint="queue", category="Support"))
+    admin.add_view(SyncLogView(name="Sync log", endpoint="synclog", category="Support"))
+    # The OAuth blueprint renders its status page through the console's company page.
+    app.config.setdefault("QBO_STATUS_PAGE", companies.page)
+
+    @app.context_processor
+    def banner() -> dict[str, Any]:
+        def reconnect_needed() -> list[Company]:
+            return list(
+                db.session.scalars(
+                    select(Company).where(
+                        Company.connection_status == ConnectionStatus.RECONNECT_NEEDED
+                    )
+                )
+            )
+
+        return {"cb_reconnect_needed": reconnect_needed}
+
     for outcome in call_each(pm, "admin_views"):
         if outcome.error is not None:
             continue

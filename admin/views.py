@@ -1,10 +1,12 @@
-"""Plain CRUD views of the models (the full console comes later)."""
+"""Model views: companies, projects (with their Financials page), cost codes and the ledgers."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import abort
+from flask import flash
+from flask import redirect
 from flask import request
 from flask import url_for
 from flask_admin import expose
@@ -12,6 +14,11 @@ from markupsafe import Markup
 
 from admin import settings_form
 from admin.auth import SecureModelView
+from admin.auth import has_role
+from admin.auth import require
+from admin.pages.common import qbo_client
+from admin.pages.common import runtime
+from core.errors import CostbridgeError
 from core.models import Actual
 from core.models import Attachment
 from core.models import Bill
@@ -23,10 +30,16 @@ from core.models import Invoice
 from core.models import OutboxEntry
 from core.models import Project
 from core.models import RemoteMapping
+from core.models import Role
 from core.models import SyncCursor
 from core.models import SyncRun
 from core.models import TimeEntry
 from core.models import Vendor
+from core.project_settings import set_plugin_enabled
+from core.projects import customer_choices
+from core.projects import link_project
+from core.projects import resolve_customer
+from core.sync.apply import reapply_project
 
 TOKEN_COLUMNS = ("access_token_enc", "refresh_token_enc")
 # Written only by the connect flow (core/web/oauth.py): shown, never editable by hand, so a
@@ -64,34 +77,182 @@ class CompanyView(SecureModelView):
             '{} · <a href="{}">{}</a>'
         ).format(
             model.connection_status.value.replace("_", " "),
-            url_for("qbo_oauth.status", company_id=model.id),
+            url_for("companies.details", id=model.id),
             "Connect to QuickBooks" if model.connection_status.value != "connected" else "Manage",
         ),
     }
 
 
 class ProjectAdmin(SecureModelView):
-    """Projects, their QBO link and their integration settings page."""
+    """Projects, and each one's Financials page: QuickBooks link, plugins, integration settings."""
 
     column_formatters = {
-        "name": lambda view, context, model, name: Markup('{} <a href="{}">settings</a>').format(
-            model.name, url_for(".settings_view", id=model.id)
+        "name": lambda view, context, model, name: Markup(
+            '{} <a href="{}">financials</a> · <a href="{}">budget</a>'
+        ).format(
+            model.name,
+            url_for(".settings_view", id=model.id),
+            url_for("budget.index", project_id=model.id),
         ),
     }
 
     column_list = ("name", "number", "company", "qbo_customer_name", "qbo_customer_id")
+    column_labels = {"qbo_customer_name": "QuickBooks customer", "qbo_customer_id": "QBO id"}
     column_searchable_list = ("name", "number", "qbo_customer_name")
-    # Integration settings are edited through the plugin-built settings form, never as raw JSON.
-    form_excluded_columns = ("created_at", "updated_at", "settings", "enabled_plugins")
+    # The QBO link goes through Connect Project (core.projects.link_project), and settings
+    # through the plugin-built form, never as raw values.
+    form_excluded_columns = (
+        "created_at",
+        "updated_at",
+        "settings",
+        "enabled_plugins",
+        "qbo_customer_id",
+        "qbo_customer_name",
+        "qbo_class_id",
+        "qbo_location_id",
+    )
+
+    def _project(self) -> Project:
+        session = self.session.session  # the view holds the Flask-SQLAlchemy extension
+        project = session.get(Project, request.args.get("id", type=int))
+        if not isinstance(project, Project):
+            abort(404)
+        return project
 
     @expose("/settings/", methods=("GET", "POST"))
     def settings_view(self) -> Any:
-        """The plugin-built settings form of one project."""
-        session = self.session.session  # the view holds the Flask-SQLAlchemy extension
-        project = session.get(Project, request.args.get("id", type=int))
-        if project is None:
-            abort(404)
-        return self.render("admin/project_settings.html", **settings_form.handle(session, project))
+        """Project Details - Financials: Connect to QuickBooks, plugins, the toggles."""
+        if request.method == "POST" and not has_role(Role.ADMIN):
+            abort(403, "Only an admin changes a project's integration settings.")
+        session = self.session.session
+        project = self._project()
+        context = settings_form.handle(session, project)
+        rt = runtime()
+        company = session.get(Company, project.company_id)
+        choices: list[Any] = []
+        choice_problem = None
+        if company is not None and request.method == "GET":
+            try:
+                choices = customer_choices(qbo_client(company))
+            except CostbridgeError as exc:
+                choice_problem = f"{exc.message} {exc.fix}"
+            except Exception as exc:  # noqa: BLE001 - QBO unreachable: say so, keep the page
+                choice_problem = f"QuickBooks did not answer ({type(exc).__name__}); try again."
+        enabled = set(project.enabled_plugin_names(rt.pm.names()))
+        plugins = [
+            (name, info.label, name in enabled) for name, info in sorted(rt.pm.infos.items())
+        ]
+        return self.render(
+            "admin/project_settings.html",
+            company=company,
+            choices=choices,
+            choice_problem=choice_problem,
+            plugins=plugins,
+            **context,
+        )
+
+    @expose("/link/", methods=("POST",))
+    @require(Role.ADMIN)
+    def link_view(self) -> Any:
+        """Connect Project: link to the QBO customer chosen in the drop-down."""
+        session = self.session.session
+        project = self._project()
+        company = session.get(Company, project.company_id)
+        assert company is not None
+        try:
+            choice = resolve_customer(
+                customer_choices(qbo_client(company)), request.form.get("customer_id", "")
+            )
+            done = link_project(session, runtime().pm, project, choice)
+        except CostbridgeError as exc:
+            session.rollback()
+            flash(f"{exc.message} {exc.fix}", "error")
+            return redirect(url_for(".settings_view", id=project.id))
+        session.commit()
+        flash(
+            f"Connected to {choice.full_name}: {done.lines} stored QuickBooks line(s) "
+            "re-applied. Use Sync Expenses on the budget to pull anything new.",
+            "success",
+        )
+        return redirect(url_for(".settings_view", id=project.id))
+
+    @expose("/plugins/", methods=("POST",))
+    @require(Role.ADMIN)
+    def plugins_view(self) -> Any:
+        """Turn plugins on or off for the project (recorded in its setting history)."""
+        session = self.session.session
+        project = self._project()
+        pm = runtime().pm
+        wanted = set(request.form.getlist("plugin"))
+        changed = [
+            name
+            for name in sorted(pm.infos)
+            if set_plugin_enabled(session, project, name, name in wanted, changed_by=_who())
+        ]
+        if changed:
+            reapply_project(session, pm, project)
+        session.commit()
+        flash(
+            f"Plugins changed: {', '.join(changed)}." if changed else "No plugin changed.",
+            "success",
+        )
+        return redirect(url_for(".settings_view", id=project.id))
+
+
+def _who() -> str:
+    from admin.auth import current_user
+
+    user = current_user()
+    return f"console:{user.email}" if user else "console"
+
+
+def _usability(view: Any, context: Any, model: CostCode, name: str) -> Any:
+    problem = model.usability_problem()
+    if problem is None:
+        return Markup('<span class="text-success">ready</span>')
+    return Markup('<span class="text-danger cb-code-warning">⚠ {}</span>').format(problem)
+
+
+def _yes_no(attr: str, label: str) -> Any:
+    def fmt(view: Any, context: Any, model: CostCode, name: str) -> Any:
+        if getattr(model, attr):
+            return Markup("✓")
+        return Markup(
+            '<span class="text-danger" title="Turn on “{}” in QuickBooks">✗</span>'
+        ).format(label)
+
+    return fmt
+
+
+class CostCodeView(SecureModelView):
+    """Cost codes: the QBO item, its GL accounts, "I sell"/"I purchase" and what is missing."""
+
+    column_list = (
+        "code",
+        "name",
+        "qbo_item_name",
+        "income_account_name",
+        "expense_account_name",
+        "sells",
+        "purchases",
+        "active",
+        "usable",
+    )
+    column_labels = {
+        "qbo_item_name": "QuickBooks item",
+        "income_account_name": "Income account",
+        "expense_account_name": "Expense account",
+        "sells": "I sell",
+        "purchases": "I purchase",
+        "usable": "Can sync",
+    }
+    column_formatters = {
+        "usable": _usability,
+        "sells": _yes_no("sells", "I sell this product/service to my customers"),
+        "purchases": _yes_no("purchases", "I purchase this product/service from a vendor"),
+    }
+    column_searchable_list = ("code", "name", "qbo_item_name")
+    column_default_sort = "code"
 
 
 class ReadOnlyView(SecureModelView):
@@ -110,7 +271,7 @@ class ActualView(ReadOnlyView):
 
 
 class SyncRunView(ReadOnlyView):
-    """The sync log."""
+    """The sync log, as rows."""
 
     column_filters = ("kind", "state", "project_id", "company_id")
     column_default_sort = ("queued_at", True)
@@ -124,7 +285,7 @@ def model_views(db: Any) -> list[SecureModelView]:
     return [
         CompanyView(Company, db, category=setup),
         ProjectAdmin(Project, db, category=setup),
-        SecureModelView(CostCode, db, category=setup),
+        CostCodeView(CostCode, db, category=setup, name="Cost codes"),
         SecureModelView(Vendor, db, category=setup),
         SecureModelView(Employee, db, category=setup),
         SecureModelView(BudgetLine, db, category=docs),
@@ -133,7 +294,7 @@ def model_views(db: Any) -> list[SecureModelView]:
         SecureModelView(TimeEntry, db, category=docs),
         ReadOnlyView(Attachment, db, category=docs),
         ActualView(Actual, db, category=ledger),
-        SyncRunView(SyncRun, db, category=ledger),
+        SyncRunView(SyncRun, db, category=ledger, name="Sync runs"),
         ReadOnlyView(OutboxEntry, db, category=ledger, name="Outbox"),
         ReadOnlyView(RemoteMapping, db, category=ledger, name="Remote ids"),
         ReadOnlyView(SyncCursor, db, category=ledger, name="Cursors"),

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from core import cli_sync
+from core import cli_users
 from core.cli_ops import status
 from core.config import Settings
 from core.errors import ConfigError
@@ -311,6 +312,7 @@ main.add_command(cli_sync.sync)
 main.add_command(cli_sync.budget)
 main.add_command(cli_sync.doctor)
 main.add_command(cli_sync.reconcile)
+main.add_command(cli_users.users)
 
 if __name__ == "__main__":
     main()

@@ -4,7 +4,7 @@ Everything runs against real services (see `costbridge_testing.services`): a pri
 schema per test session, a Redis database of its own, and the QBO sandbox over HTTP.
 
 Database and web: `database_url`, `engine`, `db` (rolled back), `committed_db` (truncated
-after), `redis_url`, `redis_conn`, `settings`, `pm`, `runtime`, `app`, `web_client`,
+after), `redis_url`, `redis_conn`, `settings`, `pm`, `runtime`, `app`, `web_client` (signed in),
 `project_hooks`. QuickBooks: `qbo_sandbox`, `sandbox_control`, `qbo_settings`, `qbo_runtime`,
 `company`, `realm_id`, `token_manager`, `project_factory`.
 """
@@ -200,9 +200,18 @@ def app(runtime: Runtime) -> Iterator[Any]:
 
 
 @pytest.fixture
-def web_client(app: Any) -> Any:
-    """Flask's test client for `app`."""
-    return app.test_client()
+def web_client(app: Any, runtime: Runtime) -> Iterator[Any]:
+    """Flask's test client for `app`, signed in as a console admin (`app.test_client()` is not).
+
+    The admin is removed afterwards.
+    """
+    from costbridge_testing.console import add_user
+    from costbridge_testing.console import remove_user
+    from costbridge_testing.console import sign_in
+
+    user_id = add_user(runtime.sessions, f"admin-{uuid.uuid4().hex[:8]}@example.com")
+    yield sign_in(app.test_client(), runtime.sessions, user_id)
+    remove_user(runtime.sessions, user_id)
 
 
 @pytest.fixture

@@ -27,6 +27,8 @@ from core.models.sync import RemoteMapping
 from core.models.sync import RunState
 from core.models.sync import SyncCursor
 from core.models.sync import SyncRun
+from core.models.users import Role
+from core.models.users import User
 
 __all__ = [
     "Actual",
@@ -48,10 +50,12 @@ __all__ = [
     "OutboxState",
     "Project",
     "RemoteMapping",
+    "Role",
     "RunState",
     "SettingChange",
     "SyncCursor",
     "SyncRun",
     "TimeEntry",
+    "User",
     "Vendor",
 ]

@@ -116,6 +116,10 @@ def make_oauth_blueprint() -> Blueprint:
     @bp.get("/company/<int:company_id>")
     def status(company_id: int) -> Response | str:
         message = request.args.get("m", "")
+        # The console, when mounted, shows this page in its own look (admin/pages/companies.py).
+        console_page = current_app.config.get("QBO_STATUS_PAGE")
+        if callable(console_page):
+            return console_page(company_id, _MESSAGES.get(message, ""))  # type: ignore[no-any-return]
         with _runtime().sessions() as db:
             company = db.get(Company, company_id) or abort(404)
             return render_template_string(

@@ -1,4 +1,4 @@
-"""The admin console: plain CRUD of the models, loopback only, never showing tokens."""
+"""The admin console: plain CRUD of the models, signed in only, never showing tokens."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from core import hookimpl
 from core.contracts import PluginInfo
 from core.models import Company
 from core.models import ConnectionStatus
+from costbridge_testing.console import add_user
+from costbridge_testing.console import remove_user
+from costbridge_testing.console import sign_in
 from costbridge_testing.services import dispose_app
 from costbridge_testing.services import web_app
 from tests.factories import make_bill
@@ -99,10 +102,10 @@ def test_admin_home_links_every_list(web_client, committed_db):
         assert page.encode() in body
 
 
-def test_admin_refuses_requests_from_other_machines(web_client):
-    response = web_client.get("/admin/company/", environ_base={"REMOTE_ADDR": "192.0.2.10"})
-    assert response.status_code == 403
-    assert b"only served to this machine" in response.data
+def test_admin_sends_anonymous_requests_to_sign_in(app):
+    response = app.test_client().get("/admin/company/")
+    assert response.status_code == 302
+    assert "/signin?next=/admin/company/" in response.headers["Location"]
 
 
 def test_company_pages_never_show_token_columns(web_client, company_with_tokens):
@@ -194,7 +197,10 @@ def test_admin_views_of_plugins_are_mounted_under_plugins_with_prefixed_endpoint
             admin = web.extensions["admin"][0]
             view = next(v for v in admin._views if v.endpoint == "zz_reports_retainage")
             assert view.category == "Plugins"
-            assert web.test_client().get(view.url + "/").data == b"retainage report"
+            uid = add_user(runtime.sessions, "plugin-admin@example.com")
+            client = sign_in(web.test_client(), runtime.sessions, uid)
+            assert client.get(view.url + "/").data == b"retainage report"
+            remove_user(runtime.sessions, uid)
     finally:
         runtime.pm.unregister(name="zz_reports")
         runtime.pm.unregister(name="zz_broken")
@@ -276,7 +282,7 @@ def test_company_list_links_to_connect_and_shows_reconnect_needed(web_client, co
     page = web_client.get("/admin/company/").data.decode()
     assert "reconnect needed" in page
     assert "QuickBooks no longer accepts the saved sign-in." in page
-    assert f'href="/qbo/company/{company.id}"' in page
+    assert f'href="/admin/companies/company?id={company.id}"' in page
     assert "Connect to QuickBooks" in page
 
 

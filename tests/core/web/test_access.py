@@ -16,6 +16,8 @@ from flask.testing import FlaskClient
 from core.models.company import Company
 from core.models.company import ConnectionStatus
 from core.runtime import Runtime
+from costbridge_testing.console import add_user
+from costbridge_testing.console import sign_in
 from costbridge_testing.services import web_app
 
 REBOUND = "http://rebind.attacker.example:5000"
@@ -60,8 +62,10 @@ def test_a_rebound_page_cannot_read_a_csrf_token_and_post_with_it(
     "base", ["http://localhost", "http://127.0.0.1:5000", "http://localhost:8080"]
 )
 def test_loopback_names_reach_the_console(
-    web_client: FlaskClient, saved: Company, base: str
+    web_client: FlaskClient, runtime: Runtime, saved: Company, base: str
 ) -> None:
+    admin = add_user(runtime.sessions, "loopback-admin@example.com")
+    sign_in(web_client, runtime.sessions, admin, base_url=base)
     assert web_client.get("/admin/company/", base_url=base).status_code == 200
     assert web_client.get(f"/qbo/company/{saved.id}", base_url=base).status_code == 200
 
@@ -76,12 +80,23 @@ def public(runtime: Runtime) -> Iterator[Flask]:
         yield app
 
 
-def test_trusted_hosts_can_be_overridden_for_a_public_name(public: Flask, saved: Company) -> None:
-    web = public.test_client()
+def test_trusted_hosts_can_be_overridden_for_a_public_name(
+    public: Flask, runtime: Runtime, saved: Company
+) -> None:
+    admin = add_user(runtime.sessions, "public-admin@example.com")
+    web = sign_in(
+        public.test_client(), runtime.sessions, admin, base_url="https://costbridge.example.com"
+    )
     assert web.get("/admin/", base_url="https://costbridge.example.com").status_code == 200
     assert web.get("/admin/", base_url="http://localhost").status_code == 400
 
 
-def test_connect_pages_refuse_other_machines(web_client: FlaskClient, saved: Company) -> None:
-    resp = web_client.get(f"/qbo/company/{saved.id}", environ_base={"REMOTE_ADDR": "192.0.2.10"})
-    assert resp.status_code == 403
+def test_connect_pages_need_a_signed_in_admin(
+    app: Flask, runtime: Runtime, saved: Company
+) -> None:
+    anonymous = app.test_client().get(f"/qbo/connect/{saved.id}")
+    assert anonymous.status_code == 302
+    assert "/signin" in anonymous.headers["Location"]
+    viewer = add_user(runtime.sessions, "viewer@example.com", "viewer")
+    client = sign_in(app.test_client(), runtime.sessions, viewer)
+    assert client.get(f"/qbo/connect/{saved.id}").status_code == 403

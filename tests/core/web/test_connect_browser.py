@@ -58,8 +58,18 @@ def live_app(settings, qbo_sandbox, engine, pm, redis_conn, committed_db) -> Ite
     rt.redis.close()
 
 
-def test_connect_to_quickbooks_in_a_real_browser(live_app, company, committed_db):
+def test_connect_to_quickbooks_in_a_real_browser(live_app, company, committed_db, engine):
     from playwright.sync_api import sync_playwright
+
+    from core.db import session_factory
+    from costbridge_testing.console import add_user
+
+    add_user(
+        session_factory(engine),
+        "connect-admin@example.com",
+        "admin",
+        password="connect-admin-password",
+    )
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
@@ -76,7 +86,10 @@ def test_connect_to_quickbooks_in_a_real_browser(live_app, company, committed_db
         try:
             page = browser.new_page()
             page.goto(f"{live_app}/admin/company/")
-            page.click(f'a[href="/qbo/company/{company.id}"]')
+            page.fill("#email", "connect-admin@example.com")
+            page.fill("#password", "connect-admin-password")
+            page.click("button[type=submit]")
+            page.click(f'a[href="/admin/companies/company?id={company.id}"]')
             page.click("text=Connect to QuickBooks")
             page.wait_for_url(f"{live_app}/qbo/company/{company.id}*")
             body = page.content()

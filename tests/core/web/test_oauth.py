@@ -22,6 +22,8 @@ from core.models.company import ConnectionStatus
 from core.models.sync import OutboxEntry
 from core.models.sync import OutboxState
 from core.runtime import Runtime
+from costbridge_testing.console import add_user
+from costbridge_testing.console import sign_in
 from costbridge_testing.sandbox import Control
 from costbridge_testing.services import web_app
 
@@ -34,8 +36,14 @@ def web(qbo_runtime: Runtime) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def browser(web: Flask) -> FlaskClient:
-    return web.test_client()
+def admin_id(qbo_runtime: Runtime, company: Company) -> int:
+    """A console admin (the company fixture truncates the tables afterwards)."""
+    return add_user(qbo_runtime.sessions, "oauth-admin@example.com")
+
+
+@pytest.fixture
+def browser(web: Flask, qbo_runtime: Runtime, admin_id: int) -> FlaskClient:
+    return sign_in(web.test_client(), qbo_runtime.sessions, admin_id)
 
 
 def company_info(qbo_sandbox: Any, realm_id: str | None, access: str) -> requests.Response:
@@ -109,9 +117,12 @@ def test_connect_flow_end_to_end(
 
 
 def test_callback_with_a_state_from_another_session_is_refused(
-    web: Flask, qbo_runtime: Runtime, company: Company, sandbox_control: Control
+    web: Flask, qbo_runtime: Runtime, company: Company, sandbox_control: Control, admin_id: int
 ) -> None:
-    victim, attacker = web.test_client(), web.test_client()
+    victim, attacker = (
+        sign_in(web.test_client(), qbo_runtime.sessions, admin_id),
+        sign_in(web.test_client(), qbo_runtime.sessions, admin_id),
+    )
     exchanges = sandbox_control.oauth()["token_calls"].get("authorization_code", 0)
     url = start(attacker, company.id)
     start(victim, company.id)
@@ -273,10 +284,10 @@ def redis_down(qbo_runtime: Runtime) -> Iterator[Flask]:
 
 
 def test_a_redis_outage_after_the_tokens_are_stored_does_not_fail_the_connect(
-    redis_down: Flask, qbo_runtime: Runtime, company: Company, committed_db: Any
+    redis_down: Flask, qbo_runtime: Runtime, company: Company, committed_db: Any, admin_id: int
 ) -> None:
     entry = blocked_push(committed_db, company)
-    browser = redis_down.test_client()
+    browser = sign_in(redis_down.test_client(), qbo_runtime.sessions, admin_id)
     resp = browser.get(consent(start(browser, company.id)))
     assert resp.status_code == 302
     assert resp.headers["Location"].endswith("m=connected")

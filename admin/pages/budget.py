@@ -1,0 +1,275 @@
+"""The Budget tab: lines, chart, Applied Actuals pop-up, Sync Expenses, preview, checks.
+
+Every figure comes from `core.sync.reports` (budget, doctor, reconcile), the pull from
+`core.sync.jobs.request_pull` (queued) or `core.sync.engine.pull_company` (dry run); this module
+only reads requests and renders.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import abort
+from flask import flash
+from flask import jsonify
+from flask import redirect
+from flask import request
+from flask import url_for
+from flask_admin import expose
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from rq.serializers import JSONSerializer
+from sqlalchemy import ColumnElement
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+
+from admin.auth import LocalBaseView
+from admin.auth import require
+from admin.pages.common import db
+from admin.pages.common import project_from_request
+from admin.pages.common import qbo_client
+from admin.pages.common import runtime
+from core.errors import CostbridgeError
+from core.models import Actual
+from core.models import Attachment
+from core.models import Company
+from core.models import CostCode
+from core.models import Project
+from core.models import Role
+from core.models import RunState
+from core.models import SyncRun
+from core.sync.doctor import doctor
+from core.sync.engine import pull_company
+from core.sync.jobs import request_pull
+from core.sync.reports import budget
+from core.sync.reports import reconcile
+
+#: Lines the pop-up lists at once (the rest are counted and reached by searching).
+POPUP_ROWS = 100
+CHART_ROWS = 30
+FINISHED = (RunState.SUCCEEDED, RunState.FAILED, RunState.NEEDS_ADMIN)
+
+
+def chart(report: Any) -> dict[str, Any]:
+    """Bar widths (percent of the largest figure) of budget and actual per cost code."""
+    rows = [r for r in report.lines if r.budgeted or r.actual][:CHART_ROWS]
+    top = max([abs(r.budgeted) for r in rows] + [abs(r.actual) for r in rows] + [Decimal(1)])
+    return {
+        "rows": [
+            {
+                "label": f"{r.code} {r.name}",
+                "budget": float(abs(r.budgeted) / top * 100),
+                "actual": float(abs(r.actual) / top * 100),
+                "over": r.actual > r.budgeted,
+                "budgeted": r.budgeted,
+                "spent": r.actual,
+            }
+            for r in rows
+        ],
+        "height": 26 * len(rows) + 30,
+    }
+
+
+def _code_filter(raw: str | None) -> tuple[ColumnElement[bool] | None, str]:
+    """The cost-code condition of the pop-up and its title (`uncoded` is the Uncoded row)."""
+    if raw in (None, "", "all"):
+        return None, "All cost codes"
+    if raw == "uncoded":
+        return Actual.cost_code_id.is_(None), "Uncoded"
+    try:
+        code_id = int(str(raw))
+    except ValueError:
+        abort(400, "cost_code must be a number, 'uncoded' or 'all'.")
+    code = db().get(CostCode, code_id)
+    return Actual.cost_code_id == code_id, (f"{code.code} {code.name}" if code else f"#{code_id}")
+
+
+def _search(q: str) -> ColumnElement[bool] | None:
+    q = q.strip()
+    if not q:
+        return None
+    like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(
+        Actual.payee.ilike(like, escape="\\"),
+        Actual.doc_number.ilike(like, escape="\\"),
+        Actual.description.ilike(like, escape="\\"),
+        Actual.item_name.ilike(like, escape="\\"),
+        Actual.account_name.ilike(like, escape="\\"),
+        Actual.qbo_id == q,
+    )
+
+
+class BudgetView(LocalBaseView):
+    """A project's budget against its QuickBooks actuals."""
+
+    @expose("/")
+    def index(self) -> Any:
+        """Budget lines, the chart, Sync Expenses and the last pull."""
+        project = project_from_request()
+        session = db()
+        report = budget(session, project)
+        last = session.scalars(
+            select(SyncRun)
+            .where(
+                SyncRun.company_id == project.company_id,
+                SyncRun.kind == "pull",
+                or_(SyncRun.project_id.is_(None), SyncRun.project_id == project.id),
+            )
+            .order_by(SyncRun.id.desc())
+            .limit(1)
+        ).first()
+        watch = request.args.get("run", type=int)
+        if watch is None and last is not None and last.state not in FINISHED:
+            watch = last.id
+        return self.render(
+            "costbridge/budget.html",
+            project=project,
+            report=report,
+            chart=chart(report),
+            last=last,
+            watch=watch,
+        )
+
+    @expose("/actuals")
+    def actuals(self) -> Any:
+        """The Applied Actuals pop-up of one budget line: counting lines, then excluded ones."""
+        project = project_from_request()
+        where_code, title = _code_filter(request.args.get("cost_code"))
+        q = request.args.get("q", "")
+        found = _search(q)
+        extra = [c for c in (where_code, found) if c is not None]
+        session = db()
+        counted_where = [Actual.project_id == project.id, Actual.excluded_reason.is_(None), *extra]
+        excluded_where = [
+            Actual.project_id == project.id,
+            Actual.excluded_reason.is_not(None),
+            *extra,
+        ]
+        counted = session.scalars(
+            select(Actual)
+            .where(*counted_where)
+            .order_by(Actual.txn_date.desc(), Actual.id.desc())
+            .limit(POPUP_ROWS)
+        ).all()
+        total, n = session.execute(
+            select(func.sum(Actual.amount), func.count()).where(*counted_where)
+        ).one()
+        excluded = session.scalars(
+            select(Actual)
+            .where(*excluded_where)
+            .order_by(Actual.txn_date.desc(), Actual.id.desc())
+            .limit(POPUP_ROWS)
+        ).all()
+        n_excluded = session.scalar(select(func.count()).where(*excluded_where))
+        ids = [a.id for a in (*counted, *excluded)]
+        files: dict[int, list[Attachment]] = {}
+        if ids:
+            for att in session.scalars(select(Attachment).where(Attachment.actual_id.in_(ids))):
+                files.setdefault(att.actual_id or 0, []).append(att)
+        return self.render(
+            "costbridge/actuals_popup.html",
+            project=project,
+            title=title,
+            q=q,
+            cost_code=request.args.get("cost_code", ""),
+            counted=counted,
+            n_counted=n or 0,
+            total=total or Decimal("0.00"),
+            excluded=excluded,
+            n_excluded=n_excluded or 0,
+            files=files,
+            limit=POPUP_ROWS,
+        )
+
+    @expose("/sync", methods=("POST",))
+    @require(Role.SUPPORT)
+    def sync(self) -> Any:
+        """Sync Expenses: queue a pull of the project's company and watch it."""
+        project = project_from_request()
+        rt = runtime()
+        try:
+            run_id = request_pull(rt, project.company_id, trigger="manual", project_id=project.id)
+        except RedisError:
+            flash("The job queue (Redis) does not answer, so nothing was queued.", "error")
+            return redirect(url_for(".index", project_id=project.id))
+        if run_id is None:
+            flash("A pull of this company is already waiting; it will bring these costs too.")
+            waiting = db().scalar(
+                select(SyncRun.id)
+                .where(SyncRun.company_id == project.company_id, SyncRun.kind == "pull")
+                .order_by(SyncRun.id.desc())
+                .limit(1)
+            )
+            return redirect(url_for(".index", project_id=project.id, run=waiting))
+        return redirect(url_for(".index", project_id=project.id, run=run_id))
+
+    @expose("/run")
+    def run(self) -> Any:
+        """A sync run's progress as JSON (the page polls it while the pull runs)."""
+        run = db().get(SyncRun, request.args.get("id", type=int))
+        if run is None:
+            abort(404)
+        progress = None
+        if run.job_id or run.state == RunState.QUEUED:
+            try:
+                job = Job.fetch(
+                    run.job_id or f"pull-{run.company_id}-{run.id}",
+                    connection=runtime().redis,
+                    serializer=JSONSerializer,
+                )
+                progress = job.meta.get("progress")
+            except (NoSuchJobError, RedisError):
+                progress = None
+        return jsonify(
+            {
+                "id": run.id,
+                "state": run.state.value,
+                "finished": run.state in FINISHED,
+                "message": run.message,
+                "fix": run.fix,
+                "counts": run.counts or {},
+                "progress": progress,
+            }
+        )
+
+    @expose("/preview", methods=("POST",))
+    @require(Role.SUPPORT)
+    def preview(self) -> Any:
+        """Dry run: what a pull would add, change and remove for this project; writes nothing."""
+        project = project_from_request()
+        report = pull_company(runtime(), project.company_id, dry_run=True, project_id=project.id)
+        body = report.as_json(project_id=project.id)
+        return self.render(
+            "costbridge/preview.html",
+            project=project,
+            report=body,
+            changes=body.get("changes", [])[:500],
+        )
+
+    @expose("/reconcile", methods=("POST",))
+    @require(Role.SUPPORT)
+    def reconcile_view(self) -> Any:
+        """Compare the stored actuals with QuickBooks now (reads QBO; writes nothing)."""
+        project = project_from_request()
+        session = db()
+        company = session.get(Company, project.company_id)
+        assert company is not None
+        try:
+            result = reconcile(session, runtime().pm, project, company, qbo_client(company))
+        except CostbridgeError as exc:
+            flash(f"{exc.message} {exc.fix}", "error")
+            return redirect(url_for(".index", project_id=project.id))
+        return self.render("costbridge/reconcile.html", project=project, result=result)
+
+    @expose("/doctor")
+    def doctor_view(self) -> Any:
+        """Every reason found why the project's costs did not arrive, with the fix."""
+        project: Project = project_from_request()
+        session = db()
+        company = session.get(Company, project.company_id)
+        assert company is not None
+        findings = doctor(session, runtime().pm, project, company)
+        return self.render("costbridge/doctor.html", project=project, findings=findings)

@@ -1,0 +1,50 @@
+"""What every console page needs: the runtime, a database session, the QBO client, redirects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort
+from flask import current_app
+from flask import request
+from sqlalchemy.orm import Session
+
+from core.errors import CostbridgeError
+from core.models import Company
+from core.models import ConnectionStatus
+from core.models import Project
+from core.runtime import Runtime
+
+
+def runtime() -> Runtime:
+    """The app's runtime."""
+    rt = current_app.extensions["costbridge"]
+    assert isinstance(rt, Runtime)
+    return rt
+
+
+def db() -> Session:
+    """The request's session (Flask-SQLAlchemy's; removed when the request ends)."""
+    session: Session = current_app.extensions["sqlalchemy"].session()
+    return session
+
+
+def project_from_request(name: str = "project_id") -> Project:
+    """The project named by a query or form argument, or 404."""
+    project_id = request.values.get(name, type=int) or request.values.get("id", type=int)
+    project = db().get(Project, project_id) if project_id else None
+    if project is None:
+        abort(404, "There is no such project.")
+    return project
+
+
+def qbo_client(company: Company) -> Any:
+    """A QBO client for a connected company, or a `CostbridgeError` saying how to connect."""
+    if company.connection_status != ConnectionStatus.CONNECTED or not company.realm_id:
+        raise CostbridgeError(
+            f"{company.name} is not connected to QuickBooks.",
+            fix="Open the company page and choose Connect to QuickBooks (or Reconnect).",
+        )
+    from core.qbo import client_for
+
+    return client_for(runtime(), company.realm_id)

@@ -1,0 +1,106 @@
+"""Support's queue view and the sync log: RQ's registries joined with our sync runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash
+from flask import redirect
+from flask import request
+from flask import url_for
+from flask_admin import expose
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from admin.auth import LocalBaseView
+from admin.auth import require
+from admin.pages.common import db
+from admin.pages.common import runtime
+from core.jobs import board
+from core.models import Project
+from core.models import Role
+from core.models import SyncRun
+
+LOG_ROWS = 200
+
+
+class QueueView(LocalBaseView):
+    """Jobs by state, failures by root cause, retry one, a group or all, cancel."""
+
+    @expose("/")
+    def index(self) -> Any:
+        """One state's jobs (failed first: that is what support comes for)."""
+        state = request.args.get("state", "failed")
+        if state not in board.STATES:
+            state = "failed"
+        redis = runtime().redis
+        session = db()
+        try:
+            counts = board.counts(redis)
+            rows = board.jobs(redis, state, session)
+        except RedisError:
+            return self.render("costbridge/queue.html", down=True, state=state)
+        groups = board.failure_groups(rows) if state == "failed" else []
+        project_ids = {r.project_id for r in rows if r.project_id}
+        names = (
+            dict(
+                session.execute(select(Project.id, Project.name).where(Project.id.in_(project_ids)))
+                .tuples()
+                .all()
+            )
+            if project_ids
+            else {}
+        )
+        return self.render(
+            "costbridge/queue.html",
+            down=False,
+            state=state,
+            counts=counts,
+            rows=rows,
+            groups=groups,
+            names=names,
+        )
+
+    @expose("/retry", methods=("POST",))
+    @require(Role.SUPPORT)
+    def retry(self) -> Any:
+        """Retry the failed jobs named in the form (one, or a root-cause group)."""
+        ids = request.form.getlist("job_id")
+        n = board.retry_many(runtime().redis, ids)
+        flash(f"{n} job(s) put back on the queue." if n else "No failed job to retry.", "success")
+        return redirect(url_for(".index", state="failed"))
+
+    @expose("/retry-all", methods=("POST",))
+    @require(Role.SUPPORT)
+    def retry_all(self) -> Any:
+        """Retry every failed job."""
+        n = board.retry_all_failed(runtime().redis)
+        flash(f"{n} failed job(s) put back on the queue.", "success")
+        return redirect(url_for(".index", state="failed"))
+
+    @expose("/cancel", methods=("POST",))
+    @require(Role.SUPPORT)
+    def cancel(self) -> Any:
+        """Cancel a queued or scheduled job."""
+        job_id = request.form.get("job_id", "")
+        ok = board.cancel(runtime().redis, job_id)
+        flash(f"Job {job_id} cancelled." if ok else f"Job {job_id} could not be cancelled.")
+        return redirect(url_for(".index", state=request.form.get("state", "queued")))
+
+
+class SyncLogView(LocalBaseView):
+    """Every sync run: what ran, when, its counts, and what it said."""
+
+    @expose("/")
+    def index(self) -> Any:
+        """The newest runs, or one run with its full explanation."""
+        session = db()
+        one = request.args.get("run", type=int)
+        query = select(SyncRun).order_by(SyncRun.id.desc()).limit(LOG_ROWS)
+        if one:
+            query = select(SyncRun).where(SyncRun.id == one)
+        project_id = request.args.get("project_id", type=int)
+        if project_id:
+            query = query.where(SyncRun.project_id == project_id)
+        runs = session.scalars(query).all()
+        return self.render("costbridge/synclog.html", runs=runs, one=one)

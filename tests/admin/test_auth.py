@@ -1,0 +1,161 @@
+"""Sign-in, roles and CSRF over every console URL (RELIABILITY.md §2; recipe 9's matrix)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from core.models import Role
+from core.models import User
+from costbridge_testing.console import add_user
+from costbridge_testing.console import sign_in
+from tests.factories import make_cost_code
+from tests.factories import make_project
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def client_as(app, runtime, committed_db):
+    """A test client signed in with the given role (users are truncated afterwards)."""
+
+    def make(role: Role):
+        uid = add_user(runtime.sessions, f"{role.value}@example.com", role)
+        return sign_in(app.test_client(), runtime.sessions, uid)
+
+    return make
+
+
+def _csrf(client, url):
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+
+
+def test_sign_in_with_the_right_password_opens_the_console(app, runtime, committed_db):
+    add_user(runtime.sessions, "Ann@Example.com", Role.ADMIN, password=PASSWORD)
+    client = app.test_client()
+    token = _csrf(client, "/signin")
+    resp = client.post(
+        "/signin?next=/admin/project/",
+        data={"csrf_token": token, "email": "ann@example.com", "password": PASSWORD},
+    )
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == "/admin/project/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_sign_in_with_a_wrong_password_is_refused_in_words(app, runtime, committed_db):
+    add_user(runtime.sessions, "ann@example.com", Role.ADMIN, password=PASSWORD)
+    client = app.test_client()
+    token = _csrf(client, "/signin")
+    page = client.post(
+        "/signin", data={"csrf_token": token, "email": "ann@example.com", "password": "nope"}
+    ).get_data(as_text=True)
+    assert "do not match an active user" in page
+    assert client.get("/admin/").status_code == 302
+
+
+def test_sign_in_never_redirects_off_site(app, runtime, committed_db):
+    add_user(runtime.sessions, "ann@example.com", Role.ADMIN, password=PASSWORD)
+    client = app.test_client()
+    token = _csrf(client, "/signin")
+    resp = client.post(
+        "/signin?next=//evil.example/x",
+        data={"csrf_token": token, "email": "ann@example.com", "password": PASSWORD},
+    )
+    assert resp.headers["Location"] == "/admin/"
+
+
+def test_sign_out_ends_the_session_everywhere(app, client_as):
+    client = client_as(Role.VIEWER)
+    stolen = client.get_cookie("session").value
+    token = _csrf(client, "/admin/")
+    assert client.post("/signout", data={"csrf_token": token}).status_code == 302
+    other = app.test_client()
+    other.set_cookie("session", stolen)
+    assert other.get("/admin/").status_code == 302
+
+
+def test_sign_in_page_says_how_to_make_the_first_admin(app, committed_db):
+    page = app.test_client().get("/signin").get_data(as_text=True)
+    assert "costbridge users create" in page
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.SUPPORT])
+def test_only_an_admin_changes_project_settings(client_as, committed_db, role):
+    project = make_project(committed_db, linked=True)
+    make_cost_code(committed_db, project.company)
+    committed_db.commit()
+    client = client_as(role)
+    url = f"/admin/project/settings/?id={project.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Only an admin can change these settings." in page
+    resp = client.post(url, data={"csrf_token": _csrf(client, url), "vendor_credits": "on"})
+    assert resp.status_code == 403
+    committed_db.expire_all()
+    assert not committed_db.get(type(project), project.id).settings.get("vendor_credits")
+
+
+def test_a_viewer_cannot_post_anything(client_as, committed_db):
+    client = client_as(Role.VIEWER)
+    token = _csrf(client, "/admin/")
+    assert client.post("/admin/queue/retry-all", data={"csrf_token": token}).status_code == 403
+    assert client.post("/admin/companies/create", data={"csrf_token": token}).status_code == 403
+
+
+def test_support_cannot_edit_model_rows(client_as, committed_db):
+    client = client_as(Role.SUPPORT)
+    assert b"Create" not in client.get("/admin/costcode/").data.split(b"<table")[0][-2000:]
+    assert client.get("/admin/costcode/new/").status_code in (302, 403)
+
+
+def test_every_console_url_needs_sign_in(app, committed_db):
+    """Recipe 9's matrix, anonymous column: every GET redirects to sign-in, every POST is 401."""
+    anonymous = app.test_client()
+    open_rules = {"/signin", "/qbo/callback", "/webhooks/qbo", "/healthz", "/readyz", "/metrics"}
+    for rule in app.url_map.iter_rules():
+        url = re.sub(r"<[^>]+>", "1", rule.rule)
+        if rule.rule in open_rules or rule.endpoint.endswith("static"):
+            continue
+        if "GET" in rule.methods:
+            resp = anonymous.get(url)
+            assert resp.status_code == 302, url
+            assert "/signin" in resp.headers["Location"], url
+        if "POST" in rule.methods:
+            assert anonymous.post(url).status_code in (400, 401), url
+
+
+def test_post_without_csrf_token_is_refused_even_for_an_admin(web_client, committed_db):
+    assert web_client.post("/admin/queue/retry-all").status_code == 400
+
+
+def test_users_create_takes_the_password_from_stdin(runtime, committed_db, monkeypatch):
+    from core.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", runtime.settings.database_url)
+    monkeypatch.setenv("COSTBRIDGE_INSTANCE", str(runtime.settings.instance_path))
+    result = CliRunner().invoke(
+        main,
+        ["users", "create", "Boss@Example.com", "--role", "admin", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = committed_db.scalars(select(User)).one()
+    assert user.email == "boss@example.com"
+    assert user.role == Role.ADMIN
+    assert PASSWORD not in user.password_hash
+
+
+def test_users_create_refuses_a_short_password(runtime, committed_db, monkeypatch):
+    from core.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", runtime.settings.database_url)
+    monkeypatch.setenv("COSTBRIDGE_INSTANCE", str(runtime.settings.instance_path))
+    result = CliRunner().invoke(
+        main, ["users", "create", "a@example.com", "--password-stdin"], input="short\n"
+    )
+    assert result.exit_code == 1
+    assert "at least 10 characters" in result.output
