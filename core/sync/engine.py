@@ -15,6 +15,8 @@ import logging
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -282,18 +284,30 @@ class _Pull:
         self.session.commit()
 
     def _query(self, entity: str) -> None:
+        """Read every record (dated from `since`) page by page; the next page is fetched while
+        this one is written."""
         conditions = [queries.ge("TxnDate", self.since)] if self.since else []
         seen: set[str] = set()
-        page: list[dict[str, Any]] = []
-        for row in self.client.query_all(entity, *conditions, page_size=PAGE):
-            seen.add(str(row.get("Id")))
-            page.append(row)
-            if len(page) == PAGE:
+        self.writer.start_full_read(entity)
+
+        def fetch(start: int) -> list[dict[str, Any]]:
+            statement = queries.select(
+                entity, *conditions, order_by="Id", start_position=start, max_results=PAGE
+            )
+            rows: list[dict[str, Any]] = self.client.query(statement).get(entity, []) or []
+            return rows
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qbo-page") as pool:
+            start = 1
+            pending: Future[list[dict[str, Any]]] | None = pool.submit(fetch, start)
+            while pending is not None:
+                page = pending.result()
                 self._count_request(entity)
+                start += PAGE
+                pending = pool.submit(fetch, start) if len(page) == PAGE else None
+                seen.update(str(row.get("Id")) for row in page)
                 self._apply(entity, page)
-                page = []
-        self._count_request(entity)
-        self._apply(entity, page)
+        self.writer.end_full_read(entity)
         self.writer.remove_missing(entity, seen, self.since)
         self._commit()
 

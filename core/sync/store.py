@@ -9,7 +9,6 @@ come out right. Every change is also described as a `LineChange`, which is all a
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import json
 from collections import Counter
 from collections.abc import Iterable
@@ -28,7 +27,6 @@ from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import insert
 from sqlalchemy import select
-from sqlalchemy import tuple_
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -175,6 +173,9 @@ class WriteTally:
             self.changes.append(change)
 
 
+#: Changes that only refresh a line's lineage (a new SyncToken): written, not reported.
+LINEAGE_ONLY = frozenset({"sync_token"})
+JSON_COLUMNS = ("exclusions", "flags")
 #: From this many new lines in one batch, PostgreSQL's COPY inserts them.
 COPY_FROM = 200
 _COUNTER = {"add": "added", "change": "changed", "remove": "removed"}
@@ -250,6 +251,22 @@ class LineWriter:
         self.realm_id = realm_id
         self.tally = tally
         self.dry_run = dry_run
+        self.fresh: set[str] = set()
+
+    def start_full_read(self, entity: str) -> None:
+        """Before a complete re-query: when the realm has no line of `entity` yet, every record
+        read is new, so the per-page look-up of existing lines is skipped."""
+        found = self.session.scalar(
+            select(Actual.id)
+            .where(Actual.realm_id == self.realm_id, Actual.qbo_entity == entity)
+            .limit(1)
+        )
+        if found is None:
+            self.fresh.add(entity)
+
+    def end_full_read(self, entity: str) -> None:
+        """After the complete re-query of `entity`: look existing lines up again."""
+        self.fresh.discard(entity)
 
     def replace(self, entity: str, records: Mapping[str, list[dict[str, Any]]]) -> None:
         """Make the stored lines of each record (`qbo_id -> new rows`) exactly the given rows.
@@ -258,7 +275,7 @@ class LineWriter:
         """
         if not records:
             return
-        existing = self._existing(entity, list(records))
+        existing = {} if entity in self.fresh else self._existing(entity, list(records))
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         deletes: list[int] = []
@@ -269,16 +286,19 @@ class LineWriter:
                 if before is None:
                     inserts.append(row)
                     self.tally.note(_change("add", row, None))
-                elif any(before[c] != row[c] for c in COMPARED):
-                    updates.append({**row, "id": before["id"]})
-                    self.tally.note(_change("change", row, before))
                 else:
-                    self.tally.unchanged += 1
+                    differs = {c for c in COMPARED if before[c] != row[c]}
+                    if differs:
+                        updates.append({**row, "id": before["id"]})
+                    if differs - LINEAGE_ONLY:
+                        self.tally.note(_change("change", row, before))
+                    else:
+                        self.tally.unchanged += 1
                 if row["project_id"] is not None and row["excluded_reason"] is not None:
                     self.tally.left_out[row["excluded_reason"]] += 1
             for before in old.values():
                 deletes.append(before["id"])
-                self.tally.note(_change("remove", before, before))
+                self.tally.note(_change("remove", {**before, "qbo_entity": entity}, before))
         if self.dry_run:
             return
         table = cast(Table, Actual.__table__)
@@ -320,9 +340,8 @@ class LineWriter:
             rows = self.session.execute(
                 select(*columns).where(
                     Actual.realm_id == self.realm_id,
-                    tuple_(Actual.qbo_entity, Actual.qbo_id).in_(
-                        [(entity, i) for i in ids[start : start + 1000]]
-                    ),
+                    Actual.qbo_entity == entity,
+                    Actual.qbo_id.in_(ids[start : start + 1000]),
                 )
             ).mappings()
             for row in rows:
@@ -336,26 +355,16 @@ def _copy_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> No
     Values go as text in COPY's own format, so they take the exact column types: money and
     rates as decimal text, JSON as JSON text, timestamps with their offset.
     """
-    columns = [c for c in rows[0] if c in table.c]
+    plain = [c for c in rows[0] if c in table.c and c not in JSON_COLUMNS]
+    columns = [*plain, *JSON_COLUMNS, "pulled_at"]
     now = utcnow()
-    if "pulled_at" not in columns:
-        columns.append("pulled_at")
-    json_columns = {"exclusions", "flags"}
     driver = conn.connection.driver_connection
     assert driver is not None
     names = ", ".join(f'"{c}"' for c in columns)
+    dumps = json.dumps
     with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(row[c]) if c in json_columns else _copy_value(row.get(c, now))
-                    for c in columns
-                ]
-            )
-
-
-def _copy_value(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
+            copy.write_row([*(row[c] for c in plain), *(dumps(row[c]) for c in JSON_COLUMNS), now])
 
 
 def _change(action: str, row: Mapping[str, Any], before: Mapping[str, Any] | None) -> LineChange:
