@@ -1,0 +1,359 @@
+"""The console in a real browser: sign in, connect QuickBooks, link, toggles, sync, queue.
+
+Headless Chromium (Debian's package, driven by Playwright) against the real web app on a
+loopback port, a QBO sandbox of its own holding a small demo company, real PostgreSQL and Redis.
+Jobs run through a burst `SimpleWorker` on the real queues while the browser polls. Screenshots
+of the home page, budget, settings form and queue view go to `test-output/screenshots/`
+(ignored by git; `COSTBRIDGE_SCREENSHOTS` names another folder).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+from sqlalchemy import func
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from core.db import session_factory
+from core.files import store_for
+from core.jobs import queues
+from core.models import Actual
+from core.models import Attachment
+from core.models import AttachmentOrigin
+from core.models import BudgetLine
+from core.models import Company
+from core.models import ConnectionStatus
+from core.models import CostCode
+from core.models import Project
+from core.models import Role
+from core.runtime import Runtime
+from costbridge_testing.console import add_user
+from costbridge_testing.sandbox import Control
+from costbridge_testing.sandbox import sandbox_settings
+from costbridge_testing.sandbox import start_sandbox
+from costbridge_testing.services import dispose_app
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+REALM = "4620816365301234"
+PASSWORD = "console-admin-password"
+SHOTS = Path(
+    os.environ.get("COSTBRIDGE_SCREENSHOTS")
+    or Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+)
+
+
+@pytest.fixture(scope="module")
+def demo_sandbox() -> Iterator[Any]:
+    """A sandbox whose consent page picks a small demo company (about 600 cost lines)."""
+    server = start_sandbox(seed="none")  # the consent page picks its only company
+    Control(server.url)._post("seed", {"kind": "demo", "realm_id": REALM, "size": 0.06})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live(settings, demo_sandbox, engine, pm, redis_conn, committed_db) -> Iterator[Any]:
+    """The real web app on a free loopback port; `live.base`, `live.rt`, `live.work()`."""
+    holder: dict[str, Any] = {}
+    server = make_server(
+        "127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True
+    )
+    base = f"http://127.0.0.1:{server.server_port}"
+    from core import runtime as runtime_mod
+    from core.app import create_app
+
+    rt = Runtime(
+        settings=sandbox_settings(
+            settings, demo_sandbox.url, qbo_redirect_uri=f"{base}/qbo/callback"
+        ),
+        engine=engine,
+        pm=pm,
+    )
+    runtime_mod.install(rt)
+    holder["app"] = create_app({"runtime": rt})
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+
+    class Live:
+        def __init__(self) -> None:
+            self.base = base
+            self.rt = rt
+            self.sessions = session_factory(engine)
+
+        def work(self) -> None:
+            """Run every queued job once (the worker a deployment runs)."""
+            qs = [queues.queue(n, rt.redis) for n in queues.ALL]
+            SimpleWorker(qs, connection=rt.redis, serializer=JSONSerializer).work(burst=True)
+
+    yield Live()
+    server.shutdown()
+    thread.join(5)
+    dispose_app(holder["app"])
+    runtime_mod.install(None)
+    rt.redis.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, base: str, email: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base}/admin/")
+    assert "/signin" in page.url
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/admin/")
+
+
+def _company_and_project(live: Any) -> tuple[int, int]:
+    with live.sessions() as s:
+        company = Company(name="Ridgeline Builders")
+        s.add(company)
+        s.flush()
+        project = Project(company_id=company.id, name="Kitchen Addition", settings={})
+        s.add(project)
+        s.commit()
+        return company.id, project.id
+
+
+def _connect_codes(live: Any, company_id: int, project_id: int) -> None:
+    """Cost codes for the realm's items with budgets (the cost-code import is issue 12's)."""
+    from core.qbo import client_for
+
+    with live.sessions() as s:
+        company = s.get(Company, company_id)
+        assert company is not None
+        client = client_for(live.rt, company.realm_id or "")
+        items = [i for i in client.query_all("Item") if i.get("Type") in ("Service", "NonInventory")]
+        for n, item in enumerate(items[:12]):
+            code = CostCode(
+                company_id=company_id,
+                code=f"{n + 1:02d}-100",
+                name=str(item.get("Name"))[:200],
+                qbo_item_id=str(item["Id"]),
+                qbo_item_name=str(item.get("FullyQualifiedName") or item.get("Name")),
+                sells=bool(item.get("IncomeAccountRef")),
+                purchases=bool(item.get("ExpenseAccountRef")),
+            )
+            s.add(code)
+            s.flush()
+            s.add(
+                BudgetLine(
+                    project_id=project_id,
+                    cost_code_id=code.id,
+                    budget_amount=Decimal(5000 + 2500 * (n % 4)),
+                )
+            )
+        s.commit()
+
+
+def test_admin_connects_links_flips_toggles_and_syncs_expenses_in_a_browser(live, browser):
+    company_id, project_id = _company_and_project(live)
+    add_user(live.sessions, "ann@example.com", Role.ADMIN, password=PASSWORD)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+    # A stranger gets the sign-in page, never the console.
+    anonymous = page.request.get(f"{live.base}/admin/project/", max_redirects=0)
+    assert anonymous.status == 302
+    assert "/signin" in anonymous.headers["location"]
+    sign_in(page, live.base, "ann@example.com")
+
+    # Company Settings - Integrations: connect through the sandbox's consent page.
+    page.click(f'#companies a[href="/admin/companies/company?id={company_id}"]')
+    page.click("text=Connect to QuickBooks")
+    page.wait_for_url(re.compile(r".*/qbo/company/\d+\?m=connected"))
+    assert page.inner_text("#connection-status") == "Connected"
+    with live.sessions() as s:
+        company = s.get(Company, company_id)
+        assert company is not None
+        assert company.connection_status == ConnectionStatus.CONNECTED
+        assert page.inner_text("#qbo-company-name") == company.qbo_company_name
+    _connect_codes(live, company_id, project_id)
+
+    # Project Details - Financials: the drop-down lists customers, sub-customers and projects.
+    page.goto(f"{live.base}/admin/project/settings/?id={project_id}")
+    options = page.locator("#customer_id option").all_inner_texts()
+    wanted = next(o for o in options if o.startswith("Maple Street Remodel:Kitchen Addition"))
+    page.select_option("#customer_id", label=wanted)
+    page.click("text=Connect Project")
+    assert "Maple Street Remodel:Kitchen Addition" in page.inner_text("#linked-customer")
+
+    # Every toggle: each saves alone, or is refused saying what is missing.
+    toggles = page.locator("#settings-form input[type=checkbox]")
+    keys = [toggles.nth(i).get_attribute("id") for i in range(toggles.count())]
+    assert {"push_bills", "vendor_credits", "time_tracking", "send_invoices"} <= set(keys)
+    refused: dict[str, str] = {}
+    for key in keys:
+        box = page.locator(f"#settings-form #{key}")
+        before = box.is_checked()
+        page.locator(f"label[for={key}]").click()
+        page.click("#settings-form button[type=submit]")
+        alerts = page.locator(".alert-danger").all_inner_texts()
+        if alerts:
+            refused[key] = " ".join(alerts)
+            assert page.locator(f"#settings-form #{key}").is_checked() != before
+            page.goto(f"{live.base}/admin/project/settings/?id={project_id}")
+        else:
+            assert "Settings saved." in page.content()
+        assert page.locator(f"#settings-form #{key}").is_checked() == (
+            before if key in refused else not before
+        )
+    assert "Default billing cost code is not set" in refused["push_bills"]
+    assert "Choose a Default billing cost code first" in refused["push_bills"]
+    # With the code chosen, pushing bills is accepted.
+    page.select_option("#default_billing_cost_code", index=1)
+    page.locator("label[for=push_bills]").click()
+    page.click("#settings-form button[type=submit]")
+    assert "Settings saved." in page.content()
+    shot(page, "settings-form")
+
+    # Budget: Sync Expenses queues a pull; the page shows progress until the worker is done.
+    page.goto(f"{live.base}/admin/budget/?project_id={project_id}")
+    page.click("#sync-expenses")
+    page.wait_for_selector("#sync-progress .progress")
+    live.work()
+    page.wait_for_function("!document.querySelector('#sync-progress .progress')", timeout=20000)
+    with live.sessions() as s:
+        counted = s.scalar(
+            select(func.count())
+            .select_from(Actual)
+            .where(Actual.project_id == project_id, Actual.excluded_reason.is_(None))
+        )
+        assert counted and counted > 0
+        actual = s.scalars(
+            select(Actual)
+            .where(Actual.project_id == project_id, Actual.excluded_reason.is_(None))
+            .order_by(Actual.txn_date.desc(), Actual.id.desc())
+        ).first()
+        assert actual is not None
+        # A receipt on that line, as the pull of bill attachments stores it (read-only copy).
+        key, digest = store_for(live.rt.settings.instance_path).put(b"%PDF-1.4 receipt\n")
+        s.add(
+            Attachment(
+                project_id=project_id,
+                actual_id=actual.id,
+                origin=AttachmentOrigin.QBO,
+                read_only=True,
+                file_name="receipt-4411.pdf",
+                content_type="application/pdf",
+                size=17,
+                sha256=digest,
+                storage_key=key,
+            )
+        )
+        s.commit()
+        code_key = str(actual.cost_code_id) if actual.cost_code_id else "uncoded"
+    assert page.inner_text("#total-actual") != "0.00"
+    shot(page, "budget")
+
+    # Applied Actuals: the pop-up lists the line with its lineage and its 📎.
+    page.click(f'tr[data-code="{code_key}"] a.cb-applied')
+    page.wait_for_selector(f'#applied-actuals tr[data-actual="{actual.id}"]')
+    row = page.locator(f'#applied-actuals tr[data-actual="{actual.id}"]')
+    assert f"{actual.qbo_entity} {actual.qbo_id} line {actual.qbo_line_id}" in row.inner_text()
+    clip = row.locator("a.cb-paperclip")
+    assert clip.get_attribute("title") == "receipt-4411.pdf (read-only)"
+    download = page.request.get(live.base + (clip.get_attribute("href") or ""))
+    assert download.status == 200
+    assert download.body() == b"%PDF-1.4 receipt\n"
+    if actual.payee:
+        page.fill(".cb-popup-search input[name=q]", actual.payee)
+        page.click(".cb-popup-search button")
+        page.wait_for_selector(f'#applied-actuals tr[data-actual="{actual.id}"]')
+    shot(page, "applied-actuals")
+
+    page.goto(f"{live.base}/admin/")
+    assert "Maple Street Remodel:Kitchen Addition" in page.inner_text("#projects")
+    shot(page, "home")
+
+
+def test_a_viewer_sees_settings_but_cannot_change_them(live, browser):
+    _company_id, project_id = _company_and_project(live)
+    add_user(live.sessions, "val@example.com", Role.VIEWER, password=PASSWORD)
+    page = browser.new_page()
+    sign_in(page, live.base, "val@example.com")
+    page.goto(f"{live.base}/admin/project/settings/?id={project_id}")
+    assert "Only an admin can change these settings." in page.content()
+    assert page.locator("#settings-form button[type=submit]").count() == 0
+    token = page.locator("#settings-form input[name=csrf_token]").get_attribute("value")
+    resp = page.request.post(
+        f"{live.base}/admin/project/settings/?id={project_id}",
+        form={"csrf_token": token or "", "vendor_credits": "on"},
+    )
+    assert resp.status == 403
+    with live.sessions() as s:
+        project = s.get(Project, project_id)
+        assert project is not None
+        assert not (project.settings or {}).get("vendor_credits")
+
+
+def test_support_retries_a_failed_job_from_the_queue_view_and_it_succeeds(live, browser):
+    from core.sync.jobs import pull_job
+
+    add_user(live.sessions, "sam@example.com", Role.SUPPORT, password=PASSWORD)
+    # A pull queued for a company that was not there yet (say, restored from a backup later).
+    queues.enqueue(
+        live.rt.redis,
+        queues.PULL,
+        pull_job,
+        job_id="pull-424242-1",
+        kwargs={"company_id": 424242, "run_id": 1},
+        meta={"company_id": 424242, "kind": "pull"},
+        retry=None,
+    )
+    live.work()
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    sign_in(page, live.base, "sam@example.com")
+    page.click("#jobs-failed")
+    assert "There is no company 424242." in page.inner_text(".cb-failure-group")
+    assert page.locator('#jobs tr[data-job="pull-424242-1"] details').count() == 1
+    shot(page, "queue")
+
+    with live.sessions() as s:
+        s.add(Company(id=424242, name="Restored Builders"))
+        s.commit()
+    page.click('#jobs tr[data-job="pull-424242-1"] button.cb-retry')
+    assert "1 job(s) put back on the queue." in page.content()
+    live.work()
+    page.click("#tab-finished")
+    assert page.locator('#jobs tr[data-job="pull-424242-1"]').count() == 1
+    page.click("#tab-failed")
+    assert page.locator('#jobs tr[data-job="pull-424242-1"]').count() == 0
