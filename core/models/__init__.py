@@ -19,6 +19,10 @@ from core.models.documents import Invoice
 from core.models.documents import InvoiceLine
 from core.models.documents import InvoiceStatus
 from core.models.documents import TimeEntry
+from core.models.hardening import DeliveryState
+from core.models.hardening import OAuthState
+from core.models.hardening import PendingRevocation
+from core.models.hardening import WebhookDelivery
 from core.models.project import Project
 from core.models.project import SettingChange
 from core.models.sync import OutboxEntry
@@ -42,12 +46,15 @@ __all__ = [
     "Company",
     "ConnectionStatus",
     "CostCode",
+    "DeliveryState",
     "Employee",
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "OAuthState",
     "OutboxEntry",
     "OutboxState",
+    "PendingRevocation",
     "Project",
     "RemoteMapping",
     "Role",
@@ -58,4 +65,5 @@ __all__ = [
     "TimeEntry",
     "User",
     "Vendor",
+    "WebhookDelivery",
 ]
