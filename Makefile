@@ -59,14 +59,11 @@ fmt: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(VENV)/bin/mypy
 
-# The demo: migrate the embedded SQLite database, start the QBO sandbox with its demo company,
-# then serve the web app on 127.0.0.1 (Ctrl-C stops both).
+# The demo: the QBO sandbox with its demo company, the web app on SQLite and a worker (Redis at
+# REDIS_URL, else a private redis-server), a demo admin, a project connected and pulled through
+# the real OAuth flow; prints URL, Email and Password. Ctrl-C stops all of it (core/demo.py).
 demo: $(DEMO_STAMP)
-	$(VENV)/bin/costbridge db upgrade
-	$(VENV)/bin/costbridge sandbox --port $(SANDBOX_PORT) --seed demo & sandbox=$$!; \
-	trap 'kill $$sandbox' EXIT INT TERM; \
-	QBO_API_BASE=http://127.0.0.1:$(SANDBOX_PORT) QBO_REDIRECT_URI=http://$(HOST):$(PORT)/qbo/callback \
-	$(VENV)/bin/costbridge web --host $(HOST) --port $(PORT)
+	$(PY) -m core.demo --host $(HOST) --port $(PORT) --sandbox-port $(SANDBOX_PORT)
 
 bench: $(TEST_STAMP)
 	$(PY) -m bench
