@@ -140,7 +140,7 @@ class QboRecord:
         return [line for line in self.data.get("Line", []) or [] if isinstance(line, Mapping)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ref:
     """A QBO reference: `{"value": id, "name": display name}`."""
 
@@ -150,10 +150,13 @@ class Ref:
     @classmethod
     def of(cls, raw: object) -> Ref | None:
         """Parse a reference object; None when absent or empty."""
-        if not isinstance(raw, Mapping) or raw.get("value") in (None, ""):
+        if raw.__class__ is not dict and not isinstance(raw, Mapping):
+            return None
+        value = raw.get("value")
+        if value is None or value == "":
             return None
         name = raw.get("name")
-        return cls(str(raw["value"]), None if name is None else str(name))
+        return cls(str(value), None if name is None else str(name))
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ class Lookups:
     vendor_cost_rates: Mapping[str, Decimal] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Exclusion:
     """A project setting that leaves a line out of actuals when it has a given value.
 
@@ -192,7 +195,7 @@ class Exclusion:
         return bool(settings.get(self.setting)) == self.excluded_when
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CandidateLine:
     """One QBO line that could count as an actual for the project linked to its customer.
 

@@ -307,3 +307,24 @@ def call_owner(
     except Exception as exc:  # noqa: BLE001 - reported with the plugin's name, like call_each
         log.exception("costbridge plugin %s failed in %s", owner, hook_name)
         return PluginOutcome(owner, error=exc)
+
+
+def direct_impl(pm: PluginManager, plugin: str, hook_name: str) -> Any:
+    """The named plugin's implementation of a hook as a plain callable taking the hook's keywords.
+
+    For hot loops (the sync engine maps every pulled record through its owner): it skips
+    pluggy's per-call dispatch but keeps opt-in arguments (a plugin may accept fewer). None when
+    the plugin does not implement the hook.
+    """
+    impl = next(
+        (i for i in getattr(pm.hook, hook_name).get_hookimpls() if pm.get_name(i.plugin) == plugin),
+        None,
+    )
+    if impl is None:
+        return None
+    function, names = impl.function, tuple(impl.argnames)
+
+    def call(**kwargs: Any) -> Any:
+        return function(*(kwargs[n] for n in names))
+
+    return call

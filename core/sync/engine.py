@@ -39,7 +39,7 @@ from core.models import RunState
 from core.models import SyncCursor
 from core.models import SyncRun
 from core.plugins import PluginManager
-from core.plugins import call_one
+from core.plugins import direct_impl
 from core.qbo import queries
 from core.runtime import Runtime
 from core.sync.lookups import RateBook
@@ -238,6 +238,7 @@ class _Pull:
         self.dry_run = dry_run
         self.progress = progress
         self.owners = pulled_entities(pm)
+        self.mappers = {p: direct_impl(pm, p, "actual_lines") for p in set(self.owners.values())}
         self.router = Router.for_company(session, pm, company.id)
         self.writer = LineWriter(session, self.realm_id, report.tally, dry_run=dry_run)
         self.lookups, self.rates = realm_lookups(session, company, client)
@@ -340,9 +341,7 @@ class _Pull:
                 replacement[record.id] = []
                 continue
             try:
-                lines = call_one(
-                    self.pm, plugin, "actual_lines", record=record, lookups=self.lookups
-                )
+                lines = self.mappers[plugin](record=record, lookups=self.lookups)
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the pull
                 self.report.problems.append(
                     RecordProblem(

@@ -166,11 +166,11 @@ class WriteTally:
     changes: list[LineChange] = field(default_factory=list)
     keep_changes: int = 5000
 
-    def note(self, change: LineChange) -> None:
-        """Count a change and keep it while under the cap."""
-        setattr(self, _COUNTER[change.action], getattr(self, _COUNTER[change.action]) + 1)
+    def note(self, action: str, row: Mapping[str, Any], before: Mapping[str, Any] | None) -> None:
+        """Count a change, and describe it while under the cap."""
+        setattr(self, _COUNTER[action], getattr(self, _COUNTER[action]) + 1)
         if len(self.changes) < self.keep_changes:
-            self.changes.append(change)
+            self.changes.append(_change(action, row, before))
 
 
 #: Changes that only refresh a line's lineage (a new SyncToken): written, not reported.
@@ -285,20 +285,20 @@ class LineWriter:
                 before = old.pop(row["qbo_line_id"], None)
                 if before is None:
                     inserts.append(row)
-                    self.tally.note(_change("add", row, None))
+                    self.tally.note("add", row, None)
                 else:
                     differs = {c for c in COMPARED if before[c] != row[c]}
                     if differs:
                         updates.append({**row, "id": before["id"]})
                     if differs - LINEAGE_ONLY:
-                        self.tally.note(_change("change", row, before))
+                        self.tally.note("change", row, before)
                     else:
                         self.tally.unchanged += 1
                 if row["project_id"] is not None and row["excluded_reason"] is not None:
                     self.tally.left_out[row["excluded_reason"]] += 1
             for before in old.values():
                 deletes.append(before["id"])
-                self.tally.note(_change("remove", {**before, "qbo_entity": entity}, before))
+                self.tally.note("remove", {**before, "qbo_entity": entity}, before)
         if self.dry_run:
             return
         table = cast(Table, Actual.__table__)
