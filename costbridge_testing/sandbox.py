@@ -123,6 +123,10 @@ class Control:
         """Install a fault rule (`Chaos.configure` arguments)."""
         return self._post("faults", rule)
 
+    def honour_request_ids(self, honour: bool) -> Any:
+        """Turn the sandbox's requestid replay on or off (off: every write runs again)."""
+        return self._post("requestid", {"honour": honour})
+
     def clear_faults(self) -> Any:
         """Remove every fault rule."""
         resp = self.http.delete(f"{self.base}/faults", timeout=10)

@@ -147,7 +147,12 @@ def handle(sb: Sandbox, realm_id: str, rest: str) -> Response:
 
 def _with_request_id(sb: Sandbox, realm: Realm, rest: str) -> Result:
     request_id = request.args.get("requestid")
-    if request.method != "POST" or not request_id or rest.startswith("query"):
+    if (
+        request.method != "POST"
+        or not request_id
+        or rest.startswith("query")
+        or not sb.honour_request_ids
+    ):
         return _route(sb, realm, rest)
     limit = MAX_BATCH_REQUEST_ID if rest == "batch" else MAX_REQUEST_ID
     if len(request_id) > limit:

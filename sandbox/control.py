@@ -186,6 +186,15 @@ def make_control_blueprint(sb: Sandbox) -> Blueprint:
         sb.xml_responses = xml
         return _json({"xml": sb.xml_responses})
 
+    @bp.post("/requestid")
+    def requestid_set() -> Response:
+        # {"honour": false}: every write runs again whatever its requestid (until reset).
+        body = _body()
+        if not isinstance(body.get("honour"), bool):
+            raise ValueError("honour must be true or false")
+        sb.honour_request_ids = body["honour"]
+        return _json({"honour": sb.honour_request_ids})
+
     @bp.post("/webhooks")
     def webhooks_set() -> Response:
         return _json(sb.webhooks.configure(**_body()))

@@ -61,6 +61,9 @@ class Sandbox:
         self.throttle: Throttle = Throttle(self)
         self.webhooks: WebhookNotifier = WebhookNotifier(self)
         self.chaos: Chaos = Chaos(self)
+        # Tests of a client's own duplicate defences turn requestid replay off
+        # (``/_sandbox/requestid``); QBO's retention window is undocumented (API.md §2.7).
+        self.honour_request_ids = True
         self.add_change_listener(self.webhooks.notify)
 
     def realm(self, realm_id: str) -> Realm:
@@ -108,6 +111,7 @@ class Sandbox:
         self.throttle.reset()
         self.webhooks.reset()
         self.chaos.clear()
+        self.honour_request_ids = True
         self.xml_responses = self.config.xml_responses
 
     def count(self, key: str, n: int = 1) -> None:

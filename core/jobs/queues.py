@@ -6,6 +6,7 @@ queue view show them.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,9 @@ from redis import Redis
 from rq import Queue
 from rq import Retry
 from rq.exceptions import DuplicateJobError
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
 from core.logging_setup import job_meta
@@ -67,3 +70,28 @@ def enqueue(
         )
     except DuplicateJobError:
         return None
+
+
+def drop_if_stuck(connection: Redis, job_id: str, *, older_than: float) -> bool:
+    """Delete a job RQ still calls "started" long after it began: its worker died (SIGKILL).
+
+    A killed worker leaves its job "started" until a peer's maintenance pass, many minutes
+    later, and meanwhile `unique=True` refuses the id. Only for short jobs with a fixed id
+    (the sweeps), where "older than" surely means "dead".
+
+    Returns:
+        True when a stuck job was removed.
+    """
+    try:
+        job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
+    except NoSuchJobError:
+        return False
+    if job.get_status(refresh=False) != JobStatus.STARTED or job.started_at is None:
+        return False
+    started = job.started_at
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=dt.UTC)
+    if (dt.datetime.now(dt.UTC) - started).total_seconds() < older_than:
+        return False
+    job.delete()
+    return True

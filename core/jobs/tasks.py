@@ -381,10 +381,6 @@ def sweep_outbox() -> dict[str, int]:
     return {"candidates": len(rows), "enqueued": enqueued}
 
 
-#: A "started" job whose worker has not beaten for this long is dead (RQ beats every 30 s).
-DEAD_JOB_AFTER = dt.timedelta(seconds=90)
-
-
 def enqueue_push(rt: runtime_mod.Runtime, entry: OutboxEntry, run: SyncRun) -> Any:
     """Put a committed outbox row on the push queue (None when a job for it is still live).
 
@@ -415,22 +411,46 @@ def enqueue_push(rt: runtime_mod.Runtime, entry: OutboxEntry, run: SyncRun) -> A
     )
 
 
+#: A scheduled retry this late means no live scheduler will queue it (its worker died).
+SCHEDULER_LATE = dt.timedelta(seconds=10)
 #: Pushes retry soon: an unknown outcome is resolved by a look-up, not by waiting.
 PUSH_RETRY = Retry(max=5, interval=[2, 10, 30, 120, 600])
 
 
+def _overdue(job: Job) -> bool:
+    """A retry whose time passed long ago: the scheduler that should queue it is gone."""
+    registry = queues.queue(queues.PUSH, job.connection).scheduled_job_registry
+    try:
+        when = registry.get_scheduled_time(job)
+    except NoSuchJobError:
+        return True
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return bool(utcnow() - when > SCHEDULER_LATE)
+
+
 def _dead(job: Job, status: JobStatus | None, entry: OutboxEntry) -> bool:
-    """Whether a job RQ still calls "started" belongs to a worker that died."""
+    """Whether a job RQ still holds belongs to a worker that died (or a lost scheduler).
+
+    A live push job claims its row within moments of starting and its heartbeat keeps the lease
+    valid (or it ends at once, having nothing to do). So a started job is dead when it holds
+    the row and its lease ran out, or when it started more than a lease ago without holding it.
+    """
+    if status == JobStatus.SCHEDULED:
+        return _overdue(job)
     if status != JobStatus.STARTED:
         return False
-    if entry.state == OutboxState.UNKNOWN and entry.attempts and entry.claimed_by is not None:
-        return entry.claimed_by.startswith(f"{job.id}:")
-    beat = job.last_heartbeat
-    if beat is None:
-        return False
-    if beat.tzinfo is None:
-        beat = beat.replace(tzinfo=dt.UTC)
-    return utcnow() - beat > DEAD_JOB_AFTER
+    holds = entry.claimed_by is not None and entry.claimed_by.startswith(f"{job.id}:")
+    if holds:
+        return entry.state != OutboxState.IN_FLIGHT or (
+            entry.lease_until is None or entry.lease_until < utcnow()
+        )
+    started = job.started_at
+    if started is None:
+        return True
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=dt.UTC)
+    return utcnow() - started > deliver.LEASE
 
 
 def resume_company(rt: runtime_mod.Runtime, company_id: int) -> int:

@@ -68,9 +68,9 @@ from core.runtime import Runtime
 log = logging.getLogger(__name__)
 
 #: How long a claim holds without a heartbeat: a dead worker's rows come back this fast.
-LEASE = dt.timedelta(seconds=20)
+LEASE = dt.timedelta(seconds=15)
 #: How often a running job renews its leases (well inside `LEASE`).
-HEARTBEAT_EVERY = 5.0
+HEARTBEAT_EVERY = 3.0
 #: API.md §6: at most 30 items per batch.
 MAX_BATCH = 30
 #: Creates that may travel together in a batch.
