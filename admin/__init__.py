@@ -13,9 +13,14 @@ from sqlalchemy import select
 
 from admin.auth import init_auth
 from admin.pages.budget import BudgetView
+from admin.pages.companies import CatalogView
 from admin.pages.companies import CompaniesView
+from admin.pages.documents import BillsView
+from admin.pages.documents import InvoicesView
+from admin.pages.documents import TimeView
 from admin.pages.files import FilesView
 from admin.pages.home import HomeView
+from admin.pages.queue import OutboxView
 from admin.pages.queue import QueueView
 from admin.pages.queue import SyncLogView
 from admin.views import model_views
@@ -52,11 +57,18 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
     )
     companies = CompaniesView(name="Company", endpoint="companies", category="Setup")
     admin.add_view(companies)
+    admin.add_view(
+        CatalogView(name="Cost codes & people", endpoint="catalog", category="Setup", url=None)
+    )
     admin.add_views(*model_views(db))
     admin.add_view(BudgetView(name="Budget", endpoint="budget", category="Projects"))
     admin.add_view(FilesView(name="Files", endpoint="files", category="Projects"))
+    admin.add_view(BillsView(name="Bills", endpoint="bills", category="Projects"))
+    admin.add_view(InvoicesView(name="Invoices", endpoint="invoices", category="Projects"))
+    admin.add_view(TimeView(name="Time", endpoint="time", category="Projects"))
     admin.add_view(QueueView(name="Queue", endpoint="queue", category="Support"))
     admin.add_view(SyncLogView(name="Sync log", endpoint="synclog", category="Support"))
+    admin.add_view(OutboxView(name="Waiting pushes", endpoint="pushes", category="Support"))
     # The OAuth blueprint renders its status page through the console's company page.
     app.config.setdefault("QBO_STATUS_PAGE", companies.page)
 

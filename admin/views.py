@@ -289,9 +289,11 @@ def model_views(db: Any) -> list[SecureModelView]:
         SecureModelView(Vendor, db, category=setup),
         SecureModelView(Employee, db, category=setup),
         SecureModelView(BudgetLine, db, category=docs),
-        SecureModelView(Bill, db, category=docs),
-        SecureModelView(Invoice, db, category=docs),
-        SecureModelView(TimeEntry, db, category=docs),
+        # Read here; created and changed on the project's Bills, Invoices and Time pages, which
+        # record each push (core.push.records): a plain form would bypass the outbox.
+        ReadOnlyView(Bill, db, category=docs),
+        ReadOnlyView(Invoice, db, category=docs),
+        ReadOnlyView(TimeEntry, db, category=docs),
         ReadOnlyView(Attachment, db, category=docs),
         ActualView(Actual, db, category=ledger),
         SyncRunView(SyncRun, db, category=ledger, name="Sync runs"),

@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from admin.auth import LocalBaseView
 from admin.auth import require
+from admin.pages.common import PerProject
 from admin.pages.common import db
 from admin.pages.common import project_from_request
 from admin.pages.common import qbo_client
@@ -102,7 +103,7 @@ def _search(q: str) -> ColumnElement[bool] | None:
     )
 
 
-class BudgetView(LocalBaseView):
+class BudgetView(PerProject, LocalBaseView):
     """A project's budget against its QuickBooks actuals."""
 
     @expose("/")

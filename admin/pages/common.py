@@ -48,3 +48,11 @@ def qbo_client(company: Company) -> Any:
     from core.qbo import client_for
 
     return client_for(runtime(), company.realm_id)
+
+
+class PerProject:
+    """Mixin: a page reached from a project (its links carry the project), not from the menu."""
+
+    def is_visible(self) -> bool:
+        """Kept out of the menu: without a project it has nothing to show."""
+        return False

@@ -15,9 +15,15 @@ from sqlalchemy import select
 from admin.auth import LocalBaseView
 from admin.auth import require
 from admin.pages.common import db
+from admin.pages.common import qbo_client
+from core import catalog_connect
+from core import catalog_import
 from core.errors import CostbridgeError
 from core.models import Company
+from core.models import CostCode
+from core.models import Employee
 from core.models import Role
+from core.models import Vendor
 from core.projects import create_company
 
 STATUS_WORDS = {
@@ -65,3 +71,108 @@ class CompaniesView(LocalBaseView):
             message=message,
             status_words=STATUS_WORDS.get(company.connection_status.value, "Unknown"),
         )
+
+
+IMPORTS = {
+    "cost_codes": ("import_cost_codes", "Products & Services"),
+    "vendors": ("import_vendors", "vendors"),
+    "employees": ("import_employees", "employees"),
+}
+CONNECTS: dict[str, tuple[Any, str, str]] = {
+    "cost_code": (CostCode, "Item", "connect_cost_code"),
+    "vendor": (Vendor, "Vendor", "connect_vendor"),
+    "employee": (Employee, "Employee", "connect_employee"),
+}
+
+
+class CatalogView(LocalBaseView):
+    """Company Settings - Cost codes, vendors, employees: import in bulk, connect one by one."""
+
+    def _company(self) -> Company:
+        wanted = request.values.get("id", type=int)
+        session = db()
+        company = (
+            session.get(Company, wanted)
+            if wanted
+            else session.scalars(select(Company).order_by(Company.id).limit(1)).first()
+        )
+        if company is None:
+            abort(404, "There is no such company; add one on the Company page.")
+        return company
+
+    @expose("/")
+    def index(self) -> Any:
+        """Local cost codes, vendors and employees, each with a QuickBooks drop-down."""
+        session = db()
+        company = self._company()
+        options: dict[str, list[tuple[str, str]]] = {}
+        problem = None
+        try:
+            client = qbo_client(company)
+            for kind, (_model, entity, _fn) in CONNECTS.items():
+                options[kind] = catalog_connect.choices(client, entity)
+        except CostbridgeError as exc:
+            problem = f"{exc.message} {exc.fix}"
+        lists = {
+            kind: session.scalars(
+                select(model).where(model.company_id == company.id).order_by(model.name)
+            ).all()
+            for kind, (model, _entity, _fn) in CONNECTS.items()
+        }
+        return self.render(
+            "costbridge/catalog.html",
+            company=company,
+            lists=lists,
+            options=options,
+            problem=problem,
+        )
+
+    @expose("/import", methods=("POST",))
+    @require(Role.ADMIN)
+    def import_view(self) -> Any:
+        """Import QuickBooks Products & Services, vendors or employees in bulk."""
+        session = db()
+        company = self._company()
+        what = request.form.get("what", "")
+        if what not in IMPORTS:
+            abort(400)
+        function, words = IMPORTS[what]
+        try:
+            report = getattr(catalog_import, function)(session, qbo_client(company), company.id)
+        except CostbridgeError as exc:
+            session.rollback()
+            flash(f"{exc.message} {exc.fix}", "error")
+            return redirect(url_for(".index", id=company.id))
+        session.commit()
+        flagged = "; ".join(f"{code}: {why}" for code, why in sorted(report.flagged.items()))
+        flash(
+            f"Imported {words}: {report.added} added, {report.connected} connected, "
+            f"{report.updated} updated." + (f" Needs attention: {flagged}." if flagged else ""),
+            "success",
+        )
+        return redirect(url_for(".index", id=company.id))
+
+    @expose("/connect", methods=("POST",))
+    @require(Role.ADMIN)
+    def connect(self) -> Any:
+        """Connect one cost code, vendor or employee to the QuickBooks record chosen."""
+        session = db()
+        company = self._company()
+        kind = request.form.get("kind", "")
+        if kind not in CONNECTS:
+            abort(400)
+        model, _entity, function = CONNECTS[kind]
+        row = session.get(model, request.form.get("local_id", type=int))
+        if row is None or row.company_id != company.id:
+            abort(404)
+        try:
+            getattr(catalog_connect, function)(
+                session, qbo_client(company), row, request.form.get("qbo_id", "")
+            )
+        except CostbridgeError as exc:
+            session.rollback()
+            flash(f"{exc.message} {exc.fix}", "error")
+        else:
+            session.commit()
+            flash(f"{row.name} connected to QuickBooks.", "success")
+        return redirect(url_for(".index", id=company.id))

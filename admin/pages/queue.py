@@ -16,10 +16,14 @@ from admin.auth import LocalBaseView
 from admin.auth import require
 from admin.pages.common import db
 from admin.pages.common import runtime
+from core.errors import CostbridgeError
 from core.jobs import board
+from core.jobs.tasks import enqueue_recorded
+from core.models import OutboxState
 from core.models import Project
 from core.models import Role
 from core.models import SyncRun
+from core.push import outbox
 
 LOG_ROWS = 200
 
@@ -104,3 +108,46 @@ class SyncLogView(LocalBaseView):
             query = query.where(SyncRun.project_id == project_id)
         runs = session.scalars(query).all()
         return self.render("costbridge/synclog.html", runs=runs, one=one)
+
+
+class OutboxView(LocalBaseView):
+    """Changes waiting to be sent to QuickBooks: why not yet, retry, cancel."""
+
+    @expose("/")
+    def index(self) -> Any:
+        """Outbox rows in one state (default: the ones needing someone)."""
+        state = request.args.get("state", "failed")
+        states = [s.value for s in OutboxState]
+        rows = outbox.list_outbox(db(), state=state if state in states else None)
+        return self.render("costbridge/outbox.html", rows=rows, state=state, states=states)
+
+    @expose("/retry", methods=("POST",))
+    @require(Role.SUPPORT)
+    def retry(self) -> Any:
+        """Send the chosen rows again (or every failed one with `all`)."""
+        session = db()
+        if request.form.get("all"):
+            again = outbox.retry_failed(session)
+        else:
+            again = outbox.retry(
+                session, [int(i) for i in request.form.getlist("id") if i.isdigit()]
+            )
+        session.commit()
+        queued = enqueue_recorded(runtime(), again)
+        flash(f"{len(again)} change(s) will be sent again ({queued} job(s) queued).", "success")
+        return redirect(url_for(".index", state=request.form.get("state", "failed")))
+
+    @expose("/cancel", methods=("POST",))
+    @require(Role.SUPPORT)
+    def cancel(self) -> Any:
+        """Never send one row."""
+        session = db()
+        try:
+            outbox.cancel(session, request.form.get("id", type=int) or 0)
+        except CostbridgeError as exc:
+            session.rollback()
+            flash(f"{exc.message} {exc.fix}".strip(), "error")
+        else:
+            session.commit()
+            flash("Cancelled: that change will not be sent.", "success")
+        return redirect(url_for(".index", state=request.form.get("state", "failed")))

@@ -34,7 +34,6 @@ SEEDED_PAGES = [
 FORM_PAGES = [
     ("/admin/company/new/", b'name="name"'),
     ("/admin/project/new/", b'name="name"'),
-    ("/admin/bill/new/", b'name="bill_date"'),
 ]
 #: Lists nothing in the console writes yet: each must render its table, with no row.
 EMPTY_PAGES = [
@@ -117,6 +116,14 @@ def test_company_pages_never_show_token_columns(web_client, company_with_tokens)
         body = web_client.get(page).data
         assert b"ciphertext" not in body
         assert b"refresh_token" not in body
+
+
+def test_bills_are_entered_on_the_projects_bills_page_not_the_plain_form(web_client, seeded):
+    # A plain model form would write a bill without recording its push (core.push.records).
+    assert web_client.get("/admin/bill/new/").status_code in (302, 403, 404)
+    page = web_client.get(f"/admin/bills/new?project_id={seeded.id}")
+    assert page.status_code == 200
+    assert b'name="bill_date"' in page.data
 
 
 def test_actuals_are_read_only(web_client, committed_db):

@@ -358,3 +358,74 @@ def test_support_retries_a_failed_job_from_the_queue_view_and_it_succeeds(live, 
     assert page.locator('#jobs tr[data-job="pull-424242-1"]').count() == 1
     page.click("#tab-failed")
     assert page.locator('#jobs tr[data-job="pull-424242-1"]').count() == 0
+
+
+def _connect(page: Any, base: str, company_id: int) -> None:
+    page.goto(f"{base}/admin/companies/company?id={company_id}")
+    page.click("text=Connect to QuickBooks")
+    page.wait_for_url(re.compile(r".*/qbo/company/\d+\?m=connected"))
+
+
+def test_admin_enters_a_bill_with_a_file_pushes_it_and_sees_its_qbo_id(live, browser):
+    from core.projects import customer_choices
+    from core.projects import link_project
+    from core.projects import resolve_customer
+    from core.qbo import client_for
+
+    company_id, project_id = _company_and_project(live)
+    add_user(live.sessions, "ann@example.com", Role.ADMIN, password=PASSWORD)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    sign_in(page, live.base, "ann@example.com")
+    _connect(page, live.base, company_id)
+    with live.sessions() as s:
+        company = s.get(Company, company_id)
+        project = s.get(Project, project_id)
+        assert company is not None
+        assert project is not None
+        choices = customer_choices(client_for(live.rt, company.realm_id or ""))
+        choice = resolve_customer(choices, "Maple Street Remodel:Kitchen Addition")
+        link_project(s, live.rt.pm, project, choice)
+        s.commit()
+
+    # Company Settings - Cost codes: import Products & Services and vendors in bulk.
+    page.click("#catalog-link")
+    page.click("#import-cost_codes")
+    assert "Imported Products & Services" in page.inner_text("body")
+    page.click("#import-vendors")
+    assert "Imported vendors" in page.inner_text("body")
+    page.wait_for_selector("#connect-vendor tbody tr >> nth=1")
+
+    # Push bills on, with a default billing code QuickBooks can use.
+    page.goto(f"{live.base}/admin/project/settings/?id={project_id}")
+    usable = [
+        o.get_attribute("value")
+        for o in page.locator("#default_billing_cost_code option").all()
+        if o.get_attribute("value") and "(" not in o.inner_text()
+    ]
+    page.select_option("#default_billing_cost_code", value=usable[0])
+    page.locator("label[for=push_bills]").click()
+    page.click("#settings-form button[type=submit]")
+    assert "Settings saved." in page.content()
+
+    # A bill with a PDF, entered in the console, goes through the outbox to QuickBooks.
+    page.goto(f"{live.base}/admin/bills/?project_id={project_id}")
+    page.click("#new-bill")
+    page.fill("#number", "HL-2211")
+    page.fill("#bill_date", "2026-03-02")
+    page.fill("#line-0-amount", "1250.00")
+    page.set_input_files(
+        "#files",
+        files=[{"name": "hl-2211.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 x"}],
+    )
+    page.click("#bill-form button[type=submit]")
+    assert "Bill HL-2211 saved." in page.content()
+    row = page.locator("#bills tbody tr").first
+    assert "pending" in row.inner_text()
+    assert "hl-2211.pdf" in row.inner_text()
+    live.work()
+    page.reload()
+    row = page.locator("#bills tbody tr").first
+    qbo_id = row.locator(".cb-qbo-id").inner_text()
+    assert qbo_id.isdigit()
+    assert "done" in row.inner_text()
+    shot(page, "bills")

@@ -1,0 +1,462 @@
+"""Bills (with files), client invoices and time entries, created through the push recording.
+
+Every create, edit and delete goes through `core.push.records` (which records the outbox row in
+the same transaction), then `core.jobs.tasks.enqueue_recorded` after the commit. Each row shows
+its sync status, its QBO id and the last error in words; "Push now" only sends again what was
+recorded (a failed or waiting change): it never records a push the project's settings did not
+ask for (time entries, for one, are never pushed retroactively).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from decimal import InvalidOperation
+from typing import Any
+
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import request
+from flask import url_for
+from flask_admin import expose
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from admin.auth import LocalBaseView
+from admin.auth import require
+from admin.pages.common import PerProject
+from admin.pages.common import db
+from admin.pages.common import project_from_request
+from admin.pages.common import runtime
+from core.errors import CostbridgeError
+from core.files import store_for
+from core.jobs.tasks import enqueue_recorded
+from core.models import Attachment
+from core.models import Bill
+from core.models import CostCode
+from core.models import Employee
+from core.models import Invoice
+from core.models import OutboxEntry
+from core.models import OutboxState
+from core.models import Project
+from core.models import Role
+from core.models import TimeEntry
+from core.models import Vendor
+from core.push import outbox
+from core.push import records
+from core.push.records import LineInput
+
+LINE_ROWS = 4
+WAITING = (OutboxState.PENDING, OutboxState.UNKNOWN, OutboxState.BLOCKED)
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """Where a record's latest push stands, in words."""
+
+    state: str
+    qbo_id: str | None
+    error: str | None
+    fix: str | None
+    retryable: bool
+
+
+def sync_status(session: Session, kind: str, local_id: int) -> SyncStatus:
+    """The latest outbox row of a record and the QBO id it became."""
+    row = session.scalars(
+        select(OutboxEntry)
+        .where(OutboxEntry.local_kind == kind, OutboxEntry.local_id == local_id)
+        .order_by(OutboxEntry.id.desc())
+        .limit(1)
+    ).first()
+    qbo_id = records.qbo_id_of(session, kind, local_id)
+    if row is None:
+        return SyncStatus("not sent" if qbo_id is None else "done", qbo_id, None, None, False)
+    retryable = row.state in outbox.RETRYABLE or row.state in WAITING
+    return SyncStatus(row.state.value.replace("_", " "), qbo_id, row.last_error, row.fix, retryable)
+
+
+def _date(name: str, required: bool = True) -> dt.date | None:
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        if required:
+            raise CostbridgeError(f"The {name.replace('_', ' ')} is missing.", fix="Enter it.")
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise CostbridgeError(f"{raw!r} is not a date.", fix="Use YYYY-MM-DD.") from None
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _money(raw: str, what: str) -> Decimal:
+    try:
+        return Decimal(raw.strip().replace(",", ""))
+    except InvalidOperation:
+        raise CostbridgeError(f"{what} {raw!r} is not an amount.", fix="Enter a number.") from None
+
+
+def _lines(with_markup: bool = False) -> list[LineInput]:
+    lines = []
+    for i in range(LINE_ROWS):
+        amount = request.form.get(f"line-{i}-amount", "").strip()
+        if not amount:
+            continue
+        code = request.form.get(f"line-{i}-cost_code", "").strip()
+        markup = request.form.get(f"line-{i}-markup", "").strip() if with_markup else ""
+        lines.append(
+            LineInput(
+                amount=_money(amount, "The amount"),
+                cost_code_id=int(code) if code.isdigit() else None,
+                description=request.form.get(f"line-{i}-description", "").strip() or None,
+                billable=f"line-{i}-billable" in request.form if not with_markup else True,
+                markup_amount=_money(markup, "The markup") if markup else Decimal("0.00"),
+            )
+        )
+    if not lines:
+        raise CostbridgeError("A document needs at least one line.", fix="Enter an amount.")
+    return lines
+
+
+def _codes(session: Session, project: Project) -> Sequence[CostCode]:
+    return session.scalars(
+        select(CostCode).where(CostCode.company_id == project.company_id).order_by(CostCode.code)
+    ).all()
+
+
+def _push_now(session: Session, kind: str, local_id: int) -> int:
+    """Send again the record's latest recorded change; returns how many jobs were queued."""
+    row = session.scalars(
+        select(OutboxEntry)
+        .where(OutboxEntry.local_kind == kind, OutboxEntry.local_id == local_id)
+        .order_by(OutboxEntry.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return -1
+    rows = outbox.retry(session, [row.id]) if row.state in outbox.RETRYABLE else [row]
+    session.commit()
+    return enqueue_recorded(runtime(), [r for r in rows if r.state in (*WAITING,)])
+
+
+def _after(session: Session, entries: Sequence[OutboxEntry], done: str) -> None:
+    session.commit()
+    queued = enqueue_recorded(runtime(), entries)
+    flash(done + (f" Sending it to QuickBooks ({queued} job(s))." if queued else ""), "success")
+
+
+class _DocView(PerProject, LocalBaseView):
+    kind = ""
+    model: Any = None
+
+    def _one(self) -> Any:
+        row = db().get(self.model, request.args.get("id", type=int))
+        if row is None:
+            abort(404)
+        return row
+
+    @expose("/push", methods=("POST",))
+    @require(Role.SUPPORT)
+    def push(self) -> Any:
+        """Push now: send the record's latest recorded change again."""
+        row = self._one()
+        session = db()
+        n = _push_now(session, self.kind, row.id)
+        if n < 0:
+            flash(
+                "This record was never recorded for QuickBooks: its project's toggle was off "
+                "when it was made, and pushes are never made afterwards.",
+                "error",
+            )
+        else:
+            flash(f"{n} push job(s) queued." if n else "Nothing is waiting to be sent.", "success")
+        return redirect(url_for(".index", project_id=row.project_id))
+
+
+class BillsView(_DocView):
+    """Vendor bills of a project: create with files, edit, delete, push."""
+
+    kind = "bill"
+    model = Bill
+
+    @expose("/")
+    def index(self) -> Any:
+        """The project's bills with their sync status and files."""
+        project = project_from_request()
+        session = db()
+        bills = session.scalars(
+            select(Bill).where(Bill.project_id == project.id).order_by(Bill.id.desc())
+        ).all()
+        files: dict[int, list[Attachment]] = {}
+        for att in session.scalars(
+            select(Attachment).where(Attachment.bill_id.in_([b.id for b in bills] or [-1]))
+        ):
+            files.setdefault(att.bill_id or 0, []).append(att)
+        vendors = {v.id: v for v in session.scalars(select(Vendor))}
+        return self.render(
+            "costbridge/bills.html",
+            project=project,
+            bills=bills,
+            files=files,
+            vendors=vendors,
+            status={b.id: sync_status(session, "bill", b.id) for b in bills},
+        )
+
+    @expose("/new", methods=("GET", "POST"))
+    @require(Role.ADMIN)
+    def new(self) -> Any:
+        """Enter a bill (and attach its files)."""
+        project = project_from_request()
+        return self._form(project, None)
+
+    @expose("/edit", methods=("GET", "POST"))
+    @require(Role.ADMIN)
+    def edit(self) -> Any:
+        """Change a bill's header and lines."""
+        bill = self._one()
+        project = db().get(Project, bill.project_id)
+        assert project is not None
+        return self._form(project, bill)
+
+    def _form(self, project: Project, bill: Bill | None) -> Any:
+        session = db()
+        if request.method == "POST":
+            rt = runtime()
+            try:
+                vendor = session.get(Vendor, request.form.get("vendor_id", type=int))
+                if vendor is None:
+                    raise CostbridgeError("Choose the vendor.", fix="Pick one in the list.")
+                header: dict[str, Any] = {
+                    "bill_date": _date("bill_date"),
+                    "due_date": _date("due_date", required=False),
+                    "number": request.form.get("number", "").strip() or None,
+                    "memo": request.form.get("memo", "").strip() or None,
+                }
+                if bill is None:
+                    bill, entries = records.create_bill(
+                        session, rt.pm, project, vendor=vendor, lines=_lines(), **header
+                    )
+                else:
+                    entries = records.edit_bill(
+                        session, bill, lines=_lines(), vendor_id=vendor.id, **header
+                    )
+                store = store_for(rt.settings.instance_path)
+                for upload in request.files.getlist("files"):
+                    if not upload or not upload.filename:
+                        continue
+                    _file, more = records.attach_file(
+                        session,
+                        rt.pm,
+                        store,
+                        bill,
+                        file_name=upload.filename,
+                        content=upload.read(),
+                        content_type=upload.mimetype,
+                    )
+                    entries = [*entries, *more]
+            except CostbridgeError as exc:
+                session.rollback()
+                flash(f"{exc.message} {exc.fix}".strip(), "error")
+            else:
+                _after(session, entries, f"Bill {bill.number or bill.id} saved.")
+                return redirect(url_for(".index", project_id=project.id))
+        vendors = session.scalars(
+            select(Vendor).where(Vendor.company_id == project.company_id).order_by(Vendor.name)
+        ).all()
+        return self.render(
+            "costbridge/bill_form.html",
+            project=project,
+            bill=bill,
+            vendors=vendors,
+            codes=_codes(session, project),
+            rows=LINE_ROWS,
+        )
+
+    @expose("/delete", methods=("POST",))
+    @require(Role.ADMIN)
+    def delete(self) -> Any:
+        """Delete a bill (and in QuickBooks, if it was sent)."""
+        bill = self._one()
+        session = db()
+        project_id = bill.project_id
+        try:
+            entries = records.delete_bill(session, bill)
+        except CostbridgeError as exc:
+            session.rollback()
+            flash(f"{exc.message} {exc.fix}".strip(), "error")
+        else:
+            _after(session, entries, "Bill deleted.")
+        return redirect(url_for(".index", project_id=project_id))
+
+
+class InvoicesView(_DocView):
+    """Client invoices (markup on its own line); paid only from QuickBooks while integrated."""
+
+    kind = "invoice"
+    model = Invoice
+
+    @expose("/")
+    def index(self) -> Any:
+        """The project's invoices with their sync status."""
+        project = project_from_request()
+        session = db()
+        rt = runtime()
+        invoices = session.scalars(
+            select(Invoice).where(Invoice.project_id == project.id).order_by(Invoice.id.desc())
+        ).all()
+        return self.render(
+            "costbridge/invoices.html",
+            project=project,
+            invoices=invoices,
+            status={i.id: sync_status(session, "invoice", i.id) for i in invoices},
+            integrated={i.id: records.integrated(session, rt.pm, i) for i in invoices},
+        )
+
+    @expose("/new", methods=("GET", "POST"))
+    @require(Role.ADMIN)
+    def new(self) -> Any:
+        """Enter a client invoice."""
+        project = project_from_request()
+        session = db()
+        if request.method == "POST":
+            try:
+                raw = request.form.get("markup_percent", "").strip()
+                invoice, entries = records.create_invoice(
+                    session,
+                    runtime().pm,
+                    project,
+                    invoice_date=_date("invoice_date") or _today(),
+                    due_date=_date("due_date", required=False),
+                    number=request.form.get("number", "").strip() or None,
+                    memo=request.form.get("memo", "").strip() or None,
+                    markup_percent=_money(raw, "The markup") if raw else Decimal("0"),
+                    lines=_lines(with_markup=True),
+                )
+            except CostbridgeError as exc:
+                session.rollback()
+                flash(f"{exc.message} {exc.fix}".strip(), "error")
+            else:
+                _after(session, entries, f"Invoice {invoice.number or invoice.id} saved.")
+                return redirect(url_for(".index", project_id=project.id))
+        return self.render(
+            "costbridge/invoice_form.html",
+            project=project,
+            codes=_codes(session, project),
+            rows=LINE_ROWS,
+        )
+
+    @expose("/paid", methods=("POST",))
+    @require(Role.ADMIN)
+    def paid(self) -> Any:
+        """Mark an invoice paid by hand (refused while QuickBooks decides it)."""
+        invoice = self._one()
+        session = db()
+        try:
+            records.mark_invoice_paid(session, runtime().pm, invoice)
+        except CostbridgeError as exc:
+            session.rollback()
+            flash(f"{exc.message} {exc.fix}".strip(), "error")
+        else:
+            session.commit()
+            flash("Invoice marked paid.", "success")
+        return redirect(url_for(".index", project_id=invoice.project_id))
+
+    @expose("/delete", methods=("POST",))
+    @require(Role.ADMIN)
+    def delete(self) -> Any:
+        """Delete an invoice (and in QuickBooks, if it was sent and nothing was paid)."""
+        invoice = self._one()
+        session = db()
+        project_id = invoice.project_id
+        try:
+            entries = records.delete_invoice(session, invoice)
+        except CostbridgeError as exc:
+            session.rollback()
+            flash(f"{exc.message} {exc.fix}".strip(), "error")
+        else:
+            _after(session, entries, "Invoice deleted.")
+        return redirect(url_for(".index", project_id=project_id))
+
+
+class TimeView(_DocView):
+    """Time entries; pushed as TimeActivity only if made while time tracking was on."""
+
+    kind = "time_entry"
+    model = TimeEntry
+
+    @expose("/")
+    def index(self) -> Any:
+        """The project's time entries with their sync status."""
+        project = project_from_request()
+        session = db()
+        entries = session.scalars(
+            select(TimeEntry)
+            .where(TimeEntry.project_id == project.id)
+            .order_by(TimeEntry.id.desc())
+        ).all()
+        employees = {e.id: e for e in session.scalars(select(Employee))}
+        return self.render(
+            "costbridge/time.html",
+            project=project,
+            entries=entries,
+            employees=employees,
+            status={e.id: sync_status(session, "time_entry", e.id) for e in entries},
+        )
+
+    @expose("/new", methods=("GET", "POST"))
+    @require(Role.ADMIN)
+    def new(self) -> Any:
+        """Enter hours worked."""
+        project = project_from_request()
+        session = db()
+        if request.method == "POST":
+            try:
+                employee = session.get(Employee, request.form.get("employee_id", type=int))
+                if employee is None:
+                    raise CostbridgeError("Choose the employee.", fix="Pick one in the list.")
+                code = request.form.get("cost_code", "").strip()
+                _entry, entries = records.add_time_entry(
+                    session,
+                    runtime().pm,
+                    project,
+                    employee=employee,
+                    work_date=_date("work_date") or _today(),
+                    hours=_money(request.form.get("hours", ""), "The hours"),
+                    cost_code_id=int(code) if code.isdigit() else None,
+                    billable="billable" in request.form,
+                    description=request.form.get("description", "").strip() or None,
+                )
+            except CostbridgeError as exc:
+                session.rollback()
+                flash(f"{exc.message} {exc.fix}".strip(), "error")
+            else:
+                _after(session, entries, "Time entry saved.")
+                return redirect(url_for(".index", project_id=project.id))
+        employees = session.scalars(
+            select(Employee)
+            .where(Employee.company_id == project.company_id)
+            .order_by(Employee.name)
+        ).all()
+        return self.render(
+            "costbridge/time_form.html",
+            project=project,
+            employees=employees,
+            codes=_codes(session, project),
+        )
+
+    @expose("/delete", methods=("POST",))
+    @require(Role.ADMIN)
+    def delete(self) -> Any:
+        """Delete a time entry (and its TimeActivity, if it was sent)."""
+        entry = self._one()
+        session = db()
+        project_id = entry.project_id
+        entries = records.delete_time_entry(session, entry)
+        _after(session, entries, "Time entry deleted.")
+        return redirect(url_for(".index", project_id=project_id))
