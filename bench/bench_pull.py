@@ -23,7 +23,7 @@ client-side limiter keeps its configured 500/min. `BENCH_PULL_PROFILE=path` also
 initial pull and prints its top costs (that run's time is then not comparable).
 
 Uses the test PostgreSQL in a private schema and Redis database 13 (`bench_environment` of
-`bench refresh`). Run: `cd /work/main && .venv/bin/python -m bench pull`.
+`bench refresh`). Run from the checkout: `.venv/bin/python -m bench pull`.
 """
 
 from __future__ import annotations
