@@ -236,6 +236,11 @@ def init_auth(app: Flask) -> None:
     app.config["PERMANENT_SESSION_LIFETIME"] = IDLE
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    allowed = tuple(getattr(app.extensions["costbridge"].settings, "allowed_hosts", ()))
+    if allowed:
+        # Served beyond this machine (COSTBRIDGE_ALLOWED_HOSTS): only those names, over HTTPS.
+        app.config["TRUSTED_HOSTS"] = [*app.config.get("TRUSTED_HOSTS", ()), *allowed]
+        app.config["SESSION_COOKIE_SECURE"] = True
     if app.config.get("SESSION_COOKIE_SECURE"):
         # Served over https: the __Host- prefix pins the cookie to this host and path.
         app.config["SESSION_COOKIE_NAME"] = "__Host-costbridge"

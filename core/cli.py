@@ -145,17 +145,18 @@ def sweep() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def web(host: str, port: int) -> None:
-    """Serve the web app and admin console (this machine only until sign-in exists).
+    """Serve the web app and the signed-in admin console.
 
     With COSTBRIDGE_ENV=production it is served by gunicorn (COSTBRIDGE_WEB_WORKERS processes
     of COSTBRIDGE_WEB_THREADS threads); otherwise by Flask's development server.
     """
-    if not _is_loopback(host):
+    settings = _settings()
+    if not _is_loopback(host) and not settings.allowed_hosts:
         raise click.BadParameter(
-            "the console has no sign-in yet, so it is served on 127.0.0.1 or ::1 only",
+            "beyond this machine, name the host names people use in COSTBRIDGE_ALLOWED_HOSTS "
+            "(commas; serve them over HTTPS: the session cookie is Secure)",
             param_hint="--host",
         )
-    settings = _settings()
     from core.cli_ops import prepare_process
 
     prepare_process(settings)

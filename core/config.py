@@ -22,6 +22,7 @@ malformed (a `ConfigError`); nothing else reads `os.environ`.
 | `COSTBRIDGE_WEB_TIMEOUT` | `60` seconds a request may take before gunicorn restarts its worker |
 | `COSTBRIDGE_LOG_FORMAT` | `json` in production, else `text` |
 | `COSTBRIDGE_LOG_LEVEL` | `INFO` |
+| `COSTBRIDGE_ALLOWED_HOSTS` | empty; host names the signed-in console is served under beyond this machine, commas (HTTPS) |
 | `METRICS_TOKEN` | empty: `/metrics` answers loopback only; set: a `Bearer` token is required |
 | `PROMETHEUS_MULTIPROC_DIR` | `<instance>/prometheus` (`costbridge web` and `worker` share it) |
 """
@@ -79,6 +80,8 @@ class Settings:
     log_level: str = "INFO"
     metrics_token: str = field(default="", repr=False)
     metrics_dir: Path | None = None
+    #: Host names people reach the signed-in console under, beyond this machine's own.
+    allowed_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,6 +133,11 @@ class Settings:
                 env, "COSTBRIDGE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"
             ),
             metrics_token=env.get("METRICS_TOKEN", "").strip(),
+            allowed_hosts=tuple(
+                h.strip().lower().rstrip(".")
+                for h in env.get("COSTBRIDGE_ALLOWED_HOSTS", "").split(",")
+                if h.strip()
+            ),
             metrics_dir=Path(
                 env.get("PROMETHEUS_MULTIPROC_DIR", "").strip() or instance / "prometheus"
             ),

@@ -159,3 +159,34 @@ def test_users_create_refuses_a_short_password(runtime, committed_db, monkeypatc
     )
     assert result.exit_code == 1
     assert "at least 10 characters" in result.output
+
+
+def test_web_refuses_to_serve_beyond_this_machine_without_allowed_hosts(monkeypatch, tmp_path):
+    from core.cli import main
+
+    monkeypatch.setenv("COSTBRIDGE_INSTANCE", str(tmp_path))
+    monkeypatch.delenv("COSTBRIDGE_ALLOWED_HOSTS", raising=False)
+    result = CliRunner().invoke(main, ["web", "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "COSTBRIDGE_ALLOWED_HOSTS" in result.output
+
+
+def test_allowed_hosts_reach_the_signed_in_console_and_others_do_not(
+    runtime, engine, pm, committed_db
+):
+    from core.runtime import Runtime
+    from costbridge_testing.services import web_app
+
+    served = Runtime(
+        settings=runtime.settings.with_overrides({"allowed_hosts": ("costbridge.example.com",)}),
+        engine=engine,
+        pm=pm,
+    )
+    with web_app(served) as app:
+        assert app.config["SESSION_COOKIE_SECURE"] is True
+        uid = add_user(served.sessions, "far@example.com", Role.VIEWER)
+        client = sign_in(
+            app.test_client(), served.sessions, uid, base_url="https://costbridge.example.com"
+        )
+        assert client.get("/admin/", base_url="https://costbridge.example.com").status_code == 200
+        assert client.get("/admin/", base_url="https://elsewhere.example").status_code == 400
