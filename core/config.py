@@ -22,7 +22,7 @@ malformed (a `ConfigError`); nothing else reads `os.environ`.
 | `COSTBRIDGE_WEB_TIMEOUT` | `60` seconds a request may take before gunicorn restarts its worker |
 | `COSTBRIDGE_LOG_FORMAT` | `json` in production, else `text` |
 | `COSTBRIDGE_LOG_LEVEL` | `INFO` |
-| `COSTBRIDGE_ALLOWED_HOSTS` | empty; host names the signed-in console is served under beyond this machine, commas (HTTPS) |
+| `COSTBRIDGE_ALLOWED_HOSTS` | empty; the console's host names beyond this machine, commas (HTTPS) |
 | `METRICS_TOKEN` | empty: `/metrics` answers loopback only; set: a `Bearer` token is required |
 | `PROMETHEUS_MULTIPROC_DIR` | `<instance>/prometheus` (`costbridge web` and `worker` share it) |
 """
