@@ -14,14 +14,18 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core import metrics
@@ -154,8 +158,8 @@ def pull_company(
     Returns:
         The report; the `SyncRun` holds the same counts (none is written for a dry run).
     """
-    started = utcnow()
-    with rt.sessions() as session:
+    with realm_pull_lock(rt.engine, company_id, wait=not dry_run), rt.sessions() as session:
+        started = utcnow()
         company = session.get(Company, company_id)
         if company is None:
             raise CostbridgeError(
@@ -394,6 +398,34 @@ def realm_lookups(session: Session, company: Company, client: Any) -> tuple[Look
 def is_gone(row: Mapping[str, Any]) -> bool:
     """Whether a pulled row is a deleted stub or a voided transaction (it has no actuals)."""
     return _gone(row)
+
+
+#: First key of the PostgreSQL advisory lock that keeps two pulls of one company apart.
+LOCK_NAMESPACE = 0x0C057
+
+
+@contextmanager
+def realm_pull_lock(engine: Engine, company_id: int, *, wait: bool = True) -> Iterator[None]:
+    """Hold the company's pull lock: a second pull waits for the first (both then apply cleanly).
+
+    A PostgreSQL session-level advisory lock on a connection of its own, so it spans the pull's
+    many commits and dies with the process. SQLite serialises writers by itself.
+    """
+    if not wait or engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(
+            text("SELECT pg_advisory_lock(:ns, :id)"), {"ns": LOCK_NAMESPACE, "id": company_id}
+        )
+        try:
+            yield
+        finally:
+            conn.execute(
+                text("SELECT pg_advisory_unlock(:ns, :id)"),
+                {"ns": LOCK_NAMESPACE, "id": company_id},
+            )
+            conn.commit()
 
 
 def _position(cursor: SyncCursor) -> dt.datetime:

@@ -526,3 +526,20 @@ def test_a_dead_grant_mid_pull_asks_for_a_reconnect(
         run = session.get(SyncRun, report.run_id)
         assert run is not None
         assert run.state == RunState.NEEDS_ADMIN
+
+
+def test_two_pulls_at_once_take_turns_and_store_each_line_once(
+    qbo_runtime: Runtime, demo: dict[str, Any]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(lambda _: pull_company(qbo_runtime, demo["company_id"]), range(2)))
+    assert [r.state for r in reports] == [RunState.SUCCEEDED, RunState.SUCCEEDED]
+    first, second = sorted(reports, key=lambda r: -r.tally.added)
+    assert second.tally.added == 0
+    assert second.modes == dict.fromkeys(
+        ("Bill", "Purchase", "TimeActivity", "VendorCredit"), "cdc"
+    )
+    with qbo_runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Actual)) == first.tally.added
