@@ -78,8 +78,7 @@ def check_file(file_name: str, content_type: str | None, size: int) -> tuple[str
         raise Rejected("This file is empty.", fix="Attach the file again.")
     if size > MAX_BYTES:
         raise Rejected(
-            f"This file is {size / 1024 / 1024:.0f} MB; QuickBooks takes attachments up to "
-            "100 MB.",
+            f"This file is {size / 1024 / 1024:.0f} MB; QuickBooks takes attachments up to 100 MB.",
             fix="Compress it or split it into smaller files, then attach them.",
         )
     return name, ctype

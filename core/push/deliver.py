@@ -586,11 +586,17 @@ class Pusher:
         return out
 
     def read_current(self, entity: str, qbo_id: str) -> dict[str, Any] | None:
-        """The record as QBO has it now; None when it is gone (deleted in QBO)."""
+        """The record as QBO has it now; None when it is gone (deleted in QBO).
+
+        A query by Id rather than a GET: a deleted record is simply absent (API.md §2.5 leaves
+        a GET of a deleted Id unconfirmed).
+        """
         try:
-            return self.client.read(entity, qbo_id)
+            rows = self.client.query(queries.select(entity, queries.eq("Id", qbo_id)))
         except InvalidReference:
             return None
+        found = rows.get(entity) or []
+        return dict(found[0]) if found else None
 
     def paid(self, entity: str, current: Mapping[str, Any]) -> bool:
         """Whether a bill or invoice has a payment against it (Balance below TotalAmt)."""

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
+import pytest
+
+from core.errors import Rejected
+from core.files import store_for
 from core.models import OutboxEntry
 from core.models import OutboxState
 from core.push import records
@@ -53,3 +58,157 @@ def test_bill_is_pushed_unpaid_with_coded_lines_for_the_linked_customer(
     assert {d["CustomerRef"]["value"] for d in details} == {books.customer_id}
     assert [d["BillableStatus"] for d in details] == ["Billable", "NotBillable"]
     assert committed_db.get(OutboxEntry, entries[0].id).state == OutboxState.DONE
+
+
+def _pushed_bill(qbo_runtime, committed_db, books, project_factory, **settings):
+    project = _project(project_factory, books, **settings)
+    bill, entries = records.create_bill(
+        committed_db,
+        qbo_runtime.pm,
+        project,
+        vendor=books.vendor,
+        bill_date=dt.date(2026, 3, 2),
+        lines=[LineInput(D("100.00"), books.concrete.id)],
+    )
+    send(qbo_runtime, committed_db, entries)
+    return bill, records.qbo_id_of(committed_db, "bill", bill.id)
+
+
+def test_edit_is_sent_with_the_current_sync_token(
+    qbo_runtime, committed_db, books, project_factory
+):
+    bill, qbo_id = _pushed_bill(qbo_runtime, committed_db, books, project_factory)
+    entries = records.edit_bill(
+        committed_db, bill, memo="Revised", lines=[LineInput(D("120.00"), books.concrete.id)]
+    )
+    send(qbo_runtime, committed_db, entries)
+    pushed = books.client.read("Bill", qbo_id)
+    assert (pushed["TotalAmt"], pushed["SyncToken"]) == (D("120.00"), "1")
+    assert pushed["PrivateNote"].startswith("Revised\ncb-")
+    assert committed_db.get(OutboxEntry, entries[0].id).state == OutboxState.DONE
+
+
+def test_stale_object_is_read_again_and_the_edit_applied(
+    qbo_runtime, committed_db, books, project_factory, sandbox_control
+):
+    bill, qbo_id = _pushed_bill(qbo_runtime, committed_db, books, project_factory)
+    sandbox_control.faults(fault_code="5010", count=1, paths=["bill"])
+    entries = records.edit_bill(committed_db, bill, number="HL-2")
+    send(qbo_runtime, committed_db, entries)
+    assert books.client.read("Bill", qbo_id)["DocNumber"] == "HL-2"
+    assert committed_db.get(OutboxEntry, entries[0].id).state == OutboxState.DONE
+
+
+def test_edit_that_keeps_meeting_stale_objects_is_a_conflict_the_admin_sees(
+    qbo_runtime, committed_db, books, project_factory, sandbox_control
+):
+    bill, qbo_id = _pushed_bill(qbo_runtime, committed_db, books, project_factory)
+    sandbox_control.faults(fault_code="5010", count=2, paths=["bill"])
+    entries = records.edit_bill(committed_db, bill, number="HL-3")
+    send(qbo_runtime, committed_db, entries)
+    row = committed_db.get(OutboxEntry, entries[0].id)
+    assert row.state == OutboxState.NEEDS_ADMIN
+    assert "(conflict)" in row.last_error
+    assert row.error_code == "5010"
+    assert books.client.read("Bill", qbo_id).get("DocNumber") != "HL-3"
+
+
+def test_bill_deleted_here_before_it_is_paid_is_deleted_in_qbo(
+    qbo_runtime, committed_db, books, project_factory
+):
+    bill, qbo_id = _pushed_bill(qbo_runtime, committed_db, books, project_factory)
+    entries = records.delete_bill(committed_db, bill)
+    send(qbo_runtime, committed_db, entries)
+    assert books.client.query("SELECT * FROM Bill").get("Bill", []) == []
+    assert records.qbo_id_of(committed_db, "bill", bill.id) is None
+    assert committed_db.get(OutboxEntry, entries[0].id).state == OutboxState.DONE
+
+
+def test_bill_deleted_before_it_was_sent_never_reaches_qbo(
+    qbo_runtime, committed_db, books, project_factory
+):
+    project = _project(project_factory, books)
+    bill, created = records.create_bill(
+        committed_db,
+        qbo_runtime.pm,
+        project,
+        vendor=books.vendor,
+        bill_date=dt.date(2026, 3, 2),
+        lines=[LineInput(D("5.00"), None)],
+    )
+    assert records.delete_bill(committed_db, bill) == []
+    send(qbo_runtime, committed_db, created)
+    assert committed_db.get(OutboxEntry, created[0].id).state == OutboxState.CANCELLED
+    assert books.client.query("SELECT * FROM Bill").get("Bill", []) == []
+
+
+def test_bill_dated_in_closed_books_is_refused_before_anything_is_sent(
+    qbo_runtime, committed_db, books, project_factory
+):
+    prefs = books.client.request("GET", "preferences", what="test")["Preferences"]
+    books.client.update(
+        "Preferences",
+        {
+            "Id": prefs["Id"],
+            "SyncToken": prefs["SyncToken"],
+            "AccountingInfoPrefs": {"BookCloseDate": "2026-03-31"},
+        },
+        sparse=True,
+        request_id=uuid.uuid4().hex,
+    )
+    project = _project(project_factory, books)
+    _bill, entries = records.create_bill(
+        committed_db,
+        qbo_runtime.pm,
+        project,
+        vendor=books.vendor,
+        bill_date=dt.date(2026, 3, 2),
+        lines=[LineInput(D("5.00"), None)],
+    )
+    send(qbo_runtime, committed_db, entries)
+    row = committed_db.get(OutboxEntry, entries[0].id)
+    assert row.state == OutboxState.NEEDS_ADMIN
+    assert row.last_error.startswith("QuickBooks' books are closed up to 2026-03-31")
+    assert books.client.query("SELECT * FROM Bill").get("Bill", []) == []
+
+
+def test_files_of_a_pushed_bill_go_up_once_as_attachables_linked_to_it(
+    qbo_runtime, committed_db, books, project_factory, tmp_path
+):
+    bill, qbo_id = _pushed_bill(qbo_runtime, committed_db, books, project_factory)
+    store = store_for(qbo_runtime.settings.instance_path)
+    file, entries = records.attach_file(
+        committed_db,
+        qbo_runtime.pm,
+        store,
+        bill,
+        file_name="../../Invoice #88412 (final).PDF",
+        content=b"%PDF-1.4 costbridge",
+        content_type="application/pdf",
+    )
+    assert file.file_name == "Invoice _88412 (final).pdf"
+    send(qbo_runtime, committed_db, entries)
+    send(qbo_runtime, committed_db, entries)  # queued twice: still one Attachable
+    attached = books.client.query(
+        f"SELECT * FROM Attachable WHERE AttachableRef.EntityRef.value = '{qbo_id}'"  # noqa: S608
+    ).get("Attachable", [])
+    assert [a["FileName"] for a in attached] == ["Invoice _88412 (final).pdf"]
+    assert records.qbo_id_of(committed_db, "attachment", file.id) == attached[0]["Id"]
+
+
+def test_file_type_qbo_refuses_is_refused_when_attached(
+    qbo_runtime, committed_db, books, project_factory
+):
+    bill, _qbo_id = _pushed_bill(qbo_runtime, committed_db, books, project_factory)
+    with pytest.raises(Rejected) as refused:
+        records.attach_file(
+            committed_db,
+            qbo_runtime.pm,
+            store_for(qbo_runtime.settings.instance_path),
+            bill,
+            file_name="setup.exe",
+            content=b"MZ",
+            content_type="application/octet-stream",
+        )
+    assert refused.value.message == "QuickBooks does not accept .exe attachments."
+    assert "pdf" in refused.value.fix

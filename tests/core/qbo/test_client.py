@@ -54,13 +54,24 @@ def test_every_call_pins_minorversion_and_sends_json_headers(
 
 
 def test_writes_carry_a_requestid_and_reads_do_not(qbo_client: QboClient, http: Any) -> None:
-    qbo_client.create(
-        "Vendor", {"DisplayName": "Hillside Lumber Supply"}, request_id=uuid.uuid4().hex
-    )
+    key = "0123456789abcdef0123456789abcdef0123"  # an outbox key: 36 characters
+    qbo_client.create("Vendor", {"DisplayName": "Hillside Lumber Supply"}, request_id=key)
     qbo_client.query("SELECT * FROM Vendor")
     write, read = api_calls(http)
-    assert len(write["params"]["requestid"]) == 36
+    assert write["params"]["requestid"] == key
     assert "requestid" not in read["params"]
+
+
+def test_a_write_without_a_requestid_is_refused_before_anything_is_sent(
+    qbo_client: QboClient, http: Any
+) -> None:
+    with pytest.raises(TypeError):
+        qbo_client.create("Vendor", {"DisplayName": "No Key Supply"})  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="requestid"):
+        qbo_client.create("Vendor", {"DisplayName": "No Key Supply"}, request_id="")
+    with pytest.raises(ValueError, match="requestid"):
+        qbo_client.batch([{"bId": "1", "Query": "SELECT * FROM Vendor"}], request_id="")
+    assert api_calls(http) == []
 
 
 def test_a_retried_write_reuses_its_requestid_and_creates_one_record(
