@@ -149,15 +149,26 @@ class BudgetView(PerProject, LocalBaseView):
             Actual.excluded_reason.is_not(None),
             *extra,
         ]
-        counted = session.scalars(
-            select(Actual)
-            .where(*counted_where)
-            .order_by(Actual.txn_date.desc(), Actual.id.desc())
-            .limit(POPUP_ROWS)
-        ).all()
-        total, n = session.execute(
-            select(func.sum(Actual.amount), func.count()).where(*counted_where)
-        ).one()
+        newest = (Actual.txn_date.desc(), Actual.id.desc())
+        if found is None:
+            # Lines come newest first off the partial index; the totals from its included
+            # amounts (index-only once vacuumed): two cheap queries.
+            counted = session.scalars(
+                select(Actual).where(*counted_where).order_by(*newest).limit(POPUP_ROWS)
+            ).all()
+            total, n = session.execute(
+                select(func.sum(Actual.amount), func.count()).where(*counted_where)
+            ).one()
+        else:
+            # A search reads every line of the project once: rows and totals in that one pass.
+            rows = session.execute(
+                select(Actual, func.count().over(), func.sum(Actual.amount).over())
+                .where(*counted_where)
+                .order_by(*newest)
+                .limit(POPUP_ROWS)
+            ).all()
+            counted = [row[0] for row in rows]
+            n, total = (rows[0][1], rows[0][2]) if rows else (0, Decimal("0.00"))
         excluded = session.scalars(
             select(Actual)
             .where(*excluded_where)

@@ -87,6 +87,27 @@ class Actual(Base):
         UniqueConstraint("realm_id", "qbo_entity", "qbo_id", "qbo_line_id"),
         Index("ix_actual_realm_customer", "realm_id", "customer_ref"),
         Index("ix_actual_project_counted", "project_id", "excluded_reason"),
+        # The budget's Applied Actuals pop-up: a project's counting lines, newest first, per
+        # cost code or all of them, with their amounts (index-only sums once vacuumed).
+        Index(
+            "ix_actual_counted_code_date",
+            "project_id",
+            "cost_code_id",
+            "txn_date",
+            "id",
+            postgresql_include=["amount", "actual_type"],
+            postgresql_where=text("excluded_reason IS NULL"),
+            sqlite_where=text("excluded_reason IS NULL"),
+        ),
+        Index(
+            "ix_actual_counted_date",
+            "project_id",
+            "txn_date",
+            "id",
+            postgresql_include=["amount"],
+            postgresql_where=text("excluded_reason IS NULL"),
+            sqlite_where=text("excluded_reason IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -61,7 +61,7 @@ def test_malformed_setting_stops_the_command_with_one_line(monkeypatch):
 def test_web_refuses_to_listen_beyond_this_machine():
     result = CliRunner().invoke(main, ["web", "--host", "0.0.0.0"])
     assert result.exit_code == 2
-    assert "127.0.0.1" in result.output
+    assert "COSTBRIDGE_ALLOWED_HOSTS" in result.output
 
 
 def test_worker_burst_runs_the_queued_job_then_exits(monkeypatch, settings, redis_conn):
