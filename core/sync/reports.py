@@ -34,7 +34,7 @@ from core.plugins import call_one
 from core.qbo import queries
 from core.sync.engine import is_gone
 from core.sync.engine import pulled_entities
-from core.sync.engine import realm_lookups
+from core.sync.realm import realm_lookups
 from core.sync.store import Router
 
 ZERO = Decimal("0.00")
@@ -120,22 +120,16 @@ class BudgetReport:
 
 def budget(session: Session, project: Project) -> BudgetReport:
     """Budgeted, actual and variance per cost code (Uncoded row always last), totals per type."""
-    actual_by_code: dict[int | None, Decimal] = {
-        code: _money(total)
-        for code, total in session.execute(
-            select(Actual.cost_code_id, func.sum(Actual.amount))
-            .where(*counting(project))
-            .group_by(Actual.cost_code_id)
-        )
-    }
-    by_type = {
-        str(getattr(kind, "value", kind)): _money(total)
-        for kind, total in session.execute(
-            select(Actual.actual_type, func.sum(Actual.amount))
-            .where(*counting(project))
-            .group_by(Actual.actual_type)
-        )
-    }
+    # One pass over the project's lines gives both breakdowns (exact decimals, added here).
+    actual_by_code: dict[int | None, Decimal] = defaultdict(lambda: ZERO)
+    by_type: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for code, kind, total in session.execute(
+        select(Actual.cost_code_id, Actual.actual_type, func.sum(Actual.amount))
+        .where(*counting(project))
+        .group_by(Actual.cost_code_id, Actual.actual_type)
+    ):
+        actual_by_code[code] += _money(total)
+        by_type[str(getattr(kind, "value", kind))] += _money(total)
     budget_by_code: dict[int | None, Decimal] = {
         code: _money(total)
         for code, total in session.execute(
@@ -170,7 +164,7 @@ def budget(session: Session, project: Project) -> BudgetReport:
             actual_by_code.get(None, ZERO),
         )
     )
-    return BudgetReport(project.id, project.name, rows, by_type)
+    return BudgetReport(project.id, project.name, rows, dict(by_type))
 
 
 # -- reconciliation -----------------------------------------------------------------------------
