@@ -14,22 +14,17 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from collections.abc import Iterable
-from collections.abc import Iterator
 from collections.abc import Mapping
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy import select
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core import metrics
-from core.contracts import Lookups
 from core.contracts import QboRecord
 from core.contracts import RecordProblem
 from core.db import utcnow
@@ -37,16 +32,19 @@ from core.errors import CostbridgeError
 from core.errors import NeedsAdmin
 from core.models import Company
 from core.models import ConnectionStatus
-from core.models import CostCode
-from core.models import Employee
 from core.models import RunState
 from core.models import SyncCursor
 from core.models import SyncRun
 from core.plugins import PluginManager
 from core.plugins import direct_impl
+from core.push.invoice_status import apply_rows
+from core.push.invoice_status import pushed_invoices
+from core.push.invoice_status import refresh_invoice_status
 from core.qbo import queries
 from core.runtime import Runtime
-from core.sync.lookups import RateBook
+from core.sync.realm import BookClose
+from core.sync.realm import realm_lookups
+from core.sync.realm import realm_pull_lock
 from core.sync.store import LineWriter
 from core.sync.store import Router
 from core.sync.store import WriteTally
@@ -76,6 +74,8 @@ class PullReport:
     modes: dict[str, str] = field(default_factory=dict)
     tally: WriteTally = field(default_factory=WriteTally)
     problems: list[RecordProblem] = field(default_factory=list)
+    invoices_updated: int = 0
+    closed_period: list[str] = field(default_factory=list)
     message: str = ""
     fix: str = ""
 
@@ -92,6 +92,8 @@ class PullReport:
             "problems": len(self.problems),
             "requests": dict(self.requests),
             "modes": dict(self.modes),
+            "invoices_updated": self.invoices_updated,
+            "closed_period_changes": len(self.closed_period),
         }
 
     def as_json(self, project_id: int | None = None, changes: bool = True) -> dict[str, Any]:
@@ -183,9 +185,9 @@ def pull_company(
                 from core.qbo import client_for
 
                 client = client_for(rt, company.realm_id)
-            _Pull(rt.pm, session, company, client, report, run, since, dry_run, progress).run(
-                started
-            )
+            _Pull(
+                rt.pm, session, company, client, report, run, since, dry_run, progress, _redis(rt)
+            ).run(started)
         except NeedsAdmin as exc:
             session.rollback()
             return _close(session, run, report, RunState.NEEDS_ADMIN, exc.message, exc.fix)
@@ -230,6 +232,7 @@ class _Pull:
         since: dt.date | None,
         dry_run: bool,
         progress: Progress | None,
+        redis: Any = None,
     ) -> None:
         self.pm = pm
         self.session = session
@@ -246,6 +249,8 @@ class _Pull:
         self.router = Router.for_company(session, pm, company.id)
         self.writer = LineWriter(session, self.realm_id, report.tally, dry_run=dry_run)
         self.lookups, self.rates = realm_lookups(session, company, client)
+        self.invoices: dict[str, int] = {}
+        self.closing = BookClose(client, self.realm_id, redis)
 
     def run(self, started: dt.datetime) -> None:
         cursors = {
@@ -265,14 +270,22 @@ class _Pull:
                 and cursor.position > started - CDC_WINDOW
             )
             (incremental if fresh and self.since is None else full).append(entity)
+        self.invoices = pushed_invoices(self.session, self.realm_id)
         for entity in full:
             self.report.modes[entity] = "query" if self.since is None else f"since {self.since}"
             self._query(entity)
+        if full and self.invoices:
+            self.report.invoices_updated += refresh_invoice_status(
+                self.session, self.client, self.realm_id
+            )
+            self._count_request("Invoice")
+        if full and self.since is None:
+            self.closing.prime()
         if incremental:
             since = min(_position(cursors[e]) for e in incremental)
             for entity in incremental:
                 self.report.modes[entity] = "cdc"
-            self._cdc(incremental, since)
+            self._cdc(incremental + (["Invoice"] if self.invoices and not full else []), since)
         if self.dry_run:
             self.session.rollback()
             return
@@ -321,9 +334,25 @@ class _Pull:
         self.report.requests["cdc"] = self.report.requests.get("cdc", 0) + 1
         for entity in entities:
             rows = result.changes.get(entity, [])
+            if entity not in self.owners:  # pushed invoices: their paid status comes from QBO
+                self.report.invoices_updated += apply_rows(self.session, self.invoices, rows)
+                continue
+            self._flag_closed_period(entity, rows)
             for start in range(0, len(rows), PAGE):
                 self._apply(entity, rows[start : start + PAGE])
         self._commit()
+
+    def _flag_closed_period(self, entity: str, rows: list[dict[str, Any]]) -> None:
+        """Note changed records dated in a month QBO's books have closed (on the run)."""
+        live = [r for r in rows if not _gone(r) and r.get("TxnDate")]
+        if not live:
+            return
+        closed = self.closing.date()
+        if closed is None:
+            return
+        for row in live:
+            if dt.date.fromisoformat(str(row["TxnDate"])[:10]) <= closed:
+                self.report.closed_period.append(f"{entity} {row.get('Id')}")
 
     def _count_request(self, entity: str) -> None:
         self.report.requests[entity] = self.report.requests.get(entity, 0) + 1
@@ -380,52 +409,16 @@ class _Pull:
             self.session.commit()
 
 
-def realm_lookups(session: Session, company: Company, client: Any) -> tuple[Lookups, RateBook]:
-    """The lookups mappers get for a company's realm, and the rate book that fills them.
-
-    Call `rates.prefetch(rows)` before mapping TimeActivity rows (the lookups see its maps).
-    """
-    rates = RateBook(client, _local_employee_rates(session, company.id))
-    lookups = Lookups(
-        home_currency=company.home_currency,
-        item_cost_codes=_item_cost_codes(session, company.id),
-        employee_cost_rates=rates.employees,
-        vendor_cost_rates=rates.vendors,
-    )
-    return lookups, rates
-
-
 def is_gone(row: Mapping[str, Any]) -> bool:
     """Whether a pulled row is a deleted stub or a voided transaction (it has no actuals)."""
     return _gone(row)
 
 
-#: First key of the PostgreSQL advisory lock that keeps two pulls of one company apart.
-LOCK_NAMESPACE = 0x0C057
-
-
-@contextmanager
-def realm_pull_lock(engine: Engine, company_id: int, *, wait: bool = True) -> Iterator[None]:
-    """Hold the company's pull lock: a second pull waits for the first (both then apply cleanly).
-
-    A PostgreSQL session-level advisory lock on a connection of its own, so it spans the pull's
-    many commits and dies with the process. SQLite serialises writers by itself.
-    """
-    if not wait or engine.dialect.name != "postgresql":
-        yield
-        return
-    with engine.connect() as conn:
-        conn.execute(
-            text("SELECT pg_advisory_lock(:ns, :id)"), {"ns": LOCK_NAMESPACE, "id": company_id}
-        )
-        try:
-            yield
-        finally:
-            conn.execute(
-                text("SELECT pg_advisory_unlock(:ns, :id)"),
-                {"ns": LOCK_NAMESPACE, "id": company_id},
-            )
-            conn.commit()
+def _redis(rt: Runtime) -> Any:
+    try:
+        return rt.redis
+    except Exception:  # noqa: BLE001 - the pull works without the cache
+        return None
 
 
 def _position(cursor: SyncCursor) -> dt.datetime:
@@ -449,26 +442,6 @@ def _updated_at(row: Mapping[str, Any]) -> dt.datetime | None:
         return dt.datetime.fromisoformat(raw).astimezone(dt.UTC)
     except ValueError:
         return None
-
-
-def _item_cost_codes(session: Session, company_id: int) -> dict[str, int]:
-    rows = session.execute(
-        select(CostCode.qbo_item_id, CostCode.id).where(
-            CostCode.company_id == company_id, CostCode.qbo_item_id.is_not(None)
-        )
-    )
-    return {str(item): code for item, code in rows}
-
-
-def _local_employee_rates(session: Session, company_id: int) -> dict[str, Any]:
-    rows = session.execute(
-        select(Employee.qbo_employee_id, Employee.cost_rate).where(
-            Employee.company_id == company_id,
-            Employee.qbo_employee_id.is_not(None),
-            Employee.cost_rate.is_not(None),
-        )
-    )
-    return {str(qbo_id): rate for qbo_id, rate in rows}
 
 
 def _open_run(
@@ -526,6 +499,12 @@ def _explain(report: PullReport, limit: int = 200) -> str:
     """Every reason a line was left out (with its count) and every record that failed."""
     parts = [f"{n} line(s): {reason}" for reason, n in report.tally.left_out.most_common()]
     parts += [f"{p.entity} {p.id}: {p.message}" for p in report.problems[:limit]]
+    if report.closed_period:
+        parts.append(
+            f"{len(report.closed_period)} record(s) changed in QuickBooks are dated in a closed "
+            "period (on or before the books' close date): "
+            + ", ".join(report.closed_period[:limit])
+        )
     return "\n".join(parts)
 
 

@@ -543,3 +543,115 @@ def test_two_pulls_at_once_take_turns_and_store_each_line_once(
     )
     with qbo_runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Actual)) == first.tally.added
+
+
+def _invoice_in_qbo(client: Any, customer: str, item: str) -> dict[str, Any]:
+    return client.create(
+        "Invoice",
+        {
+            "CustomerRef": {"value": customer},
+            "Line": [
+                {
+                    "Amount": Decimal("500.00"),
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"value": item},
+                        "Qty": 1,
+                        "UnitPrice": Decimal("500.00"),
+                    },
+                }
+            ],
+        },
+        request_id=f"test-invoice-{random.random()}",  # noqa: S311
+    )
+
+
+def test_paid_status_of_pushed_invoices_comes_from_qbo_on_every_pull(
+    qbo_runtime: Runtime, demo: dict[str, Any], qbo_sandbox: Any
+) -> None:
+    from core.models import Invoice
+    from core.models import InvoiceStatus
+    from core.models import RemoteMapping
+
+    pull_company(qbo_runtime, demo["company_id"])  # the first sync: cursors in place
+    client = client_for(qbo_runtime, demo["realm"])
+    customer = raw_state_customers(qbo_sandbox.url, demo["realm"])[0]["Id"]
+    item = client.query("SELECT * FROM Item WHERE Type = 'Service' MAXRESULTS 1")["Item"][0]["Id"]
+    paid, partly = _invoice_in_qbo(client, customer, item), _invoice_in_qbo(client, customer, item)
+    with qbo_runtime.sessions() as session:
+        company = session.get(Company, demo["company_id"])
+        project = create_project(session, qbo_runtime.pm, company, "Invoiced job")
+        for qbo in (paid, partly):
+            invoice = Invoice(
+                project_id=project.id,
+                invoice_date=dt.date(2026, 11, 1),
+                status=InvoiceStatus.SENT,
+            )
+            session.add(invoice)
+            session.flush()
+            session.add(
+                RemoteMapping(
+                    realm_id=demo["realm"],
+                    entity="Invoice",
+                    qbo_id=qbo["Id"],
+                    local_kind="invoice",
+                    local_id=invoice.id,
+                )
+            )
+        session.commit()
+    for qbo, amount in ((paid, "500.00"), (partly, "200.00")):
+        client.create(
+            "Payment",
+            {
+                "CustomerRef": {"value": customer},
+                "TotalAmt": Decimal(amount),
+                "Line": [
+                    {
+                        "Amount": Decimal(amount),
+                        "LinkedTxn": [{"TxnId": qbo["Id"], "TxnType": "Invoice"}],
+                    }
+                ],
+            },
+            request_id=f"test-payment-{qbo['Id']}",
+        )
+    report = pull_company(qbo_runtime, demo["company_id"])
+    assert report.requests == {"cdc": 1}
+    assert report.invoices_updated == 2
+    with qbo_runtime.sessions() as session:
+        by_qbo = {
+            m.qbo_id: session.get(Invoice, m.local_id)
+            for m in session.scalars(select(RemoteMapping).filter_by(local_kind="invoice"))
+        }
+        assert by_qbo[paid["Id"]].status == InvoiceStatus.PAID
+        assert by_qbo[partly["Id"]].status == InvoiceStatus.PARTIALLY_PAID
+        assert by_qbo[partly["Id"]].balance == Decimal("300.00")
+
+
+def test_an_edit_dated_in_a_closed_period_is_flagged_on_the_run(
+    qbo_runtime: Runtime, demo: dict[str, Any]
+) -> None:
+    pull_company(qbo_runtime, demo["company_id"])
+    client = client_for(qbo_runtime, demo["realm"])
+    bill = client.query("SELECT * FROM Bill ORDERBY TxnDate MAXRESULTS 1")["Bill"][0]
+    prefs = client.request("GET", "preferences", what="test")["Preferences"]
+    client.update(
+        "Preferences",
+        {
+            "Id": prefs.get("Id", "1"),
+            "SyncToken": prefs["SyncToken"],
+            "AccountingInfoPrefs": {"BookCloseDate": "2026-01-31"},
+        },
+        sparse=True,
+        request_id="test-close-books",
+    )
+    qbo_runtime.redis.delete(f"costbridge:book-close:{demo['realm']}")
+    bill["PrivateNote"] = "edited after the books closed"
+    _write(client, "Bill", _clean(bill))
+    report = pull_company(qbo_runtime, demo["company_id"])
+    assert report.closed_period == [f"Bill {bill['Id']}"]
+    with qbo_runtime.sessions() as session:
+        run = session.get(SyncRun, report.run_id)
+        assert run is not None
+        assert run.counts["closed_period_changes"] == 1
+        assert f"Bill {bill['Id']}" in (run.detail or "")
+        assert "closed period" in (run.detail or "")

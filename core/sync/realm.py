@@ -1,0 +1,147 @@
+"""What a pull needs to know about a company's realm, and the lock that keeps pulls apart.
+
+Lookups for the mappers (item -> cost code, cost rates, home currency), QBO's closed-books date
+(cached an hour per realm), and the per-company pull lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from collections.abc import Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core.contracts import Lookups
+from core.models import Company
+from core.models import CostCode
+from core.models import Employee
+from core.sync.lookups import RateBook
+
+log = logging.getLogger(__name__)
+
+
+def realm_lookups(session: Session, company: Company, client: Any) -> tuple[Lookups, RateBook]:
+    """The lookups mappers get for a company's realm, and the rate book that fills them.
+
+    Call `rates.prefetch(rows)` before mapping TimeActivity rows (the lookups see its maps).
+    """
+    rates = RateBook(client, _local_employee_rates(session, company.id))
+    lookups = Lookups(
+        home_currency=company.home_currency,
+        item_cost_codes=_item_cost_codes(session, company.id),
+        employee_cost_rates=rates.employees,
+        vendor_cost_rates=rates.vendors,
+    )
+    return lookups, rates
+
+
+#: First key of the PostgreSQL advisory lock that keeps two pulls of one company apart.
+LOCK_NAMESPACE = 0x0C057
+
+
+@contextmanager
+def realm_pull_lock(engine: Engine, company_id: int, *, wait: bool = True) -> Iterator[None]:
+    """Hold the company's pull lock: a second pull waits for the first (both then apply cleanly).
+
+    A PostgreSQL session-level advisory lock on a connection of its own, so it spans the pull's
+    many commits and dies with the process. SQLite serialises writers by itself.
+    """
+    if not wait or engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(
+            text("SELECT pg_advisory_lock(:ns, :id)"), {"ns": LOCK_NAMESPACE, "id": company_id}
+        )
+        try:
+            yield
+        finally:
+            conn.execute(
+                text("SELECT pg_advisory_unlock(:ns, :id)"),
+                {"ns": LOCK_NAMESPACE, "id": company_id},
+            )
+            conn.commit()
+
+
+class BookClose:
+    """QBO's closed-books date (Preferences), read at most once an hour per realm.
+
+    Kept in Redis when there is one, so a CDC pull of a few changes stays one request.
+    """
+
+    TTL = 3600
+
+    def __init__(self, client: Any, realm_id: str, redis: Any) -> None:
+        """Read through `client`; cache in `redis` (None: read once per pull)."""
+        self.client = client
+        self.key = f"costbridge:book-close:{realm_id}"
+        self.redis = redis
+        self._known: tuple[dt.date | None] | None = None
+
+    def date(self) -> dt.date | None:
+        """The close date, or None when the books are not closed."""
+        if self._known is None:
+            cached = self._cached()
+            self._known = (self._read() if cached is _MISSING else cached,)  # type: ignore[assignment]
+        known = self._known
+        assert known is not None
+        return known[0]
+
+    def prime(self) -> None:
+        """Read it now (after a full sync), so later CDC pulls find it cached."""
+        self._known = (self._read(),)
+
+    def _cached(self) -> object:
+        if self.redis is None:
+            return _MISSING
+        try:
+            raw = self.redis.get(self.key)
+        except Exception:  # noqa: BLE001 - a cache miss, not a failure
+            return _MISSING
+        if raw is None:
+            return _MISSING
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        return dt.date.fromisoformat(text) if text else None
+
+    def _read(self) -> dt.date | None:
+        body = self.client.request("GET", "preferences", what="Reading company preferences")
+        prefs = body.get("Preferences") if isinstance(body, Mapping) else None
+        info = (prefs or {}).get("AccountingInfoPrefs") or {}
+        text = str(info.get("BookCloseDate") or "")[:10]
+        closed = dt.date.fromisoformat(text) if text else None
+        if self.redis is not None:
+            try:
+                self.redis.set(self.key, text, ex=self.TTL)
+            except Exception:  # noqa: BLE001 - the next pull reads it again
+                log.warning("could not cache the book close date of realm %s", self.key)
+        return closed
+
+
+_MISSING = object()
+
+
+def _item_cost_codes(session: Session, company_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(CostCode.qbo_item_id, CostCode.id).where(
+            CostCode.company_id == company_id, CostCode.qbo_item_id.is_not(None)
+        )
+    )
+    return {str(item): code for item, code in rows}
+
+
+def _local_employee_rates(session: Session, company_id: int) -> dict[str, Any]:
+    rows = session.execute(
+        select(Employee.qbo_employee_id, Employee.cost_rate).where(
+            Employee.company_id == company_id,
+            Employee.qbo_employee_id.is_not(None),
+            Employee.cost_rate.is_not(None),
+        )
+    )
+    return {str(qbo_id): rate for qbo_id, rate in rows}
