@@ -105,7 +105,11 @@ def _last_line(exc_info: str | None) -> str | None:
     if not exc_info:
         return None
     lines = [line for line in exc_info.strip().splitlines() if line.strip()]
-    return lines[-1].strip()[:500] if lines else None
+    if not lines:
+        return None
+    last = lines[-1].strip()
+    # Our own errors carry words for people: drop their class path ("core.errors.NeedsAdmin:").
+    return _OURS.sub("", last)[:500]
 
 
 def _row(job: Job, queue_name: str, state: str) -> JobRow:
@@ -200,6 +204,7 @@ def _join_runs(session: Session, rows: Sequence[JobRow]) -> None:
 
 
 _NUMBERS = re.compile(r"\b\d+\b")
+_OURS = re.compile(r"^(?:core|plugins)(?:\.\w+)+: ")
 
 
 def failure_groups(rows: Iterable[JobRow]) -> list[FailureGroup]:
