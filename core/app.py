@@ -18,6 +18,7 @@ from core.db import Base
 from core.runtime import Runtime
 from core.web import register_blueprints
 from core.web.access import LOOPBACK_HOSTS
+from core.web.hardening import init_hardening
 from core.web.health import init_ops
 
 
@@ -48,10 +49,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         else {},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Production cookies go over HTTPS only (ASVS 3.3.1); init_auth then names them __Host-.
+        SESSION_COOKIE_SECURE=settings.env == "production",
         MAX_CONTENT_LENGTH=110 * 1024 * 1024,
         # DNS rebinding: only loopback names may reach the console; any other Host gets 400
         # (core/web/access.py). A deployment behind a public name overrides this.
-        TRUSTED_HOSTS=list(LOOPBACK_HOSTS),
+        TRUSTED_HOSTS=[*LOOPBACK_HOSTS, *settings.public_hosts],
     )
     app.config.update({k: v for k, v in overrides.items() if k.isupper()})
     app.extensions["costbridge"] = runtime
@@ -64,6 +67,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     init_admin(app, runtime.pm, db)
     register_blueprints(app, csrf)
     init_ops(app)
+    init_hardening(app)
 
     @app.get("/")
     def index() -> Response:

@@ -9,8 +9,12 @@ from typing import Any
 
 import click
 
+from core import cli_push
+from core import cli_queue
 from core import cli_sync
 from core import cli_users
+from core.cli_errors import OneLineGroup
+from core.cli_errors import say
 from core.cli_ops import status
 from core.config import Settings
 from core.errors import ConfigError
@@ -20,12 +24,12 @@ def _settings() -> Settings:
     try:
         return Settings.from_env()
     except ConfigError as exc:
-        # One clear line naming the variable; no traceback for a configuration mistake.
-        click.echo(f"costbridge: {exc.message}", err=True)
+        # One clear line per problem; no traceback for a configuration mistake.
+        say(exc.message)
         sys.exit(2)
 
 
-@click.group()
+@click.group(cls=OneLineGroup)
 def main() -> None:
     """Keep construction project budgets and QuickBooks Online in step."""
     from core.crypto import install_log_scrubber
@@ -72,7 +76,7 @@ def db_check(url: str | None) -> None:
 @click.option("--name", help="Worker name shown in the queue view.")
 @click.option(
     "--sweep-every",
-    default=60.0,
+    default=15.0,
     show_default=True,
     type=click.FloatRange(min=0),
     help="Seconds between outbox sweeps (re-enqueue pushes Redis lost); 0 turns them off.",
@@ -125,6 +129,7 @@ def worker(
 def sweep() -> None:
     """Re-enqueue every push Redis may have lost (workers also do this every minute)."""
     from core.jobs import tasks
+    from core.qbo.webhook_jobs import sweep_public
     from core.runtime import Runtime
     from core.runtime import install
 
@@ -132,12 +137,18 @@ def sweep() -> None:
     install(rt)
     try:
         result = tasks.sweep_outbox()
+        public = sweep_public()
     finally:
         install(None)
         rt.close()
     click.echo(
         f"costbridge: {result['candidates']} waiting push(es) found, "
         f"{result['enqueued']} put back on the queue."
+    )
+    click.echo(
+        f"costbridge: {public['webhook_changes']} waiting webhook change(s) found, "
+        f"{public['webhook_queued']} queued; {public['revokes_tried']} pending revoke(s) tried, "
+        f"{public['revokes_confirmed']} confirmed."
     )
 
 
@@ -166,8 +177,9 @@ def web(host: str, port: int) -> None:
         serve_production(settings, host, port)
         return
     from core.app import create_app
+    from core.web.hardening import QuietRequestHandler
 
-    create_app().run(host=host, port=port, threaded=True)
+    create_app().run(host=host, port=port, threaded=True, request_handler=QuietRequestHandler)
 
 
 def _is_loopback(host: str) -> bool:
@@ -307,6 +319,7 @@ def keys_rotate() -> None:
 
 
 main.add_command(status)
+main.add_command(cli_queue.queue)
 main.add_command(cli_sync.companies)
 main.add_command(cli_sync.projects)
 main.add_command(cli_sync.sync)
@@ -314,6 +327,13 @@ main.add_command(cli_sync.budget)
 main.add_command(cli_sync.doctor)
 main.add_command(cli_sync.reconcile)
 main.add_command(cli_users.users)
+main.add_command(cli_push.cost_codes)
+main.add_command(cli_push.vendors)
+main.add_command(cli_push.employees)
+main.add_command(cli_push.bills)
+main.add_command(cli_push.invoices)
+main.add_command(cli_push.time_entries)
+main.add_command(cli_push.outbox)
 
 if __name__ == "__main__":
     main()

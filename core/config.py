@@ -25,6 +25,11 @@ malformed (a `ConfigError`); nothing else reads `os.environ`.
 | `COSTBRIDGE_ALLOWED_HOSTS` | empty; the console's host names beyond this machine, commas (HTTPS) |
 | `METRICS_TOKEN` | empty: `/metrics` answers loopback only; set: a `Bearer` token is required |
 | `PROMETHEUS_MULTIPROC_DIR` | `<instance>/prometheus` (`costbridge web` and `worker` share it) |
+| `COSTBRIDGE_PUBLIC_HOSTS` | empty; host names Intuit reaches (webhook, OAuth callback), commas |
+
+With `COSTBRIDGE_ENV=production` start-up also refuses, one line per problem: `QBO_API_BASE` or
+`QBO_REDIRECT_URI` not set or not https (http only to this machine), SQLite, a `SECRET_KEY`
+shorter than `MIN_SECRET_KEY` characters, no key in `TOKEN_ENCRYPTION_KEY`.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -82,6 +88,7 @@ class Settings:
     metrics_dir: Path | None = None
     #: Host names people reach the signed-in console under, beyond this machine's own.
     allowed_hosts: tuple[str, ...] = ()
+    public_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -99,7 +106,7 @@ class Settings:
             raise ConfigError(f"COSTBRIDGE_ENV is {mode!r}; use development, test or production.")
         instance = Path(env.get("COSTBRIDGE_INSTANCE") or Path.cwd() / "instance").resolve()
         api_base = _url(env, "QBO_API_BASE", SANDBOX_BASE)
-        return cls(
+        settings = cls(
             env=mode,
             instance_path=instance,
             database_url=_database_url(env, instance),
@@ -141,12 +148,64 @@ class Settings:
             metrics_dir=Path(
                 env.get("PROMETHEUS_MULTIPROC_DIR", "").strip() or instance / "prometheus"
             ),
+            public_hosts=_host_names(env, "COSTBRIDGE_PUBLIC_HOSTS"),
         )
+        if mode == "production":
+            problems = production_problems(settings, env)
+            if problems:
+                raise ConfigError("\n".join(problems))
+        return settings
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
         """A copy with some fields replaced (tests pass theirs to `create_app`)."""
         known = {k: v for k, v in overrides.items() if k in self.__dataclass_fields__}
         return replace(self, **known)
+
+
+#: Shortest `SECRET_KEY` production accepts (`costbridge keys new` prints 44 characters).
+MIN_SECRET_KEY = 24
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+def production_problems(settings: Settings, env: Mapping[str, str]) -> list[str]:
+    """What production refuses, one line each (empty: nothing)."""
+    problems: list[str] = []
+    for name, value in (
+        ("QBO_API_BASE", settings.qbo_api_base),
+        ("QBO_REDIRECT_URI", settings.qbo_redirect_uri),
+    ):
+        if not env.get(name, "").strip():
+            problems.append(f"{name} is not set; production needs Intuit's https URL.")
+        elif not _https_or_local(value):
+            problems.append(f"{name} must be https in production (http only to this machine).")
+    if settings.database_url.startswith("sqlite"):
+        problems.append("DATABASE_URL is SQLite; production needs postgresql://...")
+    if len(settings.secret_key) < MIN_SECRET_KEY:
+        problems.append(
+            f"SECRET_KEY is shorter than {MIN_SECRET_KEY} characters; use a long random value."
+        )
+    if not settings.token_keys:
+        problems.append("TOKEN_ENCRYPTION_KEY holds no key; make one with `costbridge keys new`.")
+    return problems
+
+
+def _https_or_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" or parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def _host_names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name, "").strip()
+    hosts = tuple(h.strip().lower().rstrip(".") for h in raw.split(",") if h.strip())
+    for host in hosts:
+        if not _HOST_NAME.match(host):
+            raise ConfigError(
+                f"{name} is malformed: expected host names like costbridge.example.com, "
+                f"got {host!r}."
+            )
+    return hosts
 
 
 def _required(env: Mapping[str, str], name: str, mode: str, dev_default: str) -> str:

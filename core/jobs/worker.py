@@ -19,9 +19,11 @@ from core.jobs import queues
 from core.jobs import tasks
 from core.jobs.resilience import CostbridgeWorker
 from core.jobs.resilience import work_until_stopped
+from core.qbo import webhook_jobs
 
 log = logging.getLogger(__name__)
 SWEEP_JOB_ID = "sweep-outbox"
+PUBLIC_SWEEP_JOB_ID = "sweep-public"
 
 
 def schedule_sweep(rt: runtime_mod.Runtime) -> bool:
@@ -34,6 +36,16 @@ def schedule_sweep(rt: runtime_mod.Runtime) -> bool:
         kwargs={},
         retry=None,
         # No result kept, so the next sweep can reuse the id as soon as this one finishes.
+        result_ttl=0,
+    )
+    # Stored webhook changes never queued, and revokes Intuit has not confirmed (issue 13).
+    queues.enqueue(
+        rt.redis,
+        queues.MAINTENANCE,
+        webhook_jobs.sweep_public,
+        job_id=PUBLIC_SWEEP_JOB_ID,
+        kwargs={},
+        retry=None,
         result_ttl=0,
     )
     return job is not None

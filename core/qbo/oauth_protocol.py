@@ -75,3 +75,37 @@ def revoke(oauth: OAuthConfig, token: str) -> bool:
     if resp.status_code != 200:
         log.warning("revoke answered HTTP %s", resp.status_code)
     return resp.status_code == 200
+
+
+def realm_of_token(
+    api_base: str, realm_id: str, access_token: str, *, minor_version: int = 75
+) -> dict[str, Any] | None:
+    """Read `realm_id`'s CompanyInfo with a just-issued access token (API.md §8.6).
+
+    A token works for the one company the user chose, so this proves the callback's `realmId`
+    is that company before anything is stored.
+
+    Returns:
+        The CompanyInfo when the token reads that realm; None when Intuit refuses the token
+        for it (401/403: a token is bound to its own company) or the answer has no CompanyInfo.
+        (CompanyInfo's own `Id` is not the realm id; samples/companyinfo.response.json.)
+
+    Raises:
+        requests.RequestException: Intuit could not be reached or answered 5xx.
+    """
+    resp = requests.get(
+        f"{api_base.rstrip('/')}/v3/company/{realm_id}/companyinfo/{realm_id}",
+        params={"minorversion": str(minor_version)},
+        headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+        timeout=HTTP_TIMEOUT,
+    )
+    if resp.status_code in (400, 401, 403, 404):
+        log.warning("CompanyInfo for the callback's realm answered HTTP %s", resp.status_code)
+        return None
+    resp.raise_for_status()
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    info = body.get("CompanyInfo") if isinstance(body, dict) else None
+    return info if isinstance(info, dict) else None

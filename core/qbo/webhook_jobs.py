@@ -20,17 +20,22 @@ from core.models.company import Company
 from core.models.company import ConnectionStatus
 from core.models.sync import RunState
 from core.models.sync import SyncRun
+from core.qbo import webhook_inbox
 from core.sync.jobs import request_pull
 
 log = scrubbed_logger(__name__)
 
 
-def process_changes(realm_id: str, changes: list[dict[str, str]]) -> dict[str, Any]:
+def process_changes(
+    realm_id: str, changes: list[dict[str, str]], inbox_ids: list[int] | None = None
+) -> dict[str, Any]:
     """Record one realm's webhook changes on the sync log.
 
     Args:
         realm_id: The QBO company.
         changes: `{"entity", "id", "operation", "last_updated"[, "deleted_id"]}` each.
+        inbox_ids: The `WebhookDelivery` rows these changes came from; marked done once the
+            pull is asked for (or the company turns out to have nothing to pull).
 
     Returns:
         A JSON-safe summary (RQ keeps it as the job result).
@@ -39,9 +44,11 @@ def process_changes(realm_id: str, changes: list[dict[str, str]]) -> dict[str, A
     entities = sorted({c["entity"] for c in changes})
     with rt.sessions() as session:
         company = session.scalars(select(Company).where(Company.realm_id == realm_id)).first()
-        if company is None:
-            return {"skipped": "no company has this realm"}
-        if company.connection_status != ConnectionStatus.CONNECTED:
+        if company is None or company.connection_status != ConnectionStatus.CONNECTED:
+            webhook_inbox.mark_done(session, inbox_ids or [])
+            session.commit()
+            if company is None:
+                return {"skipped": "no company has this realm"}
             return {"skipped": f"company is {company.connection_status.value}"}
         counts = Counter(f"{c['entity']}:{c['operation']}" for c in changes)
         run = SyncRun(
@@ -63,6 +70,10 @@ def process_changes(realm_id: str, changes: list[dict[str, str]]) -> dict[str, A
         metrics.sync_run_finished(run.kind, run.state)
         company_id = company.id
     pull_run = request_pull(rt, company_id, trigger="webhook")
+    if inbox_ids:
+        with rt.sessions() as session:
+            webhook_inbox.mark_done(session, inbox_ids)
+            session.commit()
     log.info("webhook job: realm %s, %s change(s), run %s", realm_id, len(changes), run_id)
     return {
         "realm_id": realm_id,
@@ -70,4 +81,23 @@ def process_changes(realm_id: str, changes: list[dict[str, str]]) -> dict[str, A
         "entities": entities,
         "run_id": run_id,
         "pull_run_id": pull_run,
+    }
+
+
+def sweep_public() -> dict[str, int]:
+    """The maintenance sweep's share for the public endpoints (workers queue it every minute).
+
+    Queues webhook changes that were stored but never queued (or lost with Redis), and tries
+    again the revocations Intuit has not confirmed.
+    """
+    from core.qbo.revocation import retry_revocations
+
+    rt = runtime_mod.current()
+    inbox = webhook_inbox.sweep_inbox(rt)
+    revokes = retry_revocations(rt)
+    return {
+        "webhook_changes": inbox["candidates"],
+        "webhook_queued": inbox["queued"],
+        "revokes_tried": revokes["tried"],
+        "revokes_confirmed": revokes["confirmed"],
     }

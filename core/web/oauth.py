@@ -21,7 +21,6 @@ sign-in and roles exist.
 from __future__ import annotations
 
 import hmac
-import secrets
 from typing import Any
 
 import requests
@@ -44,13 +43,17 @@ from core.crypto import scrubbed_logger
 from core.errors import CostbridgeError
 from core.models.company import Company
 from core.models.company import ConnectionStatus
-from core.qbo.grants import forget_tokens
+from core.qbo import revocation
 from core.qbo.grants import store_grant
 from core.qbo.oauth_config import OAuthConfig
 from core.qbo.oauth_protocol import authorization_url
 from core.qbo.oauth_protocol import exchange_code
-from core.qbo.oauth_protocol import revoke
+from core.qbo.oauth_protocol import realm_of_token
+from core.qbo.oauth_states import consume_state
+from core.qbo.oauth_states import issue_state
+from core.qbo.revocation import cancel_for_realm
 from core.web.access import from_this_machine
+from core.web.access import on_public_host
 
 log = scrubbed_logger(__name__)
 
@@ -107,6 +110,10 @@ def make_oauth_blueprint() -> Blueprint:
 
     @bp.before_request
     def only_this_machine() -> None:
+        # Intuit's redirect reaches the callback through the public host name; the one-time
+        # server-side state is its check there.
+        if request.endpoint == "qbo_oauth.callback" and on_public_host():
+            return
         # Same rule as the console (admin/auth.py) until sign-in and roles exist.
         allowed = current_app.config.get("QBO_CONNECT_ALLOWED")
         ok = allowed() if callable(allowed) else from_this_machine()
@@ -131,10 +138,10 @@ def make_oauth_blueprint() -> Blueprint:
 
     @bp.get("/connect/<int:company_id>")
     def connect(company_id: int) -> Response:
-        with _runtime().sessions() as db:
+        with _runtime().sessions() as db, db.begin():
             if db.get(Company, company_id) is None:
                 abort(404)
-        state = secrets.token_urlsafe(32)
+            state = issue_state(db, company_id)
         session[SESSION_KEY] = {"state": state, "company_id": company_id}
         try:
             url = authorization_url(_oauth_config(), state)
@@ -146,24 +153,28 @@ def make_oauth_blueprint() -> Blueprint:
     def callback() -> Response:
         pending = session.pop(SESSION_KEY, None)
         returned = request.args.get("state", "")
-        if (
-            not isinstance(pending, dict)
-            or not returned
-            or not hmac.compare_digest(str(pending.get("state", "")).encode(), returned.encode())
+        matches = isinstance(pending, dict) and hmac.compare_digest(
+            str(pending.get("state", "")).encode(), returned.encode("utf-8", "replace")
+        )
+        # On the console's own host the browser that started the sign-in must be the one
+        # coming back (its cookie). On the public host name that cookie is never sent, so
+        # only a cookie that names another sign-in is refused there.
+        if not matches and (pending is not None or not on_public_host()):
+            return _refused_state()
+        # Single use, server-side: of two callbacks with this state only one gets past here,
+        # whatever cookie they carry. (On the public host name the console's cookie is not
+        # sent at all, so the server-side state is the binding there.)
+        with _runtime().sessions() as db, db.begin():
+            company_id = consume_state(db, returned)
+        if company_id is None or (
+            isinstance(pending, dict) and pending.get("company_id") != company_id
         ):
-            log.warning("OAuth callback refused: state missing or not from this session")
-            return Response(
-                "This QuickBooks sign-in did not start here (or was already used). "
-                "Start again from the company page.",
-                status=400,
-                mimetype="text/plain",
-            )
-        company_id = int(pending["company_id"])
+            return _refused_state()
         if request.args.get("error"):
-            return redirect(url_for("qbo_oauth.status", company_id=company_id, m="refused"))
+            return _done(company_id, "refused")
         code = request.args.get("code", "")
         realm_id = request.args.get("realmId", "")
-        if not code or not realm_id.isdigit():
+        if not code or len(code) > 4096 or not _is_realm_id(realm_id):
             return _fail(company_id, "Intuit's answer lacked the code or company id.", 400)
         # A realm already linked to another company is refused before the code is exchanged,
         # and nothing is revoked: revoking a refresh token disconnects the app from that
@@ -184,6 +195,26 @@ def make_oauth_blueprint() -> Blueprint:
         except (requests.RequestException, CostbridgeError, ValueError) as exc:
             log.warning("code exchange failed: %s", type(exc).__name__)
             return _fail(company_id, "Could not reach Intuit to finish connecting; try again.", 502)
+        # The realmId came through the browser: prove it with the new token before storing.
+        settings = _runtime().settings
+        try:
+            info = realm_of_token(
+                settings.qbo_api_base,
+                realm_id,
+                str(token.get("access_token", "")),
+                minor_version=settings.qbo_minor_version,
+            )
+        except requests.RequestException as exc:
+            log.warning("CompanyInfo check failed: %s", type(exc).__name__)
+            return _fail(company_id, "Could not reach Intuit to finish connecting; try again.", 502)
+        if info is None:
+            log.warning("OAuth callback refused: the token does not open realm %s", realm_id)
+            return _fail(
+                company_id,
+                "The QuickBooks company in Intuit's answer is not the one you signed in to; "
+                "nothing was stored. Start again from the company page.",
+                400,
+            )
         vault = _vault()
         with _runtime().sessions() as db, db.begin():
             company = db.scalars(
@@ -197,10 +228,11 @@ def make_oauth_blueprint() -> Blueprint:
             if other is not None:
                 return _already_connected(company_id, realm_id, other)
             store_grant(company, token, vault, realm_id=realm_id)
+            company.qbo_company_name = str(info.get("CompanyName") or "")[:200] or None
+            cancel_for_realm(db, realm_id)
         log.info("company %s connected to realm %s", company_id, realm_id)
-        _name_company(company_id, realm_id)
         _resume_company(company_id)
-        return redirect(url_for("qbo_oauth.status", company_id=company_id, m="connected"))
+        return _done(company_id, "connected")
 
     @bp.post("/disconnect/<int:company_id>")
     def disconnect(company_id: int) -> Response:
@@ -208,14 +240,7 @@ def make_oauth_blueprint() -> Blueprint:
         oauth = _oauth_config()
         with _runtime().sessions() as db, db.begin():
             company = db.get(Company, company_id, with_for_update=True) or abort(404)
-            token_enc = company.refresh_token_enc or company.access_token_enc
-            confirmed = True
-            if token_enc:
-                try:
-                    confirmed = revoke(oauth, vault.decrypt(token_enc))
-                except CostbridgeError:
-                    confirmed = False
-            forget_tokens(company, ConnectionStatus.DISCONNECTED)
+            confirmed = revocation.disconnect(db, company, oauth, vault)
         log.info("company %s disconnected from QuickBooks (revoked=%s)", company_id, confirmed)
         return redirect(
             url_for(
@@ -233,30 +258,36 @@ _MESSAGES = {
     "refused": "The QuickBooks sign-in was cancelled or refused; nothing changed.",
     "disconnected": "Disconnected: QuickBooks no longer accepts costbridge for this company.",
     "disconnected-unconfirmed": (
-        "Disconnected here, but Intuit did not confirm the revocation; remove costbridge from "
-        "QuickBooks' Apps page to be sure."
+        "Disconnected here, but Intuit did not confirm the revocation yet: it stays pending and "
+        "costbridge keeps asking Intuit until it does."
     ),
 }
 
 
-def _name_company(company_id: int, realm_id: str) -> None:
-    """Read CompanyInfo once: it proves the new tokens work and names the QBO company.
+def _is_realm_id(value: str) -> bool:
+    """ASCII digits only (`"١٢٣".isdigit()` is true too), and no longer than the column."""
+    return 0 < len(value) <= 32 and value.isascii() and value.isdigit()
 
-    A failure here does not undo the connection (the tokens are good; the name is for people),
-    it is only logged. Redis counts among them: the client's throttle lives there.
-    """
-    from core.qbo import client_for
 
-    rt = _runtime()
-    try:
-        info = client_for(rt, realm_id).company_info()
-    except (CostbridgeError, requests.RequestException, RedisError) as exc:
-        log.warning("company %s: could not read CompanyInfo: %s", company_id, type(exc).__name__)
-        return
-    with rt.sessions() as db, db.begin():
-        company = db.get(Company, company_id)
-        if company is not None:
-            company.qbo_company_name = str(info.get("CompanyName") or "")[:200] or None
+def _refused_state() -> Response:
+    log.warning("OAuth callback refused: state unknown, expired, used or not from this browser")
+    return Response(
+        "This QuickBooks sign-in did not start here (or was already used). "
+        "Start again from the company page.",
+        status=400,
+        mimetype="text/plain",
+    )
+
+
+def _done(company_id: int, message: str) -> Response:
+    """Back to the company page; on the public host name (no console there), words only."""
+    if from_this_machine():
+        return redirect(url_for("qbo_oauth.status", company_id=company_id, m=message))
+    return Response(
+        f"{_MESSAGES[message]} Return to the costbridge console.\n",
+        status=200,
+        mimetype="text/plain",
+    )
 
 
 def _owner_of(db: Session, realm_id: str, company_id: int) -> Company | None:

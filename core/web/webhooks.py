@@ -6,12 +6,18 @@
    is queued.
 2. The body is parsed as either format (API.md §10.2 legacy object with `eventNotifications`;
    §10.3 CloudEvents array). Malformed JSON or an unknown shape is 400, never 500.
-3. Events for realms no company has are ignored. Each remaining event is de-duplicated on
-   (realm, entity, id, operation, lastUpdated) with a Redis `SET NX` that lives `DEDUP_TTL`
-   (Intuit signs no timestamp, so replays are caught this way: RELIABILITY.md §2, "Webhooks").
-4. One RQ job per realm (`core.qbo.webhook_jobs.process_changes`) gets the realm id and the
-   change list (strings only, no tokens), and the answer is 200 at once (Intuit wants it within
-   3 s). If queueing fails the dedup marks are removed and the answer is 503, so Intuit retries.
+3. Events for realms no company has are ignored. The others are stored in the webhook inbox
+   (`core.qbo.webhook_inbox`), UNIQUE on (realm, entity, id, operation, lastUpdated): Intuit
+   signs no timestamp, so that key is the replay defence (RELIABILITY.md §2, "Webhooks"), and
+   a change older than what was already applied for its record is ignored. That commit is the
+   acceptance; if the database cannot take it the answer is 503 and Intuit retries.
+4. Then one RQ job per realm (`core.qbo.webhook_jobs.process_changes`) gets the realm id, the
+   change list and the inbox row ids (strings and ints, no tokens), and the answer is 200 (Intuit
+   wants it within 3 s). If queueing fails the rows stay stored and the answer is 503: Intuit's
+   retry queues them, and so does the maintenance sweep.
+
+The body is read in chunks and refused (413) past `MAX_BODY` (1 MB), so a huge or endless body
+never sits in memory.
 
 The blueprint must be exempt from CSRF (`csrf.exempt(bp)`): Intuit cannot send a CSRF token;
 the signature is the check.
@@ -23,28 +29,27 @@ import base64
 import hashlib
 import hmac
 import json
-from collections import defaultdict
 from typing import Any
 
 from flask import Blueprint
 from flask import current_app
 from flask import jsonify
 from flask import request
-from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from core import metrics
 from core.crypto import scrubbed_logger
-from core.models.company import Company
+from core.qbo.webhook_inbox import queue_pending
+from core.qbo.webhook_inbox import store_changes
 
 log = scrubbed_logger(__name__)
 
-__all__ = ["make_webhooks_blueprint", "parse_events", "sign", "webhooks_blueprint"]
+__all__ = ["make_webhooks_blueprint", "parse_events", "read_body", "sign", "webhooks_blueprint"]
 
 SIGNATURE_HEADER = "intuit-signature"
-DEDUP_TTL = 7 * 24 * 3600
 MAX_BODY = 1024 * 1024
-DEDUP_PREFIX = "qbo:webhook:seen:"
+CHUNK = 64 * 1024
 
 # CloudEvents `type` carries the entity in lower case (qbo.bill.updated.v1); QBO's own names
 # for the ones costbridge and its plugins care about (API.md §10.1).
@@ -111,7 +116,9 @@ def _signature_ok(verifier: str, body: bytes, header: str | None) -> bool:
 
 
 def _text(value: Any) -> str | None:
-    if isinstance(value, str) and value and len(value) <= 200:
+    # Printable only: a NUL or control character has no place in an id, and PostgreSQL text
+    # cannot hold a NUL at all.
+    if isinstance(value, str) and value and len(value) <= 200 and value.isprintable():
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
@@ -176,11 +183,26 @@ def parse_events(payload: Any) -> list[tuple[str, dict[str, str]]]:
     raise MalformedPayload("neither a CloudEvents array nor an eventNotifications object")
 
 
-def _dedup_key(realm: str, change: dict[str, str]) -> str:
-    raw = "|".join(
-        (realm, change["entity"], change["id"], change["operation"], change["last_updated"])
-    )
-    return DEDUP_PREFIX + hashlib.sha256(raw.encode("utf-8")).hexdigest()
+def read_body(limit: int = MAX_BODY) -> bytes | None:
+    """The raw request body, read in chunks; None as soon as it passes `limit` bytes.
+
+    Never holds more than `limit` plus one chunk in memory, whatever `Content-Length` says or
+    when the body is chunked (no length at all).
+    """
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    stream = request.stream
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = stream.read(min(CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def make_webhooks_blueprint() -> Blueprint:
@@ -191,11 +213,13 @@ def make_webhooks_blueprint() -> Blueprint:
     @bp.post("/webhooks/qbo")
     def receive() -> Response | tuple[Response, int]:
         runtime = current_app.extensions["costbridge"]
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return jsonify(error="payload too large"), 413
-        raw = request.get_data(cache=True)  # the exact bytes Intuit signed, before any parse
-        if len(raw) > MAX_BODY:
-            return jsonify(error="payload too large"), 413
+        raw = read_body()  # the exact bytes Intuit signed, before any parse
+        if raw is None:
+            # Say so and close: the rest of an oversized body is never read.
+            resp = jsonify(error="payload too large")
+            resp.status_code = 413
+            resp.headers["Connection"] = "close"
+            return resp
         verifier = runtime.settings.qbo_webhook_verifier
         if not _signature_ok(verifier, raw, request.headers.get(SIGNATURE_HEADER)):
             if not verifier:
@@ -212,52 +236,37 @@ def make_webhooks_blueprint() -> Blueprint:
     return bp
 
 
-def _accept(runtime: Any, events: list[tuple[str, dict[str, str]]]) -> Response:
-    from core.jobs import queues
-    from core.qbo import webhook_jobs
+def _try_again(words: str) -> Response:
+    return Response(json.dumps({"error": words}), status=503, mimetype="application/json")
 
-    realms = {realm for realm, _ in events}
-    known: set[str] = set()
-    if realms:
+
+def _accept(runtime: Any, events: list[tuple[str, dict[str, str]]]) -> Response:
+    """Store the changes (that commit is the acceptance), then queue them.
+
+    503 when they cannot be stored, and also when they were stored but could not be queued:
+    Intuit then sends the delivery again and that retry queues them (the maintenance sweep
+    does too, if Intuit gives up first).
+    """
+    try:
         with runtime.sessions() as db:
-            known = set(db.scalars(select(Company.realm_id).where(Company.realm_id.in_(realms))))
-    redis = runtime.redis
-    fresh: dict[str, list[dict[str, str]]] = defaultdict(list)
-    marks: dict[str, list[str]] = defaultdict(list)
-    ignored = duplicates = 0
-    for realm, change in events:
-        if realm not in known:
-            ignored += 1
-            continue
-        key = _dedup_key(realm, change)
-        if redis.set(key, b"1", nx=True, ex=DEDUP_TTL):
-            fresh[realm].append(change)
-            marks[realm].append(key)
-        else:
-            duplicates += 1
-    queued = 0
-    for realm, changes in fresh.items():
-        digest = hashlib.sha256(json.dumps(changes, sort_keys=True).encode()).hexdigest()[:24]
-        try:
-            queues.enqueue(
-                redis,
-                queues.WEBHOOKS,
-                webhook_jobs.process_changes,
-                job_id=f"webhook-{realm}-{digest}",
-                kwargs={"realm_id": realm, "changes": changes},
-                meta={"realm_id": realm, "kind": "webhook"},
-            )
-        except Exception:
-            # Forget the marks so Intuit's retry of this delivery is not taken for a duplicate.
-            log.exception("webhook: could not queue changes for realm %s", realm)
-            for later in fresh:
-                if marks[later]:
-                    redis.delete(*marks[later])
-            return Response('{"error": "try again"}', status=503, mimetype="application/json")
-        queued += len(changes)
-    if ignored:
-        log.info("webhook: ignored %s event(s) for unknown realms", ignored)
-    resp = jsonify(queued=queued, duplicates=duplicates, ignored=ignored)
+            stored = store_changes(db, events)
+            db.commit()
+    except SQLAlchemyError as exc:
+        log.warning("webhook: could not store the delivery: %s", type(exc).__name__)
+        return _try_again("could not store the delivery; send it again")
+    try:
+        queued = queue_pending(runtime, stored.pending)
+    except Exception as exc:  # Redis down or failing: the rows wait, stored, for a retry
+        log.warning("webhook: stored but could not queue: %s", type(exc).__name__)
+        return _try_again("stored, but could not queue; send it again")
+    if stored.ignored:
+        log.info("webhook: ignored %s event(s) for unknown realms", stored.ignored)
+    resp = jsonify(
+        queued=queued,
+        duplicates=stored.duplicates,
+        stale=stored.stale,
+        ignored=stored.ignored,
+    )
     resp.status_code = 200
     return resp
 

@@ -305,6 +305,7 @@ def test_sweep_is_queued_once_however_many_workers_ask(runtime, redis_conn, comm
 def test_workers_sweep_periodically(runtime, redis_conn):
     import threading
 
+    from core.jobs.worker import PUBLIC_SWEEP_JOB_ID
     from core.jobs.worker import SWEEP_JOB_ID
     from core.jobs.worker import sweep_periodically
 
@@ -317,7 +318,8 @@ def test_workers_sweep_periodically(runtime, redis_conn):
             if SWEEP_JOB_ID in maintenance.get_job_ids():
                 break
             stop.wait(0.02)
-        assert maintenance.get_job_ids() == [SWEEP_JOB_ID]
+        # The outbox sweep, and the webhook-inbox / pending-revoke sweep beside it.
+        assert maintenance.get_job_ids() == [SWEEP_JOB_ID, PUBLIC_SWEEP_JOB_ID]
     finally:
         stop.set()
         thread.join(5)

@@ -68,6 +68,9 @@ def production_env(database_url, redis_url, tmp_path):
                 "QBO_CLIENT_ID": "costbridge-dev",
                 "QBO_CLIENT_SECRET": CLIENT_SECRET,
                 "QBO_WEBHOOK_VERIFIER": VERIFIER,
+                # Production refuses to start without them (http only to this machine).
+                "QBO_API_BASE": "http://127.0.0.1:8765",
+                "QBO_REDIRECT_URI": "http://127.0.0.1:5000/qbo/callback",
                 "COSTBRIDGE_WEB_WORKERS": "2",
                 "COSTBRIDGE_WEB_THREADS": "2",
                 "PYTHONPATH": os.pathsep.join([str(entry_point_dir(tmp_path)), str(REPO)]),

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from core.jobs import queues
 from core.models.company import Company
 from core.models.company import ConnectionStatus
+from core.models.hardening import WebhookDelivery
 from core.models.sync import SyncRun
 from core.runtime import Runtime
 from core.web.webhooks import sign
@@ -95,6 +96,9 @@ def test_a_signed_delivery_is_accepted_and_queued(
     assert resp.json["queued"] == 1
     q = Queue(queues.WEBHOOKS, connection=redis_conn, serializer=JSONSerializer)
     (job,) = q.jobs
+    with runtime.sessions() as session:
+        stored = session.scalars(select(WebhookDelivery.id)).all()
+    assert job.kwargs.pop("inbox_ids") == list(stored)
     assert job.kwargs == {
         "realm_id": REALM,
         "changes": [
@@ -187,7 +191,7 @@ def test_a_repeated_delivery_is_queued_once(
     assert post(hook, legacy(), verifier).json["queued"] == 1
     again = post(hook, legacy(), verifier)
     assert again.status_code == 200
-    assert again.json == {"queued": 0, "duplicates": 1, "ignored": 0}
+    assert again.json == {"queued": 0, "duplicates": 1, "stale": 0, "ignored": 0}
     assert queued(redis_conn) == 1
     # A later change to the same record is new.
     assert post(hook, legacy(when="2025-09-08T21:00:00.000Z"), verifier).json["queued"] == 1
