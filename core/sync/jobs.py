@@ -8,17 +8,27 @@ queues one more pull after it. Job arguments are ids only.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError
+from sqlalchemy.exc import OperationalError
 
 from core import runtime as runtime_mod
 from core.jobs import queues
 from core.models import RunState
 from core.models import SyncRun
 from core.runtime import Runtime
+from core.sync.engine import PullReport
 from core.sync.engine import pull_company
 
 #: How long a queued pull holds the flag at most (a lost job frees it by itself).
 PENDING_TTL = 600
+#: Attempts of one pull whose database connection is cut (RELIABILITY.md §3, recipe 3).
+PULL_ATTEMPTS = 3
+log = logging.getLogger(__name__)
 
 
 def pending_key(company_id: int) -> str:
@@ -75,10 +85,54 @@ def pull_job(company_id: int, run_id: int, since: str | None = None) -> dict[str
     rt = runtime_mod.current()
     if since is None:
         rt.redis.delete(pending_key(company_id))
-    report = pull_company(
+    report = pull_retrying(
         rt,
         company_id,
         run_id=run_id,
         since=dt.date.fromisoformat(since) if since else None,
     )
     return report.as_json(changes=False)
+
+
+def pull_retrying(
+    rt: Runtime,
+    company_id: int,
+    *,
+    attempts: int = PULL_ATTEMPTS,
+    sleep: Any = time.sleep,
+    **kwargs: Any,
+) -> PullReport:
+    """`pull_company`, run again when PostgreSQL drops its connection mid-pull.
+
+    The engine commits page by page and moves a cursor only after its writes committed, and the
+    ledger is keyed by record and line, so a pull cut off halfway and run again from the
+    cursors ends with every change applied once. The same run records every attempt.
+
+    Raises:
+        Exception: The connection was lost `attempts` times, or any other failure.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return pull_company(rt, company_id, **kwargs)
+        except Exception as exc:
+            if attempt == attempts or not _connection_lost(rt, exc):
+                raise
+            log.warning(
+                "pull of company %s lost its database connection (attempt %s of %s); again",
+                company_id,
+                attempt,
+                attempts,
+            )
+            sleep(0.5 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _connection_lost(rt: Runtime, exc: BaseException) -> bool:
+    """A dropped or terminated connection, as SQLAlchemy or the driver itself reports it.
+
+    The line writer's COPY talks to psycopg directly, so its errors arrive unwrapped.
+    """
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    dbapi = rt.engine.dialect.loaded_dbapi
+    return isinstance(exc, dbapi.OperationalError | dbapi.InterfaceError)
