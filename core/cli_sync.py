@@ -357,6 +357,7 @@ def sync_pull(
     """Pull a company's QuickBooks costs into actuals (one pull serves all its projects)."""
     from core.models import RunState
     from core.projects import get_project
+    from core.sync.attachments import pull_bill_attachments
     from core.sync.engine import pull_company
 
     if (project_id is None) == (company_id is None):
@@ -379,15 +380,28 @@ def sync_pull(
         )
         if progress is not None:
             click.echo("", err=True)
+        files = None
+        if report.state == RunState.SUCCEEDED and not dry_run:
+            files = pull_bill_attachments(rt, company_id, run_id=report.run_id)
     failed = report.state not in (RunState.SUCCEEDED, RunState.RUNNING)
     if as_json:
-        _dump(report.as_json(project_id))
+        body = report.as_json(project_id)
+        if files is not None:
+            body["attachments"] = files.as_json()
+        _dump(body)
         if failed:
             sys.exit(1)
         return
     if failed:
         raise CostbridgeError(report.message, fix=report.fix)
     click.echo(f"costbridge: {'dry run: ' if dry_run else ''}{report.message}")
+    if files is not None and (files.added or files.removed or files.problems):
+        click.echo(
+            f"costbridge: bill attachments from QuickBooks: {files.added} added, "
+            f"{files.removed} removed."
+        )
+        for trouble in files.problems[:20]:
+            click.echo(f"!! attachment: {trouble}", err=True)
     changes = [c for c in report.tally.changes if project_id is None or c.project_id == project_id]
     if dry_run or project_id is not None:
         scope = f"project {project_id}" if project_id is not None else "the company"

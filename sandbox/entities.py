@@ -390,6 +390,7 @@ ENTITIES: dict[str, EntitySpec] = {
         EntitySpec("TimeActivity", "txn", txn_rules.time_activity, deletable=True),
         EntitySpec("Invoice", "txn", txn_rules.invoice, deletable=True, voidable=True),
         EntitySpec("Payment", "txn", txn_rules.payment, deletable=True, voidable=True),
+        EntitySpec("BillPayment", "txn", txn_rules.bill_payment, deletable=True),
         EntitySpec("Attachable", "attachable", attachable, deletable=True),
         EntitySpec("Customer", "name", person),
         EntitySpec("Vendor", "name", person),
@@ -444,9 +445,17 @@ def finish(spec: EntitySpec, obj: dict[str, Any]) -> dict[str, Any]:
 def linked_updates(
     realm: Realm, spec: EntitySpec, new: dict[str, Any] | None, old: dict[str, Any] | None
 ) -> list[tuple[str, dict[str, Any]]]:
-    """Other objects a write changes as a side effect (invoices paid by a payment)."""
+    """Other objects a write changes as a side effect (invoices or bills paid by a payment)."""
     if spec.name == "Payment":
         return txn_rules.payment_followups(realm, new, old)
+    if spec.name == "BillPayment":
+        return txn_rules.payment_followups(realm, new, old, payer="BillPayment", target="Bill")
+    if spec.name == "Bill" and new is None and old is not None:
+        paid, _ = txn_rules.applied_to(realm, old["Id"], payer="BillPayment", target="Bill")
+        if paid:
+            raise faults.business_validation(
+                "This bill has payments applied. Delete the bill payments first."
+            )
     if spec.name == "Invoice" and new is None and old is not None:
         applied, _ = txn_rules.applied_to(realm, old["Id"])
         if applied:

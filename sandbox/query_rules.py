@@ -48,6 +48,7 @@ FILTERABLE: Final[dict[str, frozenset[str]]] = {
         "VendorCredit": (*_TXN, "VendorRef", "APAccountRef", "Balance"),
         "Invoice": (*_TXN, "CustomerRef", "DueDate", "Balance", "SalesTermRef", "EmailStatus"),
         "Payment": (*_TXN, "CustomerRef", "PaymentRefNum", "UnappliedAmt"),
+        "BillPayment": (*_TXN, "VendorRef", "PayType"),
         "TimeActivity": (
             *_COMMON,
             "TxnDate",

@@ -183,6 +183,19 @@ def bill_like(
     obj["Balance"] = total
     if entity == "Bill":
         _due_date(realm, obj, obj.get("SalesTermRef") or vendor.get("TermRef"))
+        # A paid bill keeps its payments through an edit, as an invoice does (§11.2).
+        applied, links = (
+            applied_to(realm, existing["Id"], payer="BillPayment", target="Bill")
+            if existing
+            else (_ZERO, [])
+        )
+        if applied > total:
+            raise faults.business_validation(
+                "The bill total is less than the payments already applied to it.", "TotalAmt"
+            )
+        obj["Balance"] = total - applied
+        if links:  # an unpaid bill has no LinkedTxn at all (samples/bill.create.response.json)
+            obj["LinkedTxn"] = links
     else:
         obj.pop("DueDate", None)
 
@@ -311,11 +324,17 @@ def applied_to(
     invoice_id: str,
     skip_payment: str | None = None,
     extra: dict[str, Any] | None = None,
+    *,
+    payer: str = "Payment",
+    target: str = "Invoice",
 ) -> tuple[Decimal, list[dict[str, str]]]:
-    """Sum of payment lines applied to an invoice, and the LinkedTxn list pointing at them."""
+    """Sum of payment lines applied to an invoice, and the LinkedTxn list pointing at them.
+
+    With ``payer="BillPayment", target="Bill"`` the same for a bill and its bill payments.
+    """
     total = _ZERO
     links: list[dict[str, str]] = []
-    payments = [p for p in realm.all("Payment") if p["Id"] != skip_payment]
+    payments = [p for p in realm.all(payer) if p["Id"] != skip_payment]
     if extra is not None:
         payments.append(extra)
     for pay in payments:
@@ -324,13 +343,13 @@ def applied_to(
                 ln["Amount"]
                 for ln in pay.get("Line", [])
                 for lk in ln.get("LinkedTxn", [])
-                if lk.get("TxnType") == "Invoice" and str(lk.get("TxnId")) == invoice_id
+                if lk.get("TxnType") == target and str(lk.get("TxnId")) == invoice_id
             ),
             _ZERO,
         )
         if amount:
             total += amount
-            links.append({"TxnId": pay["Id"], "TxnType": "Payment"})
+            links.append({"TxnId": pay["Id"], "TxnType": payer})
     return total, links
 
 
@@ -426,29 +445,120 @@ def payment(
 
 
 def payment_followups(
-    realm: Realm, new: dict[str, Any] | None, old: dict[str, Any] | None
+    realm: Realm,
+    new: dict[str, Any] | None,
+    old: dict[str, Any] | None,
+    *,
+    payer: str = "Payment",
+    target: str = "Invoice",
 ) -> list[tuple[str, dict[str, Any]]]:
-    """Invoices whose Balance/LinkedTxn change because a payment was written or removed."""
+    """Invoices whose Balance/LinkedTxn change because a payment was written or removed.
+
+    With ``payer="BillPayment", target="Bill"``: bills and a bill payment.
+    """
     ids: set[str] = set()
     for pay in (new, old):
         for line in (pay or {}).get("Line", []):
             for link in line.get("LinkedTxn", []):
-                if link.get("TxnType") == "Invoice":
+                if link.get("TxnType") == target:
                     ids.add(str(link.get("TxnId")))
     pay_id = (new or old or {}).get("Id")
     out: list[tuple[str, dict[str, Any]]] = []
     for inv_id in sorted(ids):
-        inv = realm.get("Invoice", inv_id)
+        inv = realm.get(target, inv_id)
         if inv is None:
             continue
-        applied, links = applied_to(realm, inv_id, skip_payment=pay_id, extra=new)
+        applied, links = applied_to(
+            realm, inv_id, skip_payment=pay_id, extra=new, payer=payer, target=target
+        )
         balance = inv["TotalAmt"] - applied
-        if balance != inv.get("Balance") or links != inv.get("LinkedTxn"):
+        if balance != inv.get("Balance") or links != (inv.get("LinkedTxn") or []):
             updated = dict(inv)
             updated["Balance"] = balance
             updated["LinkedTxn"] = links
-            out.append(("Invoice", updated))
+            if target == "Bill" and not links:
+                del updated["LinkedTxn"]  # as on a bill never paid
+            out.append((target, updated))
     return out
+
+
+#: BillPayment PayType -> (its detail object, the paying account's key, that account's type).
+_BILL_PAY = {
+    "Check": ("CheckPayment", "BankAccountRef", "Bank"),
+    "CreditCard": ("CreditCardPayment", "CCAccountRef", "Credit Card"),
+}
+
+
+def bill_payment(
+    realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str
+) -> None:
+    """BillPayment (paying vendor bills): vendor, pay type and account, applications to bills.
+
+    Mirrors Payment -> Invoice: each line's ``LinkedTxn`` ``{"TxnType": "Bill"}`` reduces that
+    bill's Balance and adds ``{"TxnType": "BillPayment"}`` to its ``LinkedTxn`` (API.md §11.2).
+    """
+    del entity
+    vendor = resolve(realm, require(obj, "VendorRef"), "Vendor", "VendorRef")
+    pay_type = require(obj, "PayType")
+    if pay_type not in _BILL_PAY:
+        raise faults.invalid_enum(str(pay_type), "PayType")
+    total = to_decimal(require(obj, "TotalAmt"), "TotalAmt")
+    obj["TotalAmt"] = total
+    _txn_common(obj, realm)
+    obj.pop("DueDate", None)
+    detail_key, account_key, account_type = _BILL_PAY[pay_type]
+    for other, _k, _t in _BILL_PAY.values():
+        if other != detail_key:
+            obj.pop(other, None)
+    detail = obj.get(detail_key) or {}
+    if not isinstance(detail, dict):
+        raise faults.invalid_field(detail_key, f"{detail_key} must be an object")
+    if account_key in detail:
+        acct = resolve(realm, detail[account_key], "Account", f"{detail_key}.{account_key}")
+        if acct.get("AccountType") != account_type:
+            raise faults.business_validation(
+                "You can't use this account for this type of transaction.",
+                f"{detail_key}.{account_key}",
+            )
+    else:
+        default = _account_of_type(realm, account_type)
+        if default is None:
+            raise faults.required_field(f"{detail_key}.{account_key}")
+        detail[account_key] = default
+    obj[detail_key] = detail
+    _ap_account(realm, obj)
+    applied = _ZERO
+    own_id = existing["Id"] if existing else None
+    lines = list_field(obj, "Line")
+    for line in lines:
+        amount = to_decimal(require(line, "Amount", "Line.Amount"), "Line.Amount")
+        line["Amount"] = amount
+        for link in list_field(line, "LinkedTxn"):
+            if link.get("TxnType") != "Bill":
+                continue
+            bill = realm.get("Bill", str(link.get("TxnId")))
+            if bill is None:
+                raise faults.invalid_reference(
+                    "Line.LinkedTxn.TxnId", "Bill", str(link.get("TxnId"))
+                )
+            if str(bill["VendorRef"]["value"]) != str(vendor["Id"]):
+                raise faults.business_validation(
+                    "A bill payment can only pay bills of its vendor.", "Line.LinkedTxn"
+                )
+            link["TxnId"] = bill["Id"]
+            already, _ = applied_to(
+                realm, bill["Id"], skip_payment=own_id, payer="BillPayment", target="Bill"
+            )
+            if already + amount > bill["TotalAmt"]:
+                raise faults.business_validation(
+                    "The payment amount is more than the bill's open balance.", "Line.Amount"
+                )
+        applied += amount
+    if applied > total:
+        raise faults.business_validation(
+            "The amount applied to bills is more than the payment amount.", "TotalAmt"
+        )
+    obj["Line"] = lines
 
 
 def voided(existing: dict[str, Any]) -> dict[str, Any]:

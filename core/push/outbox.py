@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import NeedsAdmin
 from core.models import Attachment
+from core.models import AttachmentOrigin
 from core.models import Bill
 from core.models import Invoice
 from core.models import OutboxEntry
@@ -96,8 +97,14 @@ def record_change(
         company_id: The record's company, when the caller already knows it.
 
     Returns:
-        The new outbox row, or None when none was needed.
+        The new outbox row, or None when none was needed (also for a file pulled from QBO:
+        those are never pushed back).
     """
+    if isinstance(record, Attachment) and (
+        record.origin == AttachmentOrigin.QBO or record.read_only
+    ):
+        # A file pulled from QBO is a read-only copy of an Attachable already there.
+        return None
     kind = kind_of(record)
     entity = KINDS[kind][0]
     project = session.get(Project, record.project_id)

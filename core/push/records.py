@@ -216,8 +216,6 @@ def create_invoice(
     With `markup_percent` and no per-line markup, each line's markup is its amount times the
     percent, rounded half-up to cents.
     """
-    from core.push.payloads import money
-
     invoice = Invoice(
         project_id=project.id,
         invoice_date=invoice_date,
@@ -227,23 +225,71 @@ def create_invoice(
         markup_percent=markup_percent,
         status=InvoiceStatus.DRAFT,
     )
-    invoice.lines = [
-        InvoiceLine(
-            position=i,
-            amount=line.amount,
-            cost_code_id=line.cost_code_id,
-            description=line.description,
-            markup_amount=line.markup_amount
-            or money(line.amount * markup_percent / Decimal(100)),
-        )
-        for i, line in enumerate(lines)
-    ]
+    invoice.lines = _invoice_lines(lines, markup_percent)
     session.add(invoice)
     session.flush()
     if not _on(pm, project, "send_invoices"):
         return invoice, []
     invoice.status = InvoiceStatus.SENT
     return invoice, _recorded(record_change(session, invoice, "create"))
+
+
+def _invoice_lines(lines: Sequence[LineInput], markup_percent: Decimal) -> list[InvoiceLine]:
+    from core.push.payloads import money
+
+    return [
+        InvoiceLine(
+            position=i,
+            amount=line.amount,
+            cost_code_id=line.cost_code_id,
+            description=line.description,
+            markup_amount=line.markup_amount or money(line.amount * markup_percent / Decimal(100)),
+        )
+        for i, line in enumerate(lines)
+    ]
+
+
+#: Statuses only a payment recorded in QBO gives an integrated invoice (`invoice_status`).
+PAID_IN_QBO = (InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID)
+
+
+def edit_invoice(
+    session: Session,
+    pm: PluginManager,
+    invoice: Invoice,
+    *,
+    lines: Sequence[LineInput] | None = None,
+    **fields: Any,
+) -> list[OutboxEntry]:
+    """Change an invoice (`invoice_date`, `due_date`, `number`, `memo`, `markup_percent`, lines).
+
+    Each edit of a sent invoice is its own logical write with its own idempotency key (an edit
+    made while an earlier one still waits rides on it). New lines take their markup from
+    `markup_percent` (the new one when given) unless they carry their own.
+
+    Raises:
+        NeedsAdmin: The invoice is integrated and QBO says it is paid or partly paid (QBO keeps
+            the paid invoice; the push would refuse the edit there too).
+        ValueError: An unknown field.
+    """
+    allowed = {"invoice_date", "due_date", "number", "memo", "markup_percent"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"invoices have no field {sorted(unknown)[0]!r}")
+    if invoice.status in PAID_IN_QBO and integrated(session, pm, invoice):
+        raise NeedsAdmin(
+            "This invoice has been paid (fully or partly) in QuickBooks, so it cannot be "
+            "changed here.",
+            fix="Make the change in QuickBooks, or remove the payment there first; the next "
+            "sync brings its status back here.",
+        )
+    for key, value in fields.items():
+        setattr(invoice, key, value)
+    if lines is not None:
+        invoice.lines = _invoice_lines(lines, invoice.markup_percent)
+    invoice.updated_at = utcnow()
+    session.flush()
+    return _recorded(record_change(session, invoice, "update"))
 
 
 def integrated(session: Session, pm: PluginManager, invoice: Invoice) -> bool:

@@ -21,6 +21,7 @@ from core.jobs import queues
 from core.models import RunState
 from core.models import SyncRun
 from core.runtime import Runtime
+from core.sync.attachments import pull_bill_attachments
 from core.sync.engine import PullReport
 from core.sync.engine import pull_company
 
@@ -81,7 +82,7 @@ def request_pull(
 
 
 def pull_job(company_id: int, run_id: int, since: str | None = None) -> dict[str, Any]:
-    """The RQ job: clear the debounce flag, then pull (recording on the queued run)."""
+    """The RQ job: clear the debounce flag, pull (recording on the queued run), then files."""
     rt = runtime_mod.current()
     if since is None:
         rt.redis.delete(pending_key(company_id))
@@ -91,7 +92,13 @@ def pull_job(company_id: int, run_id: int, since: str | None = None) -> dict[str
         run_id=run_id,
         since=dt.date.fromisoformat(since) if since else None,
     )
-    return report.as_json(changes=False)
+    body = report.as_json(changes=False)
+    if report.state == RunState.SUCCEEDED:
+        # Files of the projects' bills, from the actuals just written (no request when no
+        # project has "pull bill attachments" on).
+        files = pull_bill_attachments(rt, company_id, run_id=run_id)
+        body["attachments"] = files.as_json()
+    return body
 
 
 def pull_retrying(

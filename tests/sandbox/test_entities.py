@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+import requests
 
 from costbridge_testing.shared import samples_dir
 from tests.sandbox.conftest import Api
@@ -291,6 +292,47 @@ def test_payment_reduces_invoice_balance_and_links_both_ways(
     ).json()["Payment"]
     assert voided["TotalAmt"] == 0
     assert api.get(f"invoice/{inv['Id']}").json()["Invoice"]["Balance"] == 500
+
+
+def _bill_payment(api: Api, book: dict[str, str], bill_id: str, amount: int) -> requests.Response:
+    return api.post(
+        "billpayment",
+        {
+            "VendorRef": {"value": book["vendor"]},
+            "PayType": "Check",
+            "TotalAmt": amount,
+            "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": bill_id, "TxnType": "Bill"}]}],
+        },
+    )
+
+
+def test_bill_payment_reduces_bill_balance_and_links_it(api: Api, book: dict[str, str]) -> None:
+    bill = api.create("Bill", bill_body(book, 100.0))
+    resp = _bill_payment(api, book, bill["Id"], 40)
+    assert resp.status_code == 200, resp.text
+    pay = resp.json()["BillPayment"]
+    assert pay["CheckPayment"]["BankAccountRef"]["value"] == book["bank"]
+    after = api.get(f"bill/{bill['Id']}").json()["Bill"]
+    assert (after["Balance"], after["SyncToken"]) == (60, "1")
+    assert after["LinkedTxn"] == [{"TxnId": pay["Id"], "TxnType": "BillPayment"}]
+    assert _fault(_bill_payment(api, book, bill["Id"], 61))["Error"][0]["code"] == "6000"
+    edited = api.post(
+        "bill", {"Id": bill["Id"], "SyncToken": "1", "sparse": True, "DocNumber": "7"}
+    )
+    assert edited.json()["Bill"]["Balance"] == 60
+    assert api.query("SELECT * FROM BillPayment")["BillPayment"][0]["Id"] == pay["Id"]
+    since = bill["MetaData"]["CreateTime"]
+    cdc = api.get("cdc", {"entities": "BillPayment", "changedSince": since})
+    changed = cdc.json()["CDCResponse"][0]["QueryResponse"][0]["BillPayment"]
+    assert [p["Id"] for p in changed] == [pay["Id"]]
+    refused = api.post("bill", {"Id": bill["Id"], "SyncToken": "2"}, params={"operation": "delete"})
+    assert _fault(refused)["Error"][0]["code"] == "6000"
+    gone = api.post(
+        "billpayment", {"Id": pay["Id"], "SyncToken": "0"}, params={"operation": "delete"}
+    )
+    assert gone.status_code == 200, gone.text
+    after = api.get(f"bill/{bill['Id']}").json()["Bill"]
+    assert (after["Balance"], after.get("LinkedTxn")) == (100, None)
 
 
 def test_invoice_void_zeroes_amounts(api: Api, book: dict[str, str]) -> None:

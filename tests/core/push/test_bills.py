@@ -212,3 +212,40 @@ def test_file_type_qbo_refuses_is_refused_when_attached(
         )
     assert refused.value.message == "QuickBooks does not accept .exe attachments."
     assert "pdf" in refused.value.fix
+
+
+def _pay_bill(books, qbo_id, amount):
+    """A BillPayment in QBO paying part or all of a bill (the sandbox bumps the bill)."""
+    books.client.create(
+        "BillPayment",
+        {
+            "VendorRef": {"value": books.vendor.qbo_vendor_id},
+            "PayType": "Check",
+            "TotalAmt": amount,
+            "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": qbo_id, "TxnType": "Bill"}]}],
+        },
+        request_id=uuid.uuid4().hex,
+    )
+
+
+def test_bill_paid_in_qbo_is_not_edited_there(qbo_runtime, committed_db, books, project_factory):
+    bill, qbo_id = _pushed_bill(qbo_runtime, committed_db, books, project_factory)
+    _pay_bill(books, qbo_id, D("40.00"))
+    entries = records.edit_bill(committed_db, bill, number="HL-9")
+    send(qbo_runtime, committed_db, entries)
+    row = committed_db.get(OutboxEntry, entries[0].id)
+    assert row.state == OutboxState.NEEDS_ADMIN
+    assert "has been paid (fully or partly) in QuickBooks" in row.last_error
+    in_qbo = books.client.read("Bill", qbo_id)
+    assert (in_qbo.get("DocNumber"), in_qbo["Balance"]) == (None, D("60.00"))
+
+
+def test_bill_paid_in_qbo_is_not_deleted_there(qbo_runtime, committed_db, books, project_factory):
+    bill, qbo_id = _pushed_bill(qbo_runtime, committed_db, books, project_factory)
+    _pay_bill(books, qbo_id, D("100.00"))
+    entries = records.delete_bill(committed_db, bill)
+    send(qbo_runtime, committed_db, entries)
+    row = committed_db.get(OutboxEntry, entries[0].id)
+    assert row.state == OutboxState.NEEDS_ADMIN
+    assert "has been paid in QuickBooks" in row.last_error
+    assert books.client.read("Bill", qbo_id)["Balance"] == D("0.00")

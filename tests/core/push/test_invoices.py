@@ -10,6 +10,8 @@ import pytest
 
 from core.errors import NeedsAdmin
 from core.models import InvoiceStatus
+from core.models import OutboxEntry
+from core.models import OutboxState
 from core.push import records
 from core.push.invoice_status import refresh_invoice_status
 from core.push.records import LineInput
@@ -102,3 +104,63 @@ def qbo_runtime_realm(db):
     from core.models import Company
 
     return db.query(Company).one().realm_id
+
+
+def _pay(books, qbo_id, amount):
+    books.client.create(
+        "Payment",
+        {
+            "CustomerRef": {"value": books.customer_id},
+            "TotalAmt": amount,
+            "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": qbo_id, "TxnType": "Invoice"}]}],
+        },
+        request_id=uuid.uuid4().hex,
+    )
+
+
+def test_each_invoice_edit_is_sent_with_its_own_key(
+    qbo_runtime, committed_db, books, project_factory
+):
+    invoice, qbo_id = _invoice(qbo_runtime, committed_db, books, project_factory)
+    first = records.edit_invoice(committed_db, qbo_runtime.pm, invoice, number="1043")
+    send(qbo_runtime, committed_db, first)
+    assert books.client.read("Invoice", qbo_id)["DocNumber"] == "1043"
+    second = records.edit_invoice(
+        committed_db,
+        qbo_runtime.pm,
+        invoice,
+        markup_percent=D("0"),
+        lines=[LineInput(D("250.00"), books.concrete.id)],
+    )
+    send(qbo_runtime, committed_db, second)
+    pushed = books.client.read("Invoice", qbo_id)
+    assert (pushed["DocNumber"], pushed["TotalAmt"]) == ("1043", D("250.00"))
+    rows = [committed_db.get(OutboxEntry, e.id) for e in (*first, *second)]
+    assert [r.state for r in rows] == [OutboxState.DONE, OutboxState.DONE]
+    assert len({r.idempotency_key for r in rows}) == 2
+    assert len(books.client.query("SELECT * FROM Invoice")["Invoice"]) == 1
+
+
+def test_invoice_paid_in_qbo_cannot_be_edited_here(
+    qbo_runtime, committed_db, books, project_factory
+):
+    invoice, qbo_id = _invoice(qbo_runtime, committed_db, books, project_factory)
+    _pay(books, qbo_id, D("100.00"))
+    refresh_invoice_status(committed_db, books.client, qbo_runtime_realm(committed_db))
+    committed_db.commit()
+    with pytest.raises(NeedsAdmin, match="has been paid"):
+        records.edit_invoice(committed_db, qbo_runtime.pm, invoice, number="1043")
+    assert books.client.read("Invoice", qbo_id)["DocNumber"] == "1042"
+
+
+def test_edit_of_invoice_paid_in_qbo_since_the_last_pull_is_refused_by_the_push(
+    qbo_runtime, committed_db, books, project_factory
+):
+    invoice, qbo_id = _invoice(qbo_runtime, committed_db, books, project_factory)
+    _pay(books, qbo_id, D("1466.66"))
+    entries = records.edit_invoice(committed_db, qbo_runtime.pm, invoice, number="1043")
+    send(qbo_runtime, committed_db, entries)
+    row = committed_db.get(OutboxEntry, entries[0].id)
+    assert row.state == OutboxState.NEEDS_ADMIN
+    assert "has been paid" in row.last_error
+    assert books.client.read("Invoice", qbo_id)["DocNumber"] == "1042"
