@@ -11,7 +11,6 @@ import click
 
 from core import cli_push
 from core import cli_queue
-from core import cli_push
 from core import cli_sync
 from core import cli_users
 from core.cli_errors import OneLineGroup
@@ -328,13 +327,6 @@ main.add_command(cli_sync.budget)
 main.add_command(cli_sync.doctor)
 main.add_command(cli_sync.reconcile)
 main.add_command(cli_users.users)
-main.add_command(cli_push.cost_codes)
-main.add_command(cli_push.vendors)
-main.add_command(cli_push.employees)
-main.add_command(cli_push.bills)
-main.add_command(cli_push.invoices)
-main.add_command(cli_push.time_entries)
-main.add_command(cli_push.outbox)
 main.add_command(cli_push.cost_codes)
 main.add_command(cli_push.vendors)
 main.add_command(cli_push.employees)
