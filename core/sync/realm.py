@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.contracts import Lookups
@@ -63,11 +64,16 @@ def realm_pull_lock(engine: Engine, company_id: int, *, wait: bool = True) -> It
         try:
             yield
         finally:
-            conn.execute(
-                text("SELECT pg_advisory_unlock(:ns, :id)"),
-                {"ns": LOCK_NAMESPACE, "id": company_id},
-            )
-            conn.commit()
+            try:
+                conn.execute(
+                    text("SELECT pg_advisory_unlock(:ns, :id)"),
+                    {"ns": LOCK_NAMESPACE, "id": company_id},
+                )
+                conn.commit()
+            except DBAPIError:
+                # The lock's connection died (a restarted or terminated backend): PostgreSQL
+                # released the lock with it.
+                log.warning("pull lock of company %s went with its connection", company_id)
 
 
 class BookClose:
