@@ -23,11 +23,14 @@ from core.qbo import webhook_jobs
 
 log = logging.getLogger(__name__)
 SWEEP_JOB_ID = "sweep-outbox"
+SWEEP_STUCK_AFTER = 30.0
 PUBLIC_SWEEP_JOB_ID = "sweep-public"
 
 
 def schedule_sweep(rt: runtime_mod.Runtime) -> bool:
     """Queue one outbox sweep unless one is already waiting; True when this call queued it."""
+    # A sweep takes well under a second; one "started" for longer died with its worker.
+    queues.drop_if_stuck(rt.redis, SWEEP_JOB_ID, older_than=SWEEP_STUCK_AFTER)
     job = queues.enqueue(
         rt.redis,
         queues.MAINTENANCE,
@@ -68,7 +71,7 @@ def run_worker(
     *,
     burst: bool = False,
     name: str | None = None,
-    sweep_every: float = 60.0,
+    sweep_every: float = 15.0,
 ) -> bool:
     """Work jobs until stopped (or, with `burst`, until the queues are empty).
 
