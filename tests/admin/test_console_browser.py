@@ -2,7 +2,8 @@
 
 Headless Chromium (Debian's package, driven by Playwright) against the real web app on a
 loopback port, a QBO sandbox of its own holding a small demo company, real PostgreSQL and Redis.
-Jobs run through a burst `SimpleWorker` on the real queues while the browser polls. Screenshots
+Jobs run through a burst `SimpleWorker` on the real queues while the browser polls; attachments
+are the pull's own read-only copies of the demo bills' files. Screenshots
 of the home page, budget, settings form and queue view go to `test-output/screenshots/`
 (ignored by git; `COSTBRIDGE_SCREENSHOTS` names another folder).
 """
@@ -259,28 +260,18 @@ def test_admin_connects_links_flips_toggles_and_syncs_expenses_in_a_browser(live
             .where(Actual.project_id == project_id, Actual.excluded_reason.is_(None))
         )
         assert counted
-        actual = s.scalars(
-            select(Actual)
-            .where(Actual.project_id == project_id, Actual.excluded_reason.is_(None))
-            .order_by(Actual.txn_date.desc(), Actual.id.desc())
+        # "Pull bill attachments" was turned on above: the pull copied the bills' files.
+        pulled = s.scalars(
+            select(Attachment)
+            .where(Attachment.project_id == project_id, Attachment.actual_id.is_not(None))
+            .order_by(Attachment.id)
         ).first()
+        assert pulled is not None
+        assert pulled.origin == AttachmentOrigin.QBO
+        assert pulled.read_only
+        actual = s.get(Actual, pulled.actual_id)
         assert actual is not None
-        # A receipt on that line, as the pull of bill attachments stores it (read-only copy).
-        key, digest = store_for(live.rt.settings.instance_path).put(b"%PDF-1.4 receipt\n")
-        s.add(
-            Attachment(
-                project_id=project_id,
-                actual_id=actual.id,
-                origin=AttachmentOrigin.QBO,
-                read_only=True,
-                file_name="receipt-4411.pdf",
-                content_type="application/pdf",
-                size=17,
-                sha256=digest,
-                storage_key=key,
-            )
-        )
-        s.commit()
+        content = store_for(live.rt.settings.instance_path).get(pulled.storage_key)
         code_key = str(actual.cost_code_id) if actual.cost_code_id else "uncoded"
     assert page.inner_text("#total-actual") != "0.00"
     shot(page, "budget")
@@ -290,16 +281,22 @@ def test_admin_connects_links_flips_toggles_and_syncs_expenses_in_a_browser(live
     page.wait_for_selector(f'#applied-actuals tr[data-actual="{actual.id}"]')
     row = page.locator(f'#applied-actuals tr[data-actual="{actual.id}"]')
     assert f"{actual.qbo_entity} {actual.qbo_id} line {actual.qbo_line_id}" in row.inner_text()
-    clip = row.locator("a.cb-paperclip")
-    assert clip.get_attribute("title") == "receipt-4411.pdf (read-only)"
+    clip = row.locator("a.cb-paperclip").first
+    assert clip.get_attribute("title") == f"{pulled.file_name} (read-only)"
     download = page.request.get(live.base + (clip.get_attribute("href") or ""))
     assert download.status == 200
-    assert download.body() == b"%PDF-1.4 receipt\n"
+    assert download.body() == content
     if actual.payee:
         page.fill(".cb-popup-search input[name=q]", actual.payee)
         page.click(".cb-popup-search button")
         page.wait_for_selector(f'#applied-actuals tr[data-actual="{actual.id}"]')
     shot(page, "applied-actuals")
+
+    # The Files tab lists it too, marked read-only.
+    page.goto(f"{live.base}/admin/files/?project_id={project_id}")
+    files = page.inner_text("#files")
+    assert pulled.file_name in files
+    assert "from QuickBooks · read-only" in files
 
     page.goto(f"{live.base}/admin/")
     assert "Maple Street Remodel:Kitchen Addition" in page.inner_text("#projects")
