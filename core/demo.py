@@ -162,9 +162,53 @@ class Demo:
             session.commit()
             company_id = company.id
         self.connect(base, company_id, password)
+        self.import_catalog(rt, company_id)
         project_id = self.link(rt, company_id)
         self.pull(rt, company_id, project_id)
+        self.budget(rt, project_id)
         return password
+
+    def import_catalog(self, rt: Any, company_id: int) -> None:
+        """Company Settings - Cost codes: QBO Products & Services, vendors and employees."""
+        from core.catalog_import import import_cost_codes
+        from core.catalog_import import import_employees
+        from core.catalog_import import import_vendors
+        from core.qbo import client_for
+
+        with rt.sessions() as session:
+            from core.models import Company
+
+            company = session.get(Company, company_id)
+            assert company is not None
+            client = client_for(rt, company.realm_id)
+            codes = import_cost_codes(session, client, company_id)
+            import_vendors(session, client, company_id)
+            import_employees(session, client, company_id)
+            session.commit()
+        say(f"demo: {codes.added} cost codes imported from QuickBooks Products & Services.")
+
+    def budget(self, rt: Any, project_id: int) -> None:
+        """Demo budget amounts: each cost code with costs gets a round budget near them."""
+        from decimal import Decimal
+
+        from core.models import BudgetLine
+        from core.models import Project
+        from core.sync.reports import budget
+
+        with rt.sessions() as session:
+            project = session.get(Project, project_id)
+            assert project is not None
+            for n, row in enumerate(budget(session, project).lines):
+                if row.cost_code_id is None or not row.actual:
+                    continue
+                factor = Decimal("0.8") if n % 4 == 0 else Decimal("1.25")
+                amount = (row.actual * factor / 500).quantize(Decimal(1)) * 500 + 500
+                session.add(
+                    BudgetLine(
+                        project_id=project_id, cost_code_id=row.cost_code_id, budget_amount=amount
+                    )
+                )
+            session.commit()
 
     def connect(self, base: str, company_id: int, password: str) -> None:
         """Sign in and walk Connect to QuickBooks exactly as a browser does."""
@@ -191,6 +235,7 @@ class Demo:
         from core.projects import customer_choices
         from core.projects import link_project
         from core.projects import resolve_customer
+        from core.projects import update_settings
         from core.qbo import client_for
 
         with rt.sessions() as session:
@@ -201,6 +246,12 @@ class Demo:
                 customer_choices(client_for(rt, company.realm_id)), DEMO_CUSTOMER
             )
             link_project(session, rt.pm, project, choice)
+            # The bills' files come along, so the budget pop-up shows its paperclips.
+            problems = update_settings(
+                session, rt.pm, project, {"pull_bill_attachments": True}, changed_by="demo"
+            )
+            if problems:
+                raise SystemExit(f"demo: {problems[0].message} {problems[0].fix}")
             session.commit()
             say(f"demo: project “{project.name}” linked to {choice.full_name}.")
             return project.id

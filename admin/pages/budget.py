@@ -54,6 +54,11 @@ CHART_ROWS = 30
 FINISHED = (RunState.SUCCEEDED, RunState.FAILED, RunState.NEEDS_ADMIN)
 
 
+def label(code: str, name: str) -> str:
+    """A cost code as people read it (an item imported as its own code is not named twice)."""
+    return name if name.startswith(code) else f"{code} {name}"
+
+
 def chart(report: Any) -> dict[str, Any]:
     """Bar widths (percent of the largest figure) of budget and actual per cost code."""
     rows = [r for r in report.lines if r.budgeted or r.actual][:CHART_ROWS]
@@ -61,7 +66,7 @@ def chart(report: Any) -> dict[str, Any]:
     return {
         "rows": [
             {
-                "label": f"{r.code} {r.name}",
+                "label": label(r.code, r.name),
                 "budget": float(abs(r.budgeted) / top * 100),
                 "actual": float(abs(r.actual) / top * 100),
                 "over": r.actual > r.budgeted,
