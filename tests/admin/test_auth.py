@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from core.models import CostCode
 from core.models import Role
 from core.models import User
 from costbridge_testing.console import add_user
@@ -190,3 +191,42 @@ def test_allowed_hosts_reach_the_signed_in_console_and_others_do_not(
         )
         assert client.get("/admin/", base_url="https://costbridge.example.com").status_code == 200
         assert client.get("/admin/", base_url="https://elsewhere.example").status_code == 400
+
+
+def _post_rules(app):
+    for rule in app.url_map.iter_rules():
+        if "POST" in rule.methods and not rule.endpoint.startswith(("qbo_webhooks", "ops")):
+            yield rule, re.sub(r"<[^>]+>", "1", rule.rule)
+
+
+def test_a_viewer_is_refused_every_post_even_with_a_valid_token(app, client_as):
+    """Recipe 9's matrix, viewer column: no form or action changes anything."""
+    viewer = client_as(Role.VIEWER)
+    token = _csrf(viewer, "/admin/")
+    for rule, url in _post_rules(app):
+        if rule.endpoint in ("costbridge_auth.logout", "costbridge_auth.login"):
+            continue
+        if rule.endpoint == "qbo_oauth.callback":
+            continue
+        assert viewer.post(url, data={"csrf_token": token}).status_code == 403, url
+
+
+ADMIN_ONLY = (
+    "/admin/project/plugins/?id=1",
+    "/admin/project/link/?id=1",
+    "/admin/companies/create",
+    "/admin/catalog/import?id=1",
+    "/admin/bills/delete?id=1",
+    "/admin/invoices/new?project_id=1",
+    "/qbo/disconnect/1",
+)
+
+
+def test_support_is_refused_what_only_an_admin_may_do(client_as, committed_db):
+    support = client_as(Role.SUPPORT)
+    token = _csrf(support, "/admin/")
+    for url in ADMIN_ONLY:
+        assert support.post(url, data={"csrf_token": token}).status_code == 403, url
+    # Flask-Admin sends a refused model form back to its list: nothing is written.
+    support.post("/admin/costcode/new/", data={"csrf_token": token, "code": "X", "name": "X"})
+    assert committed_db.scalars(select(CostCode)).all() == []

@@ -426,3 +426,42 @@ def test_admin_enters_a_bill_with_a_file_pushes_it_and_sees_its_qbo_id(live, bro
     assert qbo_id.isdigit()
     assert "done" in row.inner_text()
     shot(page, "bills")
+
+
+def test_a_page_on_another_site_cannot_post_to_the_console(live, browser):
+    """Recipe 9: an attacker's page auto-submits a form at the signed-in admin's console."""
+    import http.server
+
+    add_user(live.sessions, "ann@example.com", Role.ADMIN, password=PASSWORD)
+    form = (
+        f'<form id="f" method="post" action="{live.base}/admin/companies/create">'
+        '<input name="name" value="Forged Builders"></form>'
+        "<script>document.getElementById('f').submit()</script>"
+    ).encode()
+
+    class Attacker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(form)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    evil = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    try:
+        page = browser.new_page()
+        sign_in(page, live.base, "ann@example.com")
+        # "localhost" is another site than "127.0.0.1": the session cookie (SameSite=Lax) stays
+        # home, and without the form's CSRF token the post is refused either way.
+        page.goto(f"http://localhost:{evil.server_port}/")
+        page.wait_for_url(f"{live.base}/admin/companies/create")
+        assert "The CSRF token is missing." in page.content()
+        assert page.request.post(f"{live.base}/admin/companies/create").status == 400
+    finally:
+        evil.shutdown()
+        evil.server_close()
+    with live.sessions() as s:
+        assert s.scalars(select(Company).where(Company.name == "Forged Builders")).all() == []
