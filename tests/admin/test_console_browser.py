@@ -38,6 +38,7 @@ from core.models import ConnectionStatus
 from core.models import CostCode
 from core.models import Project
 from core.models import Role
+from core.models import Vendor
 from core.runtime import Runtime
 from costbridge_testing.console import add_user
 from costbridge_testing.sandbox import Control
@@ -388,6 +389,23 @@ def test_admin_enters_a_bill_with_a_file_pushes_it_and_sees_its_qbo_id(live, bro
     page.click("#catalog-link")
     page.click("#import-cost_codes")
     assert "Imported Products & Services" in page.inner_text("body")
+    # One vendor entered here first is connected from its QuickBooks drop-down.
+    with live.sessions() as s:
+        s.add(Vendor(company_id=company_id, name="Yard Crew (entered here)"))
+        s.commit()
+    page.reload()
+    row = page.locator("#connect-vendor tr", has_text="Yard Crew (entered here)")
+    assert "not connected" in row.inner_text()
+    choice = row.locator("select[name=qbo_id] option").nth(2)
+    qbo_vendor = choice.get_attribute("value")
+    row.locator("select[name=qbo_id]").select_option(value=qbo_vendor)
+    row.locator("button", has_text="Connect").click()
+    assert "Yard Crew (entered here) connected to QuickBooks." in page.inner_text("body")
+    with live.sessions() as s:
+        local = s.scalars(select(Vendor).where(Vendor.name == "Yard Crew (entered here)")).one()
+        assert local.qbo_vendor_id == qbo_vendor
+
+    # Then the rest in bulk.
     page.click("#import-vendors")
     assert "Imported vendors" in page.inner_text("body")
     page.wait_for_selector("#connect-vendor tbody tr >> nth=1")
