@@ -78,13 +78,110 @@ def push_outbox(outbox_id: int, run_id: int) -> dict[str, Any]:
     token = deliver.new_token(job.id if job is not None else None)
     with rt.sessions() as session:
         run = session.get(SyncRun, run_id)
-        if run is None or session.get(OutboxEntry, outbox_id) is None:
+        entry = session.get(OutboxEntry, outbox_id)
+        if run is None or entry is None:
             return {"skipped": "outbox row or run no longer exists"}
+        if entry.operation == "create" and entry.entity in deliver.BATCHABLE:
+            # Creates recorded from now on need a new lead job; those before ride this batch
+            # (or a batch already carried this row: its lead flag is freed all the same).
+            _clear_lead(rt, entry)
         _start(session, run)
         if not deliver.claim(session, outbox_id, token):
             return _skip(session, run, outbox_id)
         with deliver.Heartbeat(rt.engine, token):
-            return _deliver(session, rt, run, outbox_id, token)
+            result = _deliver(session, rt, run, outbox_id, token)
+        lead = session.get(OutboxEntry, outbox_id)
+        if lead is not None and lead.operation == "create" and lead.entity in deliver.BATCHABLE:
+            result["drained"] = _drain(session, rt, lead.company_id, lead.entity, token)
+        return result
+
+
+#: How long one job keeps taking further batches of waiting creates.
+DRAIN_FOR = dt.timedelta(seconds=20)
+#: A queued lead job's flag outlives no job: a lost one frees it by itself.
+LEAD_TTL = 120
+#: Lead jobs of one company and entity that may wait at once (each drains batches in parallel;
+#: QBO's throttle, shared through Redis, keeps them within its limits).
+LEAD_SLOTS = 4
+
+
+def _lead_keys(company_id: int, entity: str) -> list[str]:
+    return [f"costbridge:push-lead:{company_id}:{entity}:{n}" for n in range(LEAD_SLOTS)]
+
+
+def _fresh_create(entry: OutboxEntry) -> bool:
+    return (
+        entry.operation == "create"
+        and entry.entity in deliver.BATCHABLE
+        and entry.attempts == 0
+        and entry.state == OutboxState.PENDING
+    )
+
+
+def _clear_lead(rt: runtime_mod.Runtime, entry: OutboxEntry) -> None:
+    try:
+        for key in _lead_keys(entry.company_id, entry.entity):
+            if rt.redis.get(key) == str(entry.id).encode():
+                rt.redis.delete(key)
+    except Exception:  # noqa: BLE001 - then the flag runs out by itself
+        log.warning("could not clear the push lead flag of company %s", entry.company_id)
+
+
+def _drain(
+    session: Session, rt: runtime_mod.Runtime, company_id: int, entity: str, token: str
+) -> int:
+    """Send further batches of never-tried creates that wait with no job of their own.
+
+    Recording many creates at once queues one lead job (see `_enqueue_all`); the lead takes 29
+    more into its batch and then, for a while, the next 30, each batch with its own run.
+    """
+    sent = 0
+    until = utcnow() + DRAIN_FOR
+    job = get_current_job()
+    while utcnow() < until:
+        next_id = session.scalar(
+            select(OutboxEntry.id)
+            .where(
+                OutboxEntry.company_id == company_id,
+                OutboxEntry.entity == entity,
+                OutboxEntry.operation == "create",
+                OutboxEntry.state == OutboxState.PENDING,
+                OutboxEntry.attempts == 0,
+            )
+            .order_by(OutboxEntry.id)
+            .limit(1)
+        )
+        if next_id is None:
+            break
+        run = SyncRun(company_id=company_id, kind="push", trigger="batch")
+        session.add(run)
+        session.commit()
+        lead_token = deliver.new_token(job.id if job is not None else None)
+        if not deliver.claim(session, next_id, lead_token):
+            session.delete(run)
+            session.commit()
+            continue
+        _start(session, run)
+        with deliver.Heartbeat(rt.engine, lead_token):
+            _deliver(session, rt, run, next_id, lead_token)
+        sent += 1
+    else:
+        # Time is up with creates still waiting: hand them to a new lead job.
+        waiting = session.scalars(
+            select(OutboxEntry)
+            .where(
+                OutboxEntry.company_id == company_id,
+                OutboxEntry.entity == entity,
+                OutboxEntry.operation == "create",
+                OutboxEntry.state == OutboxState.PENDING,
+                OutboxEntry.attempts == 0,
+            )
+            .order_by(OutboxEntry.id)
+            .limit(1)
+        ).all()
+        if waiting:
+            _enqueue_all(session, rt, waiting, trigger="batch")
+    return sent
 
 
 def _skip(session: Session, run: SyncRun, outbox_id: int) -> dict[str, Any]:
@@ -126,7 +223,8 @@ def _deliver(
         return {"blocked": exc.message}
     pusher = deliver.Pusher(rt, session, company, client_for(rt, company.realm_id))
     rows = [lead]
-    if lead.operation == "create" and lead.entity in deliver.BATCHABLE and lead.attempts == 1:
+    fresh = lead.operation == "create" and lead.entity in deliver.BATCHABLE and lead.attempts == 1
+    if fresh and _batch_room(rt, company.realm_id):
         rows += deliver.claim_fresh_creates(session, lead, token)
     settled: set[int] = set()
     try:
@@ -174,6 +272,22 @@ def _deliver(
     if final.state == OutboxState.DONE:
         return {"qbo_id": mapping.qbo_id if mapping else None, "batched": len(rows)}
     return {"state": final.state.value, "error": final.last_error}
+
+
+def _batch_room(rt: runtime_mod.Runtime, realm_id: str) -> bool:
+    """Whether QBO's batch budget for the realm has room now.
+
+    QBO counts batch calls (40 a minute) apart from its 500 requests a minute, which batches
+    also use. While the batch budget is spent, a lead goes alone as a single create: it uses
+    the rest of the request budget instead of waiting, so both budgets carry bills at once.
+    """
+    from core.qbo.throttle import Limits
+    from core.qbo.throttle import RealmThrottle
+
+    try:
+        return RealmThrottle(rt.redis, Limits.from_settings(rt.settings)).batch_room(realm_id) > 0
+    except Exception:  # noqa: BLE001 - the send's own throttle still holds
+        return True
 
 
 def _one(
@@ -473,26 +587,51 @@ def resume_company(rt: runtime_mod.Runtime, company_id: int) -> int:
 def _enqueue_all(
     session: Session, rt: runtime_mod.Runtime, rows: Sequence[OutboxEntry], *, trigger: str
 ) -> int:
+    """Queue a job per row, their runs written in one commit.
+
+    Never-tried creates that QBO takes in batches share one lead job per company and entity
+    while it waits (a Redis flag): the lead carries them in its batch, or drains them after
+    (`_drain`). The sweeper's own calls queue every row, so nothing waits on a lost lead.
+    """
+    wanted = [row for row in rows if trigger == "sweeper" or _needs_job(rt, row)]
+    runs = [
+        SyncRun(company_id=row.company_id, project_id=row.project_id, kind="push", trigger=trigger)
+        for row in wanted
+    ]
+    session.add_all(runs)
+    session.commit()
     enqueued = 0
-    for entry in rows:
-        run = SyncRun(
-            company_id=entry.company_id, project_id=entry.project_id, kind="push", trigger=trigger
-        )
-        session.add(run)
+    unused: list[SyncRun] = []
+    try:
+        for entry, run in zip(wanted, runs, strict=True):
+            if enqueue_push(rt, entry, run) is not None:
+                enqueued += 1
+            else:
+                unused.append(run)
+                _clear_lead(rt, entry)  # no job was queued for it: it leads nothing
+    except Exception:
+        # Redis is away: the rows stay pending for the sweeper; drop the runs we named.
+        for run in runs[enqueued + len(unused) :]:
+            unused.append(run)
+        raise
+    finally:
+        for run in unused:
+            session.delete(run)
         session.commit()
-        try:
-            job = enqueue_push(rt, entry, run)
-        except Exception:
-            # Redis is away: the row stays pending for the sweeper; drop the run we named.
-            session.delete(run)
-            session.commit()
-            raise
-        if job is not None:
-            enqueued += 1
-        else:
-            session.delete(run)
-            session.commit()
     return enqueued
+
+
+def _needs_job(rt: runtime_mod.Runtime, row: OutboxEntry) -> bool:
+    """False for a fresh create while a lead job of its company and entity is waiting."""
+    if not _fresh_create(row):
+        return True
+    try:
+        return any(
+            rt.redis.set(key, row.id, nx=True, ex=LEAD_TTL)
+            for key in _lead_keys(row.company_id, row.entity)
+        )
+    except Exception:  # noqa: BLE001 - without Redis nothing is queued anyway
+        return True
 
 
 def enqueue_recorded(rt: runtime_mod.Runtime, entries: Sequence[OutboxEntry]) -> int:

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -138,16 +137,7 @@ def record_change(
                 row.state = OutboxState.CANCELLED
                 row.last_error = "Deleted before it was sent."
             return None
-    version = (
-        session.scalar(
-            select(func.coalesce(func.max(OutboxEntry.payload_version), 0)).where(
-                OutboxEntry.company_id == company,
-                OutboxEntry.local_kind == kind,
-                OutboxEntry.local_id == record.id,
-            )
-        )
-        or 0
-    ) + 1
+    version = max((r.payload_version for r in rows), default=0) + 1
     entry = OutboxEntry(
         company_id=company,
         project_id=record.project_id,

@@ -228,6 +228,15 @@ class RealmThrottle:
         live: Any = self.redis.zcount(self.keys(realm_id)["inflight"], now_ms, "+inf")
         return int(live)
 
+    def batch_room(self, realm_id: str) -> int:
+        """How many batch calls the realm's window has room for now (0: a batch would wait)."""
+        now_ms = int(time.time() * 1000)
+        counted: Any = self.redis.zcount(
+            self.keys(realm_id)["batch"], now_ms - self.limits.window_ms, "+inf"
+        )
+        used = int(counted)
+        return max(self.limits.batch_per_minute - used, 0)
+
     def reset(self, realm_id: str) -> None:
         """Forget the realm's usage (tests and the bench)."""
         self.redis.delete(*self.keys(realm_id).values())
