@@ -91,9 +91,7 @@ def test_trusted_hosts_can_be_overridden_for_a_public_name(
     assert web.get("/admin/", base_url="http://localhost").status_code == 400
 
 
-def test_connect_pages_need_a_signed_in_admin(
-    app: Flask, runtime: Runtime, saved: Company
-) -> None:
+def test_connect_pages_need_a_signed_in_admin(app: Flask, runtime: Runtime, saved: Company) -> None:
     anonymous = app.test_client().get(f"/qbo/connect/{saved.id}")
     assert anonymous.status_code == 302
     assert "/signin" in anonymous.headers["Location"]
