@@ -10,6 +10,7 @@ ask for (time entries, for one, are never pushed retroactively).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -64,14 +65,19 @@ class SyncStatus:
     retryable: bool
 
 
-def sync_status(session: Session, kind: str, local_id: int) -> SyncStatus:
-    """The latest outbox row of a record and the QBO id it became."""
-    row = session.scalars(
+def _latest(session: Session, kind: str, local_id: int) -> OutboxEntry | None:
+    """The record's latest outbox row, if any change of it was recorded."""
+    return session.scalars(
         select(OutboxEntry)
         .where(OutboxEntry.local_kind == kind, OutboxEntry.local_id == local_id)
         .order_by(OutboxEntry.id.desc())
         .limit(1)
     ).first()
+
+
+def sync_status(session: Session, kind: str, local_id: int) -> SyncStatus:
+    """The latest outbox row of a record and the QBO id it became."""
+    row = _latest(session, kind, local_id)
     qbo_id = records.qbo_id_of(session, kind, local_id)
     if row is None:
         return SyncStatus("not sent" if qbo_id is None else "done", qbo_id, None, None, False)
@@ -124,20 +130,20 @@ def _lines(with_markup: bool = False) -> list[LineInput]:
     return lines
 
 
-def _codes(session: Session, project: Project) -> Sequence[CostCode]:
+def _of_company(session: Session, model: Any, project: Project, order: Any) -> Sequence[Any]:
+    """The rows of a company-wide list (cost codes, vendors, employees) for a form's drop-down."""
     return session.scalars(
-        select(CostCode).where(CostCode.company_id == project.company_id).order_by(CostCode.code)
+        select(model).where(model.company_id == project.company_id).order_by(order)
     ).all()
+
+
+def _codes(session: Session, project: Project) -> Sequence[CostCode]:
+    return _of_company(session, CostCode, project, CostCode.code)
 
 
 def _push_now(session: Session, kind: str, local_id: int) -> int:
     """Send again the record's latest recorded change; returns how many jobs were queued."""
-    row = session.scalars(
-        select(OutboxEntry)
-        .where(OutboxEntry.local_kind == kind, OutboxEntry.local_id == local_id)
-        .order_by(OutboxEntry.id.desc())
-        .limit(1)
-    ).first()
+    row = _latest(session, kind, local_id)
     if row is None:
         return -1
     rows = outbox.retry(session, [row.id]) if row.state in outbox.RETRYABLE else [row]
@@ -151,6 +157,30 @@ def _after(session: Session, entries: Sequence[OutboxEntry], done: str) -> None:
     flash(done + (f" Sending it to QuickBooks ({queued} job(s))." if queued else ""), "success")
 
 
+def _refused(session: Session, exc: CostbridgeError) -> None:
+    """Undo the request's writes and say why they were refused."""
+    session.rollback()
+    flash(f"{exc.message} {exc.fix}".strip(), "error")
+
+
+Recording = Callable[[], tuple[Sequence[OutboxEntry], str]]
+
+
+def _recorded(session: Session, record: Recording) -> bool:
+    """Run `record` (entries and the words for done): commit and send, or roll back and say why."""
+    try:
+        entries, done = record()
+    except CostbridgeError as exc:
+        _refused(session, exc)
+        return False
+    _after(session, entries, done)
+    return True
+
+
+def _back(project_id: int) -> Any:
+    return redirect(url_for(".index", project_id=project_id))
+
+
 class _DocView(PerProject, LocalBaseView):
     kind = ""
     model: Any = None
@@ -160,6 +190,47 @@ class _DocView(PerProject, LocalBaseView):
         if row is None:
             abort(404)
         return row
+
+    def _listed(self, session: Session, project: Project) -> Sequence[Any]:
+        """The project's records of this kind, newest first."""
+        model = self.model
+        return session.scalars(
+            select(model).where(model.project_id == project.id).order_by(model.id.desc())
+        ).all()
+
+    def _list_page(
+        self,
+        template: str,
+        name: str,
+        more: Callable[[Session, Sequence[Any]], dict[str, Any]] = lambda _s, _rows: {},
+    ) -> Any:
+        """The project's records (as `name`) with their sync status, plus `more` of context."""
+        project = project_from_request()
+        session = db()
+        rows = self._listed(session, project)
+        context = {name: rows, **more(session, rows)}
+        status = {r.id: sync_status(session, self.kind, r.id) for r in rows}
+        return self.render(template, project=project, status=status, **context)
+
+    def _saved(self, session: Session, record: Recording) -> bool:
+        """On a POST, whether `record` was recorded (committed and sent)."""
+        return request.method == "POST" and _recorded(session, record)
+
+    def _delete(
+        self,
+        remove: Callable[[Session, Any], Sequence[OutboxEntry]],
+        done: str,
+        refusable: bool = True,
+    ) -> Any:
+        """Delete the record named by `id` through `remove`, then back to the project's list."""
+        row = self._one()
+        session = db()
+        project_id = row.project_id
+        if refusable:
+            _recorded(session, lambda: (remove(session, row), done))
+        else:
+            _after(session, remove(session, row), done)
+        return _back(project_id)
 
     @expose("/push", methods=("POST",))
     @require(Role.SUPPORT)
@@ -176,7 +247,7 @@ class _DocView(PerProject, LocalBaseView):
             )
         else:
             flash(f"{n} push job(s) queued." if n else "Nothing is waiting to be sent.", "success")
-        return redirect(url_for(".index", project_id=row.project_id))
+        return _back(row.project_id)
 
 
 class BillsView(_DocView):
@@ -188,25 +259,17 @@ class BillsView(_DocView):
     @expose("/")
     def index(self) -> Any:
         """The project's bills with their sync status and files."""
-        project = project_from_request()
-        session = db()
-        bills = session.scalars(
-            select(Bill).where(Bill.project_id == project.id).order_by(Bill.id.desc())
-        ).all()
-        files: dict[int, list[Attachment]] = {}
-        for att in session.scalars(
-            select(Attachment).where(Attachment.bill_id.in_([b.id for b in bills] or [-1]))
-        ):
-            files.setdefault(att.bill_id or 0, []).append(att)
-        vendors = {v.id: v for v in session.scalars(select(Vendor))}
-        return self.render(
-            "costbridge/bills.html",
-            project=project,
-            bills=bills,
-            files=files,
-            vendors=vendors,
-            status={b.id: sync_status(session, "bill", b.id) for b in bills},
-        )
+
+        def more(session: Session, bills: Sequence[Any]) -> dict[str, Any]:
+            files: dict[int, list[Attachment]] = {}
+            for att in session.scalars(
+                select(Attachment).where(Attachment.bill_id.in_([b.id for b in bills] or [-1]))
+            ):
+                files.setdefault(att.bill_id or 0, []).append(att)
+            vendors = {v.id: v for v in session.scalars(select(Vendor))}
+            return {"files": files, "vendors": vendors}
+
+        return self._list_page("costbridge/bills.html", "bills", more)
 
     @expose("/new", methods=("GET", "POST"))
     @require(Role.ADMIN)
@@ -226,54 +289,50 @@ class BillsView(_DocView):
 
     def _form(self, project: Project, bill: Bill | None) -> Any:
         session = db()
-        if request.method == "POST":
+
+        def record() -> tuple[Sequence[OutboxEntry], str]:
+            nonlocal bill
             rt = runtime()
-            try:
-                vendor = session.get(Vendor, request.form.get("vendor_id", type=int))
-                if vendor is None:
-                    raise CostbridgeError("Choose the vendor.", fix="Pick one in the list.")
-                header: dict[str, Any] = {
-                    "bill_date": _date("bill_date"),
-                    "due_date": _date("due_date", required=False),
-                    "number": request.form.get("number", "").strip() or None,
-                    "memo": request.form.get("memo", "").strip() or None,
-                }
-                if bill is None:
-                    bill, entries = records.create_bill(
-                        session, rt.pm, project, vendor=vendor, lines=_lines(), **header
-                    )
-                else:
-                    entries = records.edit_bill(
-                        session, bill, lines=_lines(), vendor_id=vendor.id, **header
-                    )
-                store = store_for(rt.settings.instance_path)
-                for upload in request.files.getlist("files"):
-                    if not upload or not upload.filename:
-                        continue
-                    _file, more = records.attach_file(
-                        session,
-                        rt.pm,
-                        store,
-                        bill,
-                        file_name=upload.filename,
-                        content=upload.read(),
-                        content_type=upload.mimetype,
-                    )
-                    entries = [*entries, *more]
-            except CostbridgeError as exc:
-                session.rollback()
-                flash(f"{exc.message} {exc.fix}".strip(), "error")
+            vendor = session.get(Vendor, request.form.get("vendor_id", type=int))
+            if vendor is None:
+                raise CostbridgeError("Choose the vendor.", fix="Pick one in the list.")
+            header: dict[str, Any] = {
+                "bill_date": _date("bill_date"),
+                "due_date": _date("due_date", required=False),
+                "number": request.form.get("number", "").strip() or None,
+                "memo": request.form.get("memo", "").strip() or None,
+            }
+            if bill is None:
+                bill, entries = records.create_bill(
+                    session, rt.pm, project, vendor=vendor, lines=_lines(), **header
+                )
             else:
-                _after(session, entries, f"Bill {bill.number or bill.id} saved.")
-                return redirect(url_for(".index", project_id=project.id))
-        vendors = session.scalars(
-            select(Vendor).where(Vendor.company_id == project.company_id).order_by(Vendor.name)
-        ).all()
+                entries = records.edit_bill(
+                    session, bill, lines=_lines(), vendor_id=vendor.id, **header
+                )
+            store = store_for(rt.settings.instance_path)
+            for upload in request.files.getlist("files"):
+                if not upload or not upload.filename:
+                    continue
+                _file, more = records.attach_file(
+                    session,
+                    rt.pm,
+                    store,
+                    bill,
+                    file_name=upload.filename,
+                    content=upload.read(),
+                    content_type=upload.mimetype,
+                )
+                entries = [*entries, *more]
+            return entries, f"Bill {bill.number or bill.id} saved."
+
+        if self._saved(session, record):
+            return _back(project.id)
         return self.render(
             "costbridge/bill_form.html",
             project=project,
             bill=bill,
-            vendors=vendors,
+            vendors=_of_company(session, Vendor, project, Vendor.name),
             codes=_codes(session, project),
             rows=LINE_ROWS,
         )
@@ -282,17 +341,7 @@ class BillsView(_DocView):
     @require(Role.ADMIN)
     def delete(self) -> Any:
         """Delete a bill (and in QuickBooks, if it was sent)."""
-        bill = self._one()
-        session = db()
-        project_id = bill.project_id
-        try:
-            entries = records.delete_bill(session, bill)
-        except CostbridgeError as exc:
-            session.rollback()
-            flash(f"{exc.message} {exc.fix}".strip(), "error")
-        else:
-            _after(session, entries, "Bill deleted.")
-        return redirect(url_for(".index", project_id=project_id))
+        return self._delete(records.delete_bill, "Bill deleted.")
 
 
 class InvoicesView(_DocView):
@@ -304,19 +353,12 @@ class InvoicesView(_DocView):
     @expose("/")
     def index(self) -> Any:
         """The project's invoices with their sync status."""
-        project = project_from_request()
-        session = db()
-        rt = runtime()
-        invoices = session.scalars(
-            select(Invoice).where(Invoice.project_id == project.id).order_by(Invoice.id.desc())
-        ).all()
-        return self.render(
-            "costbridge/invoices.html",
-            project=project,
-            invoices=invoices,
-            status={i.id: sync_status(session, "invoice", i.id) for i in invoices},
-            integrated={i.id: records.integrated(session, rt.pm, i) for i in invoices},
-        )
+
+        def more(session: Session, invoices: Sequence[Any]) -> dict[str, Any]:
+            pm = runtime().pm
+            return {"integrated": {i.id: records.integrated(session, pm, i) for i in invoices}}
+
+        return self._list_page("costbridge/invoices.html", "invoices", more)
 
     @expose("/new", methods=("GET", "POST"))
     @require(Role.ADMIN)
@@ -324,26 +366,24 @@ class InvoicesView(_DocView):
         """Enter a client invoice."""
         project = project_from_request()
         session = db()
-        if request.method == "POST":
-            try:
-                raw = request.form.get("markup_percent", "").strip()
-                invoice, entries = records.create_invoice(
-                    session,
-                    runtime().pm,
-                    project,
-                    invoice_date=_date("invoice_date") or _today(),
-                    due_date=_date("due_date", required=False),
-                    number=request.form.get("number", "").strip() or None,
-                    memo=request.form.get("memo", "").strip() or None,
-                    markup_percent=_money(raw, "The markup") if raw else Decimal("0"),
-                    lines=_lines(with_markup=True),
-                )
-            except CostbridgeError as exc:
-                session.rollback()
-                flash(f"{exc.message} {exc.fix}".strip(), "error")
-            else:
-                _after(session, entries, f"Invoice {invoice.number or invoice.id} saved.")
-                return redirect(url_for(".index", project_id=project.id))
+
+        def record() -> tuple[Sequence[OutboxEntry], str]:
+            raw = request.form.get("markup_percent", "").strip()
+            invoice, entries = records.create_invoice(
+                session,
+                runtime().pm,
+                project,
+                invoice_date=_date("invoice_date") or _today(),
+                due_date=_date("due_date", required=False),
+                number=request.form.get("number", "").strip() or None,
+                memo=request.form.get("memo", "").strip() or None,
+                markup_percent=_money(raw, "The markup") if raw else Decimal("0"),
+                lines=_lines(with_markup=True),
+            )
+            return entries, f"Invoice {invoice.number or invoice.id} saved."
+
+        if self._saved(session, record):
+            return _back(project.id)
         return self.render(
             "costbridge/invoice_form.html",
             project=project,
@@ -360,28 +400,17 @@ class InvoicesView(_DocView):
         try:
             records.mark_invoice_paid(session, runtime().pm, invoice)
         except CostbridgeError as exc:
-            session.rollback()
-            flash(f"{exc.message} {exc.fix}".strip(), "error")
+            _refused(session, exc)
         else:
             session.commit()
             flash("Invoice marked paid.", "success")
-        return redirect(url_for(".index", project_id=invoice.project_id))
+        return _back(invoice.project_id)
 
     @expose("/delete", methods=("POST",))
     @require(Role.ADMIN)
     def delete(self) -> Any:
         """Delete an invoice (and in QuickBooks, if it was sent and nothing was paid)."""
-        invoice = self._one()
-        session = db()
-        project_id = invoice.project_id
-        try:
-            entries = records.delete_invoice(session, invoice)
-        except CostbridgeError as exc:
-            session.rollback()
-            flash(f"{exc.message} {exc.fix}".strip(), "error")
-        else:
-            _after(session, entries, "Invoice deleted.")
-        return redirect(url_for(".index", project_id=project_id))
+        return self._delete(records.delete_invoice, "Invoice deleted.")
 
 
 class TimeView(_DocView):
@@ -393,21 +422,11 @@ class TimeView(_DocView):
     @expose("/")
     def index(self) -> Any:
         """The project's time entries with their sync status."""
-        project = project_from_request()
-        session = db()
-        entries = session.scalars(
-            select(TimeEntry)
-            .where(TimeEntry.project_id == project.id)
-            .order_by(TimeEntry.id.desc())
-        ).all()
-        employees = {e.id: e for e in session.scalars(select(Employee))}
-        return self.render(
-            "costbridge/time.html",
-            project=project,
-            entries=entries,
-            employees=employees,
-            status={e.id: sync_status(session, "time_entry", e.id) for e in entries},
-        )
+
+        def more(session: Session, _entries: Sequence[Any]) -> dict[str, Any]:
+            return {"employees": {e.id: e for e in session.scalars(select(Employee))}}
+
+        return self._list_page("costbridge/time.html", "entries", more)
 
     @expose("/new", methods=("GET", "POST"))
     @require(Role.ADMIN)
@@ -415,38 +434,31 @@ class TimeView(_DocView):
         """Enter hours worked."""
         project = project_from_request()
         session = db()
-        if request.method == "POST":
-            try:
-                employee = session.get(Employee, request.form.get("employee_id", type=int))
-                if employee is None:
-                    raise CostbridgeError("Choose the employee.", fix="Pick one in the list.")
-                code = request.form.get("cost_code", "").strip()
-                _entry, entries = records.add_time_entry(
-                    session,
-                    runtime().pm,
-                    project,
-                    employee=employee,
-                    work_date=_date("work_date") or _today(),
-                    hours=_money(request.form.get("hours", ""), "The hours"),
-                    cost_code_id=int(code) if code.isdigit() else None,
-                    billable="billable" in request.form,
-                    description=request.form.get("description", "").strip() or None,
-                )
-            except CostbridgeError as exc:
-                session.rollback()
-                flash(f"{exc.message} {exc.fix}".strip(), "error")
-            else:
-                _after(session, entries, "Time entry saved.")
-                return redirect(url_for(".index", project_id=project.id))
-        employees = session.scalars(
-            select(Employee)
-            .where(Employee.company_id == project.company_id)
-            .order_by(Employee.name)
-        ).all()
+
+        def record() -> tuple[Sequence[OutboxEntry], str]:
+            employee = session.get(Employee, request.form.get("employee_id", type=int))
+            if employee is None:
+                raise CostbridgeError("Choose the employee.", fix="Pick one in the list.")
+            code = request.form.get("cost_code", "").strip()
+            _entry, entries = records.add_time_entry(
+                session,
+                runtime().pm,
+                project,
+                employee=employee,
+                work_date=_date("work_date") or _today(),
+                hours=_money(request.form.get("hours", ""), "The hours"),
+                cost_code_id=int(code) if code.isdigit() else None,
+                billable="billable" in request.form,
+                description=request.form.get("description", "").strip() or None,
+            )
+            return entries, "Time entry saved."
+
+        if self._saved(session, record):
+            return _back(project.id)
         return self.render(
             "costbridge/time_form.html",
             project=project,
-            employees=employees,
+            employees=_of_company(session, Employee, project, Employee.name),
             codes=_codes(session, project),
         )
 
@@ -454,9 +466,4 @@ class TimeView(_DocView):
     @require(Role.ADMIN)
     def delete(self) -> Any:
         """Delete a time entry (and its TimeActivity, if it was sent)."""
-        entry = self._one()
-        session = db()
-        project_id = entry.project_id
-        entries = records.delete_time_entry(session, entry)
-        _after(session, entries, "Time entry deleted.")
-        return redirect(url_for(".index", project_id=project_id))
+        return self._delete(records.delete_time_entry, "Time entry deleted.", refusable=False)
