@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from core import cli_catalog
+from core import cli_outbox
 from core import cli_push
 from core import cli_queue
 from core import cli_sync
@@ -327,13 +329,13 @@ main.add_command(cli_sync.budget)
 main.add_command(cli_sync.doctor)
 main.add_command(cli_sync.reconcile)
 main.add_command(cli_users.users)
-main.add_command(cli_push.cost_codes)
-main.add_command(cli_push.vendors)
-main.add_command(cli_push.employees)
+main.add_command(cli_catalog.cost_codes)
+main.add_command(cli_catalog.vendors)
+main.add_command(cli_catalog.employees)
 main.add_command(cli_push.bills)
 main.add_command(cli_push.invoices)
 main.add_command(cli_push.time_entries)
-main.add_command(cli_push.outbox)
+main.add_command(cli_outbox.outbox)
 
 if __name__ == "__main__":
     main()
