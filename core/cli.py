@@ -179,7 +179,7 @@ def web(host: str, port: int) -> None:
         serve_production(settings, host, port)
         return
     from core.app import create_app
-    from core.web.hardening import QuietRequestHandler
+    from core.serve import QuietRequestHandler
 
     create_app().run(host=host, port=port, threaded=True, request_handler=QuietRequestHandler)
 

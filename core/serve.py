@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from werkzeug.serving import WSGIRequestHandler
+
 from core.config import Settings
 
 __all__ = ["gunicorn_options", "serve_production", "use_metrics_dir"]
@@ -110,3 +112,11 @@ def serve_production(settings: Settings, host: str, port: int) -> None:
             return create_app()
 
     CostbridgeGunicorn().run()
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's development request handler, naming no server or Python version."""
+
+    def version_string(self) -> str:
+        """The `Server` header: no product version, no Python version."""
+        return "costbridge"

@@ -8,7 +8,6 @@
   (`/admin/...`); anything else (`http:evil.com`, `//evil.com`, `/\\evil.com`) is 400.
 - A database value out of range or malformed (`?id=99999999999999999999`, `?id=abc`) is 404,
   never 500; no error page or flashed message shows SQL or its parameters.
-- `QuietRequestHandler`: the development server without its `Server: Werkzeug/x Python/y` banner.
 """
 
 from __future__ import annotations
@@ -23,14 +22,13 @@ from flask import message_flashed
 from flask import request
 from flask import session
 from sqlalchemy.exc import DataError
-from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Response
 
 from core.web.access import guard_public_host
 
 log = logging.getLogger(__name__)
 
-__all__ = ["QuietRequestHandler", "init_hardening", "is_local_path"]
+__all__ = ["init_hardening", "is_local_path"]
 
 HEADERS = {
     "Content-Security-Policy": "frame-ancestors 'none'",
@@ -50,14 +48,6 @@ SAFE_WORDS = (
     "The change could not be saved: a value is out of range, malformed or already used. "
     "Check the form and try again."
 )
-
-
-class QuietRequestHandler(WSGIRequestHandler):
-    """Werkzeug's request handler, naming no server version."""
-
-    def version_string(self) -> str:
-        """The `Server` header: no product version, no Python version."""
-        return "costbridge"
 
 
 def is_local_path(target: str) -> bool:

@@ -18,8 +18,8 @@ from core.config import Settings
 from core.models import Company
 from core.models import CostCode
 from core.runtime import Runtime
+from core.serve import QuietRequestHandler
 from core.web.hardening import SAFE_WORDS
-from core.web.hardening import QuietRequestHandler
 from core.web.hardening import is_local_path
 from costbridge_testing.console import add_user
 from costbridge_testing.console import sign_in
