@@ -464,6 +464,20 @@ def _project(row: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, immutable scalars), without deepcopy's memo.
+
+    Stored records are plain JSON values (money as Decimal, which is immutable), so this copies
+    a page several times faster than ``copy.deepcopy``.
+    """
+    kind = type(value)
+    if kind is dict:
+        return {key: json_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [json_copy(item) for item in value]
+    return value
+
+
 def execute(
     query: Query,
     rows: Iterable[dict[str, Any]],
@@ -524,7 +538,7 @@ def execute(
     if query.fields:
         out = [_project(row, query.fields) for row in page]
     else:
-        out = [copy.deepcopy(row) for row in page]
+        out = [json_copy(row) for row in page]
     return QueryResult(
         entity=query.entity, rows=out, start_position=query.start, max_results=query.limit
     )
