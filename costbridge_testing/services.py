@@ -85,3 +85,50 @@ def dispose_app(web: Any) -> None:
     with web.app_context():
         for eng in web.extensions["sqlalchemy"].engines.values():
             eng.dispose()
+
+
+@contextmanager
+def served_app(settings: Any, sandbox_url: str, engine: Engine, pm: Any) -> Iterator[Runtime]:
+    """The real web app on a free loopback port, wired to the sandbox at `sandbox_url`.
+
+    The runtime's redirect URI names the port, so the sandbox's consent page comes back to it;
+    `runtime.settings.qbo_redirect_uri` tells where the app is (its base is everything before
+    `/qbo/callback`). Installed as the process's runtime while the block runs.
+    """
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from core import runtime as runtime_mod
+    from core.app import create_app
+    from costbridge_testing.sandbox import sandbox_settings
+
+    holder: dict[str, Any] = {}
+    server = make_server(
+        "127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True
+    )
+    base = f"http://127.0.0.1:{server.server_port}"
+    rt = Runtime(
+        settings=sandbox_settings(settings, sandbox_url, qbo_redirect_uri=f"{base}/qbo/callback"),
+        engine=engine,
+        pm=pm,
+    )
+    runtime_mod.install(rt)
+    holder["app"] = create_app({"runtime": rt})
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    try:
+        yield rt
+    finally:
+        server.shutdown()
+        thread.join(5)
+        dispose_app(holder["app"])
+        runtime_mod.install(None)
+        rt.redis.close()
+
+
+def app_base(rt: Runtime) -> str:
+    """Where `served_app` serves: the redirect URI less its path."""
+    return rt.settings.qbo_redirect_uri.removesuffix("/qbo/callback")

@@ -24,7 +24,6 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from sqlalchemy import func
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from core.db import session_factory
 from core.files import store_for
@@ -39,12 +38,11 @@ from core.models import CostCode
 from core.models import Project
 from core.models import Role
 from core.models import Vendor
-from core.runtime import Runtime
 from costbridge_testing.console import add_user
 from costbridge_testing.sandbox import Control
-from costbridge_testing.sandbox import sandbox_settings
 from costbridge_testing.sandbox import start_sandbox
-from costbridge_testing.services import dispose_app
+from costbridge_testing.services import app_base
+from costbridge_testing.services import served_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
@@ -68,45 +66,20 @@ def demo_sandbox() -> Iterator[Any]:
 @pytest.fixture
 def live(settings, demo_sandbox, engine, pm, redis_conn, committed_db) -> Iterator[Any]:
     """The real web app on a free loopback port; `live.base`, `live.rt`, `live.work()`."""
-    holder: dict[str, Any] = {}
-    server = make_server(
-        "127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True
-    )
-    base = f"http://127.0.0.1:{server.server_port}"
-    from core import runtime as runtime_mod
-    from core.app import create_app
+    with served_app(settings, demo_sandbox.url, engine, pm) as rt:
 
-    rt = Runtime(
-        settings=sandbox_settings(
-            settings, demo_sandbox.url, qbo_redirect_uri=f"{base}/qbo/callback"
-        ),
-        engine=engine,
-        pm=pm,
-    )
-    runtime_mod.install(rt)
-    holder["app"] = create_app({"runtime": rt})
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
+        class Live:
+            def __init__(self) -> None:
+                self.base = app_base(rt)
+                self.rt = rt
+                self.sessions = session_factory(engine)
 
-    class Live:
-        def __init__(self) -> None:
-            self.base = base
-            self.rt = rt
-            self.sessions = session_factory(engine)
+            def work(self) -> None:
+                """Run every queued job once (the worker a deployment runs)."""
+                qs = [queues.queue(n, rt.redis) for n in queues.ALL]
+                SimpleWorker(qs, connection=rt.redis, serializer=JSONSerializer).work(burst=True)
 
-        def work(self) -> None:
-            """Run every queued job once (the worker a deployment runs)."""
-            qs = [queues.queue(n, rt.redis) for n in queues.ALL]
-            SimpleWorker(qs, connection=rt.redis, serializer=JSONSerializer).work(burst=True)
-
-    yield Live()
-    server.shutdown()
-    thread.join(5)
-    dispose_app(holder["app"])
-    runtime_mod.install(None)
-    rt.redis.close()
+        yield Live()
 
 
 @pytest.fixture

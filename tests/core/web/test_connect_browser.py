@@ -8,19 +8,15 @@ is installed (`.ci/run` installs it).
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from core.models.company import Company
 from core.models.company import ConnectionStatus
-from core.runtime import Runtime
-from costbridge_testing.sandbox import sandbox_settings
-from costbridge_testing.services import dispose_app
+from costbridge_testing.services import app_base
+from costbridge_testing.services import served_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
@@ -29,33 +25,8 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not instal
 @pytest.fixture
 def live_app(settings, qbo_sandbox, engine, pm, redis_conn, committed_db) -> Iterator[str]:
     """The real web app on a free loopback port, its redirect URI naming that port."""
-    holder: dict[str, Any] = {}
-    server = make_server(
-        "127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True
-    )
-    base = f"http://127.0.0.1:{server.server_port}"
-    from core import runtime as runtime_mod
-    from core.app import create_app
-
-    rt = Runtime(
-        settings=sandbox_settings(
-            settings, qbo_sandbox.url, qbo_redirect_uri=f"{base}/qbo/callback"
-        ),
-        engine=engine,
-        pm=pm,
-    )
-    runtime_mod.install(rt)
-    holder["app"] = create_app({"runtime": rt})
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    yield base
-    server.shutdown()
-    thread.join(5)
-    dispose_app(holder["app"])
-    runtime_mod.install(None)
-    rt.redis.close()
+    with served_app(settings, qbo_sandbox.url, engine, pm) as rt:
+        yield app_base(rt)
 
 
 def test_connect_to_quickbooks_in_a_real_browser(live_app, company, committed_db, engine):
