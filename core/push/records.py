@@ -64,6 +64,14 @@ def _project(session: Session, project_id: int) -> Project:
     return project
 
 
+def _deleted(session: Session, record: Bill | Invoice | TimeEntry) -> list[OutboxEntry]:
+    """Record a record's delete (before it goes, so the outbox knows what it was), then delete."""
+    entries = _recorded(record_change(session, record, "delete"))
+    session.delete(record)
+    session.flush()
+    return entries
+
+
 def _recorded(entry: OutboxEntry | None) -> list[OutboxEntry]:
     return [entry] if entry is not None else []
 
@@ -143,10 +151,7 @@ def edit_bill(
 
 def delete_bill(session: Session, bill: Bill) -> list[OutboxEntry]:
     """Delete a bill here; in QBO too if it was sent (refused there once it is paid)."""
-    entries = _recorded(record_change(session, bill, "delete"))
-    session.delete(bill)
-    session.flush()
-    return entries
+    return _deleted(session, bill)
 
 
 def attach_file(
@@ -322,10 +327,7 @@ def mark_invoice_paid(session: Session, pm: PluginManager, invoice: Invoice) -> 
 
 def delete_invoice(session: Session, invoice: Invoice) -> list[OutboxEntry]:
     """Delete an invoice here, and in QBO if it was sent and nothing was paid on it."""
-    entries = _recorded(record_change(session, invoice, "delete"))
-    session.delete(invoice)
-    session.flush()
-    return entries
+    return _deleted(session, invoice)
 
 
 # -- time -------------------------------------------------------------------------------------
@@ -394,10 +396,7 @@ def edit_time_entry(session: Session, entry: TimeEntry, **fields: Any) -> list[O
 
 def delete_time_entry(session: Session, entry: TimeEntry) -> list[OutboxEntry]:
     """Delete a time entry here, and its TimeActivity in QBO if it was sent."""
-    entries = _recorded(record_change(session, entry, "delete"))
-    session.delete(entry)
-    session.flush()
-    return entries
+    return _deleted(session, entry)
 
 
 def qbo_id_of(session: Session, local_kind: str, local_id: int) -> str | None:
