@@ -47,6 +47,16 @@ class CostbridgeWorker(Worker):
     """RQ's forking worker, with job ids on log lines and one metrics file set per worker."""
 
     stop_requested_by_signal = False
+    #: Set by `work_until_stopped` when SIGTERM or SIGINT came before RQ put its own handlers
+    #: in place (RQ registers the worker, so it is visible, a moment before that).
+    early_stop: threading.Event | None = None
+
+    def _install_signal_handlers(self) -> None:
+        """RQ's handlers, then honour a stop signal that arrived while the worker was starting."""
+        super()._install_signal_handlers()  # type: ignore[no-untyped-call]
+        if self.early_stop is not None and self.early_stop.is_set():
+            self.stop_requested_by_signal = True
+            self._stop_requested = True
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """Warm shutdown (RQ's), remembered so the restart loop does not start another."""
@@ -100,24 +110,28 @@ def work_until_stopped(
     """
     stop = threading.Event()
     worked = False
-    while True:
-        previous = _install(lambda *_: stop.set())
-        try:
+    previous = _install(lambda *_: stop.set())
+    try:
+        while True:
+            # Our handler holds a signal until RQ's own take over inside `work()`: a stop that
+            # comes while the worker starts is then a clean stop, not the default kill.
+            _install(lambda *_: stop.set())
             if not wait_for_redis(redis, stop, first_wait=first_wait):
                 return worked
-        finally:
-            _restore(previous)
-        worker = make_worker()
-        try:
-            worked = worker.work(burst=burst, with_scheduler=True) or worked
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            log.warning("worker %s lost Redis (%s)", worker.name, type(exc).__name__)
-        if worker.stop_requested_by_signal or burst:
-            return worked
-        log.warning("worker %s stopped without being asked; starting a new one", worker.name)
-        _install(lambda *_: stop.set())
-        if stop.wait(first_wait):
-            return worked
+            worker = make_worker()
+            worker.early_stop = stop
+            try:
+                worked = worker.work(burst=burst, with_scheduler=True) or worked
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                log.warning("worker %s lost Redis (%s)", worker.name, type(exc).__name__)
+            if worker.stop_requested_by_signal or burst:
+                return worked
+            log.warning("worker %s stopped without being asked; starting a new one", worker.name)
+            _install(lambda *_: stop.set())
+            if stop.wait(first_wait):
+                return worked
+    finally:
+        _restore(previous)
 
 
 def _install(handler: Callable[[int, FrameType | None], Any]) -> dict[int, Any]:
@@ -146,24 +160,36 @@ def run_pool(count: int, worker_args: Sequence[str], *, name: str | None = None)
         name: Names the processes `<name>-1` ... `<name>-<count>` (restarts get RQ's names).
 
     Returns:
-        0 when every process exited cleanly, else 1.
+        0 when every process exited cleanly (or, still starting, died of the forwarded
+        signal), else 1.
     """
     stopping = threading.Event()
+    forwarded: set[int] = set()
     # Our own interpreter and CLI with the operator's own options: nothing untrusted.
     command = [sys.executable, "-m", "core.cli", "worker", *worker_args]
 
     def start(named: str | None) -> subprocess.Popen[bytes]:
         return subprocess.Popen(command + ([f"--name={named}"] if named else []))  # noqa: S603
 
-    procs = [start(f"{name}-{i}" if name else None) for i in range(1, count + 1)]
+    procs: list[subprocess.Popen[bytes]] = []
+    told: set[int] = set()
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         stopping.set()
+        forwarded.add(signum)
         for proc in procs:
             if proc.poll() is None:
+                told.add(proc.pid)
                 proc.send_signal(signum)
 
     _install(forward)
+    for i in range(1, count + 1):
+        if stopping.is_set():
+            break
+        procs.append(start(f"{name}-{i}" if name else None))
+        if stopping.is_set() and procs[-1].pid not in told:
+            # The signal came between its start and this line: `forward` did not see it.
+            procs[-1].send_signal(min(forwarded))
     while True:
         for index, proc in enumerate(procs):
             code = proc.poll()
@@ -174,4 +200,6 @@ def run_pool(count: int, worker_args: Sequence[str], *, name: str | None = None)
         if all(p.poll() is not None for p in procs):
             break
         stopping.wait(1.0)
-    return 1 if any(p.returncode != 0 for p in procs) else 0
+    # A process still importing when the signal came dies of it before it can stop warm: it
+    # had no job, so that is a clean stop too.
+    return 1 if any(p.returncode not in {0, *(-n for n in forwarded)} for p in procs) else 0

@@ -158,13 +158,13 @@ def wait_http(url, *, timeout=30.0, proc=None):
     raise AssertionError(f"{url} never answered")
 
 
-def wait_until(predicate, *, timeout=30.0, what="condition"):
+def wait_until(predicate, *, timeout=30.0, interval=0.1, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
-        time.sleep(0.1)
+        time.sleep(interval)
     raise AssertionError(f"{what} not reached within {timeout}s")
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from redis import Redis
@@ -126,4 +128,75 @@ def test_concurrency_runs_that_many_workers_and_stops_them_all(
     wait_until(lambda: len(Worker.all(connection=redis_conn)) == 2, what="two workers")
     pool.popen.send_signal(signal.SIGTERM)
     assert pool.popen.wait(30) == 0
+    assert Worker.all(connection=redis_conn) == []
+
+
+def _children(pid):
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return path.read_text().split() if path.exists() else []
+
+
+def test_a_pool_stopped_while_its_workers_start_exits_cleanly(
+    production_env, processes, redis_conn
+):
+    pool = processes(
+        ["worker", "--concurrency", "2", "--queue", "maintenance", "--sweep-every", "0"],
+        production_env(),
+        "pool",
+    )
+    # SIGTERM as soon as the first worker process exists: it is still importing.
+    wait_until(lambda: _children(pool.pid), timeout=30, interval=0.005, what="a worker process")
+    pool.popen.send_signal(signal.SIGTERM)
+    assert pool.popen.wait(30) == 0, pool.text()[-2000:]
+    assert Worker.all(connection=redis_conn) == []
+
+
+# A stop signal raised by the worker itself at the two moments before RQ's handlers exist:
+# while the worker is being built, and right after RQ has registered it (when
+# `costbridge worker --concurrency` and an operator can already see it).
+_EARLY_STOP = """
+import signal, sys
+from redis import Redis
+from rq.serializers import JSONSerializer
+from core.jobs import queues
+from core.jobs.resilience import CostbridgeWorker, work_until_stopped
+
+redis = Redis.from_url(sys.argv[1])
+moment = sys.argv[2]
+
+class Worker(CostbridgeWorker):
+    def register_birth(self, *args, **kwargs):
+        super().register_birth(*args, **kwargs)
+        if moment == "registered":
+            signal.raise_signal(signal.SIGTERM)
+
+made = []
+def make():
+    made.append(Worker([queues.queue(queues.MAINTENANCE, redis)], connection=redis,
+                       serializer=JSONSerializer))
+    if moment == "building":
+        signal.raise_signal(signal.SIGTERM)
+    return made[-1]
+
+work_until_stopped(redis, make, first_wait=0.1)
+print("workers", len(made), "asked", made[-1].stop_requested_by_signal)
+"""
+
+
+@pytest.mark.parametrize("moment", ["building", "registered"])
+def test_a_stop_signal_while_the_worker_starts_is_a_clean_stop(
+    moment, redis_conn, redis_url, tmp_path
+):
+    marker = tmp_path / "ran"
+    enqueue(redis_conn, note, "queued-before-stop", marker=str(marker))
+    done = subprocess.run(  # noqa: S603 - our interpreter, our script
+        [sys.executable, "-c", _EARLY_STOP, redis_url, moment],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "workers 1 asked True"
+    assert not marker.exists()
     assert Worker.all(connection=redis_conn) == []
