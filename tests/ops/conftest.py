@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -89,7 +90,12 @@ class Proc:
         self.log_path = Path(log_path)
         self._log = self.log_path.open("wb")
         self.popen = subprocess.Popen(
-            [COSTBRIDGE, *args], env=env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT
+            [COSTBRIDGE, *args],
+            env=env,
+            cwd=REPO,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: `stop` leaves no child behind
         )
 
     @property
@@ -126,6 +132,10 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(5)
+        # Whatever it started and left running (a pool's workers, their schedulers) would take
+        # later tests' jobs from the same Redis database.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
         self._log.close()
         return self.popen.returncode
 
