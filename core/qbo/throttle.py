@@ -17,6 +17,10 @@ The windows slide (as QBO's and the sandbox's do), timed by the Redis server's c
 process agrees. An in-flight slot is a lease: a process killed mid-request frees its slot when
 the lease ends instead of leaking it forever. Each step is one Lua script, so two workers can
 never both take the last slot.
+
+While batch calls are in use, single requests keep room in the minute's budget for the batch
+calls it still allows: a batch carries up to 30 writes for one request, so spending the budget
+on singles first would cost bills per minute.
 """
 
 from __future__ import annotations
@@ -43,28 +47,34 @@ WINDOW_MS = 60_000
 # window from forgetting a request QBO still counts.
 SLACK_MS = 250
 
-# KEYS: rate, batch, pause. ARGV: rate limit, batch limit (0 = not a batch), window ms, member.
-# Returns 0 when a request slot was taken, else the milliseconds to wait.
+# KEYS: rate, batch, pause. ARGV: rate limit, batch limit (0 = not a batch), window ms, member,
+# the realm's batch limit. Returns 0 when a request slot was taken, else the milliseconds to wait.
+# While batch calls are in use in the window, a single request leaves room in the rate budget
+# for the batch calls the window still allows (each carries up to 30 writes for one request).
 _TAKE_RATE = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local pause = tonumber(redis.call('PTTL', KEYS[3]))
 if pause and pause > 0 then return pause end
 local window = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local wait = 0
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  wait = tonumber(oldest[2]) + window - now
-end
+local limit = tonumber(ARGV[1])
 local batch_limit = tonumber(ARGV[2])
-if batch_limit > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-  if redis.call('ZCARD', KEYS[2]) >= batch_limit then
-    local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-    local bwait = tonumber(oldest[2]) + window - now
-    if bwait > wait then wait = bwait end
-  end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+local batches = redis.call('ZCARD', KEYS[2])
+if batch_limit == 0 and batches > 0 then
+  limit = math.max(limit - math.max(tonumber(ARGV[5]) - batches, 0), 1)
+end
+local wait = 0
+local count = redis.call('ZCARD', KEYS[1])
+if count >= limit then
+  local nth = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+  wait = math.max(tonumber(nth[2]) + window - now, 1)
+end
+if batch_limit > 0 and batches >= batch_limit then
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  local bwait = tonumber(oldest[2]) + window - now
+  if bwait > wait then wait = bwait end
 end
 if wait > 0 then return wait end
 redis.call('ZADD', KEYS[1], now, ARGV[4])
@@ -188,6 +198,7 @@ class RealmThrottle:
                         self.limits.batch_per_minute if batch else 0,
                         self.limits.window_ms + SLACK_MS,
                         member,
+                        self.limits.batch_per_minute,
                     ],
                 )
             )

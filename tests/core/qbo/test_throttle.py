@@ -101,6 +101,37 @@ def test_batch_calls_have_their_own_budget(redis_conn: Redis) -> None:
     assert time.monotonic() - begin >= 0.9
 
 
+def _sent_at_once(throttle: RealmThrottle, *, batch: bool) -> int:
+    """How many requests the throttle lets through before one would have to wait."""
+    sent = 0
+    while sent < 100:
+        try:
+            with throttle.slot(REALM, batch=batch):
+                sent += 1
+        except Throttled:
+            break
+    return sent
+
+
+def test_singles_leave_room_for_the_batch_calls_the_window_still_allows(
+    redis_conn: Redis,
+) -> None:
+    limits = Limits(per_minute=10, batch_per_minute=3, window_ms=2000)
+    throttle = RealmThrottle(redis_conn, limits, max_wait=0.0)
+    with throttle.slot(REALM, batch=True):
+        pass
+    # 10 requests a window: the batch sent, the 2 batches still allowed, 7 singles.
+    assert _sent_at_once(throttle, batch=False) == 7
+    assert _sent_at_once(throttle, batch=True) == 2
+
+
+def test_without_batches_singles_have_the_whole_budget(redis_conn: Redis) -> None:
+    throttle = RealmThrottle(
+        redis_conn, Limits(per_minute=10, batch_per_minute=3, window_ms=2000), max_wait=0.0
+    )
+    assert _sent_at_once(throttle, batch=False) == 10
+
+
 def test_waiting_is_bounded_and_ends_in_try_later(redis_conn: Redis) -> None:
     throttle = RealmThrottle(redis_conn, Limits(in_flight=1), max_wait=0.3)
     with throttle.slot(REALM):
