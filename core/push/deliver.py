@@ -59,6 +59,7 @@ from core.plugins import call_owner
 from core.project_settings import effective_settings
 from core.push import outbox
 from core.qbo import queries
+from core.qbo.book_close import BookClose
 from core.qbo.client import QboClient
 from core.qbo.errors import InvalidReference
 from core.qbo.errors import QboError
@@ -380,6 +381,11 @@ def build_lookups(
 # -- the pusher -----------------------------------------------------------------------------------
 
 
+#: How old a cached closed-books date a push accepts: one Preferences read a minute per realm
+#: instead of one per job, which in a bulk push was every other request.
+BOOK_CLOSE_MAX_AGE = 60.0
+
+
 class Pusher:
     """Delivers claimed rows of one company through its QBO client."""
 
@@ -389,8 +395,9 @@ class Pusher:
         self.session = session
         self.company = company
         self.client = client
-        self._close_date: dt.date | None = None
-        self._prefs_read = False
+        self._book_close = BookClose(
+            client, company.realm_id or "", rt.redis, max_age=BOOK_CLOSE_MAX_AGE
+        )
 
     # -- one row, up to the payload ---------------------------------------------------------
 
@@ -471,18 +478,8 @@ class Pusher:
         return file.bill_id if file is not None and file.bill_id is not None else 0
 
     def book_close_date(self) -> dt.date | None:
-        """QBO's closed-books date (Preferences), read once per job."""
-        if not self._prefs_read:
-            prefs = self._preferences()
-            text = (prefs.get("AccountingInfoPrefs") or {}).get("BookCloseDate")
-            self._close_date = dt.date.fromisoformat(str(text)[:10]) if text else None
-            self._prefs_read = True
-        return self._close_date
-
-    def _preferences(self) -> dict[str, Any]:
-        body = self.client.request("GET", "preferences", what="Reading company preferences")
-        prefs = body.get("Preferences") if isinstance(body, Mapping) else None
-        return dict(prefs) if isinstance(prefs, Mapping) else {}
+        """QBO's closed-books date (Preferences), at most `BOOK_CLOSE_MAX_AGE` seconds old."""
+        return self._book_close.date()
 
     def payload(self, owner: str, record: LocalRecord, lookups: PushLookups) -> QboPayload:
         """The owning plugin's payload for a record (a None answer needs an admin)."""

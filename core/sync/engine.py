@@ -41,8 +41,8 @@ from core.push.invoice_status import apply_rows
 from core.push.invoice_status import pushed_invoices
 from core.push.invoice_status import refresh_invoice_status
 from core.qbo import queries
+from core.qbo.book_close import BookClose
 from core.runtime import Runtime
-from core.sync.realm import BookClose
 from core.sync.realm import realm_lookups
 from core.sync.realm import realm_pull_lock
 from core.sync.store import LineWriter

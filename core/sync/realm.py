@@ -1,15 +1,13 @@
 """What a pull needs to know about a company's realm, and the lock that keeps pulls apart.
 
 Lookups for the mappers (item -> cost code, cost rates, home currency), QBO's closed-books date
-(cached an hour per realm), and the per-company pull lock.
+(`core.qbo.book_close`), and the per-company pull lock.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Iterator
-from collections.abc import Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -74,63 +72,6 @@ def realm_pull_lock(engine: Engine, company_id: int, *, wait: bool = True) -> It
                 # The lock's connection died (a restarted or terminated backend): PostgreSQL
                 # released the lock with it.
                 log.warning("pull lock of company %s went with its connection", company_id)
-
-
-class BookClose:
-    """QBO's closed-books date (Preferences), read at most once an hour per realm.
-
-    Kept in Redis when there is one, so a CDC pull of a few changes stays one request.
-    """
-
-    TTL = 3600
-
-    def __init__(self, client: Any, realm_id: str, redis: Any) -> None:
-        """Read through `client`; cache in `redis` (None: read once per pull)."""
-        self.client = client
-        self.key = f"costbridge:book-close:{realm_id}"
-        self.redis = redis
-        self._known: tuple[dt.date | None] | None = None
-
-    def date(self) -> dt.date | None:
-        """The close date, or None when the books are not closed."""
-        if self._known is None:
-            cached = self._cached()
-            self._known = (self._read() if cached is _MISSING else cached,)  # type: ignore[assignment]
-        known = self._known
-        assert known is not None
-        return known[0]
-
-    def prime(self) -> None:
-        """Read it now (after a full sync), so later CDC pulls find it cached."""
-        self._known = (self._read(),)
-
-    def _cached(self) -> object:
-        if self.redis is None:
-            return _MISSING
-        try:
-            raw = self.redis.get(self.key)
-        except Exception:  # noqa: BLE001 - a cache miss, not a failure
-            return _MISSING
-        if raw is None:
-            return _MISSING
-        text = raw.decode() if isinstance(raw, bytes) else str(raw)
-        return dt.date.fromisoformat(text) if text else None
-
-    def _read(self) -> dt.date | None:
-        body = self.client.request("GET", "preferences", what="Reading company preferences")
-        prefs = body.get("Preferences") if isinstance(body, Mapping) else None
-        info = (prefs or {}).get("AccountingInfoPrefs") or {}
-        text = str(info.get("BookCloseDate") or "")[:10]
-        closed = dt.date.fromisoformat(text) if text else None
-        if self.redis is not None:
-            try:
-                self.redis.set(self.key, text, ex=self.TTL)
-            except Exception:  # noqa: BLE001 - the next pull reads it again
-                log.warning("could not cache the book close date of realm %s", self.key)
-        return closed
-
-
-_MISSING = object()
 
 
 def _item_cost_codes(session: Session, company_id: int) -> dict[str, int]:

@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from freezegun import freeze_time
 
 from core.errors import Rejected
 from core.files import store_for
@@ -145,17 +146,7 @@ def test_bill_deleted_before_it_was_sent_never_reaches_qbo(
 def test_bill_dated_in_closed_books_is_refused_before_anything_is_sent(
     qbo_runtime, committed_db, books, project_factory
 ):
-    prefs = books.client.request("GET", "preferences", what="test")["Preferences"]
-    books.client.update(
-        "Preferences",
-        {
-            "Id": prefs["Id"],
-            "SyncToken": prefs["SyncToken"],
-            "AccountingInfoPrefs": {"BookCloseDate": "2026-03-31"},
-        },
-        sparse=True,
-        request_id=uuid.uuid4().hex,
-    )
+    _close_books(books.client, "2026-03-31")
     project = _project(project_factory, books)
     _bill, entries = records.create_bill(
         committed_db,
@@ -170,6 +161,52 @@ def test_bill_dated_in_closed_books_is_refused_before_anything_is_sent(
     assert row.state == OutboxState.NEEDS_ADMIN
     assert row.last_error.startswith("QuickBooks' books are closed up to 2026-03-31")
     assert books.client.query("SELECT * FROM Bill").get("Bill", []) == []
+
+
+def _close_books(client, date):
+    prefs = client.request("GET", "preferences", what="test")["Preferences"]
+    client.update(
+        "Preferences",
+        {
+            "Id": prefs["Id"],
+            "SyncToken": prefs["SyncToken"],
+            "AccountingInfoPrefs": {"BookCloseDate": date},
+        },
+        sparse=True,
+        request_id=uuid.uuid4().hex,
+    )
+
+
+def test_pushes_read_the_closed_books_date_at_most_once_a_minute(
+    qbo_runtime, committed_db, books, project_factory, sandbox_control, realm_id
+):
+    project = _project(project_factory, books)
+
+    def push(number):
+        _bill, entries = records.create_bill(
+            committed_db,
+            qbo_runtime.pm,
+            project,
+            vendor=books.vendor,
+            bill_date=dt.date(2026, 3, 2),
+            number=number,
+            lines=[LineInput(D("5.00"), None)],
+        )
+        before = sandbox_control.counters().get(f"requests:{realm_id}", 0)
+        send(qbo_runtime, committed_db, entries)
+        row = committed_db.get(OutboxEntry, entries[0].id)
+        return row, sandbox_control.counters()[f"requests:{realm_id}"] - before
+
+    with freeze_time("2026-04-01 09:00:00", tick=True) as clock:
+        first, first_requests = push("B-1")
+        second, second_requests = push("B-2")
+        assert (first.state, second.state) == (OutboxState.DONE, OutboxState.DONE)
+        assert (first_requests, second_requests) == (2, 1)  # Preferences, then creates only
+        _close_books(books.client, "2026-03-31")
+        clock.tick(61)
+        third, _ = push("B-3")
+    assert third.state == OutboxState.NEEDS_ADMIN
+    assert third.last_error.startswith("QuickBooks' books are closed up to 2026-03-31")
 
 
 def test_files_of_a_pushed_bill_go_up_once_as_attachables_linked_to_it(
