@@ -312,12 +312,15 @@ def keys_rotate() -> None:
     rt = Runtime.build(settings)
     try:
         with rt.sessions() as session:
-            count = rotate_all(session, TokenVault(settings.token_keys))
+            done = rotate_all(session, TokenVault(settings.token_keys))
             session.commit()
     finally:
         rt.close()
-    noun = "company" if count == 1 else "companies"
-    click.echo(f"costbridge: re-encrypted the tokens of {count} {noun}.")
+    noun = "company" if done.companies == 1 else "companies"
+    waiting = (
+        f" and {done.pending_revocations} waiting to be revoked" if done.pending_revocations else ""
+    )
+    click.echo(f"costbridge: re-encrypted the tokens of {done.companies} {noun}{waiting}.")
 
 
 main.add_command(status)

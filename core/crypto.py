@@ -18,6 +18,7 @@ import threading
 import weakref
 from collections.abc import Iterable
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.fernet import Fernet
@@ -38,6 +39,7 @@ __all__ = [
     "install_log_scrubber",
     "new_key",
     "remember_secret",
+    "Rotated",
     "rotate_all",
     "scrub",
 ]
@@ -117,20 +119,31 @@ class TokenVault:
             ) from None
 
 
-def rotate_all(session: Session, vault: TokenVault) -> int:
-    """Re-encrypt every company's stored tokens under the vault's newest key.
+@dataclass(frozen=True)
+class Rotated:
+    """What `rotate_all` re-encrypted."""
 
-    Runs in the caller's transaction; the caller commits. Rows are locked while rewritten so a
-    concurrent refresh cannot interleave.
+    companies: int
+    pending_revocations: int
+
+
+def rotate_all(session: Session, vault: TokenVault) -> Rotated:
+    """Re-encrypt every stored token under the vault's newest key.
+
+    That is each company's access and refresh tokens and each refresh token still waiting for
+    Intuit to confirm its revocation (`PendingRevocation`): once the old key is dropped, any
+    left behind could never be revoked. Runs in the caller's transaction; the caller commits.
+    Rows are locked while rewritten so a concurrent refresh or revocation cannot interleave.
 
     Args:
         session: An open session.
         vault: A vault configured as `[new, old, ...]`.
 
     Returns:
-        How many companies had tokens rewritten.
+        How many companies and pending revocations were rewritten.
     """
     from core.models.company import Company
+    from core.models.hardening import PendingRevocation
 
     rows = session.scalars(
         select(Company)
@@ -143,8 +156,13 @@ def rotate_all(session: Session, vault: TokenVault) -> int:
             company.access_token_enc = vault.rotate(company.access_token_enc)
         if company.refresh_token_enc:
             company.refresh_token_enc = vault.rotate(company.refresh_token_enc)
+    pending = session.scalars(
+        select(PendingRevocation).order_by(PendingRevocation.id).with_for_update()
+    ).all()
+    for waiting in pending:
+        waiting.token_enc = vault.rotate(waiting.token_enc)
     session.flush()
-    return len(rows)
+    return Rotated(len(rows), len(pending))
 
 
 # --------------------------------------------------------------------------------------------

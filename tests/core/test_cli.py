@@ -129,6 +129,7 @@ def test_keys_rotate_re_encrypts_every_token_under_the_newest_key(
     from core.crypto import TokenVault
     from core.crypto import new_key
     from core.models import Company
+    from core.models.hardening import PendingRevocation
 
     old, new = settings.token_keys[0], new_key()
     before = TokenVault([old])
@@ -140,6 +141,10 @@ def test_keys_rotate_re_encrypts_every_token_under_the_newest_key(
         )
         for n in range(3)
     )
+    # A disconnect Intuit did not confirm: its refresh token waits to be revoked again.
+    committed_db.add(
+        PendingRevocation(realm_id="9130350000000077", token_enc=before.encrypt("gone"))
+    )
     committed_db.commit()
     monkeypatch.setenv("COSTBRIDGE_ENV", "test")
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
@@ -148,13 +153,15 @@ def test_keys_rotate_re_encrypts_every_token_under_the_newest_key(
     monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", f"{new},{old}")
     result = CliRunner().invoke(main, ["keys", "rotate"])
     assert result.exit_code == 0, result.output
-    assert "re-encrypted the tokens of 3 companies" in result.output
+    assert "re-encrypted the tokens of 3 companies and 1 waiting to be revoked" in result.output
     committed_db.expire_all()
     only_new = TokenVault([new])
     rows = committed_db.query(Company).order_by(Company.id).all()
     assert [only_new.decrypt(c.refresh_token_enc) for c in rows] == [
         f"refresh-{n}" for n in range(3)
     ]
+    waiting = committed_db.query(PendingRevocation).one()
+    assert only_new.decrypt(waiting.token_enc) == "gone"
     assert "refresh-" not in result.output
 
 

@@ -59,7 +59,7 @@ def test_key_rotation_keeps_every_token_readable(committed_db: Session) -> None:
     committed_db.commit()
 
     both = TokenVault([k2, k1])  # deploy [K2, K1]
-    assert rotate_all(committed_db, both) == ROWS
+    assert rotate_all(committed_db, both).companies == ROWS
     committed_db.commit()
 
     only_new = TokenVault([k2])  # drop K1
