@@ -26,6 +26,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.job import JobStatus
 from rq.serializers import JSONSerializer
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
@@ -47,6 +48,7 @@ __all__ = [
     "Stored",
     "mark_done",
     "parse_when",
+    "prune_inbox",
     "queue_pending",
     "store_changes",
     "sweep_inbox",
@@ -59,6 +61,11 @@ SWEEP_AFTER = dt.timedelta(seconds=60)
 PULL_MARGIN = dt.timedelta(days=1)
 #: Most changes one sweep queues (the rest go on the next sweep).
 SWEEP_LIMIT = 5000
+#: How long a handled change is kept. Intuit retries a delivery for far less than this, and an
+#: older change is ignored anyway once a completed pull has passed it (`PULL_MARGIN`).
+KEEP_DONE = dt.timedelta(days=30)
+#: Most handled rows one sweep deletes (the rest go on the next sweep).
+PRUNE_LIMIT = 5000
 _FINISHED = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
 
 _WHEN = re.compile(
@@ -312,3 +319,25 @@ def sweep_inbox(rt: Runtime, *, older_than: dt.timedelta = SWEEP_AFTER) -> dict[
     if rows:
         log.info("webhook inbox sweep: %s waiting change(s), %s queued", len(rows), queued)
     return {"candidates": len(rows), "queued": queued}
+
+
+def prune_inbox(rt: Runtime, *, keep: dt.timedelta = KEEP_DONE) -> int:
+    """Delete handled changes received more than `keep` ago, at most `PRUNE_LIMIT` a call.
+
+    Changes still waiting (received or queued) are never deleted, however old.
+
+    Returns:
+        How many rows were deleted.
+    """
+    cutoff = utcnow() - keep
+    with rt.sessions() as session, session.begin():
+        ids = select(WebhookDelivery.id).where(
+            WebhookDelivery.state == DeliveryState.DONE,
+            WebhookDelivery.received_at < cutoff,
+        )
+        doomed = session.scalars(ids.order_by(WebhookDelivery.id).limit(PRUNE_LIMIT)).all()
+        if doomed:
+            session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(doomed)))
+    if doomed:
+        log.info("webhook inbox: deleted %s handled change(s) older than %s", len(doomed), keep)
+    return len(doomed)

@@ -87,17 +87,20 @@ def process_changes(
 def sweep_public() -> dict[str, int]:
     """The maintenance sweep's share for the public endpoints (workers queue it every minute).
 
-    Queues webhook changes that were stored but never queued (or lost with Redis), and tries
-    again the revocations Intuit has not confirmed.
+    Queues webhook changes that were stored but never queued (or lost with Redis), deletes
+    handled ones past `webhook_inbox.KEEP_DONE`, and tries again the revocations Intuit has not
+    confirmed.
     """
     from core.qbo.revocation import retry_revocations
 
     rt = runtime_mod.current()
     inbox = webhook_inbox.sweep_inbox(rt)
+    pruned = webhook_inbox.prune_inbox(rt)
     revokes = retry_revocations(rt)
     return {
         "webhook_changes": inbox["candidates"],
         "webhook_queued": inbox["queued"],
+        "webhook_pruned": pruned,
         "revokes_tried": revokes["tried"],
         "revokes_confirmed": revokes["confirmed"],
     }

@@ -262,3 +262,38 @@ def test_last_updated_times_are_read_in_both_formats(
     raw: str, expected: dt.datetime | None
 ) -> None:
     assert parse_when(raw) == expected
+
+
+def test_the_sweep_deletes_handled_changes_after_thirty_days_and_keeps_waiting_ones(
+    qbo_runtime: Runtime,
+) -> None:
+    from core.qbo.webhook_jobs import sweep_public
+
+    now = dt.datetime.now(dt.UTC)
+
+    def row(n: int, state: DeliveryState, days_ago: float) -> WebhookDelivery:
+        return WebhookDelivery(
+            realm_id="9130350000000001",
+            entity="Bill",
+            entity_id=str(n),
+            operation="Update",
+            last_updated_raw=f"2026-01-0{n}T10:00:00.000Z",
+            state=state,
+            received_at=now - dt.timedelta(days=days_ago),
+            done_at=now - dt.timedelta(days=days_ago) if state == DeliveryState.DONE else None,
+        )
+
+    with qbo_runtime.sessions() as session, session.begin():
+        session.add_all(
+            [
+                row(1, DeliveryState.DONE, 31),
+                row(2, DeliveryState.DONE, 29),
+                row(3, DeliveryState.RECEIVED, 45),
+            ]
+        )
+    assert sweep_public()["webhook_pruned"] == 1
+    assert sorted((r.entity_id, r.state) for r in deliveries(qbo_runtime)) == [
+        ("2", DeliveryState.DONE),
+        ("3", DeliveryState.QUEUED),  # still waiting: queued again, never deleted
+    ]
+    assert sweep_public()["webhook_pruned"] == 0
