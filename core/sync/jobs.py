@@ -12,6 +12,9 @@ import logging
 import time
 from typing import Any
 
+from redis.exceptions import RedisError
+from rq import get_current_job
+from rq.job import Job
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError
@@ -86,12 +89,15 @@ def pull_job(company_id: int, run_id: int, since: str | None = None) -> dict[str
     rt = runtime_mod.current()
     if since is None:
         rt.redis.delete(pending_key(company_id))
+    progress = JobProgress(get_current_job())
     report = pull_retrying(
         rt,
         company_id,
         run_id=run_id,
         since=dt.date.fromisoformat(since) if since else None,
+        progress=progress,
     )
+    progress.save(report.records)
     body = report.as_json(changes=False)
     if report.state == RunState.SUCCEEDED:
         # Files of the projects' bills, from the actuals just written (no request when no
@@ -99,6 +105,37 @@ def pull_job(company_id: int, run_id: int, since: str | None = None) -> dict[str
         files = pull_bill_attachments(rt, company_id, run_id=run_id)
         body["attachments"] = files.as_json()
     return body
+
+
+class JobProgress:
+    """Records read so far, kept in the RQ job's meta as `progress` (the console shows it).
+
+    Saved at most every `EVERY` seconds while the pull reads, and once at the end.
+    """
+
+    EVERY = 0.5
+
+    def __init__(self, job: Job | None) -> None:
+        """Report on `job` (None, outside a worker: nothing is saved)."""
+        self.job = job
+        self._saved_at = 0.0
+
+    def __call__(self, records: int) -> None:
+        """The engine's progress callback."""
+        now = time.monotonic()
+        if now - self._saved_at >= self.EVERY:
+            self._saved_at = now
+            self.save(records)
+
+    def save(self, records: int) -> None:
+        """Store `records` in the job's meta now."""
+        if self.job is None:
+            return
+        self.job.meta["progress"] = records
+        try:
+            self.job.save_meta()  # type: ignore[no-untyped-call]
+        except RedisError:
+            log.warning("could not save the progress of job %s", self.job.id)
 
 
 def pull_retrying(

@@ -9,6 +9,7 @@ from typing import Any
 
 from rq import Queue
 from rq import SimpleWorker
+from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
@@ -54,6 +55,9 @@ def test_many_pull_requests_queue_one_pull(
         assert run.state == RunState.SUCCEEDED
         assert run.trigger == "webhook"
         assert run.counts["added"] > 0
+    # Records read, in the job's meta: the console's Sync Expenses and queue view show them.
+    job = Job.fetch(f"pull-{company.id}-{runs[0]}", qbo_runtime.redis, JSONSerializer)
+    assert job.meta["progress"] == run.counts["records"] > 0
     # The job cleared the flag as it started: the next change queues the next pull.
     assert qbo_runtime.redis.get(pending_key(company.id)) is None
     assert request_pull(qbo_runtime, company.id) is not None
