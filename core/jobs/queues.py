@@ -73,25 +73,30 @@ def enqueue(
 
 
 def drop_if_stuck(connection: Redis, job_id: str, *, older_than: float) -> bool:
-    """Delete a job RQ still calls "started" long after it began: its worker died (SIGKILL).
+    """Delete a fixed-id job that would keep `unique=True` from queueing that id again.
 
-    A killed worker leaves its job "started" until a peer's maintenance pass, many minutes
-    later, and meanwhile `unique=True` refuses the id. Only for short jobs with a fixed id
-    (the sweeps), where "older than" surely means "dead".
+    That is any state but queued or freshly started: "started" for longer than `older_than`
+    (its worker died by SIGKILL and RQ keeps calling it started until a peer's maintenance
+    pass, minutes later), failed (its work horse was killed: RQ keeps a failed job for
+    `failure_ttl`), stopped, cancelled, or finished with its result still kept. Only for short
+    jobs with a fixed id (the sweeps), where "older than" surely means "dead".
 
     Returns:
-        True when a stuck job was removed.
+        True when a job was removed.
     """
     try:
         job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
     except NoSuchJobError:
         return False
-    if job.get_status(refresh=False) != JobStatus.STARTED or job.started_at is None:
+    status = job.get_status(refresh=False)
+    if status == JobStatus.QUEUED:
         return False
-    started = job.started_at
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=dt.UTC)
-    if (dt.datetime.now(dt.UTC) - started).total_seconds() < older_than:
-        return False
+    if status == JobStatus.STARTED:
+        began = job.started_at or job.enqueued_at
+        if began is not None:
+            if began.tzinfo is None:
+                began = began.replace(tzinfo=dt.UTC)
+            if (dt.datetime.now(dt.UTC) - began).total_seconds() < older_than:
+                return False
     job.delete()
     return True

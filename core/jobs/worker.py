@@ -29,7 +29,8 @@ PUBLIC_SWEEP_JOB_ID = "sweep-public"
 
 def schedule_sweep(rt: runtime_mod.Runtime) -> bool:
     """Queue one outbox sweep unless one is already waiting; True when this call queued it."""
-    # A sweep takes well under a second; one "started" for longer died with its worker.
+    # A sweep takes well under a second: one "started" for longer died with its worker, and
+    # one failed had its work horse killed. Either would keep the id taken (`unique=True`).
     queues.drop_if_stuck(rt.redis, SWEEP_JOB_ID, older_than=SWEEP_STUCK_AFTER)
     job = queues.enqueue(
         rt.redis,
@@ -42,6 +43,7 @@ def schedule_sweep(rt: runtime_mod.Runtime) -> bool:
         result_ttl=0,
     )
     # Stored webhook changes never queued, and revokes Intuit has not confirmed (issue 13).
+    queues.drop_if_stuck(rt.redis, PUBLIC_SWEEP_JOB_ID, older_than=SWEEP_STUCK_AFTER)
     queues.enqueue(
         rt.redis,
         queues.MAINTENANCE,

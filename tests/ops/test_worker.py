@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from freezegun import freeze_time
 from redis import Redis
 from rq import Worker
 from rq.job import Job
@@ -20,6 +22,8 @@ from rq.serializers import JSONSerializer
 from core.jobs import queues
 from tests.ops.conftest import free_port
 from tests.ops.conftest import wait_until
+from tests.ops.jobs import die
+from tests.ops.jobs import die_with_worker
 from tests.ops.jobs import note
 from tests.ops.jobs import slow
 
@@ -200,3 +204,41 @@ def test_a_stop_signal_while_the_worker_starts_is_a_clean_stop(
     assert done.stdout.splitlines()[-1] == "workers 1 asked True"
     assert not marker.exists()
     assert Worker.all(connection=redis_conn) == []
+
+
+@pytest.mark.parametrize("sweep", ["sweep-outbox", "sweep-public"])
+def test_a_sweep_whose_work_horse_was_killed_is_queued_again(
+    sweep, production_env, processes, redis_conn, runtime
+):
+    from core.jobs.worker import schedule_sweep
+
+    enqueue(redis_conn, die, sweep)
+    worker = processes(
+        ["worker", "--burst", "--queue", "maintenance", "--sweep-every", "0"],
+        production_env(),
+        "worker",
+    )
+    worker.popen.wait(60)
+    assert Job.fetch(sweep, redis_conn, JSONSerializer).get_status() == JobStatus.FAILED
+    schedule_sweep(runtime)
+    assert sweep in queues.queue(queues.MAINTENANCE, redis_conn).get_job_ids()
+
+
+def test_a_sweep_whose_worker_was_killed_is_queued_again_once_it_is_surely_dead(
+    production_env, processes, redis_conn, runtime
+):
+    from core.jobs.worker import SWEEP_JOB_ID
+    from core.jobs.worker import SWEEP_STUCK_AFTER
+    from core.jobs.worker import schedule_sweep
+
+    enqueue(redis_conn, die_with_worker, SWEEP_JOB_ID)
+    worker = processes(
+        ["worker", "--queue", "maintenance", "--sweep-every", "0"], production_env(), "worker"
+    )
+    assert worker.popen.wait(60) == -signal.SIGKILL
+    assert Job.fetch(SWEEP_JOB_ID, redis_conn, JSONSerializer).get_status() == JobStatus.STARTED
+    maintenance = queues.queue(queues.MAINTENANCE, redis_conn)
+    assert schedule_sweep(runtime) is False  # it may still be running
+    with freeze_time(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=SWEEP_STUCK_AFTER + 1)):
+        assert schedule_sweep(runtime) is True
+    assert SWEEP_JOB_ID in maintenance.get_job_ids()
