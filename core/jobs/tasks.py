@@ -36,6 +36,7 @@ from core.models import OutboxState
 from core.models import RunState
 from core.models import SyncRun
 from core.push import deliver
+from core.push import leases
 from core.qbo import client_for
 from core.qbo.errors import AuthenticationFailed
 from core.qbo.errors import NotConnected
@@ -63,7 +64,7 @@ def push_outbox(outbox_id: int, run_id: int) -> dict[str, Any]:
 
     The row is claimed with one conditional UPDATE under a short lease that a heartbeat renews
     while the job runs, so two jobs can never both send it and a killed worker's row is taken
-    back within seconds (`core.push.deliver`). A job that finds nothing to do records its run
+    back within seconds (`core.push.leases`). A job that finds nothing to do records its run
     as skipped, never as succeeded.
 
     Args:
@@ -75,7 +76,7 @@ def push_outbox(outbox_id: int, run_id: int) -> dict[str, Any]:
     """
     rt = runtime_mod.current()
     job = get_current_job()
-    token = deliver.new_token(job.id if job is not None else None)
+    token = leases.new_token(job.id if job is not None else None)
     with rt.sessions() as session:
         run = session.get(SyncRun, run_id)
         entry = session.get(OutboxEntry, outbox_id)
@@ -86,9 +87,9 @@ def push_outbox(outbox_id: int, run_id: int) -> dict[str, Any]:
             # (or a batch already carried this row: its lead flag is freed all the same).
             _clear_lead(rt, entry)
         _start(session, run)
-        if not deliver.claim(session, outbox_id, token):
+        if not leases.claim(session, outbox_id, token):
             return _skip(session, run, outbox_id)
-        with deliver.Heartbeat(rt.engine, token):
+        with leases.Heartbeat(rt.engine, token):
             result = _deliver(session, rt, run, outbox_id, token)
         lead = session.get(OutboxEntry, outbox_id)
         if lead is not None and lead.operation == "create" and lead.entity in deliver.BATCHABLE:
@@ -156,13 +157,13 @@ def _drain(
         run = SyncRun(company_id=company_id, kind="push", trigger="batch")
         session.add(run)
         session.commit()
-        lead_token = deliver.new_token(job.id if job is not None else None)
-        if not deliver.claim(session, next_id, lead_token):
+        lead_token = leases.new_token(job.id if job is not None else None)
+        if not leases.claim(session, next_id, lead_token):
             session.delete(run)
             session.commit()
             continue
         _start(session, run)
-        with deliver.Heartbeat(rt.engine, lead_token):
+        with leases.Heartbeat(rt.engine, lead_token):
             _deliver(session, rt, run, next_id, lead_token)
         sent += 1
     else:
@@ -225,7 +226,7 @@ def _deliver(
     rows = [lead]
     fresh = lead.operation == "create" and lead.entity in deliver.BATCHABLE and lead.attempts == 1
     if fresh and _batch_room(rt, company.realm_id):
-        rows += deliver.claim_fresh_creates(session, lead, token)
+        rows += leases.claim_fresh_creates(session, lead, token)
     settled: set[int] = set()
     try:
         batch: list[tuple[OutboxEntry, Any]] = []
@@ -564,7 +565,7 @@ def _dead(job: Job, status: JobStatus | None, entry: OutboxEntry) -> bool:
         return True
     if started.tzinfo is None:
         started = started.replace(tzinfo=dt.UTC)
-    return utcnow() - started > deliver.LEASE
+    return utcnow() - started > leases.LEASE
 
 
 def resume_company(rt: runtime_mod.Runtime, company_id: int) -> int:

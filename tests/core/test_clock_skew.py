@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from core.models import Company
 from core.models import OutboxEntry
 from core.models import OutboxState
-from core.push.deliver import LEASE
-from core.push.deliver import claim
-from core.push.deliver import new_token
+from core.push.leases import LEASE
+from core.push.leases import claim
+from core.push.leases import new_token
 from core.qbo.custody import REFRESH_MARGIN
 from core.qbo.custody import TokenManager
 from costbridge_testing.sandbox import Control

@@ -21,7 +21,7 @@ from core.models import OutboxState
 from core.models import RemoteMapping
 from core.models import RunState
 from core.models import SyncRun
-from core.push import deliver
+from core.push import leases
 from core.push import records
 from core.push.records import LineInput
 
@@ -199,7 +199,7 @@ def test_row_held_by_a_live_job_is_skipped_not_recorded_as_succeeded(
     # Another job claimed it a moment ago and its heartbeat keeps the lease valid.
     entry.state = OutboxState.IN_FLIGHT
     entry.claimed_by = "push-elsewhere:abc"
-    entry.lease_until = tasks.utcnow() + deliver.LEASE
+    entry.lease_until = tasks.utcnow() + leases.LEASE
     committed_db.commit()
     tasks.enqueue_push(qbo_runtime, entry, run)
     _work(qbo_runtime)
