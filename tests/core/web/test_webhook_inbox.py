@@ -265,7 +265,7 @@ def test_last_updated_times_are_read_in_both_formats(
 
 
 def test_the_sweep_deletes_handled_changes_after_thirty_days_and_keeps_waiting_ones(
-    qbo_runtime: Runtime,
+    qbo_runtime: Runtime, committed_db: Session
 ) -> None:
     from core.qbo.webhook_jobs import sweep_public
 
@@ -283,14 +283,14 @@ def test_the_sweep_deletes_handled_changes_after_thirty_days_and_keeps_waiting_o
             done_at=now - dt.timedelta(days=days_ago) if state == DeliveryState.DONE else None,
         )
 
-    with qbo_runtime.sessions() as session, session.begin():
-        session.add_all(
-            [
-                row(1, DeliveryState.DONE, 31),
-                row(2, DeliveryState.DONE, 29),
-                row(3, DeliveryState.RECEIVED, 45),
-            ]
-        )
+    committed_db.add_all(
+        [
+            row(1, DeliveryState.DONE, 31),
+            row(2, DeliveryState.DONE, 29),
+            row(3, DeliveryState.RECEIVED, 45),
+        ]
+    )
+    committed_db.commit()
     assert sweep_public()["webhook_pruned"] == 1
     assert sorted((r.entity_id, r.state) for r in deliveries(qbo_runtime)) == [
         ("2", DeliveryState.DONE),
