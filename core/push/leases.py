@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import threading
 import uuid
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy import select
@@ -62,17 +63,22 @@ def claim(session: Session, outbox_id: int, token: str) -> bool:
                 )
             )
         )
-        .values(
-            state=OutboxState.IN_FLIGHT,
-            attempts=OutboxEntry.attempts + 1,
-            lease_until=now + LEASE,
-            claimed_by=token,
-        )
+        .values(**_taken_by(token))
         .execution_options(synchronize_session=False)
     )
     session.commit()
     session.expire_all()
     return bool(getattr(result, "rowcount", 0))
+
+
+def _taken_by(token: str) -> dict[str, Any]:
+    """The columns a claim sets: in flight under `token`, one attempt more, a fresh lease."""
+    return {
+        "state": OutboxState.IN_FLIGHT,
+        "attempts": OutboxEntry.attempts + 1,
+        "lease_until": utcnow() + LEASE,
+        "claimed_by": token,
+    }
 
 
 def claim_fresh_creates(session: Session, lead: OutboxEntry, token: str) -> list[OutboxEntry]:
@@ -92,7 +98,6 @@ def claim_fresh_creates(session: Session, lead: OutboxEntry, token: str) -> list
     ).all()
     if not ids:
         return []
-    now = utcnow()
     session.execute(
         update(OutboxEntry)
         .where(
@@ -100,12 +105,7 @@ def claim_fresh_creates(session: Session, lead: OutboxEntry, token: str) -> list
             OutboxEntry.state == OutboxState.PENDING,
             OutboxEntry.attempts == 0,
         )
-        .values(
-            state=OutboxState.IN_FLIGHT,
-            attempts=OutboxEntry.attempts + 1,
-            lease_until=now + LEASE,
-            claimed_by=token,
-        )
+        .values(**_taken_by(token))
         .execution_options(synchronize_session=False)
     )
     session.commit()

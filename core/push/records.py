@@ -102,7 +102,16 @@ def create_bill(
         number=number,
         memo=memo,
     )
-    bill.lines = [
+    bill.lines = _bill_lines(lines)
+    session.add(bill)
+    session.flush()
+    if not _on(pm, project, "push_bills"):
+        return bill, []
+    return bill, _recorded(record_change(session, bill, "create"))
+
+
+def _bill_lines(lines: Sequence[LineInput]) -> list[BillLine]:
+    return [
         BillLine(
             position=i,
             amount=line.amount,
@@ -112,11 +121,6 @@ def create_bill(
         )
         for i, line in enumerate(lines)
     ]
-    session.add(bill)
-    session.flush()
-    if not _on(pm, project, "push_bills"):
-        return bill, []
-    return bill, _recorded(record_change(session, bill, "create"))
 
 
 def edit_bill(
@@ -134,16 +138,7 @@ def edit_bill(
     for key, value in fields.items():
         setattr(bill, key, value)
     if lines is not None:
-        bill.lines = [
-            BillLine(
-                position=i,
-                amount=line.amount,
-                cost_code_id=line.cost_code_id,
-                description=line.description,
-                billable=line.billable,
-            )
-            for i, line in enumerate(lines)
-        ]
+        bill.lines = _bill_lines(lines)
     bill.updated_at = utcnow()
     session.flush()
     return _recorded(record_change(session, bill, "update"))
