@@ -25,6 +25,7 @@ from core.models.hardening import PendingRevocation
 from core.models.hardening import WebhookDelivery
 from core.models.project import Project
 from core.models.project import SettingChange
+from core.models.sync import Install
 from core.models.sync import OutboxEntry
 from core.models.sync import OutboxState
 from core.models.sync import RemoteMapping
@@ -48,6 +49,7 @@ __all__ = [
     "CostCode",
     "DeliveryState",
     "Employee",
+    "Install",
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",

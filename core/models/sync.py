@@ -117,6 +117,7 @@ class RunState(enum.StrEnum):
     FAILED = "failed"
     NEEDS_ADMIN = "needs_admin"
     SKIPPED = "skipped"  # nothing to do: another job held the change, or it was already sent
+    PARTIAL = "partial"  # a pull applied some records and could not map others (named on the run)
 
 
 class SyncRun(Base):
@@ -141,3 +142,17 @@ class SyncRun(Base):
     message: Mapped[str | None] = mapped_column(Text)
     fix: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Install(Base):
+    """This database's install id: one row, made by the migration that created the table.
+
+    RQ job ids and costbridge's Redis keys carry it, so two installs sharing one Redis (or a
+    database recreated or restored under a Redis that remembers the old one) never collide.
+    """
+
+    __tablename__ = "install"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    install_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

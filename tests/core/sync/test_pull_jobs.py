@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from decimal import Decimal
@@ -77,7 +78,10 @@ def test_signed_webhook_for_an_edit_updates_the_actual(
     )
     line["Amount"] = Decimal("1234.56")
     body = {k: v for k, v in bill.items() if k not in ("TotalAmt", "Balance", "MetaData")}
-    client.update("Bill", body, request_id="webhook-edit-1")
+    updated = client.update("Bill", body, request_id="webhook-edit-1")
+    # Intuit's lastUpdated is the record's own update time (in UTC), never a date fixed in a test.
+    changed_at = dt.datetime.fromisoformat(updated["MetaData"]["LastUpdatedTime"])
+    last_updated = changed_at.astimezone(dt.UTC).isoformat(timespec="milliseconds")
     payload = json.dumps(
         {
             "eventNotifications": [
@@ -89,7 +93,7 @@ def test_signed_webhook_for_an_edit_updates_the_actual(
                                 "name": "Bill",
                                 "id": bill["Id"],
                                 "operation": "Update",
-                                "lastUpdated": "2026-11-29T12:00:00.000Z",
+                                "lastUpdated": last_updated.replace("+00:00", "Z"),
                             }
                         ]
                     },
