@@ -21,7 +21,7 @@ $(error costbridge tests need the shared QBO samples at $(SHARED)/qbo/samples: p
 endif
 endif
 
-.PHONY: venv test pytest lint typecheck fmt demo bench crash-test clean
+.PHONY: venv test pytest lint typecheck fmt demo bench crash-test test-dates clean
 
 venv: $(TEST_STAMP)
 
@@ -67,6 +67,12 @@ demo: $(DEMO_STAMP)
 
 bench: $(TEST_STAMP)
 	$(PY) -m bench
+
+# The calendar-sensitive tests (`-m calendar`) again at three other company dates: the coming
+# Saturday, 29 February 2028 and the coming 31 December, every clock moved by libfaketime
+# (apt-get install faketime); CI runs it after `make test` (tests/calendar_runs.py).
+test-dates: $(TEST_STAMP)
+	$(PY) -m tests.calendar_runs $(PYTEST_ARGS)
 
 # 200 bill pushes with workers SIGKILLed at random, then with Redis flushed, then with the sandbox
 # ignoring requestid: one line per scenario; fails on any lost or duplicated bill (tests/crash_push.py).

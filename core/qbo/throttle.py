@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from typing import cast
 
 from redis import Redis
 
@@ -235,18 +236,22 @@ class RealmThrottle:
 
     def in_flight(self, realm_id: str) -> int:
         """How many live leases the realm has now (expired ones are not counted)."""
-        now_ms = int(time.time() * 1000)
-        live: Any = self.redis.zcount(self.keys(realm_id)["inflight"], now_ms, "+inf")
+        live: Any = self.redis.zcount(self.keys(realm_id)["inflight"], self._redis_ms(), "+inf")
         return int(live)
 
     def batch_room(self, realm_id: str) -> int:
         """How many batch calls the realm's window has room for now (0: a batch would wait)."""
-        now_ms = int(time.time() * 1000)
         counted: Any = self.redis.zcount(
-            self.keys(realm_id)["batch"], now_ms - self.limits.window_ms, "+inf"
+            self.keys(realm_id)["batch"], self._redis_ms() - self.limits.window_ms, "+inf"
         )
         used = int(counted)
         return max(self.limits.batch_per_minute - used, 0)
+
+    def _redis_ms(self) -> int:
+        """Redis's clock in milliseconds: the scripts score entries by it, so reads compare by it
+        too (this machine's clock may differ from the Redis server's)."""
+        seconds, micros = cast(tuple[int, int], self.redis.time())
+        return int(seconds) * 1000 + int(micros) // 1000
 
     def reset(self, realm_id: str) -> None:
         """Forget the realm's usage (tests and the bench)."""

@@ -639,7 +639,7 @@ def test_an_edit_dated_in_a_closed_period_is_flagged_on_the_run(
         {
             "Id": prefs.get("Id", "1"),
             "SyncToken": prefs["SyncToken"],
-            "AccountingInfoPrefs": {"BookCloseDate": "2026-01-31"},
+            "AccountingInfoPrefs": {"BookCloseDate": bill["TxnDate"]},  # the oldest bill's day
         },
         sparse=True,
         request_id="test-close-books",
