@@ -7,6 +7,8 @@ through the real OAuth endpoints, and drive the `/_sandbox/` control API.
 
 from __future__ import annotations
 
+from datetime import date
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
@@ -157,9 +159,33 @@ class Control:
         """Request counters."""
         return self._get("counters")
 
-    def seed(self, kind: str = "empty", realm_id: str | None = None) -> str:
-        """Seed a company; returns its realm id."""
+    def seed(
+        self,
+        kind: str = "empty",
+        realm_id: str | None = None,
+        *,
+        seed: int | None = None,
+        size: float | None = None,
+        as_of: date | datetime | None = None,
+    ) -> str:
+        """Seed a company; returns its realm id.
+
+        Args:
+            kind: `"empty"` or `"demo"`.
+            realm_id: The company's realm id; the sandbox picks one when None.
+            seed: The demo's random seed (the sandbox's default when None).
+            size: The demo's size (1.0 is about 10,000 lines).
+            as_of: Seed the demo as it stood on this day (a date in the company's zone, or a
+                datetime; naive is UTC), whatever the sandbox clock says. Its history then
+                ends on the last Sunday before that day.
+        """
         body: dict[str, Any] = {"kind": kind}
         if realm_id:
             body["realm_id"] = realm_id
+        if seed is not None:
+            body["seed"] = seed
+        if size is not None:
+            body["size"] = size
+        if as_of is not None:
+            body["as_of"] = as_of.isoformat()
         return str(self._post("seed", body)["realm_id"])

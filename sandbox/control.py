@@ -61,6 +61,8 @@ def make_control_blueprint(sb: Sandbox) -> Blueprint:
             kwargs: dict[str, Any] = {k: body[k] for k in ("seed", "size") if k in body}
             if realm_id:
                 kwargs["realm_id"] = str(realm_id)
+            if body.get("as_of") is not None:
+                kwargs["as_of"] = seeding.as_of_from_text(body["as_of"])
             realm = seeding.seed_demo(sb, **kwargs)
         elif kind == "empty":
             realm = seeding.seed_empty(sb, str(realm_id) if realm_id else None)

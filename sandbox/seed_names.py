@@ -2,8 +2,14 @@
 codes (items), vendors, employees, customers with their jobs and projects.
 
 ``NameListSeeder`` also holds what every part of the seed shares: the random generator, the
-company's clock (``at``, ``entered``, ``workday``) and the counted ``insert``. The transactions
+company's calendar (``at``, ``entered``, ``workday``) and the counted ``insert``. The transactions
 that use these names are built by ``seed_txns.DemoSeeder``, a subclass.
+
+The calendar is a block of days ending on the demo's own "today" (``demo_today``): the last
+day before the as-of day that falls on ``WEEK_ANCHOR``'s weekday. Every draw and every clamp
+works on day numbers and wall-clock times relative to that day, with the seed's "now" fixed at
+``CLOSE_OF_DAY`` on it, so the content never depends on the weekday or the hour it is seeded:
+moving the as-of day moves the whole block by whole weeks.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import field
 from datetime import UTC
 from datetime import date
 from datetime import datetime
+from datetime import time
 from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -29,7 +36,26 @@ if TYPE_CHECKING:
     from sandbox.state import Sandbox
 
 HISTORY_DAYS = 548
-"""How far back the demo's transactions go: 18 months before the clock's now."""
+"""How far back the demo's transactions go: 18 months before the demo's today."""
+
+WEEK_ANCHOR = date(2026, 3, 1)
+"""A Sunday, and the demo's today when seeded as of 2026-03-02 to 2026-03-08.
+
+Only its weekday matters: the demo's today is always this day moved by whole weeks, so
+weekends fall on the same days of the block (``workday`` draws differently on them). Of the
+seven weekdays, Sunday gives the project the demo features (``core.demo``: Maple Street
+Remodel's Kitchen Addition) a fair share of the bills at every size, with attachments.
+"""
+
+CLOSE_OF_DAY = time(20, 0)
+"""The seed's "now" on the demo's today (company time): after every time it keys in."""
+
+_NIGHT_ENDS = 7
+"""Nobody deletes, voids or attaches in the small hours: such a time moves this many hours on.
+
+It also keeps every seeded time clear of the hours when clocks change, so a wall-clock time
+that exists in one block exists in every other (DST cannot move it).
+"""
 
 _USD = ("USD", "United States Dollar")
 
@@ -69,6 +95,25 @@ class SeededVendor:
     is_1099: bool
 
 
+def as_of_day(as_of: date | datetime | None, sb: Sandbox) -> date:
+    """The company-zone day an as-of value names (the sandbox clock's today when None).
+
+    A naive datetime is read as UTC, as ``Clock.freeze`` does.
+    """
+    if as_of is None:
+        return sb.clock.local().date()
+    if isinstance(as_of, datetime):
+        aware = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+        return aware.astimezone(sb.clock.company_tz).date()
+    return as_of
+
+
+def demo_today(day: date) -> date:
+    """The demo's today when seeded as of ``day``: the latest day before it with
+    ``WEEK_ANCHOR``'s weekday (one to seven days back), so the whole block is in the past."""
+    return day - timedelta(days=(day - WEEK_ANCHOR).days % 7 or 7)
+
+
 def ref(value: str, name: str) -> dict[str, str]:
     return {"value": value, "name": name}
 
@@ -100,15 +145,25 @@ def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 class NameListSeeder:
     """Builds a company's name lists; holds what it inserted, for the transactions to use."""
 
-    def __init__(self, sb: Sandbox, realm: Realm, rng: random.Random, size: float) -> None:
+    def __init__(
+        self,
+        sb: Sandbox,
+        realm: Realm,
+        rng: random.Random,
+        size: float,
+        as_of: date | datetime | None = None,
+    ) -> None:
         self.sb = sb
         self.realm = realm
         self.rng = rng
         self.size = size
         self.tz = sb.clock.company_tz
-        self.now = sb.clock.now().astimezone(UTC).replace(second=0, microsecond=0)
-        self.today = self.now.astimezone(self.tz).date().toordinal()
+        today = demo_today(as_of_day(as_of, sb))
+        self.today = today.toordinal()
         self.first = self.today - HISTORY_DAYS
+        # The seed's "now" as a naive company wall-clock time: clamps compare wall times, not
+        # UTC instants, so a DST change inside the block cannot tip one of them.
+        self.now_wall = datetime.combine(today, CLOSE_OF_DAY)
         self.counts = SeedCounts()
         self.accts: dict[str, dict[str, Any]] = {}
         self.items: dict[str, dict[str, Any]] = {}
@@ -125,10 +180,26 @@ class NameListSeeder:
     # -- time helpers ------------------------------------------------------------------------
 
     def at(self, day: int, hour: int, minute: int) -> datetime:
-        """Aware UTC datetime of a local wall-clock time on ordinal ``day``."""
-        d = date.fromordinal(day)
-        local = datetime(d.year, d.month, d.day, hour, minute, tzinfo=self.tz)
-        return min(local.astimezone(UTC), self.now - timedelta(minutes=1))
+        """Aware UTC datetime of a local wall-clock time on ordinal ``day``.
+
+        Callers stay before ``now_wall``: days up to ``today``, hours before ``CLOSE_OF_DAY``.
+        """
+        return self.wall_to_utc(datetime.combine(date.fromordinal(day), time(hour, minute)))
+
+    def wall_to_utc(self, wall: datetime) -> datetime:
+        """Aware UTC datetime of a naive company wall-clock time."""
+        return wall.replace(tzinfo=self.tz).astimezone(UTC)
+
+    def wall_time_after(self, moment: datetime, delay: timedelta) -> datetime:
+        """``delay`` of wall-clock time after ``moment``, out of the small hours, before now.
+
+        Wall-clock arithmetic and a wall-clock clamp: the same record gets the same local
+        time in every block, whichever DST changes fall between ``moment`` and ``now``.
+        """
+        wall = moment.astimezone(self.tz).replace(tzinfo=None) + delay
+        if wall.hour < _NIGHT_ENDS:
+            wall += timedelta(hours=_NIGHT_ENDS)
+        return self.wall_to_utc(min(wall, self.now_wall - timedelta(minutes=1)))
 
     def iso(self, day: int) -> str:
         found = self._iso.get(day)

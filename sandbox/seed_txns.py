@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
@@ -72,8 +73,15 @@ class _Txn:
 class DemoSeeder(NameListSeeder):
     """Builds the whole demo company: the name lists, then the transactions using them."""
 
-    def __init__(self, sb: Sandbox, realm: Realm, rng: random.Random, size: float) -> None:
-        super().__init__(sb, realm, rng, size)
+    def __init__(
+        self,
+        sb: Sandbox,
+        realm: Realm,
+        rng: random.Random,
+        size: float,
+        as_of: date | datetime | None = None,
+    ) -> None:
+        super().__init__(sb, realm, rng, size, as_of)
         self._seq = 0  # ties in entry time keep generation order
 
     def run(self) -> None:
@@ -414,10 +422,10 @@ class DemoSeeder(NameListSeeder):
                 self.finish(txn)
 
     def later(self, txn: _Txn, lo_hours: int, hi_hours: int) -> datetime:
-        moment = txn.created + timedelta(
+        delay = timedelta(
             hours=self.rng.randint(lo_hours, hi_hours), minutes=self.rng.randint(0, 59)
         )
-        return min(moment, self.now - timedelta(minutes=1))
+        return self.wall_time_after(txn.created, delay)
 
     def finish(self, txn: _Txn) -> None:
         """Delete or void a transaction, dated a little after it was entered."""

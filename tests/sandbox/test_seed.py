@@ -1,4 +1,8 @@
-"""The demo company seed: deterministic, varied, internally consistent, shaped like QBO."""
+"""The demo company seed: deterministic, varied, internally consistent, shaped like QBO.
+
+Deterministic means a pure function of (seed, size): seeded on any day, at any hour, or "as of"
+any day, it is the same company with its dates moved by whole weeks.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,16 @@ from collections.abc import Iterator
 from datetime import UTC
 from datetime import date
 from datetime import datetime
+from datetime import time
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 
+from costbridge_testing.sandbox import Control
 from costbridge_testing.shared import samples_dir
 from sandbox import seed
 from sandbox.server import SandboxServer
@@ -23,7 +31,12 @@ from tests.sandbox.conftest import Api
 from tests.sandbox.conftest import get_token
 
 SAMPLES = samples_dir()
+TZ = ZoneInfo("America/Los_Angeles")
+"""The sandbox's default company zone."""
 NOW = datetime(2026, 3, 10, 18, 30, tzinfo=UTC)
+"""A Tuesday: 11:30 in the company's zone, two days after its clocks went forward."""
+DEMO_TODAY = date(2026, 3, 8)
+"""The last Sunday before NOW: where the demo's history ends when seeded then."""
 TRANSACTIONS = ("Bill", "Purchase", "VendorCredit", "Invoice", "Payment", "TimeActivity")
 REF_TARGETS = {
     "CustomerRef": "Customer",
@@ -100,7 +113,7 @@ def costed_lines(realm: Realm) -> Iterator[tuple[str, dict[str, Any], dict[str, 
 # -- determinism ----------------------------------------------------------------------------
 
 
-def test_same_seed_and_clock_give_identical_state() -> None:
+def test_same_seed_gives_identical_state() -> None:
     first = seed.seed_demo(frozen_sandbox(), size=0.2, seed=11)
     second = seed.seed_demo(frozen_sandbox(), size=0.2, seed=11)
     assert raw_state(first) == raw_state(second)
@@ -110,6 +123,179 @@ def test_other_seed_gives_a_different_company() -> None:
     first = seed.seed_demo(frozen_sandbox(), size=0.2, seed=11)
     second = seed.seed_demo(frozen_sandbox(), size=0.2, seed=12)
     assert raw_state(first)["store"]["Bill"] != raw_state(second)["store"]["Bill"]
+
+
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}")
+
+SEEDED_AT = [
+    # Seven days running, Thursday to Wednesday, from just after midnight to just before it;
+    # the company's clocks go forward at 02:00 on Sunday 2026-03-08.
+    datetime(2026, 3, 5, 0, 5, tzinfo=TZ),
+    datetime(2026, 3, 6, 7, 30, tzinfo=TZ),
+    datetime(2026, 3, 7, 12, 0, tzinfo=TZ),
+    datetime(2026, 3, 8, 3, 15, tzinfo=TZ),
+    datetime(2026, 3, 9, 19, 59, tzinfo=TZ),
+    datetime(2026, 3, 10, 20, 1, tzinfo=TZ),
+    datetime(2026, 3, 11, 23, 55, tzinfo=TZ),
+    # A leap day, a year's last evening (already the new year in UTC), and the second
+    # 01:30 of the night the clocks go back.
+    datetime(2028, 2, 29, 9, 0, tzinfo=TZ),
+    datetime(2027, 12, 31, 23, 30, tzinfo=TZ),
+    datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=TZ),
+]
+
+
+def seeded_on(moment: datetime) -> Realm:
+    """The size-0.2 demo (seed 7) seeded by a sandbox whose clock is frozen at ``moment``."""
+    sb = Sandbox()
+    sb.clock.freeze(moment)
+    return seed.seed_demo(sb, seed=7, size=0.2)
+
+
+def block_start(realm: Realm) -> date:
+    info = realm.get("CompanyInfo", "1")
+    assert info is not None
+    return date.fromisoformat(info["CompanyStartDate"])
+
+
+def relative(value: Any, start: date) -> Any:
+    """``value`` with every date as days after ``start`` and every time as (days after
+    ``start``, company wall-clock time); the UTC offset is left out, as DST may change it."""
+    if isinstance(value, dict):
+        return {key: relative(item, start) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [relative(item, start) for item in value]
+    if isinstance(value, str) and DATE.fullmatch(value):
+        return ("day", (date.fromisoformat(value) - start).days)
+    if isinstance(value, str) and STAMP.fullmatch(value):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        wall = value.astimezone(TZ)
+        return ("time", (wall.date() - start).days, wall.time())
+    return value
+
+
+def content(realm: Realm) -> Any:
+    """Everything the realm stores, dated relative to the company's start."""
+    return relative(raw_state(realm), block_start(realm))
+
+
+def txn_weekdays(realm: Realm) -> dict[tuple[str, str], int]:
+    return {
+        (entity, txn["Id"]): date.fromisoformat(txn["TxnDate"]).weekday()
+        for entity in TRANSACTIONS
+        for txn in realm.all(entity)
+    }
+
+
+def every_time(realm: Realm) -> Iterator[datetime]:
+    """Every timestamp the realm stores: MetaData and other stamps, and the change log."""
+
+    def stamps(value: Any) -> Iterator[datetime]:
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from stamps(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from stamps(item)
+        elif isinstance(value, str) and STAMP.fullmatch(value):
+            yield datetime.fromisoformat(value)
+
+    yield from stamps(realm.store)
+    yield from stamps(realm.deleted)
+    for changes in realm.changed_at.values():
+        yield from changes.values()
+
+
+@pytest.mark.parametrize("moment", SEEDED_AT, ids=lambda m: m.strftime("%a-%Y-%m-%dT%H%M"))
+def test_seeded_on_any_day_at_any_hour_it_is_the_same_company(
+    small: Realm, moment: datetime
+) -> None:
+    realm = seeded_on(moment)
+    assert (block_start(realm) - block_start(small)).days % 7 == 0
+    assert content(realm) == content(small)
+
+
+@pytest.mark.parametrize("moment", SEEDED_AT, ids=lambda m: m.strftime("%a-%Y-%m-%dT%H%M"))
+def test_seeded_on_any_day_every_transaction_keeps_its_weekday(
+    small: Realm, moment: datetime
+) -> None:
+    assert txn_weekdays(seeded_on(moment)) == txn_weekdays(small)
+
+
+def test_history_ends_on_the_last_sunday_before_the_day_seeded() -> None:
+    for moment, sunday in (
+        (datetime(2026, 3, 15, 23, 0, tzinfo=TZ), date(2026, 3, 8)),
+        (datetime(2026, 3, 16, 0, 1, tzinfo=TZ), date(2026, 3, 15)),
+    ):
+        realm = seeded_on(moment)
+        created = [t.astimezone(TZ) for t in every_time(realm)]
+        assert max(created).date() == sunday
+        assert max(created).time() < time(20, 0)
+
+
+@pytest.mark.parametrize(
+    "as_of", [*SEEDED_AT, date(2028, 2, 29)], ids=lambda m: m.strftime("%a-%Y-%m-%dT%H%M")
+)
+def test_as_of_seeds_what_a_clock_frozen_then_seeds(as_of: date) -> None:
+    moment = as_of if isinstance(as_of, datetime) else datetime.combine(as_of, time(12), TZ)
+    realm = seed.seed_demo(Sandbox(), seed=7, size=0.2, as_of=as_of)
+    assert raw_state(realm) == raw_state(seeded_on(moment))
+
+
+@pytest.mark.parametrize("as_of", SEEDED_AT, ids=lambda m: m.strftime("%a-%Y-%m-%dT%H%M"))
+def test_nothing_is_dated_after_the_as_of_moment(as_of: datetime) -> None:
+    realm = seed.seed_demo(Sandbox(), size=0.2, as_of=as_of)
+    assert max(every_time(realm)) < as_of
+    latest = max(date.fromisoformat(t["TxnDate"]) for e in TRANSACTIONS for t in realm.all(e))
+    assert latest < as_of.date()
+
+
+def test_a_date_as_of_is_the_start_of_that_day_in_the_company_zone() -> None:
+    realm = seed.seed_demo(Sandbox(), size=0.2, as_of=date(2026, 3, 9))
+    assert max(every_time(realm)) < datetime(2026, 3, 9, tzinfo=TZ)
+
+
+def test_a_naive_as_of_is_utc() -> None:
+    # 2026-03-09 05:00 UTC is still Sunday evening in the company's zone: a week earlier.
+    naive = seed.seed_demo(Sandbox(), size=0.2, as_of=datetime(2026, 3, 9, 5, 0))  # noqa: DTZ001
+    monday = seed.seed_demo(Sandbox(), size=0.2, as_of=date(2026, 3, 9))
+    assert block_start(naive) == block_start(monday) - timedelta(days=7)
+
+
+def test_as_of_must_be_a_date() -> None:
+    sb = Sandbox()
+    with pytest.raises(TypeError, match="as_of"):
+        seed.seed_demo(sb, size=0.2, as_of="2026-03-07")  # type: ignore[arg-type]
+    assert not sb.has_realm(seed.DEMO_REALM_ID)
+
+
+def test_control_api_seeds_the_demo_as_of_a_day(sandbox_server: SandboxServer) -> None:
+    day = date(2027, 12, 31)
+    realm_id = Control(sandbox_server.url).seed("demo", "5550001112223334", size=0.2, as_of=day)
+    resp = requests.get(
+        f"{sandbox_server.url}/_sandbox/state",
+        params={"realm": realm_id, "entity": "Bill"},
+        timeout=30,
+    )
+    resp.raise_for_status()
+    served = [(b["Id"], b["TxnDate"], b["MetaData"]) for b in resp.json()["entities"]["Bill"]]
+    local = seed.seed_demo(Sandbox(), size=0.2, as_of=day).all("Bill")
+    assert served == [(b["Id"], b["TxnDate"], b["MetaData"]) for b in local]
+
+
+@pytest.mark.parametrize("as_of", ["next week", 20260307, "2026-02-30"])
+def test_control_api_refuses_an_as_of_that_is_not_a_date(
+    sandbox_server: SandboxServer, as_of: object
+) -> None:
+    resp = requests.post(
+        f"{sandbox_server.url}/_sandbox/seed",
+        json={"kind": "demo", "realm_id": "5550001112223335", "size": 0.2, "as_of": as_of},
+        timeout=30,
+    )
+    assert resp.status_code == 400
+    assert resp.json()["error"] == "bad_request"
 
 
 def test_realm_id_is_the_demo_constant_with_15_to_19_digits(small: Realm) -> None:
@@ -374,18 +560,19 @@ def test_money_is_decimal_in_cents(small: Realm) -> None:
         assert isinstance(txn["TotalAmt"], Decimal)
 
 
-def test_transactions_span_18_months_before_now(small: Realm) -> None:
+def test_transactions_span_18_months_up_to_the_demo_today(small: Realm) -> None:
     created = [
-        datetime.fromisoformat(t["MetaData"]["CreateTime"])
+        datetime.fromisoformat(t["MetaData"]["CreateTime"]).astimezone(TZ)
         for e in TRANSACTIONS
         for t in small.all(e)
     ]
     dates = [date.fromisoformat(t["TxnDate"]) for e in TRANSACTIONS for t in small.all(e)]
-    assert max(created) < NOW
-    assert min(created) >= NOW - timedelta(days=seed.HISTORY_DAYS + 1)
+    assert max(created) < datetime.combine(DEMO_TODAY, time(20, 0), TZ)
+    assert max(created).date() == DEMO_TODAY
+    assert min(created).date() >= DEMO_TODAY - timedelta(days=seed.HISTORY_DAYS)
     assert max(created) - min(created) > timedelta(days=480)
-    assert max(dates) < NOW.date()
-    assert min(dates) >= (NOW - timedelta(days=549)).date()
+    assert max(dates) < DEMO_TODAY
+    assert min(dates) >= DEMO_TODAY - timedelta(days=seed.HISTORY_DAYS)
     assert len({c.date() for c in created}) > 300
 
 

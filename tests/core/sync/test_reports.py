@@ -242,11 +242,17 @@ def test_reconcile_is_in_step_right_after_a_pull(qbo_runtime, company, demo_real
 
 
 def bump_a_bill_line(rt, realm: str, customer_id: str, delta: Decimal) -> str:
-    """Change one of the customer's Bill lines in QBO (through the API); returns the bill id."""
+    """Change one of the customer's Bill lines in QBO (through the API); returns the bill id.
+
+    An account-based line: an item-based one must keep Amount = Qty x UnitPrice, so QBO
+    refuses a change of its amount alone.
+    """
     client = client_for(rt, realm)
     for bill in client.query_all("Bill"):
         for line in bill.get("Line", []):
-            detail = line.get(line.get("DetailType"), {})
+            if line.get("DetailType") != "AccountBasedExpenseLineDetail":
+                continue
+            detail = line["AccountBasedExpenseLineDetail"]
             if (detail.get("CustomerRef") or {}).get("value") == customer_id:
                 line["Amount"] = str(Decimal(str(line["Amount"])) + delta)
                 client.update("Bill", bill, request_id=uuid.uuid4().hex)
