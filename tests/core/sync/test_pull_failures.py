@@ -21,6 +21,7 @@ from sqlalchemy import select
 from core import hookimpl
 from core.cli import main
 from core.contracts import PluginInfo
+from core.errors import NeedsAdmin
 from core.jobs import tasks
 from core.models import Actual
 from core.models import Company
@@ -244,6 +245,43 @@ def test_a_bill_that_fails_in_a_backfill_is_read_again_by_the_next_pull(
     assert fixed.state == RunState.SUCCEEDED, fixed.message
     want = {lid: amount for lid, _detail, amount in _expense_lines(bad)}
     assert _bill_lines(qbo_runtime, bad["Id"]) == want
+
+
+class _BillsNeedingACode:
+    """Owns Bill, and refuses one bill in an admin's words (as a plugin may)."""
+
+    def __init__(self, bad_id: str) -> None:
+        self.bad_id = bad_id
+
+    @hookimpl
+    def plugin_info(self) -> PluginInfo:
+        return PluginInfo(name="strict_bills", label="Strict bills", owns=("Bill",))
+
+    @hookimpl
+    def actual_lines(self, record: Any, lookups: Any) -> Any:
+        if record.id == self.bad_id:
+            raise NeedsAdmin(
+                "This bill has a line with no cost code.",
+                fix="Open Project settings and choose a Default billing cost code.",
+            )
+        return bills_pull.lines(record, lookups)
+
+
+def test_a_plugin_that_says_why_is_quoted_on_the_run(
+    qbo_runtime: Runtime, demo: dict[str, Any], qbo_sandbox: Any
+) -> None:
+    bad = _bill_with_a_number(raw_state(qbo_sandbox.url, demo["realm"]))
+    qbo_runtime.pm = make_plugin_manager(
+        blocked=["qbo_bills"], extra=[("strict_bills", _BillsNeedingACode(bad["Id"]))]
+    )
+    report = pull_company(qbo_runtime, demo["company_id"])
+    assert report.state == RunState.PARTIAL
+    [problem] = report.problems
+    assert problem.message == (
+        f"QuickBooks bill {bad['Id']} (no. {bad['DocNumber']}) was not brought in: "
+        "This bill has a line with no cost code."
+    )
+    assert report.fix == "Open Project settings and choose a Default billing cost code."
 
 
 def test_a_pull_that_can_apply_no_record_fails(qbo_runtime: Runtime, demo: dict[str, Any]) -> None:
