@@ -10,6 +10,10 @@ queue (retry, cancel, Sync Expenses); `admin` does everything, including the Qui
 connection and settings. A viewer's POST is refused here whatever view it targets; each view
 then checks its own action with `require`.
 
+Failed sign-ins are counted in Redis per e-mail and address; from `MAX_FAILURES` on, sign-in is
+refused for `LOCK_WINDOW`. While Redis does not answer, every sign-in is refused (fails closed):
+an outage must not allow unlimited guessing.
+
 Sessions are Flask's signed cookies. A session remembers the user's `session_epoch`: signing out
 or changing the password raises it, which ends every other session of that user at once.
 """
@@ -17,6 +21,7 @@ or changing the password raises it, which ends every other session of that user 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +66,12 @@ ABSOLUTE = dt.timedelta(hours=24)
 #: Failed sign-ins per address and client within `LOCK_WINDOW` before sign-in is refused.
 MAX_FAILURES = 10
 LOCK_WINDOW = 15 * 60
+#: Shown instead of checking a password while failed attempts cannot be counted.
+SIGN_IN_PAUSED = (
+    "Sign-in is paused: the server cannot reach its job store, so it cannot count failed "
+    "attempts. Try again in a minute; if it lasts, ask whoever runs costbridge to check Redis."
+)
+log = logging.getLogger(__name__)
 RANK = {Role.VIEWER: 0, Role.SUPPORT: 1, Role.ADMIN: 2}
 
 
@@ -160,12 +171,25 @@ def _failure_key(email: str) -> str:
     return f"costbridge:sign-in-failures:{email.strip().lower()}:{request.remote_addr}"
 
 
-def _too_many_failures(email: str) -> bool:
+def _sign_in_refusal(email: str) -> str | None:
+    """Why this sign-in attempt is refused before its password is checked, or None.
+
+    Failed attempts are counted in Redis. When Redis cannot answer they cannot be counted, so
+    sign-in fails closed: a password is not checked at all until the count can be read again
+    (otherwise an outage would allow unlimited guessing). Signed-in sessions carry on.
+    """
     try:
         count = current_app.extensions["costbridge"].redis.get(_failure_key(email))
-    except RedisError:
-        return False
-    return count is not None and int(count) >= MAX_FAILURES
+    except RedisError as exc:
+        log.warning(
+            "sign-in refused from %s: Redis does not answer, failures cannot be counted (%s)",
+            request.remote_addr,
+            type(exc).__name__,
+        )
+        return SIGN_IN_PAUSED
+    if count is not None and int(count) >= MAX_FAILURES:
+        return "Too many failed attempts; wait 15 minutes and try again."
+    return None
 
 
 def _count_failure(email: str) -> None:
@@ -174,8 +198,13 @@ def _count_failure(email: str) -> None:
         key = _failure_key(email)
         redis.incr(key)
         redis.expire(key, LOCK_WINDOW)
-    except RedisError:
-        pass
+    except RedisError as exc:
+        # The next attempt finds Redis down too and is refused (see _sign_in_refusal).
+        log.warning(
+            "failed sign-in from %s not counted: Redis does not answer (%s)",
+            request.remote_addr,
+            type(exc).__name__,
+        )
 
 
 def make_auth_blueprint() -> Blueprint:
@@ -190,9 +219,8 @@ def make_auth_blueprint() -> Blueprint:
         if request.method == "POST":
             email = request.form.get("email", "")
             password = request.form.get("password", "")
-            if _too_many_failures(email):
-                error = "Too many failed attempts; wait 15 minutes and try again."
-            else:
+            error = _sign_in_refusal(email)
+            if error is None:
                 with rt.sessions() as db:
                     user = authenticate(db, email, password)
                     if user is not None:

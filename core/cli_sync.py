@@ -2,7 +2,8 @@
 
 Each command calls the same functions as the admin console (`core.projects`, the sync engine,
 `core.sync.reports`). JSON output writes money as decimal strings. A problem an admin can fix is
-one line, `costbridge: <message> <fix>`, and exit code 1; never a traceback.
+one line, `costbridge: <message> <fix>`, and exit code 1; never a traceback. A pull that could
+not bring some records in names them and exits with `PARTIAL_EXIT` (3).
 
 Tests (and embedding code) may pass a ready `Runtime` as click's `obj`; otherwise one is built
 from the environment and closed afterwards.
@@ -16,6 +17,7 @@ import json
 import sys
 from collections.abc import Callable
 from collections.abc import Iterator
+from collections.abc import Sequence
 from contextlib import contextmanager
 from csv import writer as csv_writer
 from decimal import Decimal
@@ -30,12 +32,16 @@ import click
 from core.errors import CostbridgeError
 
 if TYPE_CHECKING:
+    from core.contracts import RecordProblem
     from core.contracts import SettingSpec
     from core.runtime import Runtime
 
 __all__ = ["budget", "companies", "doctor", "projects", "reconcile", "sync"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: `sync pull`'s exit code when the pull applied some records and could not map others
+#: (1 is a pull that failed or applied nothing; 2 is a usage or configuration error).
+PARTIAL_EXIT = 3
 _TRUE = {"on", "true", "yes", "1"}
 _FALSE = {"off", "false", "no", "0"}
 
@@ -381,18 +387,21 @@ def sync_pull(
         if progress is not None:
             click.echo("", err=True)
         files = None
-        if report.state == RunState.SUCCEEDED and not dry_run:
+        if report.state in (RunState.SUCCEEDED, RunState.PARTIAL) and not dry_run:
+            # The files of the bills that did come in (a record that failed has no new lines).
             files = pull_bill_attachments(rt, company_id, run_id=report.run_id)
-    failed = report.state not in (RunState.SUCCEEDED, RunState.RUNNING)
+    partial = report.state == RunState.PARTIAL
+    failed = report.state not in (RunState.SUCCEEDED, RunState.PARTIAL, RunState.RUNNING)
     if as_json:
         body = report.as_json(project_id)
         if files is not None:
             body["attachments"] = files.as_json()
         _dump(body)
-        if failed:
-            sys.exit(1)
+        if failed or partial:
+            sys.exit(PARTIAL_EXIT if partial else 1)
         return
     if failed:
+        _echo_failed_records(report.problems)
         raise CostbridgeError(report.message, fix=report.fix)
     click.echo(f"costbridge: {'dry run: ' if dry_run else ''}{report.message}")
     if files is not None and (files.added or files.removed or files.problems):
@@ -415,8 +424,18 @@ def sync_pull(
             )
         if len(changes) > 200:
             click.echo(f"  … and {len(changes) - 200} more (use --json for all).")
-    for problem in report.problems[:20]:
-        click.echo(f"!! {problem.entity} {problem.id}: {problem.message} {problem.fix}", err=True)
+    if partial:
+        click.echo(f"costbridge: {report.fix}", err=True)
+        _echo_failed_records(report.problems)
+        sys.exit(PARTIAL_EXIT)
+
+
+def _echo_failed_records(problems: Sequence[RecordProblem], limit: int = 20) -> None:
+    """Each record a pull could not bring in, one line on stderr (the first `limit`)."""
+    for problem in problems[:limit]:
+        click.echo(f"!! {problem.message}", err=True)
+    if len(problems) > limit:
+        click.echo(f"!! … and {len(problems) - limit} more (use --json for all).", err=True)
 
 
 # -- reports ------------------------------------------------------------------------------------

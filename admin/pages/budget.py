@@ -7,6 +7,7 @@ only reads requests and renders.
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -51,7 +52,8 @@ from core.sync.reports import reconcile
 #: Lines the pop-up lists at once (the rest are counted and reached by searching).
 POPUP_ROWS = 100
 CHART_ROWS = 30
-FINISHED = (RunState.SUCCEEDED, RunState.FAILED, RunState.NEEDS_ADMIN)
+FINISHED = (RunState.SUCCEEDED, RunState.PARTIAL, RunState.FAILED, RunState.NEEDS_ADMIN)
+log = logging.getLogger(__name__)
 
 
 def label(code: str, name: str) -> str:
@@ -238,7 +240,10 @@ class BudgetView(PerProject, LocalBaseView):
                     serializer=JSONSerializer,
                 )
                 progress = job.meta.get("progress")
-            except (NoSuchJobError, RedisError):
+            except NoSuchJobError:
+                progress = None  # finished and cleaned up, or not queued yet
+            except RedisError as exc:
+                log.warning("progress of run %s not shown: Redis (%s)", run.id, type(exc).__name__)
                 progress = None
         return jsonify(
             {

@@ -21,6 +21,8 @@ from core.models import RunState
 from core.models import SyncRun
 
 ATTENTION = (OutboxState.FAILED, OutboxState.NEEDS_ADMIN, OutboxState.BLOCKED)
+#: Runs the dashboard lists under "Recent failures" (a partial pull left records out).
+ATTENTION_RUNS = (RunState.FAILED, RunState.NEEDS_ADMIN, RunState.PARTIAL)
 
 
 class HomeView(LocalIndexView):
@@ -54,7 +56,7 @@ class HomeView(LocalIndexView):
         }
         failures = session.scalars(
             select(SyncRun)
-            .where(SyncRun.state.in_([RunState.FAILED, RunState.NEEDS_ADMIN]))
+            .where(SyncRun.state.in_(ATTENTION_RUNS))
             .order_by(SyncRun.id.desc())
             .limit(10)
         ).all()

@@ -10,6 +10,7 @@ RQ's `Job.cancel`, which also takes the job out of its registry.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -37,6 +38,7 @@ from core.models import SyncRun
 STATES = ("queued", "started", "scheduled", "failed", "finished")
 #: How many jobs of one state a page lists at most (newest first for finished and failed).
 LIMIT = 200
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -117,7 +119,8 @@ def _row(job: Job, queue_name: str, state: str) -> JobRow:
     try:
         kwargs = dict(job.kwargs or {})
         func = job.func_name or "?"
-    except Exception:  # noqa: BLE001 - a job whose function cannot be named still shows
+    except Exception as exc:  # noqa: BLE001 - a job whose function cannot be named still shows
+        log.warning("job %s listed without its function: %s", job.id, type(exc).__name__)
         kwargs, func = {}, "?"
     exc_info = None
     if state == "failed":

@@ -287,7 +287,12 @@ def _batch_room(rt: runtime_mod.Runtime, realm_id: str) -> bool:
 
     try:
         return RealmThrottle(rt.redis, Limits.from_settings(rt.settings)).batch_room(realm_id) > 0
-    except Exception:  # noqa: BLE001 - the send's own throttle still holds
+    except Exception as exc:  # noqa: BLE001 - the send's own throttle still holds
+        log.warning(
+            "batch budget of realm %s not read (%s); sending as a batch anyway",
+            realm_id,
+            type(exc).__name__,
+        )
         return True
 
 

@@ -58,7 +58,12 @@ class BookClose:
             return None
         try:
             raw = self.redis.get(self.key)
-        except Exception:  # noqa: BLE001 - a cache miss, not a failure
+        except Exception as exc:  # noqa: BLE001 - a cache miss, not a failure
+            log.warning(
+                "book close date not read from the cache (%s): %s; asking QuickBooks",
+                self.key,
+                type(exc).__name__,
+            )
             return None
         if raw is None:
             return None

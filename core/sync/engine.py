@@ -3,9 +3,12 @@
 `pull_company` is the one way in: the CLI, the admin's "Sync Expenses", the webhook job and the
 benchmarks all call it. A first sync (or a cursor past CDC's 30-day window, or a `since` date)
 pages queries at 1000 rows per entity; later syncs make one CDC call over every pulled entity.
-A record that fails to map is reported on the run and the others go on; cursors advance only
-after everything the pull read has been committed, to the moment the pull started (less a small
-overlap, which is harmless because applying a record twice changes nothing).
+A record that fails to map is named on the run (which ends `partial`, or `failed` when no record
+could be applied) and the others go on. Cursors advance only after everything the pull read has
+been committed, to the moment the pull started (less a small overlap, which is harmless because
+applying a record twice changes nothing); an entity with a record that failed to map stops just
+before that record's LastUpdatedTime instead, so the next pull (CDC, or a query when that is more
+than CDC's window ago) reads it again until it maps.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from sqlalchemy.orm import Session
 from core import metrics
 from core.contracts import QboRecord
 from core.contracts import RecordProblem
+from core.crypto import scrub
 from core.db import utcnow
 from core.errors import CostbridgeError
 from core.errors import NeedsAdmin
@@ -54,9 +58,67 @@ from core.sync.store import line_values
 CDC_WINDOW = dt.timedelta(days=29)
 #: Cursors go back this far from the pull's start, so a change committed during it is seen.
 OVERLAP = dt.timedelta(minutes=2)
+#: A cursor held back for a record that failed to map stops this far before its LastUpdatedTime
+#: (QBO gives whole seconds; CDC answers changes at or after `changedSince`).
+REREAD = dt.timedelta(seconds=1)
 PAGE = queries.MAX_RESULTS
+#: How the run's message names failed records (the rest are in its explanation).
+NAMED = 5
 log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
+#: QBO entities as the people who enter them call them.
+ENTITY_WORDS = {
+    "Bill": "bill",
+    "Purchase": "expense",
+    "TimeActivity": "time entry",
+    "VendorCredit": "vendor credit",
+    "Invoice": "invoice",
+}
+#: What to do about a record that failed to map (a plugin's own error may say better).
+REREAD_FIX = (
+    "Nothing needs changing in QuickBooks: costbridge reads it again on every sync until it comes "
+    "in. If it keeps failing, show this run to support."
+)
+REREAD_FIX_MANY = (
+    "Nothing needs changing in QuickBooks: costbridge reads them again on every sync until they "
+    "come in. If they keep failing, show this run to support."
+)
+
+
+@dataclass(frozen=True)
+class FailedRecord(RecordProblem):
+    """A pulled record that could not be mapped to lines: named for the admin, kept for support.
+
+    Attributes:
+        doc_number: The record's DocNumber in QBO (the bill or cheque number), when it has one.
+        detail: The error as support needs it (type and text, secrets masked).
+        updated_at: The record's LastUpdatedTime; its entity's cursor stops just before it.
+    """
+
+    doc_number: str | None = None
+    detail: str = ""
+    updated_at: dt.datetime | None = None
+
+    def words(self) -> str:
+        """How a message names it: `bill 145 (no. 1001)`."""
+        return record_words(self.entity, self.id, self.doc_number)
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-safe."""
+        return {
+            "entity": self.entity,
+            "id": self.id,
+            "doc_number": self.doc_number,
+            "message": self.message,
+            "fix": self.fix,
+            "detail": self.detail,
+        }
+
+
+def record_words(entity: str, qbo_id: str, doc_number: str | None = None) -> str:
+    """A QBO record as an admin would look it up: `bill 145 (no. 1001)`."""
+    what = f"{ENTITY_WORDS.get(entity, entity)} {qbo_id}"
+    return f"{what} (no. {doc_number})" if doc_number else what
 
 
 @dataclass
@@ -73,11 +135,16 @@ class PullReport:
     requests: dict[str, int] = field(default_factory=dict)
     modes: dict[str, str] = field(default_factory=dict)
     tally: WriteTally = field(default_factory=WriteTally)
-    problems: list[RecordProblem] = field(default_factory=list)
+    problems: list[FailedRecord] = field(default_factory=list)
     invoices_updated: int = 0
     closed_period: list[str] = field(default_factory=list)
     message: str = ""
     fix: str = ""
+
+    @property
+    def applied(self) -> int:
+        """Records read and applied (mapped, or removed as deleted or voided)."""
+        return self.records - len(self.problems)
 
     def counts(self) -> dict[str, Any]:
         """The run's counts (JSON-safe)."""
@@ -107,10 +174,7 @@ class PullReport:
             "message": self.message,
             "fix": self.fix,
             "counts": self.counts(),
-            "problems": [
-                {"entity": p.entity, "id": p.id, "message": p.message, "fix": p.fix}
-                for p in self.problems
-            ],
+            "problems": [p.as_json() for p in self.problems],
         }
         if changes:
             body["changes"] = [
@@ -211,10 +275,7 @@ def pull_company(
                 log.exception("could not record the failed pull of company %s", company_id)
             raise
         if report.problems:
-            message = (
-                f"Pulled {report.records} record(s); {len(report.problems)} could not be applied."
-            )
-            return _close(session, run, report, RunState.SUCCEEDED, message, report.problems[0].fix)
+            return _close(session, run, report, *_failures(report))
         return _close(session, run, report, RunState.SUCCEEDED, _summary(report), "")
 
 
@@ -251,6 +312,10 @@ class _Pull:
         self.lookups, self.rates = realm_lookups(session, company, client)
         self.invoices: dict[str, int] = {}
         self.closing = BookClose(client, self.realm_id, redis)
+        self.labels = {name: info.label for name, info in pm.infos.items()}
+        #: Per entity with a record that failed to map: the earliest such record's
+        #: LastUpdatedTime, or None when one had none (then the cursor does not move at all).
+        self.held: dict[str, dt.datetime | None] = {}
 
     def run(self, started: dt.datetime) -> None:
         cursors = {
@@ -290,16 +355,43 @@ class _Pull:
             self.session.rollback()
             return
         if self.since is not None:
-            # A backfill read only part of history: the cursors keep what they knew.
+            # A backfill read only part of history: the cursors keep what they knew, except that
+            # one goes back (never forward) to read again a record that failed to map, or asks
+            # for a full re-query when that record had no LastUpdatedTime.
+            for entity, first in self.held.items():
+                cursor = cursors.get(entity)
+                if cursor is None or cursor.position is None:
+                    continue  # no sync yet: the next pull is a full one anyway
+                if first is None:
+                    cursor.full_sync_done = False
+                else:
+                    cursor.position = min(cursor.position, first - REREAD)
             self.session.commit()
             return
         position = started - OVERLAP
         for entity in self.owners:
             cursor = cursors.get(entity) or SyncCursor(realm_id=self.realm_id, entity=entity)
-            cursor.position = position
+            cursor.position = self._next_position(entity, cursor.position, position)
             cursor.full_sync_done = True
             self.session.add(cursor)
         self.session.commit()
+
+    def _next_position(
+        self, entity: str, before: dt.datetime | None, position: dt.datetime
+    ) -> dt.datetime | None:
+        """Where the entity's next pull starts: `position`, unless a record failed to map.
+
+        Then it starts just before the earliest such record's LastUpdatedTime, so the next CDC
+        call returns it again (or, that being past CDC's window, the next pull queries the whole
+        entity again). A failed record without a LastUpdatedTime leaves the cursor where it was:
+        the next pull reads this pull's window again, and a first sync stays a first sync.
+        """
+        if entity not in self.held:
+            return position
+        first = self.held[entity]
+        if first is None:
+            return before
+        return min(position, first - REREAD)
 
     def _query(self, entity: str) -> None:
         """Read every record (dated from `since`) page by page; the next page is fetched while
@@ -373,36 +465,74 @@ class _Pull:
                 self.report.deleted_records += 1
                 replacement[record.id] = []
                 continue
+            updated = _updated_at(row)
             try:
                 lines = self.mappers[plugin](record=record, lookups=self.lookups)
-            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the pull
-                self.report.problems.append(
-                    RecordProblem(
+                replacement[record.id] = [
+                    line_values(
+                        self.realm_id,
                         entity,
                         record.id,
-                        f"The {plugin} plugin could not read {entity} {record.id}: {exc}",
-                        "Its earlier lines are kept; show this to support.",
+                        record.sync_token,
+                        updated,
+                        plugin,
+                        line,
+                        self.router,
+                        self.run_id,
                     )
-                )
-                continue
-            updated = _updated_at(row)
-            replacement[record.id] = [
-                line_values(
-                    self.realm_id,
-                    entity,
-                    record.id,
-                    record.sync_token,
-                    updated,
-                    plugin,
-                    line,
-                    self.router,
-                    self.run_id,
-                )
-                for line in lines or ()
-            ]
+                    for line in lines or ()
+                ]
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the pull
+                self._failed(plugin, record, updated, exc)
         self.writer.replace(entity, replacement)
         if self.progress:
             self.progress(self.report.records)
+
+    def _failed(
+        self, plugin: str, record: QboRecord, updated: dt.datetime | None, exc: Exception
+    ) -> None:
+        """Name a record that failed to map on the report, and hold its entity's cursor.
+
+        Its stored lines (from before it changed, if any) are left as they are.
+        """
+        label = self.labels.get(plugin, plugin)
+        doc = record.data.get("DocNumber")
+        doc_number = str(doc) if doc not in (None, "") else None
+        if isinstance(exc, CostbridgeError):
+            # A plugin that knows what is wrong says so in an admin's words.
+            reason, fix = exc.message, exc.fix or REREAD_FIX
+        else:
+            reason, fix = f"the {label} plugin could not read it.", REREAD_FIX
+        what = record_words(record.entity, record.id, doc_number)
+        self.report.problems.append(
+            FailedRecord(
+                record.entity,
+                record.id,
+                f"QuickBooks {what} was not brought in: {reason}",
+                fix,
+                doc_number=doc_number,
+                detail=scrub(f"{plugin}: {type(exc).__name__}: {exc}")[:1000],
+                updated_at=updated,
+            )
+        )
+        entity = record.entity
+        if entity not in self.held:
+            self.held[entity] = updated
+        else:
+            earlier = self.held[entity]
+            if earlier is None or updated is None:
+                self.held[entity] = None
+            else:
+                self.held[entity] = min(earlier, updated)
+        log.warning(
+            "pull of realm %s: %s %s not applied (the %s plugin raised %s); read again next pull",
+            self.realm_id,
+            record.entity,
+            record.id,
+            plugin,
+            type(exc).__name__,
+            exc_info=len(self.report.problems) == 1,
+        )
 
     def _commit(self) -> None:
         if not self.dry_run:
@@ -417,7 +547,11 @@ def is_gone(row: Mapping[str, Any]) -> bool:
 def _redis(rt: Runtime) -> Any:
     try:
         return rt.redis
-    except Exception:  # noqa: BLE001 - the pull works without the cache
+    except Exception as exc:  # noqa: BLE001 - the pull works without the cache
+        log.warning(
+            "pull without the book-close cache: no Redis client (%s); QuickBooks is asked instead",
+            type(exc).__name__,
+        )
         return None
 
 
@@ -495,10 +629,42 @@ def _summary(report: PullReport) -> str:
     return words
 
 
+def _failures(report: PullReport) -> tuple[RunState, str, str]:
+    """The state, message and fix of a pull with records that failed to map.
+
+    `partial` when it applied anything else (deleted records included), `failed` when it
+    could apply nothing it read.
+    """
+    failed = report.problems
+    named = ", ".join(p.words() for p in failed[:NAMED])
+    if len(failed) > NAMED:
+        named += f" and {len(failed) - NAMED} more (listed below)"
+    fixes = {p.fix for p in failed}
+    if len(failed) > 1 and fixes == {REREAD_FIX}:
+        fix = REREAD_FIX_MANY
+    elif len(fixes) == 1:
+        fix = failed[0].fix
+    else:
+        fix = "Each record is listed below with what to do; the next sync reads them all again."
+    if report.applied == 0:
+        message = (
+            f"None of the {report.records} record(s) read from QuickBooks could be brought in, "
+            f"so their costs are missing: {named}."
+        )
+        return RunState.FAILED, message, fix
+    message = (
+        f"{_summary(report)} {len(failed)} record(s) could not be brought in, so their costs are "
+        f"missing: {named}."
+    )
+    return RunState.PARTIAL, message, fix
+
+
 def _explain(report: PullReport, limit: int = 200) -> str:
-    """Every reason a line was left out (with its count) and every record that failed."""
-    parts = [f"{n} line(s): {reason}" for reason, n in report.tally.left_out.most_common()]
-    parts += [f"{p.entity} {p.id}: {p.message}" for p in report.problems[:limit]]
+    """Every record that failed (with support's detail) and every reason a line was left out."""
+    parts = [f"{p.message} [{p.detail}]" for p in report.problems[:limit]]
+    if len(report.problems) > limit:
+        parts.append(f"… and {len(report.problems) - limit} more record(s) not brought in.")
+    parts += [f"{n} line(s): {reason}" for reason, n in report.tally.left_out.most_common()]
     if report.closed_period:
         parts.append(
             f"{len(report.closed_period)} record(s) changed in QuickBooks are dated in a closed "

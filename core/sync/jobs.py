@@ -99,9 +99,9 @@ def pull_job(company_id: int, run_id: int, since: str | None = None) -> dict[str
     )
     progress.save(report.records)
     body = report.as_json(changes=False)
-    if report.state == RunState.SUCCEEDED:
+    if report.state in (RunState.SUCCEEDED, RunState.PARTIAL):
         # Files of the projects' bills, from the actuals just written (no request when no
-        # project has "pull bill attachments" on).
+        # project has "pull bill attachments" on); a record that failed to map has no new lines.
         files = pull_bill_attachments(rt, company_id, run_id=run_id)
         body["attachments"] = files.as_json()
     return body

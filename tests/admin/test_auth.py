@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -230,3 +231,56 @@ def test_support_is_refused_what_only_an_admin_may_do(client_as, committed_db):
     # Flask-Admin sends a refused model form back to its list: nothing is written.
     support.post("/admin/costcode/new/", data={"csrf_token": token, "code": "X", "name": "X"})
     assert committed_db.scalars(select(CostCode)).all() == []
+
+
+@pytest.fixture
+def redis_down_app(runtime):
+    """The web app on a runtime whose Redis refuses connections (nothing listens on port 1)."""
+    from core.runtime import Runtime
+    from costbridge_testing.services import web_app
+
+    rt = Runtime(
+        settings=runtime.settings.with_overrides({"redis_url": "redis://127.0.0.1:1/0"}),
+        engine=runtime.engine,
+        pm=runtime.pm,
+    )
+    with web_app(rt) as app:
+        yield app
+    rt.redis.close()
+
+
+def test_with_redis_down_sign_in_is_paused_even_with_the_right_password(
+    redis_down_app, runtime, committed_db, caplog
+):
+    add_user(runtime.sessions, "ann@example.com", Role.ADMIN, password=PASSWORD)
+    client = redis_down_app.test_client()
+    token = _csrf(client, "/signin")
+    with caplog.at_level(logging.WARNING, logger="admin.auth"):
+        for password in ["guess-1", "guess-2", PASSWORD]:
+            page = client.post(
+                "/signin",
+                data={"csrf_token": token, "email": "ann@example.com", "password": password},
+            ).get_data(as_text=True)
+            assert "Sign-in is paused: the server cannot reach its job store" in page
+            assert "Try again in a minute" in page
+    # Not signed in: while failures cannot be counted, no password is checked at all.
+    assert client.get("/admin/").status_code == 302
+    refused = [r for r in caplog.records if r.name == "admin.auth"]
+    assert len(refused) == 3
+    assert all("Redis does not answer" in r.getMessage() for r in refused)
+    assert all(PASSWORD not in r.getMessage() for r in refused)
+
+
+def test_ten_failures_lock_the_address_out_even_for_the_right_password(app, runtime, committed_db):
+    add_user(runtime.sessions, "ann@example.com", Role.ADMIN, password=PASSWORD)
+    client = app.test_client()
+    token = _csrf(client, "/signin")
+    for n in range(10):
+        client.post(
+            "/signin", data={"csrf_token": token, "email": "ann@example.com", "password": f"x{n}"}
+        )
+    page = client.post(
+        "/signin", data={"csrf_token": token, "email": "ann@example.com", "password": PASSWORD}
+    ).get_data(as_text=True)
+    assert "Too many failed attempts" in page
+    assert client.get("/admin/").status_code == 302
