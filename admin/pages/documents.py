@@ -49,6 +49,7 @@ from core.models import Vendor
 from core.push import outbox
 from core.push import records
 from core.push.records import LineInput
+from core.web.ids import required_id
 
 LINE_ROWS = 4
 WAITING = (OutboxState.PENDING, OutboxState.UNKNOWN, OutboxState.BLOCKED)
@@ -186,7 +187,7 @@ class _DocView(PerProject, LocalBaseView):
     model: Any = None
 
     def _one(self) -> Any:
-        row = db().get(self.model, request.args.get("id", type=int))
+        row = db().get(self.model, required_id(request.args.get("id")))
         if row is None:
             abort(404)
         return row
