@@ -28,6 +28,7 @@ from core.models import Company
 from core.models import ConnectionStatus
 from core.plugins import PluginManager
 from core.plugins import call_each
+from core.web.ids import use_ids
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
         )
     )
     init_auth(app)
+    use_ids(app)  # `<id:...>` URL parts, for plugin views too
     admin = Admin(
         app,
         name="costbridge",

@@ -45,6 +45,7 @@ from flask import url_for
 from flask_admin import AdminIndexView
 from flask_admin import BaseView
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.tools import iterdecode
 from flask_wtf import FlaskForm
 from redis.exceptions import RedisError
 from werkzeug.wrappers import Response
@@ -54,6 +55,7 @@ from core.models import User
 from core.users import authenticate
 from core.users import count_users
 from core.users import end_sessions
+from core.web.ids import row_key
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,6 +75,8 @@ SIGN_IN_PAUSED = (
 )
 log = logging.getLogger(__name__)
 RANK = {Role.VIEWER: 0, Role.SUPPORT: 1, Role.ADMIN: 2}
+#: Flask-Admin pages of one row, named by its `id` (`SecureModelView._handle_view`).
+ROW_PAGES = frozenset({"details_view", "edit_view", "delete_view"})
 
 
 @dataclass(frozen=True)
@@ -343,6 +347,42 @@ class SecureModelView(RoleMixin, ModelView):
     @can_delete.setter
     def can_delete(self, value: bool) -> None:
         self._can_delete = value
+
+    def _handle_view(self, name: str, **kwargs: Any) -> Any:
+        """Before any of the view's pages: sign-in and role, then the `id` of a row's page.
+
+        Details and edit read `?id=`, delete its form's `id`; when given, it must name one row
+        (`_key`), else 404. With no `id` at all, Flask-Admin goes back to the list.
+        """
+        refused = super()._handle_view(name, **kwargs)
+        if refused is not None:
+            return refused
+        if name in ROW_PAGES:
+            values = (request.form if name == "delete_view" else request.args).getlist("id")
+            if values:
+                self._key(values[0] if len(values) == 1 else None)
+        return None
+
+    def _key(self, raw: Any) -> tuple[Any, ...]:
+        """The primary key Flask-Admin's `id` text names; 404 when it cannot name one row.
+
+        `core.web.ids.row_key` decides: `1,2` for a one-column key, `abc`, `-1`, `٣`, a number
+        past BIGINT, an empty value or several `id`s name none, whatever the database would say.
+        """
+        key = row_key(self.model, iterdecode(raw)) if isinstance(raw, str) and raw else None
+        if key is None:
+            abort(404)
+        return key
+
+    def get_one(self, id: Any) -> Any:  # noqa: A002 - Flask-Admin's own argument name
+        """The row named by Flask-Admin's `id` (details, edit, delete, list-editable updates)."""
+        return self.session.session.get(self.model, self._key(id))
+
+    def handle_action(self, return_view: str | None = None) -> Any:
+        """A bulk action (delete the ticked rows): 404 if a ticked id cannot name a row."""
+        for raw in request.form.getlist("rowid"):
+            self._key(raw)
+        return super().handle_action(return_view)
 
 
 class LocalIndexView(RoleMixin, AdminIndexView):

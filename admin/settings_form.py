@@ -20,6 +20,7 @@ from core.models import Project
 from core.project_settings import effective_settings
 from core.projects import update_settings
 from core.runtime import Runtime
+from core.web.ids import parse_id
 
 
 def _parse(spec: SettingSpec, form: Mapping[str, str]) -> tuple[Any, SettingProblem | None]:
@@ -28,8 +29,15 @@ def _parse(spec: SettingSpec, form: Mapping[str, str]) -> tuple[Any, SettingProb
         return spec.key in form, None
     if raw == "":
         return None, None
+    if spec.type == "cost_code":
+        code_id = parse_id(raw)
+        if code_id is None:
+            return None, SettingProblem(
+                spec.key, f"{spec.label}: {raw!r} is not one of the company's cost codes."
+            )
+        return code_id, None
     try:
-        if spec.type in ("int", "cost_code"):
+        if spec.type == "int":
             return int(raw), None
         if spec.type == "decimal":
             return Decimal(raw), None

@@ -40,6 +40,7 @@ from core.projects import customer_choices
 from core.projects import link_project
 from core.projects import resolve_customer
 from core.sync.apply import reapply_project
+from core.web.ids import required_id
 
 TOKEN_COLUMNS = ("access_token_enc", "refresh_token_enc")
 # Written only by the connect flow (core/web/oauth.py): shown, never editable by hand, so a
@@ -114,7 +115,7 @@ class ProjectAdmin(SecureModelView):
 
     def _project(self) -> Project:
         session = self.session.session  # the view holds the Flask-SQLAlchemy extension
-        project = session.get(Project, request.args.get("id", type=int))
+        project = session.get(Project, required_id(request.args.get("id")))
         if not isinstance(project, Project):
             abort(404)
         return project

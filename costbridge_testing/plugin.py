@@ -5,14 +5,16 @@ schema per test session, a Redis database of its own, and the QBO sandbox over H
 
 Database and web: `database_url`, `engine`, `db` (rolled back), `committed_db` (truncated
 after), `redis_url`, `redis_conn`, `settings`, `pm`, `runtime`, `app`, `web_client` (signed in),
-`project_hooks`. QuickBooks: `qbo_sandbox`, `sandbox_control`, `qbo_settings`, `qbo_runtime`,
-`company`, `realm_id`, `token_manager`, `project_factory`.
+`project_hooks`. On SQLite too, the demo's database: `sqlite_runtime`, and `any_runtime`, which
+runs a test once on each database. QuickBooks: `qbo_sandbox`, `sandbox_control`,
+`qbo_settings`, `qbo_runtime`, `company`, `realm_id`, `token_manager`, `project_factory`.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import shutil
 import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -161,9 +163,7 @@ def redis_conn(redis_url: str) -> Iterator[Any]:
 # -- settings, plugins, runtime, web ------------------------------------------------------------
 
 
-@pytest.fixture
-def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
-    """Settings for tests: the private schema, the test Redis, a temporary instance folder."""
+def _test_settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     return Settings.from_env(
         {
             "COSTBRIDGE_ENV": "test",
@@ -175,6 +175,12 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
             "QBO_WEBHOOK_VERIFIER": "test-verifier-token",
         }
     )
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    """Settings for tests: the private schema, the test Redis, a temporary instance folder."""
+    return _test_settings(database_url, redis_url, tmp_path)
 
 
 @pytest.fixture
@@ -190,6 +196,43 @@ def runtime(settings: Settings, engine: Engine, pm: PluginManager) -> Iterator[R
     runtime_mod.install(rt)
     yield rt
     runtime_mod.install(None)
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database file migrated once for the test session; tests get copies of it."""
+    path = tmp_path_factory.mktemp("sqlite") / "costbridge.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_runtime(
+    _migrated_sqlite: Path, redis_url: str, pm: PluginManager, tmp_path: Path
+) -> Iterator[Runtime]:
+    """`runtime` on SQLite, the demo's database: a fresh migrated file of the test's own."""
+    path = tmp_path / "sqlite" / "costbridge.db"
+    path.parent.mkdir()
+    shutil.copyfile(_migrated_sqlite, path)
+    rt = Runtime.build(_test_settings(f"sqlite:///{path}", redis_url, tmp_path), pm=pm)
+    runtime_mod.install(rt)
+    yield rt
+    runtime_mod.install(None)
+    rt.close()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_runtime(request: pytest.FixtureRequest) -> Runtime:
+    """`runtime` (its commits truncated afterwards, as `committed_db`'s), then `sqlite_runtime`.
+
+    A test using it runs once on each database; whatever it commits is gone after it.
+    """
+    if request.param == "postgresql":
+        request.getfixturevalue("committed_db")
+    rt: Runtime = request.getfixturevalue(
+        "runtime" if request.param == "postgresql" else "sqlite_runtime"
+    )
+    return rt
 
 
 @pytest.fixture

@@ -48,6 +48,8 @@ from core.sync.engine import pull_company
 from core.sync.jobs import request_pull
 from core.sync.reports import budget
 from core.sync.reports import reconcile
+from core.web.ids import optional_id
+from core.web.ids import required_id
 
 #: Lines the pop-up lists at once (the rest are counted and reached by searching).
 POPUP_ROWS = 100
@@ -81,18 +83,19 @@ def chart(report: Any) -> dict[str, Any]:
     }
 
 
-def _code_filter(raw: str | None) -> tuple[ColumnElement[bool] | None, str]:
-    """The cost-code condition of the pop-up and its title (`uncoded` is the Uncoded row)."""
+def _code_filter(raw: str | None, project: Project) -> tuple[ColumnElement[bool] | None, str]:
+    """The cost-code condition of the pop-up and its title (`uncoded` is the Uncoded row).
+
+    Any other value is the id of one of the project's company's cost codes, or 404.
+    """
     if raw in (None, "", "all"):
         return None, "All cost codes"
     if raw == "uncoded":
         return Actual.cost_code_id.is_(None), "Uncoded"
-    try:
-        code_id = int(str(raw))
-    except ValueError:
-        abort(400, "cost_code must be a number, 'uncoded' or 'all'.")
-    code = db().get(CostCode, code_id)
-    return Actual.cost_code_id == code_id, (f"{code.code} {code.name}" if code else f"#{code_id}")
+    code = db().get(CostCode, required_id(raw))
+    if code is None or code.company_id != project.company_id:
+        abort(404, "This project's company has no such cost code.")
+    return Actual.cost_code_id == code.id, f"{code.code} {code.name}"
 
 
 def _search(q: str) -> ColumnElement[bool] | None:
@@ -129,7 +132,7 @@ class BudgetView(PerProject, LocalBaseView):
             .order_by(SyncRun.id.desc())
             .limit(1)
         ).first()
-        watch = request.args.get("run", type=int)
+        watch = optional_id(request.args.get("run"))
         if watch is None and last is not None and last.state not in FINISHED:
             watch = last.id
         return self.render(
@@ -145,7 +148,7 @@ class BudgetView(PerProject, LocalBaseView):
     def actuals(self) -> Any:
         """The Applied Actuals pop-up of one budget line: counting lines, then excluded ones."""
         project = project_from_request()
-        where_code, title = _code_filter(request.args.get("cost_code"))
+        where_code, title = _code_filter(request.args.get("cost_code"), project)
         q = request.args.get("q", "")
         found = _search(q)
         extra = [c for c in (where_code, found) if c is not None]
@@ -228,7 +231,7 @@ class BudgetView(PerProject, LocalBaseView):
     @expose("/run")
     def run(self) -> Any:
         """A sync run's progress as JSON (the page polls it while the pull runs)."""
-        run = db().get(SyncRun, request.args.get("id", type=int))
+        run = db().get(SyncRun, required_id(request.args.get("id")))
         if run is None:
             abort(404)
         progress = None

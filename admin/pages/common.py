@@ -14,6 +14,7 @@ from core.models import Company
 from core.models import ConnectionStatus
 from core.models import Project
 from core.runtime import Runtime
+from core.web.ids import required_id
 
 
 def runtime() -> Runtime:
@@ -30,9 +31,8 @@ def db() -> Session:
 
 
 def project_from_request(name: str = "project_id") -> Project:
-    """The project named by a query or form argument, or 404."""
-    project_id = request.values.get(name, type=int) or request.values.get("id", type=int)
-    project = db().get(Project, project_id) if project_id else None
+    """The project named by the query or form value `name` (else `id`), or 404."""
+    project = db().get(Project, required_id(request.values.get(name) or request.values.get("id")))
     if project is None:
         abort(404, "There is no such project.")
     return project

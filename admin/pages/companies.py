@@ -25,6 +25,8 @@ from core.models import Employee
 from core.models import Role
 from core.models import Vendor
 from core.projects import create_company
+from core.web.ids import optional_id
+from core.web.ids import required_id
 
 STATUS_WORDS = {
     "connected": "Connected",
@@ -58,7 +60,7 @@ class CompaniesView(LocalBaseView):
     @expose("/company")
     def details(self) -> Any:
         """One company's connection page (also shown after the QuickBooks consent page)."""
-        return self.page(request.args.get("id", type=int) or 0, "")
+        return self.page(required_id(request.args.get("id")), "")
 
     def page(self, company_id: int, message: str) -> Any:
         """Render the connection page of `company_id` with an optional status message."""
@@ -89,7 +91,7 @@ class CatalogView(LocalBaseView):
     """Company Settings - Cost codes, vendors, employees: import in bulk, connect one by one."""
 
     def _company(self) -> Company:
-        wanted = request.values.get("id", type=int)
+        wanted = optional_id(request.values.get("id"))
         session = db()
         company = (
             session.get(Company, wanted)
@@ -162,7 +164,7 @@ class CatalogView(LocalBaseView):
         if kind not in CONNECTS:
             abort(400)
         model, _entity, function = CONNECTS[kind]
-        row = session.get(model, request.form.get("local_id", type=int))
+        row = session.get(model, required_id(request.form.get("local_id")))
         if row is None or row.company_id != company.id:
             abort(404)
         try:

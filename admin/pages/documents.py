@@ -49,6 +49,8 @@ from core.models import Vendor
 from core.push import outbox
 from core.push import records
 from core.push.records import LineInput
+from core.web.ids import parse_id
+from core.web.ids import required_id
 
 LINE_ROWS = 4
 WAITING = (OutboxState.PENDING, OutboxState.UNKNOWN, OutboxState.BLOCKED)
@@ -108,7 +110,27 @@ def _money(raw: str, what: str) -> Decimal:
         raise CostbridgeError(f"{what} {raw!r} is not an amount.", fix="Enter a number.") from None
 
 
-def _lines(with_markup: bool = False) -> list[LineInput]:
+def _chosen(session: Session, model: Any, project: Project, raw: str | None) -> Any:
+    """The row of the project's company a form's drop-down picked (`raw` is its id), or None.
+
+    A vendor, employee or cost code of another company is None too, as if it did not exist.
+    """
+    row_id = parse_id(raw)
+    row = session.get(model, row_id) if row_id is not None else None
+    return row if row is not None and row.company_id == project.company_id else None
+
+
+def _code_id(session: Session, project: Project, raw: str) -> int | None:
+    """A line's cost code (an id from the drop-down; empty: none), of the project's company."""
+    if not raw:
+        return None
+    code = _chosen(session, CostCode, project, raw)
+    if code is None:
+        raise CostbridgeError("That cost code is not in the list.", fix="Pick one in the list.")
+    return int(code.id)
+
+
+def _lines(session: Session, project: Project, with_markup: bool = False) -> list[LineInput]:
     lines = []
     for i in range(LINE_ROWS):
         amount = request.form.get(f"line-{i}-amount", "").strip()
@@ -119,7 +141,7 @@ def _lines(with_markup: bool = False) -> list[LineInput]:
         lines.append(
             LineInput(
                 amount=_money(amount, "The amount"),
-                cost_code_id=int(code) if code.isdigit() else None,
+                cost_code_id=_code_id(session, project, code),
                 description=request.form.get(f"line-{i}-description", "").strip() or None,
                 billable=f"line-{i}-billable" in request.form if not with_markup else True,
                 markup_amount=_money(markup, "The markup") if markup else Decimal("0.00"),
@@ -135,6 +157,16 @@ def _of_company(session: Session, model: Any, project: Project, order: Any) -> S
     return session.scalars(
         select(model).where(model.company_id == project.company_id).order_by(order)
     ).all()
+
+
+def _by_id(session: Session, model: Any, project: Project, ids: set[int]) -> dict[int, Any]:
+    """The rows `ids` of the project's company (the vendors or employees a list page names)."""
+    if not ids:
+        return {}
+    rows = session.scalars(
+        select(model).where(model.company_id == project.company_id, model.id.in_(ids))
+    )
+    return {row.id: row for row in rows}
 
 
 def _codes(session: Session, project: Project) -> Sequence[CostCode]:
@@ -186,7 +218,7 @@ class _DocView(PerProject, LocalBaseView):
     model: Any = None
 
     def _one(self) -> Any:
-        row = db().get(self.model, request.args.get("id", type=int))
+        row = db().get(self.model, required_id(request.args.get("id")))
         if row is None:
             abort(404)
         return row
@@ -202,13 +234,13 @@ class _DocView(PerProject, LocalBaseView):
         self,
         template: str,
         name: str,
-        more: Callable[[Session, Sequence[Any]], dict[str, Any]] = lambda _s, _rows: {},
+        more: Callable[[Session, Project, Sequence[Any]], dict[str, Any]] = lambda *_: {},
     ) -> Any:
         """The project's records (as `name`) with their sync status, plus `more` of context."""
         project = project_from_request()
         session = db()
         rows = self._listed(session, project)
-        context = {name: rows, **more(session, rows)}
+        context = {name: rows, **more(session, project, rows)}
         status = {r.id: sync_status(session, self.kind, r.id) for r in rows}
         return self.render(template, project=project, status=status, **context)
 
@@ -260,13 +292,13 @@ class BillsView(_DocView):
     def index(self) -> Any:
         """The project's bills with their sync status and files."""
 
-        def more(session: Session, bills: Sequence[Any]) -> dict[str, Any]:
+        def more(session: Session, project: Project, bills: Sequence[Any]) -> dict[str, Any]:
             files: dict[int, list[Attachment]] = {}
             for att in session.scalars(
                 select(Attachment).where(Attachment.bill_id.in_([b.id for b in bills] or [-1]))
             ):
                 files.setdefault(att.bill_id or 0, []).append(att)
-            vendors = {v.id: v for v in session.scalars(select(Vendor))}
+            vendors = _by_id(session, Vendor, project, {b.vendor_id for b in bills})
             return {"files": files, "vendors": vendors}
 
         return self._list_page("costbridge/bills.html", "bills", more)
@@ -293,7 +325,7 @@ class BillsView(_DocView):
         def record() -> tuple[Sequence[OutboxEntry], str]:
             nonlocal bill
             rt = runtime()
-            vendor = session.get(Vendor, request.form.get("vendor_id", type=int))
+            vendor = _chosen(session, Vendor, project, request.form.get("vendor_id"))
             if vendor is None:
                 raise CostbridgeError("Choose the vendor.", fix="Pick one in the list.")
             header: dict[str, Any] = {
@@ -304,11 +336,11 @@ class BillsView(_DocView):
             }
             if bill is None:
                 bill, entries = records.create_bill(
-                    session, rt.pm, project, vendor=vendor, lines=_lines(), **header
+                    session, rt.pm, project, vendor=vendor, lines=_lines(session, project), **header
                 )
             else:
                 entries = records.edit_bill(
-                    session, bill, lines=_lines(), vendor_id=vendor.id, **header
+                    session, bill, lines=_lines(session, project), vendor_id=vendor.id, **header
                 )
             store = store_for(rt.settings.instance_path)
             for upload in request.files.getlist("files"):
@@ -354,7 +386,7 @@ class InvoicesView(_DocView):
     def index(self) -> Any:
         """The project's invoices with their sync status."""
 
-        def more(session: Session, invoices: Sequence[Any]) -> dict[str, Any]:
+        def more(session: Session, _project: Project, invoices: Sequence[Any]) -> dict[str, Any]:
             pm = runtime().pm
             return {"integrated": {i.id: records.integrated(session, pm, i) for i in invoices}}
 
@@ -378,7 +410,7 @@ class InvoicesView(_DocView):
                 number=request.form.get("number", "").strip() or None,
                 memo=request.form.get("memo", "").strip() or None,
                 markup_percent=_money(raw, "The markup") if raw else Decimal("0"),
-                lines=_lines(with_markup=True),
+                lines=_lines(session, project, with_markup=True),
             )
             return entries, f"Invoice {invoice.number or invoice.id} saved."
 
@@ -423,8 +455,9 @@ class TimeView(_DocView):
     def index(self) -> Any:
         """The project's time entries with their sync status."""
 
-        def more(session: Session, _entries: Sequence[Any]) -> dict[str, Any]:
-            return {"employees": {e.id: e for e in session.scalars(select(Employee))}}
+        def more(session: Session, project: Project, entries: Sequence[Any]) -> dict[str, Any]:
+            ids = {e.employee_id for e in entries}
+            return {"employees": _by_id(session, Employee, project, ids)}
 
         return self._list_page("costbridge/time.html", "entries", more)
 
@@ -436,7 +469,7 @@ class TimeView(_DocView):
         session = db()
 
         def record() -> tuple[Sequence[OutboxEntry], str]:
-            employee = session.get(Employee, request.form.get("employee_id", type=int))
+            employee = _chosen(session, Employee, project, request.form.get("employee_id"))
             if employee is None:
                 raise CostbridgeError("Choose the employee.", fix="Pick one in the list.")
             code = request.form.get("cost_code", "").strip()
@@ -447,7 +480,7 @@ class TimeView(_DocView):
                 employee=employee,
                 work_date=_date("work_date") or _today(),
                 hours=_money(request.form.get("hours", ""), "The hours"),
-                cost_code_id=int(code) if code.isdigit() else None,
+                cost_code_id=_code_id(session, project, code),
                 billable="billable" in request.form,
                 description=request.form.get("description", "").strip() or None,
             )

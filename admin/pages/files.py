@@ -16,6 +16,8 @@ from admin.pages.common import runtime
 from core.files import store_for
 from core.models import Attachment
 from core.models import Project
+from core.web.ids import optional_id
+from core.web.ids import required_id
 
 # Shown in the browser; anything else (and every unknown type) downloads instead, so a file
 # from QuickBooks cannot run script in the console's origin.
@@ -29,7 +31,7 @@ class FilesView(LocalBaseView):
     def index(self) -> Any:
         """Every attachment of one project (or of every project)."""
         session = db()
-        project_id = request.args.get("project_id", type=int)
+        project_id = optional_id(request.args.get("project_id"))
         project = session.get(Project, project_id) if project_id else None
         query = select(Attachment).order_by(Attachment.created_at.desc()).limit(1000)
         if project is not None:
@@ -40,7 +42,7 @@ class FilesView(LocalBaseView):
     @expose("/download")
     def download(self) -> Any:
         """The bytes of one attachment."""
-        att = db().get(Attachment, request.args.get("id", type=int))
+        att = db().get(Attachment, required_id(request.args.get("id")))
         if att is None:
             abort(404)
         try:

@@ -24,6 +24,8 @@ from core.models import Project
 from core.models import Role
 from core.models import SyncRun
 from core.push import outbox
+from core.web.ids import optional_id
+from core.web.ids import required_id
 
 LOG_ROWS = 200
 
@@ -99,11 +101,11 @@ class SyncLogView(LocalBaseView):
     def index(self) -> Any:
         """The newest runs, or one run with its full explanation."""
         session = db()
-        one = request.args.get("run", type=int)
+        one = optional_id(request.args.get("run"))
         query = select(SyncRun).order_by(SyncRun.id.desc()).limit(LOG_ROWS)
         if one:
             query = select(SyncRun).where(SyncRun.id == one)
-        project_id = request.args.get("project_id", type=int)
+        project_id = optional_id(request.args.get("project_id"))
         if project_id:
             query = query.where(SyncRun.project_id == project_id)
         runs = session.scalars(query).all()
@@ -129,9 +131,7 @@ class OutboxView(LocalBaseView):
         if request.form.get("all"):
             again = outbox.retry_failed(session)
         else:
-            again = outbox.retry(
-                session, [int(i) for i in request.form.getlist("id") if i.isdigit()]
-            )
+            again = outbox.retry(session, [required_id(i) for i in request.form.getlist("id")])
         session.commit()
         queued = enqueue_recorded(runtime(), again)
         flash(f"{len(again)} change(s) will be sent again ({queued} job(s) queued).", "success")
@@ -143,7 +143,7 @@ class OutboxView(LocalBaseView):
         """Never send one row."""
         session = db()
         try:
-            outbox.cancel(session, request.form.get("id", type=int) or 0)
+            outbox.cancel(session, required_id(request.form.get("id")))
         except CostbridgeError as exc:
             session.rollback()
             flash(f"{exc.message} {exc.fix}".strip(), "error")

@@ -6,8 +6,11 @@
   HTTPS CSRF check still gets the same-origin Referer it needs).
 - Flask-Admin's `?url=` return target is followed only when it is a path on this site
   (`/admin/...`); anything else (`http:evil.com`, `//evil.com`, `/\\evil.com`) is 400.
-- A database value out of range or malformed (`?id=99999999999999999999`, `?id=abc`) is 404,
-  never 500; no error page or flashed message shows SQL or its parameters.
+- A database value out of range or malformed (`?page=99999999999999999999`, the same in a list
+  filter) is 404, never 500, on either database: PostgreSQL refuses it with a `DataError`, and
+  SQLite's driver with a bare `OverflowError`, which the app's engines raise as the same
+  `DataError`. No error page or flashed message shows SQL or its parameters. (Ids never get
+  that far: `core.web.ids` refuses a bad one before any SQL.)
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from flask import abort
 from flask import message_flashed
 from flask import request
 from flask import session
+from sqlalchemy import Engine
+from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DataError
 from werkzeug.wrappers import Response
 
@@ -66,7 +72,30 @@ def init_hardening(app: Flask) -> None:
     app.before_request(_local_return_targets)
     app.after_request(_headers)
     app.register_error_handler(DataError, _bad_value)
+    for engine in _engines(app):
+        if engine.dialect.name == "sqlite" and not event.contains(
+            engine, "handle_error", _sqlite_out_of_range
+        ):
+            event.listen(engine, "handle_error", _sqlite_out_of_range)
     message_flashed.connect(_scrub_flash, app)
+
+
+def _engines(app: Flask) -> list[Engine]:
+    """Every engine the app's requests use: Flask-SQLAlchemy's and the runtime's."""
+    with app.app_context():
+        engines = list(app.extensions["sqlalchemy"].engines.values())
+    return [*engines, app.extensions["costbridge"].engine]
+
+
+def _sqlite_out_of_range(context: ExceptionContext) -> None:
+    """`handle_error`: SQLite's integer past 64 bits raised as the `DataError` PostgreSQL gives.
+
+    sqlite3 refuses it with a bare `OverflowError` ("Python int too large to convert to SQLite
+    INTEGER"), which is no DBAPI error, so SQLAlchemy would let it through unwrapped.
+    """
+    exc = context.original_exception
+    if isinstance(exc, OverflowError):
+        raise DataError(context.statement, context.parameters, exc, hide_parameters=True) from exc
 
 
 def _headers(response: Response) -> Response:

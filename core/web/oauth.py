@@ -120,7 +120,7 @@ def make_oauth_blueprint() -> Blueprint:
         if not ok:
             abort(403, "QuickBooks connections are managed from this machine only for now.")
 
-    @bp.get("/company/<int:company_id>")
+    @bp.get("/company/<id:company_id>")
     def status(company_id: int) -> Response | str:
         message = request.args.get("m", "")
         # The console, when mounted, shows this page in its own look (admin/pages/companies.py).
@@ -136,7 +136,7 @@ def make_oauth_blueprint() -> Blueprint:
                 status_words=_STATUS_WORDS.get(company.connection_status, "Unknown"),
             )
 
-    @bp.get("/connect/<int:company_id>")
+    @bp.get("/connect/<id:company_id>")
     def connect(company_id: int) -> Response:
         with _runtime().sessions() as db, db.begin():
             if db.get(Company, company_id) is None:
@@ -234,7 +234,7 @@ def make_oauth_blueprint() -> Blueprint:
         _resume_company(company_id)
         return _done(company_id, "connected")
 
-    @bp.post("/disconnect/<int:company_id>")
+    @bp.post("/disconnect/<id:company_id>")
     def disconnect(company_id: int) -> Response:
         vault = _vault()
         oauth = _oauth_config()
