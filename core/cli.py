@@ -81,7 +81,7 @@ def db_check(url: str | None) -> None:
     default=15.0,
     show_default=True,
     type=click.FloatRange(min=0),
-    help="Seconds between outbox sweeps (re-enqueue pushes Redis lost); 0 turns them off.",
+    help="Seconds between sweeps (re-enqueue pushes and pulls Redis lost); 0 turns them off.",
 )
 @click.option(
     "--concurrency",
@@ -138,14 +138,19 @@ def sweep() -> None:
     rt = Runtime.build(_settings())
     install(rt)
     try:
-        result = tasks.sweep_outbox()
+        result = tasks.sweep()
         public = sweep_public()
     finally:
         install(None)
         rt.close()
+    outbox, pulls = result["outbox"], result["pulls"]
     click.echo(
-        f"costbridge: {result['candidates']} waiting push(es) found, "
-        f"{result['enqueued']} put back on the queue."
+        f"costbridge: {outbox['candidates']} waiting push(es) found, "
+        f"{outbox['enqueued']} put back on the queue."
+    )
+    click.echo(
+        f"costbridge: {pulls['waiting']} waiting pull(s) found, {pulls['queued']} put back on "
+        f"the queue; {pulls['flags_cleared']} stale pull flag(s) cleared."
     )
     click.echo(
         f"costbridge: {public['webhook_changes']} waiting webhook change(s) found, "
