@@ -109,7 +109,7 @@ def worker(
 
         args = [f"--queue={q}" for q in queue_names] + [f"--sweep-every={sweep_every}"]
         args += ["--burst"] if burst else []
-        sys.exit(run_pool(concurrency, args, name=name))
+        sys.exit(run_pool(concurrency, args, name=name, restart=not burst))
     from core.jobs import queues
     from core.jobs.worker import run_worker
     from core.runtime import Runtime
@@ -120,16 +120,22 @@ def worker(
     unknown = [n for n in names if n not in queues.ALL]
     if unknown:
         raise click.BadParameter(f"unknown queue {unknown[0]}; choose from {', '.join(queues.ALL)}")
+    from core.jobs.resilience import RedisUnreachable
+
     rt = Runtime.build(_settings())
     try:
         run_worker(rt, names, burst=burst, name=name, sweep_every=sweep_every)
+    except RedisUnreachable as exc:
+        # Only a burst worker gives up; a long-running one waits for Redis with backoff.
+        click.echo(f"costbridge: {exc}; a --burst worker does not wait for it.", err=True)
+        sys.exit(1)
     finally:
         rt.close()
 
 
 @main.command()
 def sweep() -> None:
-    """Re-enqueue every push Redis may have lost (workers also do this every minute)."""
+    """Re-enqueue every push and pull Redis may have lost (workers also do this every 15 s)."""
     from core.jobs import tasks
     from core.qbo.webhook_jobs import sweep_public
     from core.runtime import Runtime

@@ -20,6 +20,7 @@ from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from core.jobs import queues
+from tests.ops.conftest import closed_port
 from tests.ops.conftest import free_port
 from tests.ops.conftest import wait_until
 from tests.ops.jobs import die
@@ -119,6 +120,29 @@ def test_worker_waits_for_a_lost_redis_and_works_again(
     enqueue(conn, note, "after-outage", marker=str(marker))
     wait_until(marker.exists, timeout=40, what="a job run after Redis came back")
     assert worker.popen.poll() is None
+
+
+def test_a_burst_worker_exits_1_at_once_naming_an_unreachable_redis(production_env, processes):
+    port = closed_port()
+    env = production_env(REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    worker = processes(["worker", "--burst"], env, "worker")
+    assert worker.popen.wait(10) == 1
+    said = [line for line in worker.text().splitlines() if line.strip()]
+    assert said == [
+        f"costbridge: Redis at 127.0.0.1:{port}/0 is unreachable (ConnectionError); "
+        "a --burst worker does not wait for it."
+    ]
+
+
+def test_a_pool_of_burst_workers_does_not_restart_them_when_redis_is_unreachable(
+    production_env, processes
+):
+    env = production_env(REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0")
+    pool = processes(["worker", "--burst", "--concurrency", "2"], env, "pool")
+    assert pool.popen.wait(30) == 1
+    said = [line for line in pool.text().splitlines() if line.strip()]
+    assert len(said) == 2
+    assert all("is unreachable (ConnectionError)" in line for line in said)
 
 
 def test_concurrency_runs_that_many_workers_and_stops_them_all(
