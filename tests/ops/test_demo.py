@@ -20,6 +20,8 @@ import pytest
 
 from tests.ops.conftest import REPO
 from tests.ops.conftest import free_port
+from tests.processes import kill_tree
+from tests.processes import snapshot
 
 #: How much longer than the first run the second may take to print its credentials (the
 #: machine is shared: timings wobble). Before issue 18 it waited 300 s for a pull never run.
@@ -43,7 +45,13 @@ class DemoRun:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.children: set[int] = set()
+        self.tree: dict[int, int] = {}
+        self._look()
+
+    def _look(self) -> None:
+        """Remember what runs under the demo now (its children start in sessions of their own)."""
+        if self.popen.poll() is None:
+            self.tree.update(snapshot(self.popen.pid))
 
     def text(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -52,7 +60,7 @@ class DemoRun:
         """Seconds until the demo printed its `Password:` line (it has pulled by then)."""
         deadline = self.started + timeout
         while time.monotonic() < deadline:
-            self.children |= _descendants(self.popen.pid)
+            self._look()
             if "Password: " in self.text():
                 return time.monotonic() - self.started
             if self.popen.poll() is not None:
@@ -62,7 +70,7 @@ class DemoRun:
 
     def ctrl_c(self) -> int:
         """SIGINT, as the terminal sends it; then nothing it started may be left running."""
-        self.children |= _descendants(self.popen.pid)
+        self._look()
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGINT)
             try:
@@ -70,30 +78,10 @@ class DemoRun:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(5)
-        # The demo starts each child in a session of its own: stop those groups too.
-        for pid in [self.popen.pid, *self.children]:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
+        # The demo starts each child in a session of its own: stop whatever it left running.
+        kill_tree(self.tree)
         self._log.close()
         return self.popen.returncode
-
-
-def _descendants(pid: int) -> set[int]:
-    """Every live process under `pid`, read from /proc (children first found, then theirs)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            parents[int(stat.parent.name)] = int(fields[1])
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        for child, parent in parents.items():
-            if parent == current and child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 def _budget(instance: Path) -> tuple[int, int, str]:
