@@ -646,8 +646,8 @@ def _enqueue_all(
 def _close_replaced(session: Session, previous: int | None, run: SyncRun) -> None:
     """Close the run a row's lost job was to record on: `run` delivers the row now.
 
-    Only a run still queued: its job never started (Redis lost it, or the scheduler that was to
-    retry it died), so nothing else will ever close it.
+    Only a run still queued: its job never ran again (Redis lost it, or the worker whose
+    scheduler was to retry it died), so nothing else would ever close it.
     """
     if previous is None or previous == run.id:
         return
@@ -656,8 +656,10 @@ def _close_replaced(session: Session, previous: int | None, run: SyncRun) -> Non
         old.state = RunState.SKIPPED
         old.finished_at = utcnow()
         old.message = (
-            f"Its job was no longer queued (Redis lost it); run {run.id} sends this change."
+            f"Its job was lost (a flushed Redis, or a stopped worker that was to retry it); "
+            f"run {run.id} sends this change."
         )
+        metrics.sync_run_finished(old.kind, old.state)
 
 
 def _needs_job(rt: runtime_mod.Runtime, row: OutboxEntry) -> bool:

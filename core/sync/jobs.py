@@ -12,6 +12,7 @@ whose request died between its commit and Redis, or whose job a flushed Redis lo
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -29,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError
 
+from core import metrics
 from core import namespace
 from core import runtime as runtime_mod
 from core.db import utcnow
@@ -109,7 +111,8 @@ def request_pull(
             run_id = run.id
     except BaseException:
         if since is None:
-            _swap(rt, flag, claim, "")
+            with contextlib.suppress(RedisError):  # else the claim runs out by itself
+                _swap(rt, flag, claim, "")
         raise
     if since is None:
         _swap(rt, flag, claim, str(run_id), PENDING_TTL)
@@ -221,6 +224,7 @@ def sweep_pulls(rt: Runtime) -> dict[str, int]:
                 run.finished_at = utcnow()
                 run.message = "Cancelled from the queue before it ran."
                 session.commit()
+                metrics.sync_run_finished(run.kind, run.state)
                 cancelled += 1
                 continue
             # The job's own arguments when Redis still has them (a backfill keeps its date).
