@@ -50,6 +50,7 @@ from flask_wtf import FlaskForm
 from redis.exceptions import RedisError
 from werkzeug.wrappers import Response
 
+from core import namespace
 from core.models import Role
 from core.models import User
 from core.users import authenticate
@@ -172,7 +173,14 @@ def _safe_next(target: str | None) -> str:
 
 
 def _failure_key(email: str) -> str:
-    return f"costbridge:sign-in-failures:{email.strip().lower()}:{request.remote_addr}"
+    # Under the install's id like every costbridge key: another install on the same Redis
+    # keeps its own count for the same address.
+    return namespace.key(
+        current_app.extensions["costbridge"].install_id,
+        "sign-in-failures",
+        email.strip().lower(),
+        request.remote_addr,
+    )
 
 
 def _sign_in_refusal(email: str) -> str | None:

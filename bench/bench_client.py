@@ -125,7 +125,7 @@ def main() -> None:
             redis.delete(*keys)
             _phase_in_flight(ctl, realm, tokens, server.url, redis)
         finally:
-            redis.delete(*keys, f"lock:refresh:{realm}")
+            redis.delete(*keys, tokens.lock_key(realm))
             redis.close()
             engine.dispose()
             server.stop()

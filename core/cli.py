@@ -81,7 +81,7 @@ def db_check(url: str | None) -> None:
     default=15.0,
     show_default=True,
     type=click.FloatRange(min=0),
-    help="Seconds between outbox sweeps (re-enqueue pushes Redis lost); 0 turns them off.",
+    help="Seconds between sweeps (re-enqueue pushes and pulls Redis lost); 0 turns them off.",
 )
 @click.option(
     "--concurrency",
@@ -109,7 +109,7 @@ def worker(
 
         args = [f"--queue={q}" for q in queue_names] + [f"--sweep-every={sweep_every}"]
         args += ["--burst"] if burst else []
-        sys.exit(run_pool(concurrency, args, name=name))
+        sys.exit(run_pool(concurrency, args, name=name, restart=not burst))
     from core.jobs import queues
     from core.jobs.worker import run_worker
     from core.runtime import Runtime
@@ -120,16 +120,22 @@ def worker(
     unknown = [n for n in names if n not in queues.ALL]
     if unknown:
         raise click.BadParameter(f"unknown queue {unknown[0]}; choose from {', '.join(queues.ALL)}")
+    from core.jobs.resilience import RedisUnreachable
+
     rt = Runtime.build(_settings())
     try:
         run_worker(rt, names, burst=burst, name=name, sweep_every=sweep_every)
+    except RedisUnreachable as exc:
+        # Only a burst worker gives up; a long-running one waits for Redis with backoff.
+        click.echo(f"costbridge: {exc}; a --burst worker does not wait for it.", err=True)
+        sys.exit(1)
     finally:
         rt.close()
 
 
 @main.command()
 def sweep() -> None:
-    """Re-enqueue every push Redis may have lost (workers also do this every minute)."""
+    """Re-enqueue every push and pull Redis may have lost (workers also do this every 15 s)."""
     from core.jobs import tasks
     from core.qbo.webhook_jobs import sweep_public
     from core.runtime import Runtime
@@ -138,14 +144,19 @@ def sweep() -> None:
     rt = Runtime.build(_settings())
     install(rt)
     try:
-        result = tasks.sweep_outbox()
+        result = tasks.sweep()
         public = sweep_public()
     finally:
         install(None)
         rt.close()
+    outbox, pulls = result["outbox"], result["pulls"]
     click.echo(
-        f"costbridge: {result['candidates']} waiting push(es) found, "
-        f"{result['enqueued']} put back on the queue."
+        f"costbridge: {outbox['candidates']} waiting push(es) found, "
+        f"{outbox['enqueued']} put back on the queue."
+    )
+    click.echo(
+        f"costbridge: {pulls['waiting']} waiting pull(s) found, {pulls['queued']} put back on "
+        f"the queue; {pulls['flags_cleared']} stale pull flag(s) cleared."
     )
     click.echo(
         f"costbridge: {public['webhook_changes']} waiting webhook change(s) found, "

@@ -135,7 +135,9 @@ class Demo:
         exe = str(Path(sys.executable).with_name("costbridge"))
         self.spawn(exe, "sandbox", "--port", str(args.sandbox_port), "--seed", "demo")
         self.spawn(exe, "web", "--host", args.host, "--port", str(args.port))
-        self.spawn(exe, "worker", "--name", "demo-worker")
+        # A name of its own each run: a worker of an earlier run killed mid-job stays registered
+        # in Redis for minutes, and RQ refuses a second live worker of the same name.
+        self.spawn(exe, "worker", "--name", f"demo-worker-{os.getpid()}")
         _wait_http(f"{sandbox}/.well-known/openid_sandbox_configuration")
         _wait_http(f"{base}/healthz")
 
@@ -258,6 +260,8 @@ class Demo:
 
     def pull(self, rt: Any, company_id: int, project_id: int) -> None:
         """Queue Sync Expenses and wait for the worker to finish it."""
+        from sqlalchemy import select
+
         from core.models import RunState
         from core.models import SyncRun
         from core.sync.jobs import request_pull
@@ -266,7 +270,15 @@ class Demo:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             with rt.sessions() as session:
-                run = session.get(SyncRun, run_id)
+                if run_id is None:
+                    # A pull of the company was already waiting: wait for that one.
+                    run_id = session.scalar(
+                        select(SyncRun.id)
+                        .where(SyncRun.company_id == company_id, SyncRun.kind == "pull")
+                        .order_by(SyncRun.id.desc())
+                        .limit(1)
+                    )
+                run = session.get(SyncRun, run_id) if run_id is not None else None
                 if run is not None and run.state not in (RunState.QUEUED, RunState.RUNNING):
                     say(f"demo: pull {run.state.value}: {run.message}")
                     return

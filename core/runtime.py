@@ -11,7 +11,6 @@ from dataclasses import field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from redis import Redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
@@ -19,11 +18,16 @@ from sqlalchemy.orm import sessionmaker
 from core.config import Settings
 from core.db import make_engine
 from core.db import session_factory
+from core.namespace import InstallRedis
+from core.namespace import read_install_id
 from core.plugins import PluginManager
 from core.plugins import make_plugin_manager
 
 if TYPE_CHECKING:
     from core.qbo.custody import TokenManager
+
+#: Seconds a new Redis connection may take to open.
+REDIS_CONNECT_TIMEOUT = 5.0
 
 
 @dataclass
@@ -64,9 +68,23 @@ class Runtime:
         return token_manager(self)
 
     @cached_property
-    def redis(self) -> Redis:
-        """The Redis connection for queues, locks and throttles (bytes in, bytes out)."""
-        return Redis.from_url(self.settings.redis_url)
+    def install_id(self) -> str:
+        """This database's install id, read once (every job id and Redis key carries it)."""
+        return read_install_id(self.engine)
+
+    @cached_property
+    def redis(self) -> InstallRedis:
+        """The Redis connection for queues, locks and throttles (bytes in, bytes out).
+
+        It names costbridge's keys under this runtime's install id (`core.namespace`). A
+        connection attempt gives up after `REDIS_CONNECT_TIMEOUT` seconds, so an unreachable
+        Redis is reported (and waited for, by a worker) instead of hanging in `connect`.
+        """
+        return InstallRedis.open(
+            self.settings.redis_url,
+            lambda: self.install_id,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+        )
 
 
 _installed: Runtime | None = None

@@ -45,6 +45,7 @@ from core.models import RunState
 from core.models import SyncRun
 from core.sync.doctor import doctor
 from core.sync.engine import pull_company
+from core.sync.jobs import pull_job_id
 from core.sync.jobs import request_pull
 from core.sync.reports import budget
 from core.sync.reports import reconcile
@@ -238,7 +239,7 @@ class BudgetView(PerProject, LocalBaseView):
         if run.job_id or run.state == RunState.QUEUED:
             try:
                 job = Job.fetch(
-                    run.job_id or f"pull-{run.company_id}-{run.id}",
+                    run.job_id or pull_job_id(runtime(), run.company_id, run.id),
                     connection=runtime().redis,
                     serializer=JSONSerializer,
                 )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import WatchError
 from rq import Queue
 from rq import Retry
 from rq.exceptions import DuplicateJobError
@@ -39,6 +40,12 @@ def queue(name: str, connection: Redis) -> Queue:
     return Queue(name, connection=connection, serializer=JSONSerializer)
 
 
+#: States in which a job still stands for work to come: its id means "already queued".
+LIVE_STATES = frozenset(
+    {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+)
+
+
 def enqueue(
     connection: Redis,
     queue_name: str,
@@ -53,23 +60,75 @@ def enqueue(
 ) -> Job | None:
     """Enqueue `func(**kwargs)` under a deterministic id; None if that job is already queued.
 
+    "Already queued" means a job of that id is queued, started, deferred or scheduled. One that
+    ended (finished with its result kept, failed, stopped, cancelled) is deleted and the new
+    one queued in its place: RQ keeps ended jobs for minutes to weeks, and `unique=True` alone
+    would refuse the id all that time.
+
     Call this only after the transaction that wrote the run or outbox row has committed; the
     sweeper re-enqueues whatever Redis loses.
     """
+    for _ in range(3):
+        try:
+            return queue(queue_name, connection).enqueue_call(
+                func,
+                kwargs=kwargs,
+                job_id=job_id,
+                meta=job_meta(meta),  # carries the queueing request's id into the job's log lines
+                retry=retry,
+                timeout=job_timeout,
+                result_ttl=result_ttl,
+                unique=True,
+                failure_ttl=30 * 24 * 3600,
+            )
+        except DuplicateJobError:
+            if not free_if_ended(connection, job_id):
+                return None
+    # Each pass found an ended job and freed its id, and each time another process queued the
+    # id first: that job is queued now.
+    return None
+
+
+def is_live(connection: Redis, job_id: str) -> bool:
+    """Whether RQ holds a job of this id that is queued, started, deferred or scheduled."""
     try:
-        return queue(queue_name, connection).enqueue_call(
-            func,
-            kwargs=kwargs,
-            job_id=job_id,
-            meta=job_meta(meta),  # carries the queueing request's id into the job's log lines
-            retry=retry,
-            timeout=job_timeout,
-            result_ttl=result_ttl,
-            unique=True,
-            failure_ttl=30 * 24 * 3600,
-        )
-    except DuplicateJobError:
-        return None
+        job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in LIVE_STATES
+
+
+def free_if_ended(connection: Redis, job_id: str) -> bool:
+    """Delete the job of this id unless it is live; True when the id is free now.
+
+    The delete is conditional on the job hash not changing after its status was read (WATCH),
+    so a job another process queued under the same id a moment ago is never deleted.
+    """
+    with connection.pipeline() as pipe:
+        while True:
+            try:
+                job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
+            except NoSuchJobError:
+                return True
+            try:
+                pipe.watch(job.key)  # type: ignore[no-untyped-call]
+                if _status(pipe.hget(job.key, "status")) in LIVE_STATES:
+                    pipe.unwatch()
+                    return False
+                pipe.multi()
+                job.delete(pipeline=pipe)
+                pipe.execute()
+                return True
+            except WatchError:
+                continue
+
+
+def _status(raw: Any) -> JobStatus | None:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    try:
+        return JobStatus(text)
+    except ValueError:
+        return None  # no status at all: nothing a worker will ever take
 
 
 def drop_if_stuck(connection: Redis, job_id: str, *, older_than: float) -> bool:

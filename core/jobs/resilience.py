@@ -8,6 +8,8 @@
 - `work_until_stopped`: RQ retries a lost Redis while it waits for a job, but gives up on one
   lost elsewhere in its loop (heartbeat, maintenance, start-up). This loop starts a new RQ worker
   after such an exit, once Redis answers again, waiting 1, 2, 4 ... 30 seconds between tries.
+  A burst worker (`--burst`: drain the queues, then exit) does not wait: an unreachable Redis
+  raises `RedisUnreachable`, which the command reports in one line before exiting 1.
 - `run_pool`: `costbridge worker --concurrency N` runs N worker processes and passes SIGTERM
   and SIGINT on to each.
 """
@@ -37,10 +39,28 @@ from core import metrics
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CostbridgeWorker", "run_pool", "wait_for_redis", "work_until_stopped"]
+__all__ = [
+    "CostbridgeWorker",
+    "RedisUnreachable",
+    "run_pool",
+    "wait_for_redis",
+    "work_until_stopped",
+]
 
 BACKOFF_MAX = 30.0
 _META_FIELDS = ("request_id", "company_id", "realm_id", "run_id", "project_id")
+
+
+class RedisUnreachable(Exception):  # noqa: N818 - it names the condition, as the CLI says it
+    """Redis did not answer a worker that does not wait for it (a burst worker)."""
+
+    def __init__(self, redis: Redis, cause: BaseException) -> None:
+        """Say where Redis was looked for (host, port and database; never a password)."""
+        kwargs = redis.connection_pool.connection_kwargs
+        where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
+        self.where = f"{where}/{kwargs.get('db', 0)}"
+        self.reason = type(cause).__name__
+        super().__init__(f"Redis at {self.where} is unreachable ({self.reason})")
 
 
 class CostbridgeWorker(Worker):
@@ -116,13 +136,17 @@ def work_until_stopped(
             # Our handler holds a signal until RQ's own take over inside `work()`: a stop that
             # comes while the worker starts is then a clean stop, not the default kill.
             _install(lambda *_: stop.set())
-            if not wait_for_redis(redis, stop, first_wait=first_wait):
+            if burst:
+                _ping_once(redis)
+            elif not wait_for_redis(redis, stop, first_wait=first_wait):
                 return worked
             worker = make_worker()
             worker.early_stop = stop
             try:
                 worked = worker.work(burst=burst, with_scheduler=True) or worked
             except (RedisConnectionError, RedisTimeoutError) as exc:
+                if burst:
+                    raise RedisUnreachable(redis, exc) from exc
                 log.warning("worker %s lost Redis (%s)", worker.name, type(exc).__name__)
             if worker.stop_requested_by_signal or burst:
                 return worked
@@ -132,6 +156,13 @@ def work_until_stopped(
                 return worked
     finally:
         _restore(previous)
+
+
+def _ping_once(redis: Redis) -> None:
+    try:
+        redis.ping()
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        raise RedisUnreachable(redis, exc) from exc
 
 
 def _install(handler: Callable[[int, FrameType | None], Any]) -> dict[int, Any]:
@@ -148,16 +179,20 @@ def _restore(previous: dict[int, Any]) -> None:
         signal.signal(sig, handler)
 
 
-def run_pool(count: int, worker_args: Sequence[str], *, name: str | None = None) -> int:
+def run_pool(
+    count: int, worker_args: Sequence[str], *, name: str | None = None, restart: bool = True
+) -> int:
     """Run `count` `costbridge worker` processes with `worker_args` until they all stop.
 
     SIGTERM and SIGINT are passed on to every process (each finishes its job in progress); a
-    process that fails on its own (non-zero exit) is started again after a second.
+    process that fails on its own (non-zero exit) is started again after a second, unless
+    `restart` is off (burst workers: a failure there is the answer).
 
     Args:
         count: How many processes.
         worker_args: Options for each `costbridge worker` (without `--concurrency`).
         name: Names the processes `<name>-1` ... `<name>-<count>` (restarts get RQ's names).
+        restart: Start a process that failed on its own again.
 
     Returns:
         0 when every process exited cleanly (or, still starting, died of the forwarded
@@ -193,7 +228,7 @@ def run_pool(count: int, worker_args: Sequence[str], *, name: str | None = None)
     while True:
         for index, proc in enumerate(procs):
             code = proc.poll()
-            if code is None or code == 0 or stopping.is_set():
+            if code is None or code == 0 or stopping.is_set() or not restart:
                 continue
             log.warning("worker process %s exited with %s; starting another", proc.pid, code)
             procs[index] = start(None)

@@ -22,6 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core import metrics
+from core import namespace
 from core import runtime as runtime_mod
 from core.db import utcnow
 from core.errors import CostbridgeError
@@ -41,6 +42,7 @@ from core.qbo import client_for
 from core.qbo.errors import AuthenticationFailed
 from core.qbo.errors import NotConnected
 from core.qbo.errors import ReconnectNeeded
+from core.sync.jobs import sweep_pulls
 
 log = logging.getLogger(__name__)
 #: States a push job may take a row from (an IN_FLIGHT row too, once its lease ran out).
@@ -106,8 +108,10 @@ LEAD_TTL = 120
 LEAD_SLOTS = 4
 
 
-def _lead_keys(company_id: int, entity: str) -> list[str]:
-    return [f"costbridge:push-lead:{company_id}:{entity}:{n}" for n in range(LEAD_SLOTS)]
+def _lead_keys(rt: runtime_mod.Runtime, company_id: int, entity: str) -> list[str]:
+    return [
+        namespace.key(rt.install_id, "push-lead", company_id, entity, n) for n in range(LEAD_SLOTS)
+    ]
 
 
 def _fresh_create(entry: OutboxEntry) -> bool:
@@ -121,7 +125,7 @@ def _fresh_create(entry: OutboxEntry) -> bool:
 
 def _clear_lead(rt: runtime_mod.Runtime, entry: OutboxEntry) -> None:
     try:
-        for key in _lead_keys(entry.company_id, entry.entity):
+        for key in _lead_keys(rt, entry.company_id, entry.entity):
             if rt.redis.get(key) == str(entry.id).encode():
                 rt.redis.delete(key)
     except Exception:  # noqa: BLE001 - then the flag runs out by itself
@@ -470,6 +474,16 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
+def sweep() -> dict[str, dict[str, int]]:
+    """The maintenance sweep workers queue: pushes, then pulls, that Redis no longer holds.
+
+    Within one sweep every outbox row waiting to be sent and every pull run still queued gets a
+    live job again, and every pull flag that outlived its pull is cleared.
+    """
+    outbox = sweep_outbox()
+    return {"outbox": outbox, "pulls": sweep_pulls(runtime_mod.current())}
+
+
 def sweep_outbox() -> dict[str, int]:
     """Re-enqueue every push Redis may have lost or a dead worker held.
 
@@ -501,15 +515,20 @@ def sweep_outbox() -> dict[str, int]:
     return {"candidates": len(rows), "enqueued": enqueued}
 
 
+def push_job_id(rt: runtime_mod.Runtime, outbox_id: int) -> str:
+    """The RQ job id of an outbox row's push (one per row, under this install's id)."""
+    return namespace.job_id(rt.install_id, "push", outbox_id)
+
+
 def enqueue_push(rt: runtime_mod.Runtime, entry: OutboxEntry, run: SyncRun) -> Any:
     """Put a committed outbox row on the push queue (None when a job for it is still live).
 
-    One job id per row (`push-<id>`), so the sweeper and RQ's own retries can never put two
-    live jobs for one row on the queue; a finished or failed job of an earlier attempt is
-    removed first so the row can go again, and so is a "started" job whose worker died (the
+    One job id per row (`push-<install>-<id>`), so the sweeper and RQ's own retries can never
+    put two live jobs for one row on the queue; a finished or failed job of an earlier attempt
+    is removed first so the row can go again, and so is a "started" job whose worker died (the
     row's lease ran out while that job held it, or the worker stopped beating).
     """
-    job_id = f"push-{entry.id}"
+    job_id = push_job_id(rt, entry.id)
     try:
         previous = Job.fetch(job_id, connection=rt.redis, serializer=JSONSerializer)
     except NoSuchJobError:
@@ -610,8 +629,10 @@ def _enqueue_all(
     unused: list[SyncRun] = []
     try:
         for entry, run in zip(wanted, runs, strict=True):
+            previous = entry.run_id
             if enqueue_push(rt, entry, run) is not None:
                 enqueued += 1
+                _close_replaced(session, previous, run)
             else:
                 unused.append(run)
                 _clear_lead(rt, entry)  # no job was queued for it: it leads nothing
@@ -627,6 +648,25 @@ def _enqueue_all(
     return enqueued
 
 
+def _close_replaced(session: Session, previous: int | None, run: SyncRun) -> None:
+    """Close the run a row's lost job was to record on: `run` delivers the row now.
+
+    Only a run still queued: its job never ran again (Redis lost it, or the worker whose
+    scheduler was to retry it died), so nothing else would ever close it.
+    """
+    if previous is None or previous == run.id:
+        return
+    old = session.get(SyncRun, previous)
+    if old is not None and old.kind == "push" and old.state == RunState.QUEUED:
+        old.state = RunState.SKIPPED
+        old.finished_at = utcnow()
+        old.message = (
+            f"Its job was lost (a flushed Redis, or a stopped worker that was to retry it); "
+            f"run {run.id} sends this change."
+        )
+        metrics.sync_run_finished(old.kind, old.state)
+
+
 def _needs_job(rt: runtime_mod.Runtime, row: OutboxEntry) -> bool:
     """False for a fresh create while a lead job of its company and entity is waiting."""
     if not _fresh_create(row):
@@ -634,7 +674,7 @@ def _needs_job(rt: runtime_mod.Runtime, row: OutboxEntry) -> bool:
     try:
         return any(
             rt.redis.set(key, row.id, nx=True, ex=LEAD_TTL)
-            for key in _lead_keys(row.company_id, row.entity)
+            for key in _lead_keys(rt, row.company_id, row.entity)
         )
     except Exception:  # noqa: BLE001 - without Redis nothing is queued anyway
         return True

@@ -1,8 +1,8 @@
 """`costbridge worker`: an RQ worker on costbridge's queues, with its scheduler for retries.
 
-Each worker also puts the outbox sweeper on the maintenance queue every `sweep_every` seconds.
-The sweep job has one fixed id, so however many workers run, at most one sweep is queued at a
-time; it is what re-enqueues pushes a flushed Redis lost.
+Each worker also puts the sweeper on the maintenance queue every `sweep_every` seconds. The
+sweep job has one fixed id per install, so however many workers run, at most one sweep is queued
+at a time; it is what re-enqueues the pushes and pulls a flushed Redis lost.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from rq.serializers import JSONSerializer
 
+from core import namespace
 from core import runtime as runtime_mod
 from core.jobs import queues
 from core.jobs import tasks
@@ -22,33 +23,43 @@ from core.jobs.resilience import work_until_stopped
 from core.qbo import webhook_jobs
 
 log = logging.getLogger(__name__)
-SWEEP_JOB_ID = "sweep-outbox"
 SWEEP_STUCK_AFTER = 30.0
-PUBLIC_SWEEP_JOB_ID = "sweep-public"
+
+
+def sweep_job_id(rt: runtime_mod.Runtime) -> str:
+    """The fixed id of this install's sweep of pushes and pulls."""
+    return namespace.job_id(rt.install_id, "sweep")
+
+
+def public_sweep_job_id(rt: runtime_mod.Runtime) -> str:
+    """The fixed id of this install's sweep of webhook changes and pending revokes."""
+    return namespace.job_id(rt.install_id, "sweep-public")
 
 
 def schedule_sweep(rt: runtime_mod.Runtime) -> bool:
-    """Queue one outbox sweep unless one is already waiting; True when this call queued it."""
+    """Queue one sweep unless one is already waiting; True when this call queued it."""
     # A sweep takes well under a second: one "started" for longer died with its worker, and
     # one failed had its work horse killed. Either would keep the id taken (`unique=True`).
-    queues.drop_if_stuck(rt.redis, SWEEP_JOB_ID, older_than=SWEEP_STUCK_AFTER)
+    sweep_id = sweep_job_id(rt)
+    queues.drop_if_stuck(rt.redis, sweep_id, older_than=SWEEP_STUCK_AFTER)
     job = queues.enqueue(
         rt.redis,
         queues.MAINTENANCE,
-        tasks.sweep_outbox,
-        job_id=SWEEP_JOB_ID,
+        tasks.sweep,
+        job_id=sweep_id,
         kwargs={},
         retry=None,
         # No result kept, so the next sweep can reuse the id as soon as this one finishes.
         result_ttl=0,
     )
     # Stored webhook changes never queued, and revokes Intuit has not confirmed (issue 13).
-    queues.drop_if_stuck(rt.redis, PUBLIC_SWEEP_JOB_ID, older_than=SWEEP_STUCK_AFTER)
+    public_id = public_sweep_job_id(rt)
+    queues.drop_if_stuck(rt.redis, public_id, older_than=SWEEP_STUCK_AFTER)
     queues.enqueue(
         rt.redis,
         queues.MAINTENANCE,
         webhook_jobs.sweep_public,
-        job_id=PUBLIC_SWEEP_JOB_ID,
+        job_id=public_id,
         kwargs={},
         retry=None,
         result_ttl=0,

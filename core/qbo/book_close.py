@@ -2,9 +2,9 @@
 
 Both sides need it: a pull flags edits landing in a closed month, a push refuses a record dated
 on or before it. Reading Preferences costs one request of the realm's minute budget, so the date
-is kept in Redis (`costbridge:book-close:<realm>`, with the time it was read) and each reader
-says how old a value it accepts: a pull an hour, a push a minute (a bulk push would otherwise
-spend half its requests re-reading it).
+is kept in Redis (`costbridge:<install id>:book-close:<realm>`, with the time it was read) and
+each reader says how old a value it accepts: a pull an hour, a push a minute (a bulk push would
+otherwise spend half its requests re-reading it).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import logging
 import time
 from collections.abc import Mapping
 from typing import Any
+
+from core import namespace
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ class BookClose:
     ) -> None:
         """Nothing is read yet."""
         self.client = client
-        self.key = f"costbridge:book-close:{realm_id}"
+        self.key = namespace.redis_key(redis, "book-close", realm_id)
         self.redis = redis
         self.max_age = max_age
         self._known: tuple[dt.date | None] | None = None

@@ -3,7 +3,8 @@
 One refresh at a time per realm across every process (RELIABILITY.md §2, "Single-flight
 refresh per realm"; §3 recipe 10):
 
-1. take the redis-py `Lock("lock:refresh:<realm>")`;
+1. take the redis-py `Lock` `costbridge:<install id>:lock:refresh:<realm>` (`lock_key`; two
+   installs connected to one realm each hold their own refresh token, so each its own lock);
 2. re-read the company row with `SELECT ... FOR UPDATE` and skip the call if another process
    already refreshed (the row's `token_version` moved past the one the caller saw, or the access
    token has more than the margin left);
@@ -40,6 +41,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
 from core import metrics
+from core import namespace
 from core.crypto import TokenVault
 from core.crypto import remember_secret
 from core.crypto import scrubbed_logger
@@ -164,7 +166,7 @@ class TokenManager:
         # redis-py polls a held lock every 0.1 s by default; the refresh itself takes tens of
         # milliseconds, so waiters poll faster and then find the new token already stored.
         lock = self.redis.lock(
-            f"lock:refresh:{realm_id}",
+            self.lock_key(realm_id),
             timeout=self.lock_timeout,
             blocking_timeout=self.lock_wait,
             sleep=0.01,
@@ -191,6 +193,10 @@ class TokenManager:
                 log.warning("refresh lock for realm %s expired before release", realm_id)
         self._remember(realm_id, token)
         return token
+
+    def lock_key(self, realm_id: str) -> str:
+        """The Redis key of the realm's refresh lock (under the connection's install id)."""
+        return namespace.redis_key(self.redis, "lock", "refresh", realm_id)
 
     def forget_cached(self, realm_id: str) -> None:
         """Drop this process's cached token for the realm (after disconnect)."""

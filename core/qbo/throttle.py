@@ -4,7 +4,8 @@ QBO allows per realm 500 requests a minute, 10 in flight and 40 batch calls a mi
 DESIGN.md "Within QBO's limits"). Going over earns a 429 and, repeated, a longer penalty, so a
 caller that would exceed a limit waits here (bounded by `max_wait`) instead.
 
-Redis keys, per realm:
+Redis keys, per realm, each under the install's id like every costbridge key
+(`costbridge:<install id>:qbo:...`, `core.namespace`):
 
 - `qbo:rate:<realm>` (sorted set): one member per request sent in the window, scored by
   send time (ms);
@@ -12,6 +13,9 @@ Redis keys, per realm:
 - `qbo:inflight:<realm>` (sorted set): one member per request in flight, scored by the end
   of its lease (ms);
 - `qbo:pause:<realm>` (string): set after a 429; nobody sends until it expires.
+
+So two installs connected to one realm keep a budget each: together they can send twice
+what QBO allows that realm (and then meet its 429s, which each install honours).
 
 The windows slide (as QBO's and the sandbox's do), timed by the Redis server's clock so every
 process agrees. An in-flight slot is a lease: a process killed mid-request frees its slot when
@@ -37,6 +41,7 @@ from typing import cast
 
 from redis import Redis
 
+from core import namespace
 from core.config import Settings
 from core.crypto import scrubbed_logger
 from core.qbo.errors import Throttled
@@ -163,14 +168,16 @@ class RealmThrottle:
         self._pause = redis.register_script(_PAUSE)
 
     @staticmethod
-    def keys(realm_id: str) -> dict[str, str]:
-        """The Redis keys used for a realm."""
+    def keys(realm_id: str, install_id: str | None = None) -> dict[str, str]:
+        """The Redis keys used for a realm by an install (None: a connection of no install)."""
         return {
-            "rate": f"qbo:rate:{realm_id}",
-            "batch": f"qbo:batch:{realm_id}",
-            "inflight": f"qbo:inflight:{realm_id}",
-            "pause": f"qbo:pause:{realm_id}",
+            name: namespace.key(install_id, "qbo", name, realm_id)
+            for name in ("rate", "batch", "inflight", "pause")
         }
+
+    def realm_keys(self, realm_id: str) -> dict[str, str]:
+        """The keys this throttle uses for a realm (under its connection's install)."""
+        return self.keys(realm_id, namespace.install_id_of(self.redis))
 
     @contextmanager
     def slot(self, realm_id: str, *, batch: bool = False) -> Iterator[None]:
@@ -179,7 +186,7 @@ class RealmThrottle:
         Raises:
             Throttled: No slot came free within `max_wait` seconds.
         """
-        keys = self.keys(realm_id)
+        keys = self.realm_keys(realm_id)
         member = uuid.uuid4().hex
         deadline = time.monotonic() + self.max_wait
 
@@ -227,22 +234,24 @@ class RealmThrottle:
     def pause(self, realm_id: str, seconds: float) -> None:
         """Stop every worker sending to this realm for `seconds` (after a 429)."""
         ms = max(1, int(seconds * 1000))
-        self._pause(keys=[self.keys(realm_id)["pause"]], args=[ms])
+        self._pause(keys=[self.realm_keys(realm_id)["pause"]], args=[ms])
 
     def paused_for(self, realm_id: str) -> float:
         """Seconds left on the realm's pause (0 when none)."""
-        left: Any = self.redis.pttl(self.keys(realm_id)["pause"])
+        left: Any = self.redis.pttl(self.realm_keys(realm_id)["pause"])
         return max(0.0, int(left) / 1000.0)
 
     def in_flight(self, realm_id: str) -> int:
         """How many live leases the realm has now (expired ones are not counted)."""
-        live: Any = self.redis.zcount(self.keys(realm_id)["inflight"], self._redis_ms(), "+inf")
+        live: Any = self.redis.zcount(
+            self.realm_keys(realm_id)["inflight"], self._redis_ms(), "+inf"
+        )
         return int(live)
 
     def batch_room(self, realm_id: str) -> int:
         """How many batch calls the realm's window has room for now (0: a batch would wait)."""
         counted: Any = self.redis.zcount(
-            self.keys(realm_id)["batch"], self._redis_ms() - self.limits.window_ms, "+inf"
+            self.realm_keys(realm_id)["batch"], self._redis_ms() - self.limits.window_ms, "+inf"
         )
         used = int(counted)
         return max(self.limits.batch_per_minute - used, 0)
@@ -255,7 +264,7 @@ class RealmThrottle:
 
     def reset(self, realm_id: str) -> None:
         """Forget the realm's usage (tests and the bench)."""
-        self.redis.delete(*self.keys(realm_id).values())
+        self.redis.delete(*self.realm_keys(realm_id).values())
 
     def _wait_for(
         self,

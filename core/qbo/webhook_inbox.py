@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from core import namespace
 from core.crypto import scrubbed_logger
 from core.db import utcnow
 from core.models.company import Company
@@ -203,10 +204,10 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def job_id_for(realm_id: str, ids: Iterable[int]) -> str:
-    """The deterministic RQ job id of one realm's batch of inbox rows."""
+def job_id_for(rt: Runtime, realm_id: str, ids: Iterable[int]) -> str:
+    """The deterministic RQ job id of one realm's batch of inbox rows (under the install id)."""
     digest = hashlib.sha256(",".join(str(i) for i in sorted(ids)).encode()).hexdigest()[:24]
-    return f"webhook-{realm_id}-{digest}"
+    return namespace.job_id(rt.install_id, "webhook", realm_id, digest)
 
 
 def queue_pending(rt: Runtime, pending: dict[str, list[int]]) -> int:
@@ -234,7 +235,7 @@ def queue_pending(rt: Runtime, pending: dict[str, list[int]]) -> int:
             row_ids = [row.id for row in rows]
         if not row_ids:
             continue
-        job_id = job_id_for(realm, row_ids)
+        job_id = job_id_for(rt, realm, row_ids)
         _forget_finished_job(rt, job_id)
         job = queues.enqueue(
             rt.redis,

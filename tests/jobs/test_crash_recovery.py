@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import subprocess
 import time
 from decimal import Decimal
@@ -18,6 +17,8 @@ from costbridge_testing.sandbox import CLIENT_ID
 from costbridge_testing.sandbox import CLIENT_SECRET
 from costbridge_testing.sandbox import REDIRECT_URI
 from costbridge_testing.services import TEST_TOKEN_KEY
+from tests.processes import kill_tree
+from tests.processes import snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 COSTBRIDGE = str(REPO / ".venv" / "bin" / "costbridge")
@@ -86,7 +87,7 @@ def test_worker_sigkilled_mid_push_has_its_row_back_and_done_within_60_seconds_o
         try:
             assert _wait(lambda: _state(committed_db, entries[0].id) == OutboxState.IN_FLIGHT, 30)
             time.sleep(1)  # the bill is in QBO now; its answer is still on the way
-            os.killpg(first.pid, signal.SIGKILL)
+            kill_tree(snapshot(first.pid))  # the worker, its scheduler and its work horse
             first.wait()
             killed_at = time.monotonic()
             second = _worker(env, log)
@@ -94,11 +95,11 @@ def test_worker_sigkilled_mid_push_has_its_row_back_and_done_within_60_seconds_o
                 assert _wait(lambda: _state(committed_db, entries[0].id) == OutboxState.DONE, 60)
                 recovered = time.monotonic() - killed_at
             finally:
-                os.killpg(second.pid, signal.SIGKILL)
+                kill_tree(snapshot(second.pid) if second.poll() is None else {})
                 second.wait()
         finally:
             if first.poll() is None:
-                os.killpg(first.pid, signal.SIGKILL)
+                kill_tree(snapshot(first.pid))
     assert recovered < 60
     bills = books.client.query("SELECT * FROM Bill").get("Bill", [])
     assert [b["Id"] for b in bills] == [records.qbo_id_of(committed_db, "bill", bill.id)]

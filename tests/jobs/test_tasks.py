@@ -163,6 +163,36 @@ def test_sweeper_re_enqueues_pushes_lost_with_a_flushed_redis(
     assert len(_qbo_bills(books)) == 1
 
 
+def test_the_run_of_a_push_redis_lost_is_closed_when_one_sweep_sends_the_row_again(
+    committed_db,
+    qbo_runtime,
+    books,
+    project_factory,
+):
+    entry, _run = _bill(committed_db, qbo_runtime, books, project_factory)
+    assert tasks.enqueue_recorded(qbo_runtime, [entry]) == 1
+    committed_db.expire_all()
+    lost = committed_db.get(OutboxEntry, entry.id).run_id
+    qbo_runtime.redis.flushdb()
+    assert tasks.sweep_outbox()["enqueued"] == 1
+    committed_db.expire_all()
+    row = committed_db.get(OutboxEntry, entry.id)
+    assert row.run_id != lost
+    old = committed_db.get(SyncRun, lost)
+    assert old.state == RunState.SKIPPED
+    assert f"run {row.run_id} sends this change" in old.message
+    _work(qbo_runtime)
+    committed_db.expire_all()
+    assert committed_db.get(SyncRun, row.run_id).state == RunState.SUCCEEDED
+    assert len(_qbo_bills(books)) == 1
+
+
+def test_push_job_ids_carry_the_install_id(committed_db, qbo_runtime, books, project_factory):
+    entry, run = _bill(committed_db, qbo_runtime, books, project_factory)
+    job = tasks.enqueue_push(qbo_runtime, entry, run)
+    assert job.id == f"push-{qbo_runtime.install_id}-{entry.id}"
+
+
 def test_delivered_row_is_skipped_not_succeeded_when_its_job_runs_again(
     committed_db,
     qbo_runtime,
@@ -220,7 +250,7 @@ def test_row_of_a_dead_job_is_reclaimed_by_the_sweeper_once_its_lease_runs_out(
     # A worker claimed it and died: no heartbeat renewed the lease.
     entry.state = OutboxState.IN_FLIGHT
     entry.attempts = 1
-    entry.claimed_by = f"push-{entry.id}:dead"
+    entry.claimed_by = f"{tasks.push_job_id(qbo_runtime, entry.id)}:dead"
     entry.lease_until = tasks.utcnow() - dt.timedelta(seconds=1)
     committed_db.commit()
     assert tasks.sweep_outbox()["enqueued"] == 1
@@ -275,7 +305,7 @@ def test_last_failed_attempt_closes_the_run_with_words_for_support(
         qbo_runtime.redis,
         queues.PUSH,
         tasks.push_outbox,
-        job_id=f"push-{entry.id}",
+        job_id=tasks.push_job_id(qbo_runtime, entry.id),
         kwargs={"outbox_id": entry.id, "run_id": run.id},
         retry=None,
     )
@@ -305,8 +335,8 @@ def test_sweep_is_queued_once_however_many_workers_ask(runtime, redis_conn, comm
 def test_workers_sweep_periodically(runtime, redis_conn):
     import threading
 
-    from core.jobs.worker import PUBLIC_SWEEP_JOB_ID
-    from core.jobs.worker import SWEEP_JOB_ID
+    from core.jobs.worker import public_sweep_job_id
+    from core.jobs.worker import sweep_job_id
     from core.jobs.worker import sweep_periodically
 
     stop = threading.Event()
@@ -315,11 +345,11 @@ def test_workers_sweep_periodically(runtime, redis_conn):
     try:
         maintenance = queues.queue(queues.MAINTENANCE, redis_conn)
         for _ in range(100):
-            if SWEEP_JOB_ID in maintenance.get_job_ids():
+            if sweep_job_id(runtime) in maintenance.get_job_ids():
                 break
             stop.wait(0.02)
         # The outbox sweep, and the webhook-inbox / pending-revoke sweep beside it.
-        assert maintenance.get_job_ids() == [SWEEP_JOB_ID, PUBLIC_SWEEP_JOB_ID]
+        assert maintenance.get_job_ids() == [sweep_job_id(runtime), public_sweep_job_id(runtime)]
     finally:
         stop.set()
         thread.join(5)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -17,6 +16,8 @@ import requests
 
 from costbridge_testing.services import TEST_TOKEN_KEY
 from tests.ops import push_plugin
+from tests.processes import kill_tree
+from tests.processes import snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 COSTBRIDGE = str(Path(sys.executable).parent / "costbridge")
@@ -97,6 +98,7 @@ class Proc:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: `stop` leaves no child behind
         )
+        self._tree = snapshot(self.popen.pid)
 
     @property
     def pid(self):
@@ -125,6 +127,8 @@ class Proc:
         raise AssertionError(f"{fragment!r} never logged:\n{self.text()[-3000:]}")
 
     def stop(self, sig=signal.SIGTERM, timeout=30.0):
+        # Taken while it runs: once it ends, what it started is no longer found under it.
+        tree = {**self._tree, **(snapshot(self.popen.pid) if self.popen.poll() is None else {})}
         if self.popen.poll() is None:
             self.popen.send_signal(sig)
             try:
@@ -132,10 +136,9 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(5)
-        # Whatever it started and left running (a pool's workers, their schedulers) would take
-        # later tests' jobs from the same Redis database.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
+        # Whatever it started and left running (a pool's workers, their schedulers, a work
+        # horse in its own process group) would take later tests' jobs from the same Redis.
+        kill_tree(tree)
         self._log.close()
         return self.popen.returncode
 

@@ -20,6 +20,7 @@ from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from core.jobs import queues
+from tests.ops.conftest import closed_port
 from tests.ops.conftest import free_port
 from tests.ops.conftest import wait_until
 from tests.ops.jobs import die
@@ -121,6 +122,29 @@ def test_worker_waits_for_a_lost_redis_and_works_again(
     assert worker.popen.poll() is None
 
 
+def test_a_burst_worker_exits_1_at_once_naming_an_unreachable_redis(production_env, processes):
+    port = closed_port()
+    env = production_env(REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    worker = processes(["worker", "--burst"], env, "worker")
+    assert worker.popen.wait(10) == 1
+    said = [line for line in worker.text().splitlines() if line.strip()]
+    assert said == [
+        f"costbridge: Redis at 127.0.0.1:{port}/0 is unreachable (ConnectionError); "
+        "a --burst worker does not wait for it."
+    ]
+
+
+def test_a_pool_of_burst_workers_does_not_restart_them_when_redis_is_unreachable(
+    production_env, processes
+):
+    env = production_env(REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0")
+    pool = processes(["worker", "--burst", "--concurrency", "2"], env, "pool")
+    assert pool.popen.wait(30) == 1
+    said = [line for line in pool.text().splitlines() if line.strip()]
+    assert len(said) == 2
+    assert all("is unreachable (ConnectionError)" in line for line in said)
+
+
 def test_concurrency_runs_that_many_workers_and_stops_them_all(
     production_env, processes, redis_conn
 ):
@@ -206,12 +230,14 @@ def test_a_stop_signal_while_the_worker_starts_is_a_clean_stop(
     assert Worker.all(connection=redis_conn) == []
 
 
-@pytest.mark.parametrize("sweep", ["sweep-outbox", "sweep-public"])
+@pytest.mark.parametrize("which", ["sweep_job_id", "public_sweep_job_id"])
 def test_a_sweep_whose_work_horse_was_killed_is_queued_again(
-    sweep, production_env, processes, redis_conn, runtime
+    which, production_env, processes, redis_conn, runtime
 ):
+    from core.jobs import worker as worker_mod
     from core.jobs.worker import schedule_sweep
 
+    sweep = getattr(worker_mod, which)(runtime)
     enqueue(redis_conn, die, sweep)
     worker = processes(
         ["worker", "--burst", "--queue", "maintenance", "--sweep-every", "0"],
@@ -227,18 +253,19 @@ def test_a_sweep_whose_work_horse_was_killed_is_queued_again(
 def test_a_sweep_whose_worker_was_killed_is_queued_again_once_it_is_surely_dead(
     production_env, processes, redis_conn, runtime
 ):
-    from core.jobs.worker import SWEEP_JOB_ID
     from core.jobs.worker import SWEEP_STUCK_AFTER
     from core.jobs.worker import schedule_sweep
+    from core.jobs.worker import sweep_job_id
 
-    enqueue(redis_conn, die_with_worker, SWEEP_JOB_ID)
+    sweep_id = sweep_job_id(runtime)
+    enqueue(redis_conn, die_with_worker, sweep_id)
     worker = processes(
         ["worker", "--queue", "maintenance", "--sweep-every", "0"], production_env(), "worker"
     )
     assert worker.popen.wait(60) == -signal.SIGKILL
-    assert Job.fetch(SWEEP_JOB_ID, redis_conn, JSONSerializer).get_status() == JobStatus.STARTED
+    assert Job.fetch(sweep_id, redis_conn, JSONSerializer).get_status() == JobStatus.STARTED
     maintenance = queues.queue(queues.MAINTENANCE, redis_conn)
     assert schedule_sweep(runtime) is False  # it may still be running
     with freeze_time(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=SWEEP_STUCK_AFTER + 1)):
         assert schedule_sweep(runtime) is True
-    assert SWEEP_JOB_ID in maintenance.get_job_ids()
+    assert sweep_id in maintenance.get_job_ids()

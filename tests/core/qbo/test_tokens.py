@@ -132,7 +132,7 @@ def test_the_rotated_refresh_token_is_stored_before_the_lock_is_released(
     token_manager.refresh(realm_id, seen_version=before.token_version)
     row = stored(qbo_runtime, realm_id)
     assert vault.decrypt(row.refresh_token_enc or "") != old
-    assert qbo_runtime.redis.get(f"lock:refresh:{realm_id}") is None
+    assert qbo_runtime.redis.get(token_manager.lock_key(realm_id)) is None
     # The stored one works: a second refresh succeeds (a lost rotation would be invalid_grant).
     token_manager.refresh(realm_id, seen_version=row.token_version)
 
@@ -327,7 +327,9 @@ def test_the_refresh_lock_outlives_the_http_calls_made_under_it(
 ) -> None:
     discover(custody.discovery_url)  # cached, as in a long-running worker
     ttl: list[int] = []
-    custody.during_call.append(lambda: ttl.append(int(redis_conn.pttl(f"lock:refresh:{REALM}"))))
+    custody.during_call.append(
+        lambda: ttl.append(int(redis_conn.pttl(custody.token_manager.lock_key(REALM))))
+    )
     with pytest.raises(ReconnectNeeded):
         custody.token_manager.refresh(REALM, seen_version=1)
     # requests' timeout bounds the connect and each read: one call may take twice HTTP_TIMEOUT.

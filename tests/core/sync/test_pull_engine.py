@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import hookimpl
+from core import namespace
 from core.contracts import PluginInfo
 from core.models import Actual
 from core.models import BudgetLine
@@ -645,7 +646,7 @@ def test_an_edit_dated_in_a_closed_period_is_flagged_on_the_run(
         sparse=True,
         request_id="test-close-books",
     )
-    qbo_runtime.redis.delete(f"costbridge:book-close:{demo['realm']}")
+    qbo_runtime.redis.delete(namespace.redis_key(qbo_runtime.redis, "book-close", demo["realm"]))
     bill["PrivateNote"] = "edited after the books closed"
     _write(client, "Bill", _clean(bill))
     report = pull_company(qbo_runtime, demo["company_id"])
