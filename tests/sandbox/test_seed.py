@@ -523,9 +523,8 @@ def test_demo_server_answers_queries_over_http() -> None:
         assert counted["totalCount"] == len(realm.all("Bill")) > 1000
         found = api.query("SELECT * FROM Vendor WHERE DisplayName = 'O\\'Brien & Sons Electric'")
         assert [v["DisplayName"] for v in found["Vendor"]] == ["O'Brien & Sons Electric"]
-        credits = api.query(
-            "SELECT * FROM Purchase WHERE PaymentType = 'CreditCard' MAXRESULTS 1000"
-        )["Purchase"]
-        assert any(p["Credit"] is True for p in credits)
+        # PaymentType is not confirmed filterable at Intuit: look at a page client-side.
+        credits = api.query("SELECT * FROM Purchase MAXRESULTS 1000")["Purchase"]
+        assert any(p.get("Credit") is True for p in credits)
         bill = api.get(f"bill/{realm.all('Bill')[0]['Id']}").json()["Bill"]
         assert bill["Line"][0]["Amount"] == float(realm.all("Bill")[0]["Line"][0]["Amount"])
