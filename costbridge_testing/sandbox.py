@@ -127,6 +127,15 @@ class Control:
         """Turn the sandbox's requestid replay on or off (off: every write runs again)."""
         return self._post("requestid", {"honour": honour})
 
+    def queries(self, realm_id: str | None = None) -> list[dict[str, Any]]:
+        """Every query statement the sandbox received (`query`, `realm`, `refused`)."""
+        params = {"realm": realm_id} if realm_id else {}
+        return list(self._get("queries", **params))
+
+    def cap_query_pages(self, rows: int) -> Any:
+        """Make every query page hold at most `rows` rows, whatever MAXRESULTS asks for."""
+        return self._post("query", {"max_results": rows})
+
     def clear_faults(self) -> Any:
         """Remove every fault rule."""
         resp = self.http.delete(f"{self.base}/faults", timeout=10)

@@ -203,4 +203,20 @@ def make_control_blueprint(sb: Sandbox) -> Blueprint:
     def webhooks_get() -> Response:
         return _json(sb.webhooks.deliveries())
 
+    @bp.get("/queries")
+    def queries_get() -> Response:
+        # Every query statement received (newest last), with the Fault of a refused one.
+        return _json(sb.queries(request.args.get("realm")))
+
+    @bp.post("/query")
+    def query_set() -> Response:
+        # {"max_results": n}: no query page holds more than n rows, whatever MAXRESULTS says
+        # (a server cutting pages short). sb.reset() restores the config's value.
+        body = _body()
+        rows = body.get("max_results")
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+            raise ValueError("max_results must be a positive integer")
+        sb.max_query_results = rows
+        return _json({"max_results": sb.max_query_results})
+
     return bp
