@@ -52,7 +52,7 @@ def _unknown_then_done(runtime, db, control, entries) -> OutboxEntry:
     control.cap_query_pages(1000)
     db.expire_all()
     row = db.get(OutboxEntry, entries[0].id)
-    assert row.state == OutboxState.DONE, row.message
+    assert row.state == OutboxState.DONE, row.last_error
     return row
 
 
