@@ -31,6 +31,9 @@ REDIRECT_URI = "http://127.0.0.1:5000/qbo/callback"
 def start_sandbox(seed: str = "empty", **config: Any) -> Any:
     """Start a `SandboxServer` on a free loopback port with our dev client registered.
 
+    The client's redirect URI is `REDIRECT_URI`; an app served elsewhere registers its own
+    (`Control.register_redirect_uri`): the sandbox matches them exactly, as Intuit does.
+
     Args:
         seed: `"empty"`, `"demo"` or `"none"`.
         config: `SandboxConfig` fields to change.
@@ -42,7 +45,7 @@ def start_sandbox(seed: str = "empty", **config: Any) -> Any:
     from sandbox.config import OAuthClient
     from sandbox.config import SandboxConfig
 
-    config.setdefault("oauth_clients", (OAuthClient(CLIENT_ID, CLIENT_SECRET),))
+    config.setdefault("oauth_clients", (OAuthClient(CLIENT_ID, CLIENT_SECRET, (REDIRECT_URI,)),))
     server = SandboxServer(SandboxConfig(**config), host="127.0.0.1", port=0, seed=seed)
     server.start()
     return server
@@ -126,6 +129,10 @@ class Control:
     def honour_request_ids(self, honour: bool) -> Any:
         """Turn the sandbox's requestid replay on or off (off: every write runs again)."""
         return self._post("requestid", {"honour": honour})
+
+    def register_redirect_uri(self, uri: str, client_id: str = CLIENT_ID) -> Any:
+        """Register one more redirect URI for a client (the sandbox matches them exactly)."""
+        return self._post("redirect-uris", {"redirect_uri": uri, "client_id": client_id})
 
     def queries(self, realm_id: str | None = None) -> list[dict[str, Any]]:
         """Every query statement the sandbox received (`query`, `realm`, `refused`)."""

@@ -57,7 +57,7 @@ class Sandbox:
         # Set by the server once it listens; used to build absolute TempDownloadUri values.
         self.base_url = "http://127.0.0.1"
         # QBO's content negotiation (XML unless JSON is asked for); see api.wants_xml.
-        self.xml_responses: bool = self.config.xml_responses
+        self.xml_responses: bool = not self.config.lenient_json
         self.oauth: OAuthServer = OAuthServer(self)
         self.throttle: Throttle = Throttle(self)
         self.webhooks: WebhookNotifier = WebhookNotifier(self)
@@ -119,7 +119,7 @@ class Sandbox:
         self.webhooks.reset()
         self.chaos.clear()
         self.honour_request_ids = True
-        self.xml_responses = self.config.xml_responses
+        self.xml_responses = not self.config.lenient_json
         self.max_query_results = self.config.max_query_results
         self.query_log.clear()
 

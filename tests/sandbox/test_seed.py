@@ -21,6 +21,7 @@ from sandbox.state import Realm
 from sandbox.state import Sandbox
 from tests.sandbox.conftest import Api
 from tests.sandbox.conftest import get_token
+from tests.sandbox.conftest import registered_config
 
 SAMPLES = samples_dir()
 NOW = datetime(2026, 3, 10, 18, 30, tzinfo=UTC)
@@ -516,7 +517,7 @@ def test_empty_seed_has_company_preferences_and_a_minimal_chart() -> None:
 
 
 def test_demo_server_answers_queries_over_http() -> None:
-    with SandboxServer(seed="demo") as server:
+    with SandboxServer(registered_config(), seed="demo") as server:
         realm = server.sandbox.realm(seed.DEMO_REALM_ID)
         api = Api(server, seed.DEMO_REALM_ID, get_token(server, seed.DEMO_REALM_ID))
         counted = api.query("SELECT COUNT(*) FROM Bill")
