@@ -281,8 +281,20 @@ def _setting_row(spec: Any) -> dict[str, Any]:
 )
 @click.option("--webhook-url", help="POST signed QBO-style webhook notifications here.")
 @click.option("--webhook-verifier", help="Verifier token that signs them (intuit-signature).")
+@click.option(
+    "--redirect-uri",
+    "redirect_uris",
+    multiple=True,
+    help="Register an OAuth redirect URI for the costbridge-dev client (repeatable); "
+    "like Intuit, the sandbox accepts only registered URIs, matched exactly.",
+)
 def sandbox(
-    host: str, port: int, seed: str, webhook_url: str | None, webhook_verifier: str | None
+    host: str,
+    port: int,
+    seed: str,
+    webhook_url: str | None,
+    webhook_verifier: str | None,
+    redirect_uris: tuple[str, ...],
 ) -> None:
     """Run the local QuickBooks Online emulator (REST API, OAuth2, webhooks)."""
     if not _is_loopback(host):
@@ -292,7 +304,12 @@ def sandbox(
     from sandbox.server import serve_forever
 
     serve_forever(
-        host=host, port=port, seed=seed, webhook_url=webhook_url, webhook_verifier=webhook_verifier
+        host=host,
+        port=port,
+        seed=seed,
+        webhook_url=webhook_url,
+        webhook_verifier=webhook_verifier,
+        redirect_uris=redirect_uris,
     )
 
 

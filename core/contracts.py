@@ -411,9 +411,10 @@ class QboPayload:
         body: The JSON object to send, money as `Decimal`. For an update it carries `Id` and
             `SyncToken` from `PushLookups.remote`; for an Attachable it is the upload metadata.
         marker_field: The field of `body` holding `PushLookups.marker`.
-        find_by: Equality conditions on filterable fields that narrow the look-up when
-            `marker_field` cannot be filtered on (a TimeActivity's Description); empty means
-            "query by the marker field itself".
+        find_by: Extra equality conditions for the look-up of an unknown outcome. The core
+            already narrows by the fields QBO lets a query filter on (`core.push.locate`) and
+            matches the marker itself, since no marker field is queryable; every field here
+            must be in `core.qbo.queryable` or the look-up fails when it is built.
     """
 
     entity: str

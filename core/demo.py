@@ -133,7 +133,16 @@ class Demo:
         settings = Settings.from_env()
         migrate.upgrade(settings.database_url)
         exe = str(Path(sys.executable).with_name("costbridge"))
-        self.spawn(exe, "sandbox", "--port", str(args.sandbox_port), "--seed", "demo")
+        self.spawn(
+            exe,
+            "sandbox",
+            "--port",
+            str(args.sandbox_port),
+            "--seed",
+            "demo",
+            "--redirect-uri",
+            f"{base}/qbo/callback",
+        )
         self.spawn(exe, "web", "--host", args.host, "--port", str(args.port))
         # A name of its own each run: a worker of an earlier run killed mid-job stays registered
         # in Redis for minutes, and RQ refuses a second live worker of the same name.

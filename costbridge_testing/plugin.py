@@ -283,6 +283,8 @@ def qbo_sandbox() -> Iterator[Any]:
 
 def _reset_control(ctl: Control) -> None:
     ctl.clear_faults()
+    ctl.honour_request_ids(True)
+    ctl.cap_query_pages(1000)
     ctl.throttle(per_minute=500, concurrent=10, batch_per_minute=40, enabled=True, reset=True)
 
 

@@ -33,6 +33,9 @@ REDIRECT_URI = "http://127.0.0.1:5000/qbo/callback"
 def start_sandbox(seed: str = "empty", **config: Any) -> Any:
     """Start a `SandboxServer` on a free loopback port with our dev client registered.
 
+    The client's redirect URI is `REDIRECT_URI`; an app served elsewhere registers its own
+    (`Control.register_redirect_uri`): the sandbox matches them exactly, as Intuit does.
+
     Args:
         seed: `"empty"`, `"demo"` or `"none"`.
         config: `SandboxConfig` fields to change.
@@ -44,7 +47,7 @@ def start_sandbox(seed: str = "empty", **config: Any) -> Any:
     from sandbox.config import OAuthClient
     from sandbox.config import SandboxConfig
 
-    config.setdefault("oauth_clients", (OAuthClient(CLIENT_ID, CLIENT_SECRET),))
+    config.setdefault("oauth_clients", (OAuthClient(CLIENT_ID, CLIENT_SECRET, (REDIRECT_URI,)),))
     server = SandboxServer(SandboxConfig(**config), host="127.0.0.1", port=0, seed=seed)
     server.start()
     return server
@@ -128,6 +131,19 @@ class Control:
     def honour_request_ids(self, honour: bool) -> Any:
         """Turn the sandbox's requestid replay on or off (off: every write runs again)."""
         return self._post("requestid", {"honour": honour})
+
+    def register_redirect_uri(self, uri: str, client_id: str = CLIENT_ID) -> Any:
+        """Register one more redirect URI for a client (the sandbox matches them exactly)."""
+        return self._post("redirect-uris", {"redirect_uri": uri, "client_id": client_id})
+
+    def queries(self, realm_id: str | None = None) -> list[dict[str, Any]]:
+        """Every query statement the sandbox received (`query`, `realm`, `refused`)."""
+        params = {"realm": realm_id} if realm_id else {}
+        return list(self._get("queries", **params))
+
+    def cap_query_pages(self, rows: int) -> Any:
+        """Make every query page hold at most `rows` rows, whatever MAXRESULTS asks for."""
+        return self._post("query", {"max_results": rows})
 
     def clear_faults(self) -> Any:
         """Remove every fault rule."""

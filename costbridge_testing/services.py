@@ -108,6 +108,9 @@ def served_app(settings: Any, sandbox_url: str, engine: Engine, pm: Any) -> Iter
         "127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True
     )
     base = f"http://127.0.0.1:{server.server_port}"
+    from costbridge_testing.sandbox import Control
+
+    Control(sandbox_url).register_redirect_uri(f"{base}/qbo/callback")
     rt = Runtime(
         settings=sandbox_settings(settings, sandbox_url, qbo_redirect_uri=f"{base}/qbo/callback"),
         engine=engine,

@@ -1,11 +1,11 @@
 """The ``/v3/company/<realm>/...`` blueprint: one pipeline, then CRUD, query, cdc and friends.
 
 Pipeline (docs/sandbox-internals.md): chaos -> oauth.authenticate -> realm -> throttle slot
--> requestid replay (writes) -> handler -> remember -> envelope with ``time``. Answers are JSON
-by default, even without ``Accept: application/json``. With ``Sandbox.xml_responses`` on
-(``SandboxConfig.xml_responses``, ``POST /_sandbox/format``) they follow QBO: XML (the
-``IntuitResponse`` envelope, ``xml_render.py``) unless the request's Accept names
-``application/json``, and a 429 is XML whatever was asked (API.md §1.1, §3.3).
+-> requestid replay (writes) -> handler -> remember -> envelope with ``time``. Answers follow
+QBO: XML (the ``IntuitResponse`` envelope, ``xml_render.py``) unless the request's Accept names
+``application/json``, and a 429 is XML whatever was asked (API.md §1.1, §3.3). Only
+``SandboxConfig.lenient_json`` (or ``POST /_sandbox/format {"xml": false}``) answers JSON
+always.
 """
 
 from __future__ import annotations
@@ -70,9 +70,8 @@ def accepts_json(accept: str | None) -> bool:
 
 
 def wants_xml(sb: Sandbox, status: int, accept: str | None) -> bool:
-    """Whether this answer goes out as XML: only with ``sb.xml_responses`` on, then for a 429
-    always (Intuit's gateway sends it as XML even to JSON clients) and otherwise when JSON
-    was not asked for."""
+    """Whether this answer goes out as XML: a 429 always (Intuit's gateway sends it as XML even
+    to JSON clients), any other when JSON was not asked for; never in lenient JSON mode."""
     return sb.xml_responses and (status == 429 or not accepts_json(accept))
 
 

@@ -42,6 +42,19 @@ def run(
         raise faults.required_field("BatchItemRequest")
     if len(items) > sb.config.max_batch_items:
         raise faults.batch_too_large(sb.config.max_batch_items)
+    if not sb.config.lenient_batch_ids:
+        seen: set[str] = set()
+        for item in items:
+            bid = item.get("bId") if isinstance(item, dict) else None
+            if bid is None:
+                continue
+            if str(bid) in seen:
+                # Answers are matched by bId (API.md §6): two items with one bId could not be
+                # told apart, so the batch is refused before any item runs.
+                raise faults.invalid_field(
+                    "BatchItemRequest.bId", f"bId {bid} is used by more than one item"
+                )
+            seen.add(str(bid))
     if with_request_id:
         for item in items:
             bid = item.get("bId") if isinstance(item, dict) else None

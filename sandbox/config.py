@@ -13,18 +13,23 @@ class OAuthClient:
     Args:
         client_id: The app's client id (Basic-auth user on the token endpoint).
         secret: The app's client secret.
-        redirect_uris: Registered redirect URIs; None accepts any http(s) URI on
-            127.0.0.1/localhost, which is what local tests and the demo need.
+        redirect_uris: Registered redirect URIs, matched exactly as Intuit does (API.md
+            §8.2); more can be registered at run time (``POST /_sandbox/redirect-uris``).
     """
 
     client_id: str
     secret: str
-    redirect_uris: tuple[str, ...] | None = None
+    redirect_uris: tuple[str, ...] = ()
+
+
+#: costbridge's development client (core/config.py); `costbridge sandbox --redirect-uri URI`
+#: registers its redirect URIs.
+DEV_CLIENT_ID = "costbridge-dev"
+DEV_CLIENT_SECRET = "costbridge-dev-secret"  # noqa: S105 - the local sandbox's published secret
 
 
 def _default_clients() -> tuple[OAuthClient, ...]:
-    # The client costbridge uses by default (core/config.py), so the demo connects untouched.
-    return (OAuthClient("costbridge-dev", "costbridge-dev-secret"),)
+    return (OAuthClient(DEV_CLIENT_ID, DEV_CLIENT_SECRET),)
 
 
 @dataclass
@@ -61,6 +66,12 @@ class SandboxConfig:
     webhook_url: str | None = None
     webhook_verifier: str = "sandbox-webhook-verifier"
     webhook_format: str = "legacy"
-    # QBO answers XML unless `Accept: application/json` is sent, and its 429 body is XML even
-    # then (API.md §1.1, §3.3). Off (JSON always) by default; on, the sandbox does the same.
-    xml_responses: bool = False
+    # Strict by default, as Intuit. Each "lenient" switch brings back one convenience that
+    # Intuit does not offer, for a test that needs it:
+    # - lenient_json: JSON whatever the Accept header (QBO answers XML unless the client asks
+    #   for JSON, and a 429 in XML even then; API.md §1.1, §3.3);
+    # - lenient_redirect_uris: any http(s) URI on 127.0.0.1/localhost is a registered one;
+    # - lenient_batch_ids: a batch may repeat a bId (QBO matches answers by bId, §6).
+    lenient_json: bool = False
+    lenient_redirect_uris: bool = False
+    lenient_batch_ids: bool = False

@@ -16,6 +16,7 @@ from flask import Response
 from flask import request
 
 from sandbox import entities
+from sandbox.config import DEV_CLIENT_ID
 from sandbox.render import dumps
 
 if TYPE_CHECKING:
@@ -204,5 +205,30 @@ def make_control_blueprint(sb: Sandbox) -> Blueprint:
     @bp.get("/webhooks")
     def webhooks_get() -> Response:
         return _json(sb.webhooks.deliveries())
+
+    @bp.get("/queries")
+    def queries_get() -> Response:
+        # Every query statement received (newest last), with the Fault of a refused one.
+        return _json(sb.queries(request.args.get("realm")))
+
+    @bp.post("/query")
+    def query_set() -> Response:
+        # {"max_results": n}: no query page holds more than n rows, whatever MAXRESULTS says
+        # (a server cutting pages short). sb.reset() restores the config's value.
+        body = _body()
+        rows = body.get("max_results")
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+            raise ValueError("max_results must be a positive integer")
+        sb.max_query_results = rows
+        return _json({"max_results": sb.max_query_results})
+
+    @bp.post("/redirect-uris")
+    def redirect_uris_add() -> Response:
+        # {"redirect_uri": ..., "client_id": ...}: register one more redirect URI for a
+        # configured client (the developer portal's list); matched exactly from then on.
+        body = _body()
+        client_id = str(body.get("client_id") or DEV_CLIENT_ID)
+        sb.oauth.register_redirect_uri(client_id, str(body.get("redirect_uri") or ""))
+        return _json({"client_id": client_id, "redirect_uris": sb.oauth.redirect_uris(client_id)})
 
     return bp

@@ -501,6 +501,7 @@ def run_query(realm: Realm, qmod: Any, text: str) -> dict[str, Any]:
     ``query.execute`` applies the name-list active-only default (§4.5) and shapes the page;
     every ``QueryError`` becomes the Fault it describes (4000 parse error, 4001 bad field).
     """
+    sb = realm.sb
     try:
         query_rules.check_size(text)
         query = qmod.parse(text)
@@ -517,7 +518,13 @@ def run_query(realm: Realm, qmod: Any, text: str) -> dict[str, Any]:
             result = qmod.execute(query, realm.all_stored(entity), active_default=True)
             result = dataclasses.replace(result, rows=realm.shown_rows(entity, result.rows))
     except qmod.QueryError as exc:
+        sb.log_query(realm.id, text, refused=f"{exc.code} {exc.detail}")
         raise faults.validation(str(exc.code), exc.title, exc.detail) from None
+    sb.log_query(realm.id, text, refused=None)
+    cap = sb.max_query_results
+    if result.count is None and len(result.rows) > cap:
+        # A page cut below what was asked (the server's own cap): `maxResults` says so.
+        result = dataclasses.replace(result, rows=result.rows[:cap])
     response: dict[str, Any] = result.to_query_response()
     return response
 

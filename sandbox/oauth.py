@@ -98,7 +98,32 @@ class OAuthServer:
         self.store = TokenStore(sb)
         self.signing_key = SigningKey()
         self._realm_lock = threading.Lock()
+        # Redirect URIs registered at run time (the developer portal's list), per client id.
+        # App registration, not company data: kept across ``reset``.
+        self._redirect_uris: dict[str, set[str]] = {}
         self.blueprint = self._make_blueprint()
+
+    def register_redirect_uri(self, client_id: str, uri: str) -> None:
+        """Register one more redirect URI for a configured client (matched exactly).
+
+        Raises:
+            ValueError: No such client, or the URI is not an absolute http(s) URL.
+        """
+        if self._client(client_id) is None:
+            raise ValueError(f"no OAuth client {client_id!r} is configured")
+        parts = urlsplit(uri)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+            raise ValueError("a redirect URI is an absolute http(s) URL without a fragment")
+        with self._realm_lock:
+            self._redirect_uris.setdefault(client_id, set()).add(uri)
+
+    def redirect_uris(self, client_id: str) -> list[str]:
+        """Every redirect URI registered for ``client_id``, configured or added."""
+        client = self._client(client_id)
+        configured = client.redirect_uris if client is not None else ()
+        with self._realm_lock:
+            added = self._redirect_uris.get(client_id, set())
+            return sorted({*configured, *added})
 
     # -- public API used by the pipeline and the control routes (kept by the store) ----------
 
@@ -166,8 +191,11 @@ class OAuthServer:
         raise OAuthError("invalid_client", 401, headers=headers)
 
     def _redirect_allowed(self, client: OAuthClient, uri: str) -> bool:
-        if client.redirect_uris is not None:
-            return uri in client.redirect_uris
+        # Intuit: the redirect URI must equal a registered one exactly (API.md §8.2).
+        if uri in self.redirect_uris(client.client_id):
+            return True
+        if not self._sb.config.lenient_redirect_uris:
+            return False
         try:
             parts = urlsplit(uri)
         except ValueError:

@@ -1,10 +1,18 @@
-"""Which fields each entity lets a query select, filter and sort on, and how big a query may be.
+"""Which fields each entity lets a query filter and sort on, and how big a query may be.
 
-API.md §4.2: "Only fields documented as filterable / sortable for an entity can be used in
-WHERE / ORDERBY; using other fields returns a 4000-series parse/validation fault". Intuit's
-entity reference marks fields one by one; API.md keeps only the ones costbridge relies on, so
-the lists below are those plus the fields Intuit's reference commonly marks filterable
-(unconfirmed per field). A selectable field is any property the XSD defines for the entity.
+Intuit's entity reference marks each field "filterable" and/or "sortable"; a WHERE or ORDERBY
+on any other property is refused with a 400 ``QueryValidationError`` (Fault code 4001,
+"property ... is not queryable"). This table is deliberately **strict**: a field is listed only
+where a source confirms it (API.md §1.4, §4.2, §7.1, Intuit's query page and blog examples, and
+integrators' published queries; ``docs/sandbox-internals.md`` names the source per entity).
+Where nothing confirms a field it is refused, so a client that works here works at Intuit; a
+lenient table would hide exactly the bug issue 20 was about (a look-up by ``PrivateNote``).
+
+Never filterable, whatever an entity: line-level fields (``Line.*``), ``PrivateNote``, ``Memo``,
+``Description``, ``Note`` and custom fields (``CustomField``), the free text QBO keeps out of its
+query index (integrators report 4001 for ``PrivateNote`` from live Intuit).
+
+A selectable field is any property the XSD defines for the entity.
 
 Size bounds (all unconfirmed: Intuit documents none) keep one request from holding a company's
 concurrency slots: the statement's length, its number of conditions and of IN values, and the
@@ -26,104 +34,83 @@ MAX_IN_VALUES: Final = 1000
 MAX_LIKE_WILDCARDS: Final = 20
 MAX_ORDER_KEYS: Final = 10
 
+# Every entity: API.md §1.4 (MetaData.LastUpdatedTime "filterable in queries"), §4.2 (Id and
+# both MetaData times), §4.3 (costbridge pages ORDERBY Id / MetaData.LastUpdatedTime).
 _COMMON = ("Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime")
-_TXN = (*_COMMON, "TxnDate", "DocNumber", "TotalAmt", "PrivateNote", "CurrencyRef")
-_PEOPLE = (
-    *_COMMON,
-    "DisplayName",
-    "GivenName",
-    "FamilyName",
-    "MiddleName",
-    "CompanyName",
-    "PrimaryEmailAddr",
-    "PrintOnCheckName",
-    "Active",
-)
+# Transactions: TxnDate and DocNumber (API.md §4.2's list); TotalAmt from Intuit's own examples
+# (API.md §4.2, "TotalAmt > '300.00'").
+_TXN = (*_COMMON, "TxnDate", "DocNumber", "TotalAmt")
+_PEOPLE = (*_COMMON, "DisplayName", "GivenName", "FamilyName", "CompanyName", "Active")
 
 FILTERABLE: Final[dict[str, frozenset[str]]] = {
     name: frozenset(f.casefold() for f in fields)
     for name, fields in {
-        "Bill": (*_TXN, "VendorRef", "APAccountRef", "DueDate", "Balance", "SalesTermRef"),
-        "Purchase": (*_TXN, "EntityRef", "AccountRef", "PaymentType", "Credit"),
-        "VendorCredit": (*_TXN, "VendorRef", "APAccountRef", "Balance"),
-        "Invoice": (*_TXN, "CustomerRef", "DueDate", "Balance", "SalesTermRef", "EmailStatus"),
-        "Payment": (*_TXN, "CustomerRef", "PaymentRefNum", "UnappliedAmt"),
-        "BillPayment": (*_TXN, "VendorRef", "PayType"),
-        "TimeActivity": (
-            *_COMMON,
-            "TxnDate",
-            "NameOf",
-            "EmployeeRef",
-            "VendorRef",
-            "CustomerRef",
-            "ItemRef",
-            "ClassRef",
-            "BillableStatus",
-        ),
-        "Customer": (
-            *_PEOPLE,
-            "FullyQualifiedName",
-            "Balance",
-            "BalanceWithJobs",
-            "Job",
-            "ParentRef",
-            "IsProject",
-        ),
-        "Vendor": (*_PEOPLE, "Balance", "Vendor1099", "AcctNum"),
-        "Employee": (*_PEOPLE, "EmployeeNumber", "BillableTime"),
-        "Item": (
-            *_COMMON,
-            "Name",
-            "Active",
-            "Type",
-            "Sku",
-            "FullyQualifiedName",
-            "ParentRef",
-            "SubItem",
-            "UnitPrice",
-            "QtyOnHand",
-        ),
-        "Account": (
-            *_COMMON,
-            "Name",
-            "Active",
-            "AccountType",
-            "AccountSubType",
-            "Classification",
-            "FullyQualifiedName",
-            "CurrentBalance",
-            "CurrentBalanceWithSubAccounts",
-            "AcctNum",
-            "SubAccount",
-            "ParentRef",
-        ),
-        "Class": (*_COMMON, "Name", "Active", "FullyQualifiedName", "SubClass", "ParentRef"),
-        "Term": (*_COMMON, "Name", "Active", "Type", "DueDays"),
+        "Bill": (*_TXN, "VendorRef", "Balance"),
+        "VendorCredit": (*_TXN, "VendorRef"),
+        # The payee (EntityRef) is not confirmed filterable: match it client-side.
+        "Purchase": _TXN,
+        "Invoice": (*_TXN, "CustomerRef", "Balance"),
+        "Payment": (*_COMMON, "TxnDate", "TotalAmt", "CustomerRef"),
+        "BillPayment": (*_COMMON, "TxnDate", "TotalAmt", "VendorRef"),
+        # No DocNumber on a TimeActivity; the worker is EmployeeRef or VendorRef (issue 20,
+        # and integrators' `WHERE EmployeeRef = '55' AND TxnDate = ...` look-ups).
+        "TimeActivity": (*_COMMON, "TxnDate", "EmployeeRef", "VendorRef"),
+        "Customer": (*_PEOPLE, "FullyQualifiedName"),
+        "Vendor": _PEOPLE,
+        "Employee": (*_COMMON, "DisplayName", "GivenName", "FamilyName", "Active"),
+        "Item": (*_COMMON, "Name", "Active", "Type", "FullyQualifiedName"),
+        "Account": (*_COMMON, "Name", "Active", "AccountType", "FullyQualifiedName"),
+        "Class": (*_COMMON, "Name", "Active", "FullyQualifiedName"),
+        "Term": (*_COMMON, "Name", "Active"),
+        # API.md §7.1: by the record it is attached to; never by Note or FileName.
         "Attachable": (
             *_COMMON,
-            "AttachableRef.EntityRef.type",
+            "AttachableRef.EntityRef.Type",
             "AttachableRef.EntityRef.value",
             "AttachableRef.EntityRef",
-            "FileName",
-            "ContentType",
-            "Category",
-            "Note",
-            "Size",
         ),
         "CompanyInfo": _COMMON,
         "Preferences": _COMMON,
     }.items()
 }
-#: Sorting takes the same fields (unconfirmed: Intuit marks a few filterable-only).
-SORTABLE: Final = FILTERABLE
+
+#: Sorting: the header fields, dates, document numbers and names. References, flags, types
+#: and amounts filter but do not sort (not confirmed sortable).
+_SORT_KEYS: Final = frozenset(
+    f.casefold()
+    for f in (
+        *_COMMON,
+        "TxnDate",
+        "DocNumber",
+        "DisplayName",
+        "GivenName",
+        "FamilyName",
+        "CompanyName",
+        "Name",
+        "FullyQualifiedName",
+    )
+)
+SORTABLE: Final[dict[str, frozenset[str]]] = {
+    name: fields & _SORT_KEYS for name, fields in FILTERABLE.items()
+}
+
+#: Never queryable on any entity (checked first, so no table edit can let them through).
+NEVER: Final = frozenset(
+    f.casefold() for f in ("PrivateNote", "Memo", "Description", "Note", "CustomField", "Line")
+)
 
 
 class _NotAllowed(QueryFieldError):
-    """A defined property used where QBO does not allow it (WHERE or ORDERBY)."""
+    """A defined property used where QBO does not allow it (WHERE or ORDERBY): Fault 4001."""
 
     def __init__(self, field: str, entity: str, use: str) -> None:
         super().__init__(field, entity)
-        self.message = f"property '{field}' is not {use} for {entity}"
+        # Intuit's wording for a WHERE on such a field: "property 'X' is not queryable".
+        self.message = (
+            f"property '{field}' is not queryable"
+            if use == "filterable"
+            else f"property '{field}' is not sortable"
+        )
 
 
 def check_size(text: str) -> None:
@@ -169,5 +156,7 @@ def check(query: Query) -> None:
 
 def _allowed(path: str, allowed: frozenset[str]) -> bool:
     folded = path.casefold()
+    if any(part in NEVER for part in folded.split(".")):
+        return False
     # A reference filters on its value (`VendorRef = '56'`, API.md §4.2): `VendorRef.value` too.
     return folded in allowed or folded.removesuffix(".value") in allowed

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from datetime import timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 from typing import Any
 from urllib.parse import quote
@@ -68,6 +69,8 @@ class Realm:
         self.store: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in entities.ENTITIES}
         self.deleted: dict[str, dict[str, dict[str, Any]]] = {n: {} for n in entities.ENTITIES}
         self.changed_at: dict[str, dict[str, datetime]] = {n: {} for n in entities.ENTITIES}
+        # Ids voided through the API: QBO refuses to void them again.
+        self.voided: dict[str, set[str]] = {n: set() for n in entities.ENTITIES}
         self.files: dict[str, tuple[str, str, bytes]] = {}
         self.seeding = False
         # Signs TempDownloadUri links (temp_links.py); random, so links die with the realm.
@@ -268,13 +271,49 @@ class Realm:
             raise faults.unsupported_operation(f"Void is not supported for {entity}.")
         with self._writing():
             existing = self._claimed(entity, body)
+            if existing["Id"] in self.voided[entity]:
+                raise faults.business_validation(
+                    f"This {entity.lower()} has already been voided.", "Id"
+                )
             when = at or self.sb.clock.now()
             obj = entities.voided(existing)
-            self._bumped(existing, obj, when)
             followups = entities.linked_updates(self, spec, obj, existing)
+            if entity == "Invoice":
+                # Intuit unapplies payments from a voided invoice: each payment keeps its
+                # amount, now unapplied, and the invoice links none.
+                obj["LinkedTxn"] = []
+                followups += self._unapplied_from(existing["Id"])
+            self._bumped(existing, obj, when)
             self._put(entity, obj, "Void", when)
+            self.voided[entity].add(existing["Id"])
             self._apply_followups(followups, when)
         return obj
+
+    def _unapplied_from(self, invoice_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """Each payment applied to an invoice, with those applications taken off."""
+        out: list[tuple[str, dict[str, Any]]] = []
+        for pay in self.all("Payment"):
+            lines = []
+            changed = False
+            for line in pay.get("Line", []):
+                links = [
+                    link
+                    for link in line.get("LinkedTxn", [])
+                    if not (
+                        link.get("TxnType") == "Invoice" and str(link.get("TxnId")) == invoice_id
+                    )
+                ]
+                if len(links) != len(line.get("LinkedTxn", [])):
+                    changed = True
+                    if not links:
+                        continue  # the line only applied money to this invoice
+                    line = dict(line, LinkedTxn=links)
+                lines.append(line)
+            if changed:
+                applied = sum((Decimal(str(line["Amount"])) for line in lines), Decimal("0"))
+                total = Decimal(str(pay.get("TotalAmt", 0)))
+                out.append(("Payment", dict(pay, Line=lines, UnappliedAmt=total - applied)))
+        return out
 
     def _apply_followups(self, followups: list[tuple[str, dict[str, Any]]], at: datetime) -> None:
         # Objects changed as a side effect (an invoice paid by a payment) get a new SyncToken,

@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 from sandbox import faults
 from sandbox.api import new_tid
+from sandbox.config import DEV_CLIENT_ID
 from sandbox.config import SandboxConfig
 from sandbox.render import dumps
 from sandbox.state import Sandbox
@@ -169,6 +170,7 @@ def serve_forever(
     webhook_url: str | None = None,
     webhook_verifier: str | None = None,
     config: SandboxConfig | None = None,
+    redirect_uris: tuple[str, ...] = (),
     **config_overrides: Any,
 ) -> None:
     """Run the sandbox in the foreground until interrupted (the ``costbridge sandbox`` CLI).
@@ -180,6 +182,8 @@ def serve_forever(
         webhook_url: Where to POST signed webhook notifications; None sends none.
         webhook_verifier: The verifier token used to sign them (``intuit-signature``).
         config: A full ``SandboxConfig`` to start from; defaults to ``SandboxConfig()``.
+        redirect_uris: OAuth redirect URIs registered for the costbridge-dev client (the
+            ``--redirect-uri`` option); matched exactly, as Intuit does.
         **config_overrides: Any other ``SandboxConfig`` field, e.g. ``company_tz``.
 
     Blocks until Ctrl-C, then stops the webhook sender and closes the socket.
@@ -192,6 +196,8 @@ def serve_forever(
     if webhook_verifier is not None:
         cfg.webhook_verifier = webhook_verifier
     server = SandboxServer(cfg, host=host, port=port, seed=seed)
+    for uri in redirect_uris:
+        server.sandbox.oauth.register_redirect_uri(DEV_CLIENT_ID, uri)
     server.start()
     import sys
 

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
+from typing import Any
 
 from sandbox import faults
 from sandbox.clock import Clock
@@ -56,7 +57,7 @@ class Sandbox:
         # Set by the server once it listens; used to build absolute TempDownloadUri values.
         self.base_url = "http://127.0.0.1"
         # QBO's content negotiation (XML unless JSON is asked for); see api.wants_xml.
-        self.xml_responses: bool = self.config.xml_responses
+        self.xml_responses: bool = not self.config.lenient_json
         self.oauth: OAuthServer = OAuthServer(self)
         self.throttle: Throttle = Throttle(self)
         self.webhooks: WebhookNotifier = WebhookNotifier(self)
@@ -64,6 +65,12 @@ class Sandbox:
         # Tests of a client's own duplicate defences turn requestid replay off
         # (``/_sandbox/requestid``); QBO's retention window is undocumented (API.md §2.7).
         self.honour_request_ids = True
+        # Most rows one query page returns, whatever MAXRESULTS asked for (a lower value
+        # stands in for a server that cuts pages short; ``/_sandbox/query``).
+        self.max_query_results = self.config.max_query_results
+        # Every query statement received, newest last (``/_sandbox/queries``): lets a test
+        # show that a client never sent a query Intuit would refuse.
+        self.query_log: collections.deque[dict[str, Any]] = collections.deque(maxlen=20_000)
         self.add_change_listener(self.webhooks.notify)
 
     def realm(self, realm_id: str) -> Realm:
@@ -112,7 +119,19 @@ class Sandbox:
         self.webhooks.reset()
         self.chaos.clear()
         self.honour_request_ids = True
-        self.xml_responses = self.config.xml_responses
+        self.xml_responses = not self.config.lenient_json
+        self.max_query_results = self.config.max_query_results
+        self.query_log.clear()
+
+    def log_query(self, realm_id: str, text: str, refused: str | None) -> None:
+        """Remember one query statement and, when it was refused, the Fault (code, detail)."""
+        with self._counters_lock:
+            self.query_log.append({"realm": realm_id, "query": text, "refused": refused})
+
+    def queries(self, realm_id: str | None = None) -> list[dict[str, Any]]:
+        """The logged query statements, oldest first; only one company's when given."""
+        with self._counters_lock:
+            return [q for q in self.query_log if realm_id is None or q["realm"] == realm_id]
 
     def count(self, key: str, n: int = 1) -> None:
         """Add ``n`` to counter ``key`` (thread-safe)."""

@@ -10,8 +10,10 @@ One line each:
 
     sigkill: bills=200 qbo_bills=200 duplicates=0 lost=0 kills=23 seconds=41.2
 
-and a non-zero exit when any scenario lost or duplicated a bill. Run it with
-`.venv/bin/python -m tests.crash_push` (PostgreSQL and Redis on 127.0.0.1, as for the tests).
+and a non-zero exit when any scenario lost or duplicated a bill, or sent a query the sandbox
+(as strict as Intuit) refused: the line counts the marker look-ups and the refused queries.
+Run it with `.venv/bin/python -m tests.crash_push` (PostgreSQL and Redis on 127.0.0.1, as for
+the tests).
 """
 
 from __future__ import annotations
@@ -278,6 +280,13 @@ def run(scenario: str, bills: int, seed: int, work: Path, timeout: float) -> dic
         )
         duplicates = sum(n - 1 for n in per_key.values() if n > 1)
         lost = sum(1 for key in keys.values() if per_key.get(key, 0) == 0)
+        # The sandbox's request log: every query the run sent, refused ones with their Fault.
+        # The sandbox is as strict as Intuit, so a refused query is one Intuit would refuse.
+        sent = control.queries(realm)
+        refused = [q["query"] for q in sent if q["refused"] or "PrivateNote" in q["query"]]
+        lookups = sum(
+            1 for q in sent if q["query"].startswith("SELECT * FROM Bill WHERE VendorRef")
+        )
         return {
             "scenario": scenario,
             "bills": bills,
@@ -291,6 +300,9 @@ def run(scenario: str, bills: int, seed: int, work: Path, timeout: float) -> dic
             "seconds": round(seconds, 1),
             "done": done,
             "stuck": stuck,
+            "queries": len(sent),
+            "lookups": lookups,
+            "refused": refused,
         }
     finally:
         for worker in workers:
@@ -332,17 +344,20 @@ def main(argv: list[str] | None = None) -> int:
     for scenario in args.scenarios or SCENARIOS:
         r = run(scenario, args.bills, args.seed, args.work, args.timeout)
         ok = r["qbo_bills"] == r["bills"] and r["duplicates"] == 0 and r["lost"] == 0
-        ok = ok and r["not_done"] == 0
+        ok = ok and r["not_done"] == 0 and not r["refused"]
         failed |= not ok
         print(  # noqa: T201 - the report
             f"{scenario}: bills={r['bills']} qbo_bills={r['qbo_bills']} "
             f"duplicates={r['duplicates']} lost={r['lost']} not_done={r['not_done']} "
             f"kills={r['kills']} (horse={r['horse_kills']} worker={r['worker_kills']}) "
+            f"lookups={r['lookups']} refused_queries={len(r['refused'])} "
             f"seconds={r['seconds']}" + ("" if ok else "  FAILED"),
             flush=True,
         )
         for line in r["stuck"][:10]:
             print(f"  stuck: {line}")  # noqa: T201 - the report
+        for query in r["refused"][:10]:
+            print(f"  refused query: {query}")  # noqa: T201 - the report
     return 1 if failed else 0
 
 

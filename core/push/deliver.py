@@ -52,6 +52,7 @@ from core.models import Vendor
 from core.plugins import ProjectHooks
 from core.plugins import call_owner
 from core.project_settings import effective_settings
+from core.push import locate
 from core.push import outbox
 from core.qbo import queries
 from core.qbo.book_close import BookClose
@@ -65,6 +66,8 @@ log = logging.getLogger(__name__)
 
 #: Creates that may travel together in a batch.
 BATCHABLE = ("Bill", "Invoice", "TimeActivity")
+#: QBO's Fault codes for a document number already in use (API.md §3.2).
+DUPLICATE_DOC_NUMBER = ("6140", "6210")
 #: Entities whose paid state forbids edits and deletes (API.md §11.2, §11.5).
 PAYABLE = ("Bill", "Invoice")
 
@@ -376,18 +379,12 @@ class Pusher:
     # -- looking QBO up by marker -------------------------------------------------------------
 
     def find_by_marker(self, payload: QboPayload, marker: str) -> dict[str, Any] | None:
-        """The record an earlier attempt of this write created, if QBO has it."""
-        if payload.find_by:
-            conditions = [queries.eq(k, v) for k, v in payload.find_by.items()]
-        else:
-            conditions = [queries.like(payload.marker_field, f"%{marker}%")]
-        rows = self.client.query(queries.select(payload.entity, *conditions)).get(
-            payload.entity, []
-        )
-        for row in rows or []:
-            if marker in str(row.get(payload.marker_field, "")):
-                return dict(row)
-        return None
+        """The record an earlier attempt of this write created, if QBO has it.
+
+        Queries only fields QBO lets a query filter on and matches the marker here
+        (`core.push.locate`); every page of the answer is read.
+        """
+        return locate.find_by_marker(self.client, payload, marker)
 
     # -- sending ----------------------------------------------------------------------------------
 
@@ -413,10 +410,38 @@ class Pusher:
                 request_id=entry.idempotency_key,
             )
         else:
-            made = self.client.create(
-                payload.entity, payload.body, request_id=entry.idempotency_key
-            )
+            try:
+                made = self.client.create(
+                    payload.entity, payload.body, request_id=entry.idempotency_key
+                )
+            except QboError as exc:
+                if exc.code not in DUPLICATE_DOC_NUMBER:
+                    raise
+                return self._duplicate_number(entry, payload, marker, exc)
         return self.done(entry, payload.entity, made, "Sent")
+
+    def _duplicate_number(
+        self, entry: OutboxEntry, payload: QboPayload, marker: str, exc: QboError
+    ) -> Outcome:
+        """A create refused for its DocNumber: our own earlier attempt, or a real clash.
+
+        With duplicate numbers refused, an attempt whose requestid QBO forgot comes back as
+        6140 instead of a second record; the record with that number is ours exactly when
+        it carries our marker.
+        """
+        found = self.find_by_marker(payload, marker)
+        if found is not None:
+            return self.done(entry, payload.entity, found, "Found in QuickBooks")
+        number = str(payload.body.get("DocNumber", ""))
+        return Outcome(
+            OutboxState.FAILED,
+            f"QuickBooks already has a {payload.entity.lower()} numbered {number} that "
+            "costbridge did not create, and it refuses a second one with that number.",
+            "Give this one a different number here (or remove the other in QuickBooks), then "
+            "retry it from the queue.",
+            exc.detail,
+            exc.code,
+        )
 
     def create_batch(
         self, items: Sequence[tuple[OutboxEntry, QboPayload]]

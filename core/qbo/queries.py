@@ -4,7 +4,9 @@ QBO's query language (API.md §4.2) has only `AND`, single-quoted literals with 
 backslash-escaped (`'O\\'Brien'`), `=`, `<`, `>`, `<=`, `>=`, `IN`, `LIKE`, `ORDERBY`,
 1-based `STARTPOSITION` and `MAXRESULTS` up to 1000. Values are always quoted here (QBO accepts
 quoted numbers and booleans too); field names must look like `Name` or `MetaData.CreateTime`,
-so no value or name can break out of its place in the statement.
+so no value or name can break out of its place in the statement. `select` refuses, when it
+builds the statement, a condition or sort key on a field QBO does not let a query use
+(`core.qbo.queryable`): such a statement would only fail at Intuit, with Fault 4001.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+
+from core.qbo import queryable
 
 __all__ = ["MAX_RESULTS", "Cond", "eq", "ge", "gt", "in_", "le", "like", "lt", "quote", "select"]
 
@@ -59,8 +63,12 @@ def _field(name: str) -> str:
 
 @dataclass(frozen=True)
 class Cond:
-    """One condition of a WHERE clause; build it with `eq`, `in_`, `gt`, ... ."""
+    """One condition of a WHERE clause; build it with `eq`, `in_`, `gt`, ... .
 
+    `field` is the property it filters on, checked by `select` against the entity.
+    """
+
+    field: str
     text: str
 
     def __str__(self) -> str:
@@ -70,27 +78,27 @@ class Cond:
 
 def eq(field: str, value: Value) -> Cond:
     """`field = 'value'`."""
-    return Cond(f"{_field(field)} = {quote(value)}")
+    return Cond(field, f"{_field(field)} = {quote(value)}")
 
 
 def gt(field: str, value: Value) -> Cond:
     """`field > 'value'`."""
-    return Cond(f"{_field(field)} > {quote(value)}")
+    return Cond(field, f"{_field(field)} > {quote(value)}")
 
 
 def ge(field: str, value: Value) -> Cond:
     """`field >= 'value'`."""
-    return Cond(f"{_field(field)} >= {quote(value)}")
+    return Cond(field, f"{_field(field)} >= {quote(value)}")
 
 
 def lt(field: str, value: Value) -> Cond:
     """`field < 'value'`."""
-    return Cond(f"{_field(field)} < {quote(value)}")
+    return Cond(field, f"{_field(field)} < {quote(value)}")
 
 
 def le(field: str, value: Value) -> Cond:
     """`field <= 'value'`."""
-    return Cond(f"{_field(field)} <= {quote(value)}")
+    return Cond(field, f"{_field(field)} <= {quote(value)}")
 
 
 def in_(field: str, values: Iterable[Value]) -> Cond:
@@ -102,12 +110,12 @@ def in_(field: str, values: Iterable[Value]) -> Cond:
     items = [quote(v) for v in values]
     if not items:
         raise ValueError("IN needs at least one value")
-    return Cond(f"{_field(field)} IN ({', '.join(items)})")
+    return Cond(field, f"{_field(field)} IN ({', '.join(items)})")
 
 
 def like(field: str, pattern: str) -> Cond:
     """`field LIKE 'pattern'`; `%` is the only wildcard QBO knows."""
-    return Cond(f"{_field(field)} LIKE {quote(pattern)}")
+    return Cond(field, f"{_field(field)} LIKE {quote(pattern)}")
 
 
 def select(
@@ -132,6 +140,11 @@ def select(
 
     Returns:
         The statement.
+
+    Raises:
+        NotQueryable: A condition or `order_by` names a field QBO does not let a query filter
+            or sort `entity` on (`core.qbo.queryable`); QBO would answer Fault 4001.
+        ValueError: A malformed name, or paging out of range.
     """
     if not _ENTITY.match(entity):
         raise ValueError(f"not a QBO entity name: {entity!r}")
@@ -139,6 +152,8 @@ def select(
         raise ValueError(f"max_results must be 1..{MAX_RESULTS}")
     if start_position < 1:
         raise ValueError("start_position is 1-based")
+    for cond in conditions:
+        queryable.check_filter(entity, cond.field)
     projection = "COUNT(*)" if count else ", ".join(f if f == "*" else _field(f) for f in fields)
     # Not SQL: entity and fields are checked names, every value went through quote().
     parts = [f"SELECT {projection} FROM {entity}"]  # noqa: S608  # nosec B608
@@ -147,6 +162,7 @@ def select(
     if count:
         return " ".join(parts)
     if order_by:
+        queryable.check_sort(entity, order_by)
         parts.append(f"ORDERBY {_field(order_by)}")
     parts.append(f"STARTPOSITION {start_position} MAXRESULTS {max_results}")
     return " ".join(parts)

@@ -25,6 +25,9 @@ import pytest
 import requests
 
 from sandbox import SandboxServer
+from sandbox.config import DEV_CLIENT_ID
+from sandbox.config import DEV_CLIENT_SECRET
+from sandbox.config import OAuthClient
 from sandbox.config import SandboxConfig
 
 SCOPE = "com.intuit.quickbooks.accounting"
@@ -208,10 +211,16 @@ def _dumps(body: Any) -> str:
 # -- servers ------------------------------------------------------------------------------------
 
 
+def registered_config(**fields: Any) -> SandboxConfig:
+    """A ``SandboxConfig`` whose dev client has this module's ``REDIRECT`` registered."""
+    client = OAuthClient(DEV_CLIENT_ID, DEV_CLIENT_SECRET, (REDIRECT,))
+    return SandboxConfig(oauth_clients=(client,), **fields)
+
+
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
     """The sandbox, started once on a free port with no company."""
-    server = SandboxServer(SandboxConfig(), port=0, seed="none")
+    server = SandboxServer(registered_config(), port=0, seed="none")
     with server:
         yield server
 
@@ -219,7 +228,7 @@ def sandbox_server() -> Iterator[SandboxServer]:
 @pytest.fixture(scope="module")
 def module_server() -> Iterator[SandboxServer]:
     """A sandbox for one test module, with the empty company; use ``server`` to get it."""
-    with SandboxServer(port=0) as srv:
+    with SandboxServer(registered_config(), port=0) as srv:
         yield srv
 
 

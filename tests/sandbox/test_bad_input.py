@@ -121,7 +121,11 @@ def test_unknown_paths_get_qbo_shaped_errors(api: Api, method: str, path: str, s
 
 
 def test_paths_outside_v3_get_qbo_shaped_404(sandbox_server) -> None:
-    resp = requests.get(f"{sandbox_server.url}/v3/nothing/here", timeout=10)
+    resp = requests.get(
+        f"{sandbox_server.url}/v3/nothing/here",
+        headers={"Accept": "application/json"},
+        timeout=10,
+    )
     _assert_qbo_fault(resp, 404)
 
 

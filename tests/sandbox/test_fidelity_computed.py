@@ -70,8 +70,9 @@ def test_vendor_balance_is_its_open_bills(api: Api, book: dict[str, str]) -> Non
     api.post("bill", {"Id": gone["Id"], "SyncToken": gone["SyncToken"]}, {"operation": "delete"})
     vendor = api.get(f"vendor/{book['vendor']}").json()["Vendor"]
     assert Decimal(str(vendor["Balance"])) == Decimal("100.25")
-    rows = api.query("SELECT * FROM Vendor WHERE Balance > '100'")["Vendor"]
-    assert [r["Id"] for r in rows] == [book["vendor"]]
+    # Vendor.Balance is not confirmed filterable at Intuit: a query returns it, computed.
+    rows = api.query(f"SELECT * FROM Vendor WHERE Id = '{book['vendor']}'")["Vendor"]  # noqa: S608
+    assert [Decimal(str(r["Balance"])) for r in rows] == [Decimal("100.25")]
 
 
 def test_customer_balance_and_balance_with_jobs_follow_invoices_and_payments(

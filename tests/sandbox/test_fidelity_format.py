@@ -24,6 +24,7 @@ import requests
 from sandbox import SandboxServer
 from sandbox.config import SandboxConfig
 from tests.sandbox.conftest import Api
+from tests.sandbox.conftest import registered_config
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "qbo" / "samples"
 NS = "{http://schema.intuit.com/finance/v3}"
@@ -265,12 +266,15 @@ def test_json_bodies_with_charset_or_without_content_type_are_read(sandbox_api: 
 # -- XML unless JSON is asked for ---------------------------------------------------------------
 
 
-def test_default_is_json_whatever_the_accept_header(sandbox_api: Api) -> None:
+def test_default_is_xml_unless_json_is_asked_for(sandbox_api: Api) -> None:
+    # Issue 20: strict by default, as Intuit (API.md §1.1).
     resp = _no_accept(sandbox_api).get(f"{sandbox_api.base}/companyinfo/{sandbox_api.realm_id}")
     assert resp.status_code == 200
-    assert resp.headers["Content-Type"].startswith("application/json")
+    assert resp.headers["Content-Type"].startswith("application/xml")
+    assert _xml(resp).find(f"{NS}CompanyInfo") is not None
+    assert sandbox_api.read().headers["Content-Type"].startswith("application/json")
     assert requests.get(f"{sandbox_api.server.url}/_sandbox/format", timeout=5).json() == {
-        "xml": False
+        "xml": True
     }
 
 
@@ -425,23 +429,23 @@ def test_format_control_validates_and_reset_restores_the_config(server: SandboxS
     url = f"{server.url}/_sandbox/format"
     assert requests.post(url, json={"xml": "yes"}, timeout=5).status_code == 400
     assert requests.post(url, json={"xml": True, "x": 1}, timeout=5).status_code == 400
-    assert requests.post(url, json={"xml": True}, timeout=5).json() == {"xml": True}
-    assert requests.get(url, timeout=5).json() == {"xml": True}
+    assert requests.post(url, json={"xml": False}, timeout=5).json() == {"xml": False}
+    assert requests.get(url, timeout=5).json() == {"xml": False}
     server.sandbox.reset()
     try:
-        assert requests.get(url, timeout=5).json() == {"xml": False}
+        assert requests.get(url, timeout=5).json() == {"xml": True}
     finally:
         from sandbox import seed
 
         server.realm_id = seed.seed_empty(server.sandbox).id
 
 
-def test_config_field_turns_the_xml_option_on() -> None:
-    with SandboxServer(SandboxConfig(xml_responses=True), seed="empty") as srv:
+def test_lenient_json_is_an_explicit_switch() -> None:
+    with SandboxServer(registered_config(lenient_json=True), seed="empty") as srv:
         api = Api.connect(srv)
-        assert api.read().headers["Content-Type"].startswith("application/json")
-        root = _xml(_no_accept(api).get(f"{api.base}/preferences"))
-        assert root.find(f"{NS}Preferences") is not None
+        resp = _no_accept(api).get(f"{api.base}/preferences")
+        assert resp.headers["Content-Type"].startswith("application/json")
+        assert "Preferences" in resp.json()
 
 
 # -- real clients with the XML option on --------------------------------------------------------
@@ -455,7 +459,6 @@ _init = server_module.SandboxServer.__init__
 
 def _init_xml(self, *args, **kwargs):
     _init(self, *args, **kwargs)
-    self.sandbox.config.xml_responses = True
     self.sandbox.xml_responses = True
     _started.append(self.sandbox)
 

@@ -26,6 +26,7 @@ from tests.sandbox.conftest import authorize
 from tests.sandbox.conftest import callback
 from tests.sandbox.conftest import client_credentials
 from tests.sandbox.conftest import connect
+from tests.sandbox.conftest import registered_config
 from tests.sandbox.conftest import token_call
 
 SAMPLES = samples_dir()
@@ -476,7 +477,7 @@ def test_basic_auth_with_form_encoded_credentials(server: SandboxServer) -> None
 
 
 def test_consent_on_an_empty_sandbox_creates_a_company() -> None:
-    with SandboxServer(port=0, seed="none") as srv:
+    with SandboxServer(registered_config(), port=0, seed="none") as srv:
         assert srv.sandbox.realms() == []
         cb = callback(authorize(srv))
         assert srv.sandbox.has_realm(cb["realmId"])

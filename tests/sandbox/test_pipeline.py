@@ -12,6 +12,7 @@ import requests
 from tests.sandbox.conftest import Api
 from tests.sandbox.conftest import bill_body
 from tests.sandbox.conftest import get_token
+from tests.sandbox.conftest import registered_config
 
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
 
@@ -27,17 +28,20 @@ def test_every_response_has_time_and_intuit_tid(api: Api, book: dict[str, str]) 
 
 
 def test_json_without_accept_header(api: Api, book: dict[str, str]) -> None:
-    # Real QBO would answer XML here; the sandbox always answers JSON (see api.py).
+    # Issue 20: as Intuit, no Accept header means an XML answer (API.md §1.1).
     resp = requests.get(
         f"{api.base}/vendor/{book['vendor']}",
         timeout=10,
         headers={"Authorization": api.session.headers["Authorization"]},
     )
-    assert resp.json()["Vendor"]["Id"] == book["vendor"]
+    assert resp.headers["Content-Type"].startswith("application/xml")
+    assert f"<Id>{book['vendor']}</Id>" in resp.text
 
 
 def test_missing_and_expired_tokens_are_401(api: Api, sandbox_server) -> None:
-    anon = requests.get(f"{api.base}/preferences", timeout=10)
+    anon = requests.get(
+        f"{api.base}/preferences", headers={"Accept": "application/json"}, timeout=10
+    )
     assert anon.status_code == 401
     assert anon.json()["Fault"]["Error"][0]["code"] == "3200"
     assert api.get("preferences").status_code == 200
@@ -60,7 +64,7 @@ def test_unknown_realm_is_refused(sandbox_server) -> None:
     resp = requests.get(
         f"{sandbox_server.url}/v3/company/123/preferences",
         timeout=10,
-        headers={"Authorization": "Bearer nope"},
+        headers={"Authorization": "Bearer nope", "Accept": "application/json"},
     )
     assert resp.status_code in (401, 403)
     assert "Fault" in resp.json()
@@ -124,7 +128,7 @@ def test_changes_reach_listeners_and_seed_inserts_do_not(
 def test_reset_forgets_realms(sandbox_server) -> None:
     from sandbox import SandboxServer
 
-    with SandboxServer(port=0, seed="empty") as other:
+    with SandboxServer(registered_config(), port=0, seed="empty") as other:
         base = other.url
         assert other.realm_id is not None
         assert requests.post(f"{other.url}/_sandbox/reset", timeout=5).status_code == 200
@@ -137,7 +141,7 @@ def test_reset_forgets_realms(sandbox_server) -> None:
         resp = requests.get(
             f"{other.url}/v3/company/4242/companyinfo/4242",
             timeout=5,
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         )
         assert resp.json()["CompanyInfo"]["Id"] == "1"
     with pytest.raises(requests.ConnectionError):

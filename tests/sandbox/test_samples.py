@@ -300,16 +300,22 @@ def test_fault_shapes(api: Api, ids: dict[str, str], sandbox_server) -> None:
     )
     assert shape_diff(load("fault.stale-synctoken.json"), stale.json()) == []
     assert stale.json()["Fault"]["Error"][0]["Detail"].startswith("Stale Object Error : You and ")
-    noauth = requests.get(f"{api.base}/bill/{bill['Id']}", timeout=10)
+    noauth = requests.get(
+        f"{api.base}/bill/{bill['Id']}", headers={"Accept": "application/json"}, timeout=10
+    )
     assert noauth.status_code == 401
     assert shape_diff(load("fault.auth.json"), noauth.json()) == []
     url = f"{sandbox_server.url}/_sandbox/throttle"
+    fmt = f"{sandbox_server.url}/_sandbox/format"
     requests.post(url, json={"per_minute": 1, "reset": True}, timeout=5)
+    # The sample is the JSON form of Intuit's throttle body: lenient JSON for this check.
+    requests.post(fmt, json={"xml": False}, timeout=5)
     try:
         api.get("preferences")
         throttled = api.get("preferences")
     finally:
         requests.post(url, json={"per_minute": 500, "reset": True}, timeout=5)
+        requests.post(fmt, json={"xml": True}, timeout=5)
     assert throttled.status_code == 429
     assert shape_diff(load("throttle.429.body.json"), throttled.json()) == []
 

@@ -29,6 +29,7 @@ from sandbox.state import Realm
 from sandbox.state import Sandbox
 from tests.sandbox.conftest import Api
 from tests.sandbox.conftest import get_token
+from tests.sandbox.conftest import registered_config
 
 SAMPLES = samples_dir()
 TZ = ZoneInfo("America/Los_Angeles")
@@ -703,16 +704,15 @@ def test_empty_seed_has_company_preferences_and_a_minimal_chart() -> None:
 
 
 def test_demo_server_answers_queries_over_http() -> None:
-    with SandboxServer(seed="demo") as server:
+    with SandboxServer(registered_config(), seed="demo") as server:
         realm = server.sandbox.realm(seed.DEMO_REALM_ID)
         api = Api(server, seed.DEMO_REALM_ID, get_token(server, seed.DEMO_REALM_ID))
         counted = api.query("SELECT COUNT(*) FROM Bill")
         assert counted["totalCount"] == len(realm.all("Bill")) > 1000
         found = api.query("SELECT * FROM Vendor WHERE DisplayName = 'O\\'Brien & Sons Electric'")
         assert [v["DisplayName"] for v in found["Vendor"]] == ["O'Brien & Sons Electric"]
-        credits = api.query(
-            "SELECT * FROM Purchase WHERE PaymentType = 'CreditCard' MAXRESULTS 1000"
-        )["Purchase"]
-        assert any(p["Credit"] is True for p in credits)
+        # PaymentType is not confirmed filterable at Intuit: look at a page client-side.
+        credits = api.query("SELECT * FROM Purchase MAXRESULTS 1000")["Purchase"]
+        assert any(p.get("Credit") is True for p in credits)
         bill = api.get(f"bill/{realm.all('Bill')[0]['Id']}").json()["Bill"]
         assert bill["Line"][0]["Amount"] == float(realm.all("Bill")[0]["Line"][0]["Amount"])

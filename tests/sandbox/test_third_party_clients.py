@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from sandbox import SandboxServer
+from sandbox.config import OAuthClient
 from sandbox.config import SandboxConfig
 
 intuitlib_client = pytest.importorskip("intuitlib.client")
@@ -33,7 +34,11 @@ REDIRECT = "http://127.0.0.1:5000/qbo/callback"
 
 @pytest.fixture(scope="module")
 def server():
-    with SandboxServer(SandboxConfig(), port=0, seed="empty") as srv:
+    # Registered exactly, as the app's redirect URI is on Intuit's developer portal.
+    config = SandboxConfig(
+        oauth_clients=(OAuthClient("costbridge-dev", "costbridge-dev-secret", (REDIRECT,)),)
+    )
+    with SandboxServer(config, port=0, seed="empty") as srv:
         yield srv
 
 

@@ -89,3 +89,50 @@ def test_query_all_pages_past_a_thousand_rows(
     assert len(names) == 1005
     assert len(set(names)) == 1005
     assert qbo_client.count("Customer", queries.like("DisplayName", "Paging%")) == 1005
+
+
+# -- issue 20: only fields QBO lets a query use --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entity", "field"),
+    [
+        ("Bill", "PrivateNote"),
+        ("Invoice", "PrivateNote"),
+        ("TimeActivity", "Description"),
+        ("Attachable", "Note"),
+        ("Bill", "Line.Amount"),
+        ("Invoice", "CustomField"),
+        ("Purchase", "EntityRef"),
+        ("Unknown", "Id"),
+    ],
+)
+def test_a_where_on_a_field_qbo_cannot_filter_fails_at_build_time(entity: str, field: str) -> None:
+    with pytest.raises(ValueError, match="queryable"):
+        queries.select(entity, queries.like(field, "%cb-%"))
+
+
+def test_an_orderby_on_a_field_qbo_cannot_sort_fails_at_build_time() -> None:
+    with pytest.raises(ValueError, match="queryable"):
+        queries.select("Bill", order_by="VendorRef")
+    with pytest.raises(ValueError, match="queryable"):
+        queries.select("Bill", order_by="PrivateNote")
+
+
+def test_the_look_up_fields_build() -> None:
+    text = queries.select(
+        "Bill",
+        queries.eq("VendorRef", "56"),
+        queries.eq("TxnDate", dt.date(2026, 3, 2)),
+        queries.eq("DocNumber", "CR-1"),
+    )
+    assert "WHERE VendorRef = '56' AND TxnDate = '2026-03-02' AND DocNumber = 'CR-1'" in text
+    queries.select(
+        "TimeActivity", queries.eq("TxnDate", "2026-03-02"), queries.eq("EmployeeRef", "5")
+    )
+    queries.select(
+        "Attachable",
+        queries.eq("AttachableRef.EntityRef.Type", "Bill"),
+        queries.eq("AttachableRef.EntityRef.value", "146"),
+    )
+    queries.select("Invoice", queries.eq("CustomerRef.value", "17"), order_by="TxnDate")
