@@ -20,6 +20,7 @@ from rq.job import Job
 from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
+from core import namespace
 from core.logging_setup import job_meta
 
 PULL = "costbridge-pull"
@@ -33,11 +34,26 @@ ALL = (WEBHOOKS, PUSH, PULL, ATTACHMENTS, MAINTENANCE)
 DEFAULT_RETRY = Retry(max=4, interval=[15, 60, 300, 900])
 
 
+def rq_name(name: str, connection: Redis) -> str:
+    """The RQ queue behind one of costbridge's queues: `<name>-<install id>`.
+
+    Two installs sharing one Redis (or a database recreated under a Redis that remembers the old
+    one) each listen on their own queues, so a worker never takes another install's job and runs
+    its ids against the wrong database. A plain `Redis` (no install) names the bare queue.
+    """
+    install = namespace.install_id_of(connection)
+    return f"{name}-{install}" if install else name
+
+
 def queue(name: str, connection: Redis) -> Queue:
-    """One of costbridge's queues."""
+    """One of costbridge's queues, by its name (`costbridge-push`) or its RQ name (a job's
+    `origin`, which carries the install id)."""
+    install = namespace.install_id_of(connection)
+    if install and name.endswith(f"-{install}"):
+        name = name.removesuffix(f"-{install}")
     if name not in ALL:
         raise ValueError(f"unknown queue {name!r}; costbridge has {', '.join(ALL)}")
-    return Queue(name, connection=connection, serializer=JSONSerializer)
+    return Queue(rq_name(name, connection), connection=connection, serializer=JSONSerializer)
 
 
 #: States in which a job still stands for work to come: its id means "already queued".

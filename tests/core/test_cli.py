@@ -64,7 +64,7 @@ def test_web_refuses_to_listen_beyond_this_machine():
     assert "COSTBRIDGE_ALLOWED_HOSTS" in result.output
 
 
-def test_worker_burst_runs_the_queued_job_then_exits(monkeypatch, settings, redis_conn):
+def test_worker_burst_runs_the_queued_job_then_exits(monkeypatch, settings, redis_conn, runtime):
     from rq.job import Job
     from rq.serializers import JSONSerializer
 
@@ -76,14 +76,14 @@ def test_worker_burst_runs_the_queued_job_then_exits(monkeypatch, settings, redi
     monkeypatch.setenv("REDIS_URL", settings.redis_url)
     monkeypatch.setenv("COSTBRIDGE_INSTANCE", str(settings.instance_path))
     queues.enqueue(
-        redis_conn, queues.MAINTENANCE, tasks.sweep_outbox, job_id="sweep-cli-test", kwargs={}
+        runtime.redis, queues.MAINTENANCE, tasks.sweep_outbox, job_id="sweep-cli-test", kwargs={}
     )
     result = CliRunner().invoke(main, ["worker", "--burst", "--queue", "maintenance"])
     assert result.exit_code == 0, result.output
     job = Job.fetch("sweep-cli-test", connection=redis_conn, serializer=JSONSerializer)
     assert job.get_status() == "finished", result.output
     assert job.return_value() == {"candidates": 0, "enqueued": 0}
-    assert queues.queue(queues.MAINTENANCE, redis_conn).count == 0
+    assert queues.queue(queues.MAINTENANCE, runtime.redis).count == 0
 
 
 def test_sandbox_command_serves_the_emulator_on_loopback():

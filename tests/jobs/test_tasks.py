@@ -343,7 +343,7 @@ def test_workers_sweep_periodically(runtime, redis_conn):
     thread = threading.Thread(target=sweep_periodically, args=(runtime, 0.05, stop))
     thread.start()
     try:
-        maintenance = queues.queue(queues.MAINTENANCE, redis_conn)
+        maintenance = queues.queue(queues.MAINTENANCE, runtime.redis)
         for _ in range(100):
             if sweep_job_id(runtime) in maintenance.get_job_ids():
                 break

@@ -20,6 +20,7 @@ from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from core.jobs import queues
+from core.namespace import InstallRedis
 from tests.ops.conftest import closed_port
 from tests.ops.conftest import free_port
 from tests.ops.conftest import wait_until
@@ -36,11 +37,11 @@ def enqueue(redis, func, job_id, **kwargs):
 
 
 def test_sigterm_lets_the_running_job_finish_and_takes_no_new_one(
-    production_env, processes, redis_conn, redis_url, tmp_path
+    production_env, processes, redis_conn, redis_url, tmp_path, runtime
 ):
     first, second = tmp_path / "first", tmp_path / "second"
-    enqueue(redis_conn, slow, "slow-1", seconds=3, marker=str(first))
-    enqueue(redis_conn, slow, "slow-2", seconds=3, marker=str(second))
+    enqueue(runtime.redis, slow, "slow-1", seconds=3, marker=str(first))
+    enqueue(runtime.redis, slow, "slow-2", seconds=3, marker=str(second))
     worker = processes(
         ["worker", "--queue", "maintenance", "--sweep-every", "0"], production_env(), "worker"
     )
@@ -51,7 +52,7 @@ def test_sigterm_lets_the_running_job_finish_and_takes_no_new_one(
     assert not second.exists()
     job = Job.fetch("slow-1", connection=redis_conn, serializer=JSONSerializer)
     assert job.get_status() == JobStatus.FINISHED
-    queue = queues.queue(queues.MAINTENANCE, redis_conn)
+    queue = queues.queue(queues.MAINTENANCE, runtime.redis)
     assert StartedJobRegistry(queue=queue).get_job_ids() == []
     assert queue.get_job_ids() == ["slow-2"]
     assert Worker.all(connection=redis_conn) == []
@@ -104,7 +105,7 @@ def _pings(conn):
 
 
 def test_worker_waits_for_a_lost_redis_and_works_again(
-    production_env, processes, private_redis, tmp_path
+    production_env, processes, private_redis, tmp_path, runtime
 ):
     port, start, stop = private_redis
     start()
@@ -115,8 +116,9 @@ def test_worker_waits_for_a_lost_redis_and_works_again(
     worker.wait_for_line("Redis")
     time.sleep(1.5)
     assert worker.popen.poll() is None
-    conn = start()
+    start()
     marker = tmp_path / "after"
+    conn = InstallRedis.open(f"redis://127.0.0.1:{port}/0", lambda: runtime.install_id)
     enqueue(conn, note, "after-outage", marker=str(marker))
     wait_until(marker.exists, timeout=40, what="a job run after Redis came back")
     assert worker.popen.poll() is None
@@ -213,10 +215,10 @@ print("workers", len(made), "asked", made[-1].stop_requested_by_signal)
 
 @pytest.mark.parametrize("moment", ["building", "registered"])
 def test_a_stop_signal_while_the_worker_starts_is_a_clean_stop(
-    moment, redis_conn, redis_url, tmp_path
+    moment, redis_conn, redis_url, tmp_path, runtime
 ):
     marker = tmp_path / "ran"
-    enqueue(redis_conn, note, "queued-before-stop", marker=str(marker))
+    enqueue(runtime.redis, note, "queued-before-stop", marker=str(marker))
     done = subprocess.run(  # noqa: S603 - our interpreter, our script
         [sys.executable, "-c", _EARLY_STOP, redis_url, moment],
         capture_output=True,
@@ -238,7 +240,7 @@ def test_a_sweep_whose_work_horse_was_killed_is_queued_again(
     from core.jobs.worker import schedule_sweep
 
     sweep = getattr(worker_mod, which)(runtime)
-    enqueue(redis_conn, die, sweep)
+    enqueue(runtime.redis, die, sweep)
     worker = processes(
         ["worker", "--burst", "--queue", "maintenance", "--sweep-every", "0"],
         production_env(),
@@ -247,7 +249,7 @@ def test_a_sweep_whose_work_horse_was_killed_is_queued_again(
     worker.popen.wait(60)
     assert Job.fetch(sweep, redis_conn, JSONSerializer).get_status() == JobStatus.FAILED
     schedule_sweep(runtime)
-    assert sweep in queues.queue(queues.MAINTENANCE, redis_conn).get_job_ids()
+    assert sweep in queues.queue(queues.MAINTENANCE, runtime.redis).get_job_ids()
 
 
 def test_a_sweep_whose_worker_was_killed_is_queued_again_once_it_is_surely_dead(
@@ -258,13 +260,13 @@ def test_a_sweep_whose_worker_was_killed_is_queued_again_once_it_is_surely_dead(
     from core.jobs.worker import sweep_job_id
 
     sweep_id = sweep_job_id(runtime)
-    enqueue(redis_conn, die_with_worker, sweep_id)
+    enqueue(runtime.redis, die_with_worker, sweep_id)
     worker = processes(
         ["worker", "--queue", "maintenance", "--sweep-every", "0"], production_env(), "worker"
     )
     assert worker.popen.wait(60) == -signal.SIGKILL
     assert Job.fetch(sweep_id, redis_conn, JSONSerializer).get_status() == JobStatus.STARTED
-    maintenance = queues.queue(queues.MAINTENANCE, redis_conn)
+    maintenance = queues.queue(queues.MAINTENANCE, runtime.redis)
     assert schedule_sweep(runtime) is False  # it may still be running
     with freeze_time(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=SWEEP_STUCK_AFTER + 1)):
         assert schedule_sweep(runtime) is True

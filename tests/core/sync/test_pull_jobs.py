@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from rq import Queue
 from rq import SimpleWorker
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -57,7 +56,7 @@ def _demo(qbo_runtime: Runtime, company: Company, control: Any) -> str:
 
 def _work(rt: Runtime) -> None:
     names = (queues.WEBHOOKS, queues.PULL)
-    qs = [Queue(n, connection=rt.redis, serializer=JSONSerializer) for n in names]
+    qs = [queues.queue(n, rt.redis) for n in names]
     SimpleWorker(qs, connection=rt.redis, serializer=JSONSerializer).work(burst=True)
 
 
@@ -68,7 +67,7 @@ def test_many_pull_requests_queue_one_pull(
     runs = [request_pull(qbo_runtime, company.id, trigger="webhook") for _ in range(5)]
     assert runs[0] is not None
     assert runs[1:] == [None] * 4
-    assert Queue(queues.PULL, connection=qbo_runtime.redis, serializer=JSONSerializer).count == 1
+    assert queues.queue(queues.PULL, qbo_runtime.redis).count == 1
     _work(qbo_runtime)
     with qbo_runtime.sessions() as session:
         run = session.get(SyncRun, runs[0])
@@ -185,12 +184,12 @@ def _state(rt: Runtime, run_id: int) -> RunState:
 
 
 def _pull_jobs(rt: Runtime) -> list[str]:
-    return Queue(queues.PULL, connection=rt.redis, serializer=JSONSerializer).get_job_ids()
+    return queues.queue(queues.PULL, rt.redis).get_job_ids()
 
 
 def _lose_queued_jobs(rt: Runtime) -> None:
     """What a flushed or restarted Redis does to queued pulls (their run rows stay queued)."""
-    Queue(queues.PULL, connection=rt.redis, serializer=JSONSerializer).empty()
+    queues.queue(queues.PULL, rt.redis).empty()
 
 
 def _age(rt: Runtime, run_id: int, seconds: float = 60) -> None:
@@ -402,3 +401,27 @@ def test_the_sweep_clears_a_flag_that_outlived_its_pull(
     redis_conn.set(pending_key(runtime, company_id), first, ex=600)
     assert pull_jobs.sweep_pulls(runtime)["flags_cleared"] == 1
     assert redis_conn.get(pending_key(runtime, company_id)) is None
+
+
+def test_a_worker_of_one_install_never_takes_another_installs_job(
+    settings: Settings,
+    engine: Any,
+    pm: PluginManager,
+    other_install: Runtime,
+    redis_conn: Any,
+    committed_db: Any,
+) -> None:
+    truncate_all(engine)
+    mine = Runtime(settings=settings, engine=engine, pm=pm)
+    with _installed(other_install):
+        assert _new_company(other_install) == 1
+        assert request_pull(other_install, 1) == 1
+    with _installed(mine):
+        _work(mine)  # my worker drains my queues only
+    assert queues.queue(queues.PULL, other_install.redis).count == 1
+    assert queues.rq_name(queues.PULL, mine.redis) != queues.rq_name(
+        queues.PULL, other_install.redis
+    )
+    with _installed(other_install):
+        _work(other_install)
+        assert _state(other_install, 1) == RunState.NEEDS_ADMIN
