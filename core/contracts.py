@@ -66,14 +66,59 @@ class SettingSpec:
 
 
 @dataclass(frozen=True)
+class ActualTypeSpec:
+    """A kind of actual a plugin's pull mapper produces; the core registers it by name.
+
+    Attributes:
+        name: Stored on every actual of this kind (`bill`, `journal_entry`); unique across
+            plugins, letters, digits and `_` only.
+        label: What the console, the CLI and reports show ("Journal entry").
+        sign: +1 when its amounts add to cost, -1 when they take away (credits); the mapper
+            returns amounts already signed, and the contract suite checks they agree.
+    """
+
+    name: str
+    label: str
+    sign: int = 1
+
+
+@dataclass(frozen=True)
+class PushKindSpec:
+    """A kind of local record a plugin sends to QBO; the core registers it by `kind`.
+
+    Attributes:
+        kind: The outbox kind (`bill`, `invoice`, `time_entry`, `attachment`); unique.
+        record: Which of the core's local records it reads: `bill`, `invoice`, `time_entry`
+            or `file` (a file attached to a record of another push kind).
+        entity: The QBO entity it becomes (`Bill`, `Attachable`, ...).
+        toggles: Project settings that must all be on for a change to be sent.
+        only_after_toggle: Send only records created after the first toggle was (last) turned
+            on, never retroactively (time tracking).
+    """
+
+    kind: str
+    record: str
+    entity: str
+    toggles: tuple[str, ...] = ()
+    only_after_toggle: bool = False
+
+
+@dataclass(frozen=True)
 class PluginInfo:
-    """What a plugin is: its id, its label, the QBO entities it owns and its settings."""
+    """What a plugin is: its id, label, owned QBO entities, settings and what it declares.
+
+    Attributes:
+        actual_types: The kinds of actual its pull mapper produces.
+        push_kinds: The kinds of local record it sends to QBO.
+    """
 
     name: str
     label: str
     owns: tuple[str, ...] = ()
     settings: tuple[SettingSpec, ...] = ()
     description: str = ""
+    actual_types: tuple[ActualTypeSpec, ...] = ()
+    push_kinds: tuple[PushKindSpec, ...] = ()
 
 
 @dataclass(frozen=True)
