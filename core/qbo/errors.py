@@ -154,12 +154,17 @@ class ServerError(QboError, TryLater):
 
 
 class NetworkError(QboError, TryLater):
-    """No answer from QBO (connection refused or dropped, timeout); retried with backoff."""
+    """No answer from QBO (connection refused or dropped, timeout); retried with backoff.
+
+    `sent` is False only when the request surely never reached QBO (the connection could not
+    be made); a write that was sent may have committed.
+    """
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         """Same shape as the other TryLater errors."""
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+        self.sent = True
 
 
 def read_fault(body: Any) -> dict[str, str] | None:

@@ -8,8 +8,11 @@ that same call. The `intuit_tid` of each answer is logged.
 Answers are read by the `Fault` key whatever the HTTP status (§3.1, §13) and raised as the typed
 exceptions of `core.qbo.errors`. What is retried, and how:
 
-- 5xx, SystemFault, no answer: retried with jittered exponential backoff (tenacity),
-  `max_attempts` in all; safe because reads are idempotent and writes carry their `requestid`.
+- 5xx, SystemFault, no answer: reads are retried with jittered exponential backoff
+  (tenacity), `max_attempts` in all. A write is retried here only when it surely never reached
+  QBO (the connection could not be made): any other failure may have committed, and Intuit's
+  `requestid` replay is not guaranteed (RELIABILITY.md §1), so the error goes up at once and the
+  push marks the write "unknown" and looks its marker up before anything is sent again.
 - 429 / 3001: wait as QBO asks: `Retry-After` when present, else `throttle_wait` seconds
   (Intuit says 60: §9) doubling per repeat; the wait is shared with every worker through the
   throttle's realm pause; never retried at once.
@@ -40,9 +43,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from tenacity import RetryCallState
 from tenacity import Retrying
-from tenacity import retry_if_exception_type
+from tenacity import retry_if_exception
 from tenacity import stop_after_attempt
 
 from core import metrics
@@ -190,7 +194,7 @@ class QboTransport:
             what,
         )
         retrying = Retrying(
-            retry=retry_if_exception_type((ServerError, NetworkError)),
+            retry=retry_if_exception(_retry_write if write else _retry_read),
             stop=stop_after_attempt(self.max_attempts),
             wait=_server_wait,
             sleep=self.sleep,
@@ -272,11 +276,13 @@ class QboTransport:
                 log.warning(
                     "QBO %s %s: no answer (%s)", call.method, _short(call.url), type(exc).__name__
                 )
-                raise NetworkError(
+                error = NetworkError(
                     f"{call.what} got no answer from QuickBooks.",
                     fix="Nothing to do; it is retried automatically.",
                     qbo_message=type(exc).__name__,
-                ) from None
+                )
+                error.sent = not _never_connected(exc)
+                raise error from None
         tid = resp.headers.get("intuit_tid", "")
         metrics.qbo_request(resp.status_code)
         log.info(
@@ -339,6 +345,25 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _retry_read(exc: BaseException) -> bool:
+    return isinstance(exc, ServerError | NetworkError)
+
+
+def _retry_write(exc: BaseException) -> bool:
+    """Only a write that never left this machine is sent again here (see the module doc)."""
+    return isinstance(exc, NetworkError) and not exc.sent
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """Whether the request surely never reached QBO: the connection itself failed."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.exceptions.ConnectionError) or not exc.args:
+        return False
+    reason = getattr(exc.args[0], "reason", exc.args[0])
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def _server_wait(state: RetryCallState) -> float:
