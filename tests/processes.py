@@ -28,7 +28,7 @@ def _stat(pid: int) -> tuple[int, int, int] | None:
 
 def _table() -> dict[int, tuple[int, int, int]]:
     table = {}
-    for entry in Path("/proc").iterdir():
+    for entry in (Path(os.sep) / "proc").iterdir():
         if entry.name.isdigit():
             stat = _stat(int(entry.name))
             if stat is not None:

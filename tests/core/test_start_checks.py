@@ -130,9 +130,11 @@ def test_keys_rotate_without_keys_is_one_line(env: dict[str, str]) -> None:
 
 
 def test_queue_info_reads_jobs_with_the_json_serializer(
-    env: dict[str, str], redis_conn: Any
+    env: dict[str, str], redis_conn: Any, runtime: Any
 ) -> None:
-    queues.enqueue(redis_conn, queues.MAINTENANCE, print, job_id="probe-1", kwargs={}, retry=None)
+    queues.enqueue(
+        runtime.redis, queues.MAINTENANCE, print, job_id="probe-1", kwargs={}, retry=None
+    )
     result = run(env, "queue", "info", "--json")
     assert result.exit_code == 0, result.output
     rows = {r["queue"]: r for r in json.loads(result.output)["queues"]}

@@ -215,10 +215,10 @@ print("workers", len(made), "asked", made[-1].stop_requested_by_signal)
 
 @pytest.mark.parametrize("moment", ["building", "registered"])
 def test_a_stop_signal_while_the_worker_starts_is_a_clean_stop(
-    moment, redis_conn, redis_url, tmp_path, runtime
+    moment, redis_conn, redis_url, tmp_path
 ):
     marker = tmp_path / "ran"
-    enqueue(runtime.redis, note, "queued-before-stop", marker=str(marker))
+    enqueue(redis_conn, note, "queued-before-stop", marker=str(marker))
     done = subprocess.run(  # noqa: S603 - our interpreter, our script
         [sys.executable, "-c", _EARLY_STOP, redis_url, moment],
         capture_output=True,
