@@ -344,12 +344,13 @@ def test_workers_sweep_periodically(runtime, redis_conn):
     thread.start()
     try:
         maintenance = queues.queue(queues.MAINTENANCE, runtime.redis)
-        for _ in range(100):
-            if sweep_job_id(runtime) in maintenance.get_job_ids():
+        # The outbox sweep, and the webhook-inbox / pending-revoke sweep queued right after it.
+        wanted = [sweep_job_id(runtime), public_sweep_job_id(runtime)]
+        for _ in range(250):
+            if maintenance.get_job_ids() == wanted:
                 break
             stop.wait(0.02)
-        # The outbox sweep, and the webhook-inbox / pending-revoke sweep beside it.
-        assert maintenance.get_job_ids() == [sweep_job_id(runtime), public_sweep_job_id(runtime)]
+        assert maintenance.get_job_ids() == wanted
     finally:
         stop.set()
         thread.join(5)
