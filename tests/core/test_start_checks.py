@@ -14,6 +14,7 @@ from core.cli import main
 from core.config import Settings
 from core.errors import ConfigError
 from core.jobs import queues
+from core.runtime import Runtime
 from costbridge_testing.services import TEST_TOKEN_KEY
 
 CLOSED = "127.0.0.1:1"  # nothing listens on port 1
@@ -132,7 +133,12 @@ def test_keys_rotate_without_keys_is_one_line(env: dict[str, str]) -> None:
 def test_queue_info_reads_jobs_with_the_json_serializer(
     env: dict[str, str], redis_conn: Any
 ) -> None:
-    queues.enqueue(redis_conn, queues.MAINTENANCE, print, job_id="probe-1", kwargs={}, retry=None)
+    # Queues are per install (`<name>-<install id>`): queue the probe on this install's queue.
+    rt = Runtime.build(Settings.from_env(env))
+    try:
+        queues.enqueue(rt.redis, queues.MAINTENANCE, print, job_id="probe-1", kwargs={}, retry=None)
+    finally:
+        rt.close()
     result = run(env, "queue", "info", "--json")
     assert result.exit_code == 0, result.output
     rows = {r["queue"]: r for r in json.loads(result.output)["queues"]}
