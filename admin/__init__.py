@@ -1,4 +1,8 @@
-"""The Flask-Admin console: `init_admin(app, pm, db)` mounts it on a web app."""
+"""The Flask-Admin console: `init_admin(app, pm, db)` mounts it on a web app.
+
+The core never imports this package: `core.app.create_app` finds `init_admin` through the
+`costbridge.web` entry point (pyproject.toml) and calls it on every app it builds.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,12 @@ from typing import Any
 
 from flask import Blueprint
 from flask import Flask
+from flask import redirect
+from flask import url_for
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from admin.auth import init_auth
 from admin.pages.budget import BudgetView
@@ -73,6 +80,10 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
     admin.add_view(OutboxView(name="Waiting pushes", endpoint="pushes", category="Support"))
     # The OAuth blueprint renders its status page through the console's company page.
     app.config.setdefault("QBO_STATUS_PAGE", companies.page)
+
+    @app.get("/")
+    def index() -> Response:
+        return redirect(url_for("admin.index"))
 
     @app.context_processor
     def banner() -> dict[str, Any]:

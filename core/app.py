@@ -1,25 +1,52 @@
-"""The Flask application factory: web app, admin console, OAuth callback and webhook."""
+"""The Flask application factory: web app, OAuth callback, webhook, and the mounted extensions.
+
+The core does not import its console. The admin console (`admin/`) mounts itself through the
+`costbridge.web` entry-point group, declared in pyproject.toml like the plugins:
+
+    [project.entry-points."costbridge.web"]
+    console = "admin:init_admin"
+
+`create_app` calls each entry point's object as `mount(app, pm, db)` (a `WebExtension`), by
+name order, before the core's blueprints, while the app has served nothing yet (Flask refuses
+new blueprints afterwards). An extension that fails to load stops the app: a web app without the
+console it was installed with is a broken deployment, not a degraded one.
+"""
 
 from __future__ import annotations
 
+import importlib.metadata
+import logging
 from collections.abc import Mapping
 from typing import Any
+from typing import Protocol
 
 from flask import Flask
-from flask import redirect
-from flask import url_for
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from werkzeug.wrappers import Response
 
 from core.config import Settings
 from core.crypto import install_log_scrubber
 from core.db import Base
+from core.plugins import PluginManager
 from core.runtime import Runtime
 from core.web import register_blueprints
 from core.web.access import LOOPBACK_HOSTS
 from core.web.hardening import init_hardening
 from core.web.health import init_ops
+
+__all__ = ["WEB_EXTENSIONS", "WebExtension", "create_app", "mount_extensions"]
+
+#: The entry-point group whose objects `create_app` mounts on every app (the console is one).
+WEB_EXTENSIONS = "costbridge.web"
+
+log = logging.getLogger(__name__)
+
+
+class WebExtension(Protocol):
+    """What a `costbridge.web` entry point names: a callable that mounts views on a new app."""
+
+    def __call__(self, app: Flask, pm: PluginManager, db: SQLAlchemy) -> object:
+        """Register blueprints, views and hooks on `app`; called once, before it serves."""
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -62,22 +89,31 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     db = SQLAlchemy(app, model_class=Base)
     csrf = CSRFProtect(app)
 
-    from admin import init_admin
-
-    init_admin(app, runtime.pm, db)
+    mount_extensions(app, runtime.pm, db)
     register_blueprints(app, csrf)
     init_ops(app)
     init_hardening(app)
-
-    @app.get("/")
-    def index() -> Response:
-        return redirect(url_for("admin.index"))
-
     return app
 
 
-def runtime_of(app: Flask) -> Runtime:
-    """The runtime an app was built with."""
-    rt = app.extensions["costbridge"]
-    assert isinstance(rt, Runtime)
-    return rt
+def mount_extensions(app: Flask, pm: PluginManager, db: SQLAlchemy) -> list[str]:
+    """Mount every installed `costbridge.web` extension on `app`; the names mounted, in order.
+
+    Raises:
+        Exception: Whatever an extension raised while loading or mounting, with a note naming it.
+    """
+    found = sorted(importlib.metadata.entry_points(group=WEB_EXTENSIONS), key=lambda ep: ep.name)
+    if not found:
+        log.warning(
+            "no %s entry point is installed, so the web app has no console: install costbridge "
+            "(pip install -e .) rather than running it from a bare checkout",
+            WEB_EXTENSIONS,
+        )
+    for ep in found:
+        try:
+            mount: WebExtension = ep.load()
+            mount(app, pm, db)
+        except Exception as exc:
+            exc.add_note(f"costbridge: the web extension {ep.name!r} ({ep.value}) failed to mount")
+            raise
+    return [ep.name for ep in found]

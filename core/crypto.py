@@ -19,7 +19,6 @@ import weakref
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from cryptography.fernet import Fernet
 from cryptography.fernet import InvalidToken
@@ -205,17 +204,6 @@ def scrub(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + MASK, text)
     return text
-
-
-def _scrub_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, bytes | bytearray):
-        return scrub(bytes(value).decode("utf-8", "replace"))
-    if isinstance(value, int | float | bool) or value is None:
-        return value
-    # Anything else is formatted by the handler with str(); format it now so it can be scrubbed.
-    return scrub(str(value))
 
 
 class SecretScrubber(logging.Filter):

@@ -20,7 +20,7 @@ from werkzeug.serving import WSGIRequestHandler
 
 from core.config import Settings
 
-__all__ = ["gunicorn_options", "serve_production", "use_metrics_dir"]
+__all__ = ["gunicorn_options", "prepare_process", "serve_production", "use_metrics_dir"]
 
 
 def use_metrics_dir(settings: Settings) -> Path:
@@ -35,6 +35,17 @@ def use_metrics_dir(settings: Settings) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
     return path
+
+
+def prepare_process(settings: Settings) -> None:
+    """Logging and the metrics directory for `costbridge web` and `costbridge worker`.
+
+    Call it first: it runs before anything imports `prometheus_client` (`use_metrics_dir`).
+    """
+    from core.logging_setup import configure_logging
+
+    use_metrics_dir(settings)
+    configure_logging(settings)
 
 
 def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:

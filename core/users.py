@@ -84,15 +84,6 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    """Change a user's password and end every session they have; the caller commits."""
-    problem = password_problem(password)
-    if problem:
-        raise CostbridgeError(problem, fix="Choose a longer password.")
-    user.password_hash = generate_password_hash(password)
-    end_sessions(user)
-
-
 def end_sessions(user: User) -> None:
     """Make every session cookie of `user` stop working (sign-out everywhere)."""
     user.session_epoch = (user.session_epoch or 0) + 1

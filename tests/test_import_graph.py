@@ -40,7 +40,7 @@ def _top(name: str) -> str:
 
 def test_the_graph_sees_the_sandbox_command():
     # Guards the test below against walking nothing: the one allowed import is found.
-    tree = ast.parse((CORE / "cli.py").read_text())
+    tree = ast.parse((CORE / "cli" / "sandbox.py").read_text())
     owners = _enclosing_functions(tree)
     assert {owners.get(node) for name, node in _imports(tree) if _top(name) == "sandbox"} == {
         "sandbox"
@@ -56,7 +56,7 @@ def test_core_imports_the_sandbox_only_in_the_command_that_starts_it():
         for name, node in _imports(tree):
             if _top(name) != "sandbox":
                 continue
-            if rel == "core/cli.py" and owners.get(node) == "sandbox":
+            if rel == "core/cli/sandbox.py" and owners.get(node) == "sandbox":
                 continue
             offenders.append(f"{rel}:{node.lineno} imports {name}")
     assert offenders == []
@@ -91,3 +91,183 @@ def test_no_test_modules_ship_inside_core():
         if p.name in {"testing.py", "fixtures.py", "conftest.py"} or p.name.startswith("test_")
     ]
     assert leftovers == []
+
+
+# -- layers: core ↛ admin, core.qbo ↛ core.sync, the CLI package (issue 19) -----------------------
+
+#: Kept only so RQ finds jobs queued under their old dotted name; nothing in `core` imports it.
+LEGACY_JOB_ALIASES = {"core.qbo.webhook_jobs"}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _core_names() -> set[str]:
+    return {_module_name(p) for p in _core_modules()}
+
+
+def _imported_modules(tree: ast.AST, known: set[str]) -> list[tuple[str, ast.AST]]:
+    """Every module a file imports, however spelt: `from core import sync` names `core.sync`."""
+    found: list[tuple[str, ast.AST]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, node))
+            found += [
+                (f"{node.module}.{alias.name}", node)
+                for alias in node.names
+                if f"{node.module}.{alias.name}" in known
+            ]
+    return found
+
+
+def _under(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def _reach(start: set[str]) -> dict[str, str]:
+    """Every core module imported, directly or not, from `start`, with one module importing it."""
+    known = _core_names()
+    edges = {
+        _module_name(p): {n for n, _ in _imported_modules(ast.parse(p.read_text()), known)}
+        for p in _core_modules()
+    }
+    seen: dict[str, str] = {}
+    todo = list(start)
+    while todo:
+        here = todo.pop()
+        for name in sorted(edges.get(here, ())):
+            # `import core.sync.jobs` also runs `core.sync` and `core`: count every parent too.
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):
+                target = ".".join(parts[:i])
+                if target in known and target not in seen and target not in start:
+                    seen[target] = here
+                    todo.append(target)
+    return seen
+
+
+def test_core_never_imports_the_console():
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno} imports {name}"
+        for path in _core_modules()
+        for name, node in _imports(ast.parse(path.read_text()))
+        if _top(name) == "admin"
+    ]
+    assert offenders == []
+
+
+def test_the_console_mounts_itself_through_an_entry_point():
+    import importlib.metadata
+
+    from core.app import WEB_EXTENSIONS
+
+    found = {ep.name: ep.value for ep in importlib.metadata.entry_points(group=WEB_EXTENSIONS)}
+    assert found.get("console") == "admin:init_admin"
+
+
+def test_core_qbo_never_imports_core_sync_directly():
+    known = _core_names()
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno} imports {name}"
+        for path in _core_modules()
+        if _under(_module_name(path), "core.qbo") and _module_name(path) not in LEGACY_JOB_ALIASES
+        for name, node in _imported_modules(ast.parse(path.read_text()), known)
+        if _under(name, "core.sync")
+    ]
+    assert offenders == []
+
+
+def test_core_qbo_never_reaches_core_sync_through_other_modules():
+    start = {n for n in _core_names() if _under(n, "core.qbo")} - LEGACY_JOB_ALIASES
+    reached = _reach(start)
+    chains = []
+    for name in sorted(n for n in reached if _under(n, "core.sync")):
+        chain = [name]
+        while chain[-1] in reached:
+            chain.append(reached[chain[-1]])
+        chains.append(" <- ".join(chain))
+    assert chains == []
+
+
+def test_nothing_in_core_imports_a_legacy_job_alias():
+    known = _core_names()
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno} imports {name}"
+        for path in _core_modules()
+        for name, node in _imported_modules(ast.parse(path.read_text()), known)
+        if name in LEGACY_JOB_ALIASES
+    ]
+    assert offenders == []
+
+
+CLI = CORE / "cli"
+
+
+def _cli_modules() -> list[Path]:
+    return sorted(CLI.glob("*.py"))
+
+
+def test_the_cli_rules_see_the_package():
+    # Guards the two tests below against walking nothing.
+    names = {p.name for p in _cli_modules()}
+    assert {"__init__.py", "common.py", "sync.py", "bills.py", "outbox.py"} <= names
+
+
+def test_no_cli_module_imports_a_private_name_of_another():
+    offenders = []
+    for path in _cli_modules():
+        tree = ast.parse(path.read_text())
+        aliases: set[str] = set()  # local names bound to a CLI module (`from core.cli import x`)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and _under(node.module, "core"):
+                for alias in node.names:
+                    if alias.name.startswith("_"):
+                        offenders.append(
+                            f"{path.name}:{node.lineno} imports {alias.name} from {node.module}"
+                        )
+                    if _under(f"{node.module}.{alias.name}", "core.cli"):
+                        aliases.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if _under(alias.name, "core.cli"):
+                        aliases.add(alias.asname or alias.name)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+            ):
+                offenders.append(f"{path.name}:{node.lineno} reads {node.value.id}.{node.attr}")
+    assert offenders == []
+
+
+def test_cli_command_modules_share_only_common():
+    offenders = []
+    for path in _cli_modules():
+        if path.name in {"__init__.py", "__main__.py", "common.py"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module == "core.cli":
+                names = [f"core.cli.{alias.name}" for alias in node.names]  # from core.cli import x
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [
+                f"{path.name}:{node.lineno} imports {name}"
+                for name in names
+                if _under(name, "core.cli") and name != "core.cli.common"
+            ]
+    assert offenders == []
+
+
+def test_cli_common_imports_no_command_module():
+    tree = ast.parse((CLI / "common.py").read_text())
+    assert [name for name, _ in _imports(tree) if _under(name, "core.cli")] == []

@@ -18,9 +18,9 @@ from core import namespace
 from core import runtime as runtime_mod
 from core.jobs import queues
 from core.jobs import tasks
+from core.jobs import webhooks
 from core.jobs.resilience import CostbridgeWorker
 from core.jobs.resilience import work_until_stopped
-from core.qbo import webhook_jobs
 
 log = logging.getLogger(__name__)
 SWEEP_STUCK_AFTER = 30.0
@@ -58,7 +58,7 @@ def schedule_sweep(rt: runtime_mod.Runtime) -> bool:
     queues.enqueue(
         rt.redis,
         queues.MAINTENANCE,
-        webhook_jobs.sweep_public,
+        webhooks.sweep_public,
         job_id=public_id,
         kwargs={},
         retry=None,

@@ -1,4 +1,4 @@
-"""The QuickBooks Online client: tokens, throttling, typed Faults, queries and schemas.
+"""The QuickBooks Online client: tokens, throttling, typed Faults and queries.
 
 Most callers need only `client_for(runtime, realm_id)`; the OAuth connect flow lives in
 `core.web.oauth`, the webhook receiver in `core.web.webhooks`.

@@ -11,7 +11,7 @@
    signs no timestamp, so that key is the replay defence (RELIABILITY.md §2, "Webhooks"), and
    a change older than what was already applied for its record is ignored. That commit is the
    acceptance; if the database cannot take it the answer is 503 and Intuit retries.
-4. Then one RQ job per realm (`core.qbo.webhook_jobs.process_changes`) gets the realm id, the
+4. Then one RQ job per realm (`core.jobs.webhooks.process_changes`) gets the realm id, the
    change list and the inbox row ids (strings and ints, no tokens), and the answer is 200 (Intuit
    wants it within 3 s). If queueing fails the rows stay stored and the answer is 503: Intuit's
    retry queues them, and so does the maintenance sweep.
@@ -40,7 +40,7 @@ from werkzeug.wrappers import Response
 
 from core import metrics
 from core.crypto import scrubbed_logger
-from core.qbo.webhook_inbox import queue_pending
+from core.jobs.webhooks import queue_pending
 from core.qbo.webhook_inbox import store_changes
 
 log = scrubbed_logger(__name__)

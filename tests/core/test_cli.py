@@ -181,3 +181,23 @@ def test_sweep_command_reports_what_it_put_back(monkeypatch, settings, redis_con
     result = CliRunner().invoke(main, ["sweep"])
     assert result.exit_code == 0, result.output
     assert "0 waiting push(es) found, 0 put back on the queue." in result.output
+
+
+def test_the_command_loads_no_metrics_library_web_app_or_emulator_before_a_command_runs():
+    # `costbridge web` and `worker` point prometheus_client at its folder before it is imported
+    # (core.serve.prepare_process): importing the command package must not import it first.
+    probe = (
+        "import sys, core.cli; "
+        "print(sorted(m for m in ('prometheus_client', 'flask', 'admin', 'sandbox', 'core.app') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_console_script_names_the_package_main():
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"]["costbridge"] == "core.cli:main"

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from core.cli import main
-from core.cli_push import parse_decimal
+from core.cli.common import parse_decimal
 from core.errors import CostbridgeError
 from core.models import OutboxEntry
 from core.models import OutboxState

@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from core import namespace
 from core.db import Base
+from core.jobs.webhooks import job_id_for
 from core.jobs.worker import public_sweep_job_id
 from core.jobs.worker import sweep_job_id
 from core.models import Install
 from core.qbo.book_close import BookClose
 from core.qbo.throttle import RealmThrottle
-from core.qbo.webhook_inbox import job_id_for
 
 REALM = "9130355377213776"
 

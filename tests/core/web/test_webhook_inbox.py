@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from core.db import make_engine
 from core.jobs import queues
+from core.jobs.webhooks import sweep_inbox
 from core.models import Actual
 from core.models import Company
 from core.models import ConnectionStatus
@@ -32,7 +33,6 @@ from core.models import SyncRun
 from core.models import WebhookDelivery
 from core.qbo import client_for
 from core.qbo.webhook_inbox import parse_when
-from core.qbo.webhook_inbox import sweep_inbox
 from core.runtime import Runtime
 from core.sync.engine import pull_company
 from core.web.webhooks import sign
@@ -266,7 +266,7 @@ def test_last_updated_times_are_read_in_both_formats(
 def test_the_sweep_deletes_handled_changes_after_thirty_days_and_keeps_waiting_ones(
     qbo_runtime: Runtime, committed_db: Session
 ) -> None:
-    from core.qbo.webhook_jobs import sweep_public
+    from core.jobs.webhooks import sweep_public
 
     now = dt.datetime.now(dt.UTC)
 

@@ -1,71 +1,26 @@
-"""`costbridge outbox`: the changes recorded for QuickBooks, from a terminal.
+"""`costbridge outbox list|retry|cancel`: the changes recorded for QuickBooks, from a terminal.
 
-Also what every push command shares about them: committing and queueing the recorded pushes
-(`core.jobs.tasks.enqueue_recorded`; the sweeper sends them if Redis is away) and a record's
-latest push as the lists show it. Errors and `--json` as in `core.cli_sync`.
+Support's view of the push: what waits, what was sent and the QuickBooks id it became, what was
+refused and why; retrying queues the rows again (the sweeper sends them if Redis is away).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 from typing import Any
 
 import click
 from sqlalchemy import select
 
-from core.cli_catalog import _JSON
-from core.cli_catalog import _show
-from core.cli_sync import _fails_cleanly
-from core.cli_sync import _runtime
+from core.cli.common import JSON
+from core.cli.common import fails_cleanly
+from core.cli.common import runtime
+from core.cli.common import send
+from core.cli.common import show
 from core.errors import CostbridgeError
 from core.models import OutboxEntry
 from core.models import OutboxState
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from core.runtime import Runtime
-
-__all__ = ["outbox", "sync_json"]
-
-
-# -- shared with the push commands --------------------------------------------------------------
-
-
-def _send(rt: Runtime, session: Session, entries: Sequence[OutboxEntry]) -> int:
-    """Commit, then queue the recorded pushes; how many jobs were queued."""
-    from core.jobs.tasks import enqueue_recorded
-
-    session.commit()
-    session.expire_all()  # what is shown next is what was stored (7.5 hours: "7.50")
-    return enqueue_recorded(rt, entries)
-
-
-def sync_json(session: Session, kind: str, local_id: int) -> dict[str, Any]:
-    """A record's latest recorded push: its state, the QBO id it became, the last error."""
-    from core.push.records import qbo_id_of
-
-    row = session.scalars(
-        select(OutboxEntry)
-        .where(OutboxEntry.local_kind == kind, OutboxEntry.local_id == local_id)
-        .order_by(OutboxEntry.id.desc())
-        .limit(1)
-    ).first()
-    return {
-        "sync_status": row.state.value if row else "not_recorded",
-        "outbox_id": row.id if row else None,
-        "qbo_id": qbo_id_of(session, kind, local_id),
-        "last_error": row.last_error if row else None,
-        "fix": row.fix if row else None,
-    }
-
-
-def _status_text(row: dict[str, Any]) -> str:
-    state = str(row["sync_status"]).replace("_", " ")
-    qbo = f"QBO {row['qbo_id']}" if row["qbo_id"] else "not in QBO"
-    error = f"  !! {row['last_error']} {row['fix'] or ''}".rstrip() if row["last_error"] else ""
-    return f"{state:<12} {qbo}{error}"
+__all__ = ["outbox"]
 
 
 # -- outbox -------------------------------------------------------------------------------------
@@ -80,15 +35,15 @@ def outbox() -> None:
 @click.option("--state", type=click.Choice([s.value for s in OutboxState]), help="Only these.")
 @click.option("--company", "company_id", type=int, help="Only this company's.")
 @click.option("--limit", default=500, show_default=True, type=click.IntRange(min=1))
-@_JSON
-@_fails_cleanly
+@JSON
+@fails_cleanly
 def outbox_list(state: str | None, company_id: int | None, limit: int, as_json: bool) -> None:
     """Outbox rows, newest first, with the QuickBooks id each produced and the last error."""
     from dataclasses import asdict
 
     from core.push.outbox import list_outbox
 
-    with _runtime() as rt, rt.sessions() as session:
+    with runtime() as rt, rt.sessions() as session:
         rows = list_outbox(session, state=state, company_id=company_id, limit=limit)
 
     def echo(r: dict[str, Any]) -> None:
@@ -99,14 +54,14 @@ def outbox_list(state: str | None, company_id: int | None, limit: int, as_json: 
             f"{r['local_kind']} {r['local_id']:<6} tries {r['attempts']}  {qbo}{error}"
         )
 
-    _show([asdict(r) for r in rows], as_json, echo)
+    show([asdict(r) for r in rows], as_json, echo)
 
 
 @outbox.command("retry")
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--failed", is_flag=True, help="Every failed or refused row.")
 @click.option("--company", "company_id", type=int, help="With --failed: only this company's.")
-@_fails_cleanly
+@fails_cleanly
 def outbox_retry(ids: tuple[int, ...], failed: bool, company_id: int | None) -> None:
     """Send failed, refused or unknown rows again (an unknown one is looked up in QBO first)."""
     from core.push.outbox import retry
@@ -114,7 +69,7 @@ def outbox_retry(ids: tuple[int, ...], failed: bool, company_id: int | None) -> 
 
     if bool(ids) == failed:
         raise CostbridgeError("Say what to retry.", fix="Give outbox row ids, or --failed.")
-    with _runtime() as rt, rt.sessions() as session:
+    with runtime() as rt, rt.sessions() as session:
         known = set(session.scalars(select(OutboxEntry.id).where(OutboxEntry.id.in_(ids))))
         missing = [i for i in ids if i not in known]
         if missing:
@@ -126,18 +81,18 @@ def outbox_retry(ids: tuple[int, ...], failed: bool, company_id: int | None) -> 
             row = session.get(OutboxEntry, row_id)
             state = row.state.value.replace("_", " ") if row else "gone"
             click.echo(f"!! outbox row {row_id} is {state}: not sent again.", err=True)
-        queued = _send(rt, session, again)
+        queued = send(rt, session, again)
     click.echo(f"costbridge: {len(again)} row(s) put back to be sent, {queued} push job(s) queued.")
 
 
 @outbox.command("cancel")
 @click.argument("outbox_id", type=int)
-@_fails_cleanly
+@fails_cleanly
 def outbox_cancel(outbox_id: int) -> None:
     """Never send a row (refused while it is being sent, or once it was sent)."""
     from core.push.outbox import cancel
 
-    with _runtime() as rt, rt.sessions() as session:
+    with runtime() as rt, rt.sessions() as session:
         row = cancel(session, outbox_id)
         session.commit()
         click.echo(

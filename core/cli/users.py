@@ -1,4 +1,4 @@
-"""`costbridge users`: make and list the people who sign in to the console."""
+"""`costbridge users create|list`: the people who sign in to the console."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from core.errors import CostbridgeError
+from core.cli.common import fails_cleanly
+from core.cli.common import runtime
 
 __all__ = ["users"]
 
@@ -30,27 +31,19 @@ def users() -> None:
     is_flag=True,
     help="Read the password from the first line of standard input instead of a prompt.",
 )
+@fails_cleanly
 def users_create(email: str, role: str, password_stdin: bool) -> None:
     """Add a user who can sign in to the console (the first one: `--role admin`)."""
-    from core.cli import _settings
-    from core.runtime import Runtime
     from core.users import create_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    rt = Runtime.build(_settings())
-    try:
-        with rt.sessions() as session:
-            user = create_user(session, email, password, role)
-            session.commit()
-            click.echo(f"costbridge: user {user.email} created with role {user.role.value}.")
-    except CostbridgeError as exc:
-        click.echo(f"costbridge: {exc.message} {exc.fix}".rstrip(), err=True)
-        sys.exit(1)
-    finally:
-        rt.close()
+    with runtime() as rt, rt.sessions() as session:
+        user = create_user(session, email, password, role)
+        session.commit()
+        click.echo(f"costbridge: user {user.email} created with role {user.role.value}.")
 
 
 @users.command("list")
@@ -58,16 +51,10 @@ def users_list() -> None:
     """Every user with their role and last sign-in."""
     from sqlalchemy import select
 
-    from core.cli import _settings
     from core.models import User
-    from core.runtime import Runtime
 
-    rt = Runtime.build(_settings())
-    try:
-        with rt.sessions() as session:
-            for user in session.scalars(select(User).order_by(User.email)):
-                seen = user.last_sign_in_at.isoformat() if user.last_sign_in_at else "never"
-                state = "" if user.active else "  (disabled)"
-                click.echo(f"{user.email:<40} {user.role.value:<8} last sign-in {seen}{state}")
-    finally:
-        rt.close()
+    with runtime() as rt, rt.sessions() as session:
+        for user in session.scalars(select(User).order_by(User.email)):
+            seen = user.last_sign_in_at.isoformat() if user.last_sign_in_at else "never"
+            state = "" if user.active else "  (disabled)"
+            click.echo(f"{user.email:<40} {user.role.value:<8} last sign-in {seen}{state}")

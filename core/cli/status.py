@@ -1,33 +1,22 @@
-"""Operator commands and start-up for long-running processes (`costbridge status`, web, worker)."""
+"""`costbridge status`: is this install ready, and how is each company's QuickBooks link?"""
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import click
 
+from core.cli.common import JSON
+from core.cli.common import dump
 from core.config import Settings
 from core.errors import ConfigError
 
-__all__ = ["prepare_process", "status"]
-
-
-def prepare_process(settings: Settings) -> None:
-    """Logging and the metrics directory for `costbridge web` and `costbridge worker`.
-
-    Runs before anything imports `prometheus_client` (see `core.serve.use_metrics_dir`).
-    """
-    from core.logging_setup import configure_logging
-    from core.serve import use_metrics_dir
-
-    use_metrics_dir(settings)
-    configure_logging(settings)
+__all__ = ["status"]
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@JSON
 def status(as_json: bool) -> None:
     """Database, migrations and Redis, then each company's QuickBooks connection and last sync.
 
@@ -66,7 +55,7 @@ def status(as_json: bool) -> None:
                 for c in companies
             ],
         }
-        click.echo(json.dumps(body, indent=2))
+        dump(body)
     else:
         for check in checks:
             words = "ok" if check.ok else f"FAILING: {check.reason}"
