@@ -128,16 +128,19 @@ class PluginManager(pluggy.PluginManager):
         claims: dict[tuple[str, str], list[str]] = {}
         for name, info in infos.items():
             for spec in info.push_kinds:
-                claims.setdefault(("push kind", spec.kind), []).append(name)
-                claims.setdefault(("local record", spec.record), []).append(name)
-        for (what, value), names in sorted(claims.items()):
+                claims.setdefault(("declare the push kind", spec.kind), []).append(name)
+                claims.setdefault(("read the local record", spec.record), []).append(name)
+        # Kinds first: a plugin copying another's kind is told so, not that both read its record.
+        for (what, value), names in sorted(
+            claims.items(), key=lambda c: (c[0][0] != "declare the push kind", c[0])
+        ):
             if len(names) < 2:
                 continue
             who = sorted(set(names))
             reason = (
-                f"{who[0]} declares the {what} {value!r} twice"
+                f"{who[0]} has two push kinds that {what} {value!r}"
                 if len(who) == 1
-                else f"{' and '.join(who)} each declare the {what} {value!r}"
+                else f"{' and '.join(who)} each {what} {value!r}"
             )
             for name in who:
                 if infos.pop(name, None) is not None:

@@ -25,6 +25,7 @@ from core.errors import NeedsAdmin
 from core.errors import Rejected
 from core.files import FileStore
 from core.files import check_file
+from core.mapping.payloads import money
 from core.models import Attachment
 from core.models import AttachmentOrigin
 from core.models import Bill
@@ -246,8 +247,6 @@ def create_invoice(
 
 
 def _invoice_lines(lines: Sequence[LineInput], markup_percent: Decimal) -> list[InvoiceLine]:
-    from core.push.payloads import money
-
     return [
         InvoiceLine(
             position=i,
