@@ -10,6 +10,7 @@ import pytest
 from rq import SimpleWorker
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.utils import import_attribute
 from sqlalchemy import select
 
 from core.db import utcnow
@@ -355,3 +356,46 @@ def test_workers_sweep_periodically(runtime, redis_conn):
     finally:
         stop.set()
         thread.join(5)
+
+
+def test_new_pushes_are_queued_under_the_job_entry_point(
+    committed_db, qbo_runtime, books, project_factory
+):
+    entry, run = _bill(committed_db, qbo_runtime, books, project_factory)
+    job = queueing.enqueue_push(qbo_runtime, entry, run)
+    assert job.func_name == "core.jobs.push_jobs.push_outbox"
+    assert import_attribute(job.func_name) is push_jobs.push_outbox
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("core.jobs.tasks.push_outbox", "core.jobs.push_jobs.push_outbox"),
+        ("core.jobs.tasks.sweep", "core.jobs.push_jobs.sweep"),
+        ("core.jobs.tasks.sweep_outbox", "core.jobs.push_jobs.sweep_outbox"),
+        ("core.qbo.webhook_jobs.process_changes", "core.jobs.webhook_jobs.process_changes"),
+        ("core.qbo.webhook_jobs.sweep_public", "core.jobs.webhook_jobs.sweep_public"),
+    ],
+)
+def test_job_names_queued_before_the_move_resolve_to_the_same_functions(old, new):
+    assert import_attribute(old) is import_attribute(new)
+
+
+def test_a_push_queued_under_its_old_name_is_still_delivered_once(
+    committed_db, qbo_runtime, books, project_factory
+):
+    # What a worker of the new release finds in Redis after an upgrade.
+    entry, run = _bill(committed_db, qbo_runtime, books, project_factory)
+    queues.enqueue(
+        qbo_runtime.redis,
+        queues.PUSH,
+        "core.jobs.tasks.push_outbox",
+        job_id=queueing.push_job_id(qbo_runtime, entry.id),
+        kwargs={"outbox_id": entry.id, "run_id": run.id},
+        retry=None,
+    )
+    _work(qbo_runtime)
+    committed_db.expire_all()
+    assert committed_db.get(OutboxEntry, entry.id).state == OutboxState.DONE
+    assert committed_db.get(SyncRun, run.id).state == RunState.SUCCEEDED
+    assert len(_qbo_bills(books)) == 1
