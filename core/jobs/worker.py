@@ -18,9 +18,9 @@ from core import namespace
 from core import runtime as runtime_mod
 from core.jobs import push_jobs
 from core.jobs import queues
-from core.jobs import webhook_jobs
 from core.jobs.resilience import CostbridgeWorker
 from core.jobs.resilience import work_until_stopped
+from core.qbo import webhook_jobs
 
 log = logging.getLogger(__name__)
 SWEEP_STUCK_AFTER = 30.0

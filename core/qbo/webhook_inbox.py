@@ -210,11 +210,6 @@ def job_id_for(rt: Runtime, realm_id: str, ids: Iterable[int]) -> str:
     return namespace.job_id(rt.install_id, "webhook", realm_id, digest)
 
 
-#: The job that records one realm's changes and asks for its pull (named by path: it lives in
-#: `core.jobs`, above this package and the sync engine).
-PROCESS_CHANGES_JOB = "core.jobs.webhook_jobs.process_changes"
-
-
 def queue_pending(rt: Runtime, pending: dict[str, list[int]]) -> int:
     """Queue one webhook job per realm for these inbox rows, then mark them `queued`.
 
@@ -224,6 +219,7 @@ def queue_pending(rt: Runtime, pending: dict[str, list[int]]) -> int:
         How many changes were queued.
     """
     from core.jobs import queues
+    from core.qbo import webhook_jobs
 
     queued = 0
     for realm, ids in pending.items():
@@ -244,7 +240,7 @@ def queue_pending(rt: Runtime, pending: dict[str, list[int]]) -> int:
         job = queues.enqueue(
             rt.redis,
             queues.WEBHOOKS,
-            PROCESS_CHANGES_JOB,
+            webhook_jobs.process_changes,
             job_id=job_id,
             kwargs={"realm_id": realm, "changes": changes, "inbox_ids": row_ids},
             meta={"realm_id": realm, "kind": "webhook"},

@@ -11,7 +11,7 @@
    signs no timestamp, so that key is the replay defence (RELIABILITY.md §2, "Webhooks"), and
    a change older than what was already applied for its record is ignored. That commit is the
    acceptance; if the database cannot take it the answer is 503 and Intuit retries.
-4. Then one RQ job per realm (`core.jobs.webhook_jobs.process_changes`) gets the realm id, the
+4. Then one RQ job per realm (`core.qbo.webhook_jobs.process_changes`) gets the realm id, the
    change list and the inbox row ids (strings and ints, no tokens), and the answer is 200 (Intuit
    wants it within 3 s). If queueing fails the rows stay stored and the answer is 503: Intuit's
    retry queues them, and so does the maintenance sweep.

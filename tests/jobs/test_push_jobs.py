@@ -373,8 +373,6 @@ def test_new_pushes_are_queued_under_the_job_entry_point(
         ("core.jobs.tasks.push_outbox", "core.jobs.push_jobs.push_outbox"),
         ("core.jobs.tasks.sweep", "core.jobs.push_jobs.sweep"),
         ("core.jobs.tasks.sweep_outbox", "core.jobs.push_jobs.sweep_outbox"),
-        ("core.qbo.webhook_jobs.process_changes", "core.jobs.webhook_jobs.process_changes"),
-        ("core.qbo.webhook_jobs.sweep_public", "core.jobs.webhook_jobs.sweep_public"),
     ],
 )
 def test_job_names_queued_before_the_move_resolve_to_the_same_functions(old, new):

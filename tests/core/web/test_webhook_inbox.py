@@ -266,7 +266,7 @@ def test_last_updated_times_are_read_in_both_formats(
 def test_the_sweep_deletes_handled_changes_after_thirty_days_and_keeps_waiting_ones(
     qbo_runtime: Runtime, committed_db: Session
 ) -> None:
-    from core.jobs.webhook_jobs import sweep_public
+    from core.qbo.webhook_jobs import sweep_public
 
     now = dt.datetime.now(dt.UTC)
 
