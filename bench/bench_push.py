@@ -285,12 +285,12 @@ def _worker_child(settings: Settings, profile: str, ready: Any) -> None:
 
 
 def _costbridge(rt: Any, ctl: Control, books: Books) -> Side:
-    from core.jobs.tasks import enqueue_recorded
     from core.models import Bill
     from core.models import OutboxEntry
     from core.models import OutboxState
     from core.models import Project
     from core.models import Vendor
+    from core.push.queueing import enqueue_recorded
     from core.push.records import LineInput
     from core.push.records import create_bill
     from core.qbo.throttle import RealmThrottle

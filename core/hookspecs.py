@@ -84,13 +84,13 @@ def actual_lines(  # type: ignore[empty-body]
 
 @hookspec(firstresult=True)
 def push_payload(record: LocalRecord, lookups: PushLookups) -> QboPayload | None:
-    """Map one local record (or file) of an entity this plugin owns to the QBO payload to send.
+    """Map one local record (or file) of a push kind this plugin declares to the QBO payload.
 
-    Called by the push job on the one enabled plugin owning the outbox row's entity (for a
-    file: the entity of the record it is attached to), for creates and edits; deletes need no
-    payload. Pure: no I/O, no session, no clock. The core sends the payload with the write's
-    idempotency key as `requestid`, keeps the QBO id and SyncToken, and on an edit answered by
-    a stale-object Fault reads the record again and calls this hook once more.
+    Called by the push job on the plugin declaring the outbox row's push kind
+    (`PluginInfo.push_kinds`), when it is enabled for the project, for creates and edits;
+    deletes need no payload. Pure: no I/O, no session, no clock. The core sends the payload
+    with the write's idempotency key as `requestid`, keeps the QBO id and SyncToken, and on an
+    edit answered by a stale-object Fault reads the record again and calls this hook once more.
 
     Args:
         record: A `LocalBill`, `LocalInvoice`, `LocalTimeEntry` or `LocalFile`.

@@ -116,7 +116,35 @@ class PluginManager(pluggy.PluginManager):
                         f"{both} both claim the QBO entity {entity}; neither is loaded "
                         "(uninstall or block one of them)",
                     )
+        self._refuse_shared_push_kinds(infos)
         return infos
+
+    def _refuse_shared_push_kinds(self, infos: dict[str, PluginInfo]) -> None:
+        """Refuse plugins declaring a push kind, or reading a local record, another one does.
+
+        Which plugin sends a kind (or which kind a new local record becomes) must never depend
+        on load order: every plugin in such a clash is refused, like an entity claimed twice.
+        """
+        claims: dict[tuple[str, str], list[str]] = {}
+        for name, info in infos.items():
+            for spec in info.push_kinds:
+                claims.setdefault(("declare the push kind", spec.kind), []).append(name)
+                claims.setdefault(("read the local record", spec.record), []).append(name)
+        # Kinds first: a plugin copying another's kind is told so, not that both read its record.
+        for (what, value), names in sorted(
+            claims.items(), key=lambda c: (c[0][0] != "declare the push kind", c[0])
+        ):
+            if len(names) < 2:
+                continue
+            who = sorted(set(names))
+            reason = (
+                f"{who[0]} has two push kinds that {what} {value!r}"
+                if len(who) == 1
+                else f"{' and '.join(who)} each {what} {value!r}"
+            )
+            for name in who:
+                if infos.pop(name, None) is not None:
+                    self._fail(name, f"{reason}; not loaded (uninstall or block one of them)")
 
     def setting_specs(self) -> dict[str, tuple[str, SettingSpec]]:
         """Every setting by key, with who declares it: a plugin's name, or `CORE`."""

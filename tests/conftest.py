@@ -28,7 +28,7 @@ CALENDAR_SENSITIVE = (
     "tests/core/test_cli_push.py",
     "tests/core/test_clock_skew.py",
     "tests/core/test_project_settings.py",
-    "tests/jobs/test_tasks.py",
+    "tests/jobs/test_push_jobs.py",
 )
 
 

@@ -44,14 +44,14 @@ from core import migrate
 from core import runtime as runtime_mod
 from core.config import Settings
 from core.db import make_engine
-from core.jobs import tasks
+from core.markers import marker
 from core.models import Company
 from core.models import OutboxEntry
 from core.models import OutboxState
 from core.models import Project
 from core.plugins import make_plugin_manager
+from core.push import queueing
 from core.push import records
-from core.push.outbox import marker
 from core.push.records import LineInput
 from core.runtime import Runtime
 from costbridge_testing.sandbox import CLIENT_ID
@@ -224,7 +224,7 @@ def run(scenario: str, bills: int, seed: int, work: Path, timeout: float) -> dic
                 )
                 recorded += entries
             session.commit()
-        tasks.enqueue_recorded(rt, recorded)
+        queueing.enqueue_recorded(rt, recorded)
         if scenario == "no-requestid":
             control.honour_request_ids(False)
         # QBO commits, then answers late: a kill often lands between send and answer.

@@ -1,7 +1,7 @@
 """Bills (with files), client invoices and time entries, created through the push recording.
 
 Every create, edit and delete goes through `core.push.records` (which records the outbox row in
-the same transaction), then `core.jobs.tasks.enqueue_recorded` after the commit. Each row shows
+the same transaction), then `core.push.queueing.enqueue_recorded` after the commit. Each row shows
 its sync status, its QBO id and the last error in words; "Push now" only sends again what was
 recorded (a failed or waiting change): it never records a push the project's settings did not
 ask for (time entries, for one, are never pushed retroactively).
@@ -34,7 +34,6 @@ from admin.pages.common import project_from_request
 from admin.pages.common import runtime
 from core.errors import CostbridgeError
 from core.files import store_for
-from core.jobs.tasks import enqueue_recorded
 from core.models import Attachment
 from core.models import Bill
 from core.models import CostCode
@@ -46,8 +45,10 @@ from core.models import Project
 from core.models import Role
 from core.models import TimeEntry
 from core.models import Vendor
+from core.plugins import PluginManager
 from core.push import outbox
 from core.push import records
+from core.push.queueing import enqueue_recorded
 from core.push.records import LineInput
 from core.web.ids import parse_id
 from core.web.ids import required_id
@@ -250,18 +251,19 @@ class _DocView(PerProject, LocalBaseView):
 
     def _delete(
         self,
-        remove: Callable[[Session, Any], Sequence[OutboxEntry]],
+        remove: Callable[[Session, PluginManager, Any], Sequence[OutboxEntry]],
         done: str,
         refusable: bool = True,
     ) -> Any:
         """Delete the record named by `id` through `remove`, then back to the project's list."""
         row = self._one()
         session = db()
+        pm = runtime().pm
         project_id = row.project_id
         if refusable:
-            _recorded(session, lambda: (remove(session, row), done))
+            _recorded(session, lambda: (remove(session, pm, row), done))
         else:
-            _after(session, remove(session, row), done)
+            _after(session, remove(session, pm, row), done)
         return _back(project_id)
 
     @expose("/push", methods=("POST",))
@@ -340,7 +342,12 @@ class BillsView(_DocView):
                 )
             else:
                 entries = records.edit_bill(
-                    session, bill, lines=_lines(session, project), vendor_id=vendor.id, **header
+                    session,
+                    rt.pm,
+                    bill,
+                    lines=_lines(session, project),
+                    vendor_id=vendor.id,
+                    **header,
                 )
             store = store_for(rt.settings.instance_path)
             for upload in request.files.getlist("files"):

@@ -18,12 +18,12 @@ from admin.pages.common import db
 from admin.pages.common import runtime
 from core.errors import CostbridgeError
 from core.jobs import board
-from core.jobs.tasks import enqueue_recorded
 from core.models import OutboxState
 from core.models import Project
 from core.models import Role
 from core.models import SyncRun
 from core.push import outbox
+from core.push.queueing import enqueue_recorded
 from core.web.ids import optional_id
 from core.web.ids import required_id
 

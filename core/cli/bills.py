@@ -248,7 +248,9 @@ def bills_edit(
                 "Nothing to change.",
                 fix="Give --vendor, --date, --line, --attach or another option.",
             )
-        entries = edit_bill(session, bill, lines=new_lines, **fields) if fields or lines else []
+        entries = (
+            edit_bill(session, rt.pm, bill, lines=new_lines, **fields) if fields or lines else []
+        )
         entries += _attach(rt, session, bill, files)
         recorded(
             rt,
@@ -270,7 +272,7 @@ def bills_delete(bill_id: int) -> None:
     from core.push.records import delete_bill
 
     with runtime() as rt, rt.sessions() as session:
-        entries = delete_bill(session, _bill(session, bill_id))
+        entries = delete_bill(session, rt.pm, _bill(session, bill_id))
         queued = send(rt, session, entries)
     tail = "deleting it in QuickBooks too" if entries else "it was never in QuickBooks"
     click.echo(f"costbridge: bill {bill_id} deleted; {tail} ({queued} push job(s) queued).")

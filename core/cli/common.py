@@ -426,7 +426,7 @@ def send(rt: Runtime, session: Session, entries: Sequence[OutboxEntry]) -> int:
 
     When Redis is away nothing is lost: the rows stay pending and the sweeper sends them.
     """
-    from core.jobs.tasks import enqueue_recorded
+    from core.push.queueing import enqueue_recorded
 
     session.commit()
     session.expire_all()  # what is shown next is what was stored (7.5 hours: "7.50")

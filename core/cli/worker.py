@@ -85,14 +85,14 @@ def worker(
 @click.command()
 def sweep() -> None:
     """Re-enqueue every push and pull Redis may have lost (workers also do this every 15 s)."""
-    from core.jobs import tasks
+    from core.jobs import push_jobs
     from core.jobs.webhooks import sweep_public
     from core.runtime import install
 
     with runtime() as rt:
         install(rt)
         try:
-            result = tasks.sweep()
+            result = push_jobs.sweep()
             public = sweep_public()
         finally:
             install(None)

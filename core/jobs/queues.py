@@ -65,7 +65,7 @@ LIVE_STATES = frozenset(
 def enqueue(
     connection: Redis,
     queue_name: str,
-    func: Callable[..., Any],
+    func: Callable[..., Any] | str,
     *,
     job_id: str,
     kwargs: dict[str, Any],
@@ -76,6 +76,9 @@ def enqueue(
 ) -> Job | None:
     """Enqueue `func(**kwargs)` under a deterministic id; None if that job is already queued.
 
+    `func` is the job function or its dotted path (a layer below the job functions names them
+    by path, as RQ stores them).
+
     "Already queued" means a job of that id is queued, started, deferred or scheduled. One that
     ended (finished with its result kept, failed, stopped, cancelled) is deleted and the new
     one queued in its place: RQ keeps ended jobs for minutes to weeks, and `unique=True` alone
@@ -84,10 +87,12 @@ def enqueue(
     Call this only after the transaction that wrote the run or outbox row has committed; the
     sweeper re-enqueues whatever Redis loses.
     """
+    # RQ types its function argument as a constrained TypeVar (a function or a dotted path).
+    target: Any = func
     for _ in range(3):
         try:
             return queue(queue_name, connection).enqueue_call(
-                func,
+                target,
                 kwargs=kwargs,
                 job_id=job_id,
                 meta=job_meta(meta),  # carries the queueing request's id into the job's log lines

@@ -16,8 +16,8 @@ from rq.serializers import JSONSerializer
 
 from core import namespace
 from core import runtime as runtime_mod
+from core.jobs import push_jobs
 from core.jobs import queues
-from core.jobs import tasks
 from core.jobs import webhooks
 from core.jobs.resilience import CostbridgeWorker
 from core.jobs.resilience import work_until_stopped
@@ -45,7 +45,7 @@ def schedule_sweep(rt: runtime_mod.Runtime) -> bool:
     job = queues.enqueue(
         rt.redis,
         queues.MAINTENANCE,
-        tasks.sweep,
+        push_jobs.sweep,
         job_id=sweep_id,
         kwargs={},
         retry=None,

@@ -9,7 +9,7 @@ own key; an edit made while an earlier one has not started yet rides on that one
 the record as it is then).
 
 Support's calls (`list_outbox`, `retry`, `cancel`) live here too; enqueueing happens after the
-commit (`core.jobs.tasks.enqueue_recorded`), and the sweeper puts back whatever Redis lost.
+commit (`core.push.queueing.enqueue_recorded`), and the sweeper puts back whatever Redis lost.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import NeedsAdmin
+from core.markers import MARKER_PREFIX
+from core.markers import marker
 from core.models import Attachment
 from core.models import AttachmentOrigin
 from core.models import Bill
@@ -33,22 +35,33 @@ from core.models import OutboxState
 from core.models import Project
 from core.models import RemoteMapping
 from core.models import TimeEntry
+from core.plugins import PluginManager
+from core.push.kinds import PushKinds
 
 Operation = Literal["create", "update", "delete"]
+#: The core's local records that are pushed (`core.push.readers` reads each).
 Pushable = Bill | Invoice | TimeEntry | Attachment
 
-#: local kind -> (QBO entity, the project setting that must be on for it to be pushed).
-KINDS: dict[str, tuple[str, str]] = {
-    "bill": ("Bill", "push_bills"),
-    "invoice": ("Invoice", "send_invoices"),
-    "time_entry": ("TimeActivity", "time_tracking"),
-    "attachment": ("Attachable", "push_bill_attachments"),
-}
 #: Rows a new change must wait behind (an earlier write of the same record still under way).
 OPEN = (OutboxState.PENDING, OutboxState.IN_FLIGHT, OutboxState.UNKNOWN, OutboxState.BLOCKED)
 #: Rows support may send again.
 RETRYABLE = (OutboxState.FAILED, OutboxState.NEEDS_ADMIN, OutboxState.UNKNOWN)
-MARKER_PREFIX = "cb-"
+
+__all__ = [
+    "MARKER_PREFIX",
+    "OPEN",
+    "RETRYABLE",
+    "OutboxRow",
+    "cancel",
+    "idempotency_key",
+    "list_outbox",
+    "marker",
+    "open_predecessors",
+    "open_writes",
+    "record_change",
+    "retry",
+    "retry_failed",
+]
 
 
 def idempotency_key(
@@ -59,27 +72,12 @@ def idempotency_key(
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:36]
 
 
-def marker(key: str) -> str:
-    """The text written into the QBO record so an unknown outcome can be looked up by it."""
-    return f"{MARKER_PREFIX}{key}"
-
-
-def kind_of(record: Pushable) -> str:
-    """The outbox kind of a local record."""
-    if isinstance(record, Bill):
-        return "bill"
-    if isinstance(record, Invoice):
-        return "invoice"
-    if isinstance(record, TimeEntry):
-        return "time_entry"
-    return "attachment"
-
-
 def record_change(
     session: Session,
     record: Pushable,
     operation: Operation,
     *,
+    pm: PluginManager,
     company_id: int | None = None,
 ) -> OutboxEntry | None:
     """Write the outbox row for one create, edit or delete of a pushable record (or file).
@@ -93,19 +91,22 @@ def record_change(
         session: The caller's session; the caller commits.
         record: The `Bill`, `Invoice`, `TimeEntry` or `Attachment`.
         operation: `create`, `update` or `delete`.
+        pm: The plugin manager: the plugins' push kinds say which kind the record is.
         company_id: The record's company, when the caller already knows it.
 
     Returns:
         The new outbox row, or None when none was needed (also for a file pulled from QBO:
-        those are never pushed back).
+        those are never pushed back, and for a record no loaded plugin sends).
     """
     if isinstance(record, Attachment) and (
         record.origin == AttachmentOrigin.QBO or record.read_only
     ):
         # A file pulled from QBO is a read-only copy of an Attachable already there.
         return None
-    kind = kind_of(record)
-    entity = KINDS[kind][0]
+    push_kind = PushKinds.of(pm).kind_of(record)
+    if push_kind is None:
+        return None
+    kind, entity = push_kind.name, push_kind.entity
     project = session.get(Project, record.project_id)
     if project is None:
         raise NeedsAdmin("This record does not belong to a project any more.")
@@ -223,7 +224,7 @@ def retry(session: Session, ids: Iterable[int]) -> list[OutboxEntry]:
     """Put failed, refused or unknown rows back to be sent; returns the rows that go again.
 
     An unknown row keeps its attempt count, so its next attempt looks QBO up first. Enqueue the
-    returned rows after committing (`core.jobs.tasks.enqueue_recorded`).
+    returned rows after committing (`core.push.queueing.enqueue_recorded`).
     """
     rows = session.scalars(select(OutboxEntry).where(OutboxEntry.id.in_(list(ids)))).all()
     again = []
@@ -268,12 +269,19 @@ def cancel(session: Session, outbox_id: int) -> OutboxEntry:
 
 def open_predecessors(session: Session, entry: OutboxEntry) -> Sequence[OutboxEntry]:
     """Earlier writes of the same record that are not finished (this one waits for them)."""
-    return session.scalars(
-        select(OutboxEntry).where(
-            OutboxEntry.company_id == entry.company_id,
-            OutboxEntry.local_kind == entry.local_kind,
-            OutboxEntry.local_id == entry.local_id,
-            OutboxEntry.id < entry.id,
-            OutboxEntry.state.in_(OPEN),
-        )
-    ).all()
+    return open_writes(session, entry.company_id, entry.local_kind, entry.local_id, before=entry.id)
+
+
+def open_writes(
+    session: Session, company_id: int, local_kind: str, local_id: int, *, before: int | None = None
+) -> Sequence[OutboxEntry]:
+    """Writes of one record that are not finished (only those before row `before`, if given)."""
+    stmt = select(OutboxEntry).where(
+        OutboxEntry.company_id == company_id,
+        OutboxEntry.local_kind == local_kind,
+        OutboxEntry.local_id == local_id,
+        OutboxEntry.state.in_(OPEN),
+    )
+    if before is not None:
+        stmt = stmt.where(OutboxEntry.id < before)
+    return session.scalars(stmt).all()

@@ -1,10 +1,12 @@
 """Creating, editing and deleting pushable records: the calls the admin console and CLI make.
 
 Each function changes the local record and records the push (`outbox.record_change`) in the
-caller's transaction; the caller commits and then calls `core.jobs.tasks.enqueue_recorded`
-with the returned outbox rows (the sweeper sends them anyway if it does not). A record is
-recorded for QBO only while its project's toggle is on; time entries only when time tracking
-was on at the moment they were created (never retroactive).
+caller's transaction; the caller commits and then calls `core.push.queueing.enqueue_recorded`
+with the returned outbox rows (the sweeper sends them anyway if it does not). A new record is
+recorded for QBO only while the toggles of its push kind are on for its project; for a kind
+sent only after its toggle (time entries), only when that toggle was on at the moment the record
+was made (never retroactive). Which kind a record is, and its toggles, come from the plugin
+that declares it (`core.push.kinds`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from core.errors import NeedsAdmin
 from core.errors import Rejected
 from core.files import FileStore
 from core.files import check_file
+from core.mapping.payloads import money
 from core.models import Attachment
 from core.models import AttachmentOrigin
 from core.models import Bill
@@ -34,11 +37,12 @@ from core.models import InvoiceStatus
 from core.models import OutboxEntry
 from core.models import Project
 from core.models import RemoteMapping
-from core.models import SettingChange
 from core.models import TimeEntry
 from core.models import Vendor
 from core.plugins import PluginManager
 from core.project_settings import effective_settings
+from core.push.kinds import PushKinds
+from core.push.kinds import records_now
 from core.push.outbox import record_change
 
 
@@ -53,10 +57,6 @@ class LineInput:
     markup_amount: Decimal = Decimal("0.00")
 
 
-def _on(pm: PluginManager, project: Project, key: str) -> bool:
-    return bool(effective_settings(pm, project).get(key))
-
-
 def _project(session: Session, project_id: int) -> Project:
     project = session.get(Project, project_id)
     if project is None:
@@ -64,9 +64,11 @@ def _project(session: Session, project_id: int) -> Project:
     return project
 
 
-def _deleted(session: Session, record: Bill | Invoice | TimeEntry) -> list[OutboxEntry]:
+def _deleted(
+    session: Session, pm: PluginManager, record: Bill | Invoice | TimeEntry
+) -> list[OutboxEntry]:
     """Record a record's delete (before it goes, so the outbox knows what it was), then delete."""
-    entries = _recorded(record_change(session, record, "delete"))
+    entries = _recorded(record_change(session, record, "delete", pm=pm))
     session.delete(record)
     session.flush()
     return entries
@@ -74,6 +76,20 @@ def _deleted(session: Session, record: Bill | Invoice | TimeEntry) -> list[Outbo
 
 def _recorded(entry: OutboxEntry | None) -> list[OutboxEntry]:
     return [entry] if entry is not None else []
+
+
+def _created(
+    session: Session,
+    pm: PluginManager,
+    project: Project,
+    record: Bill | Invoice | TimeEntry | Attachment,
+    created_at: dt.datetime | None = None,
+) -> list[OutboxEntry]:
+    """Record a new record's create, if its push kind is on for the project (see the top)."""
+    kind = PushKinds.of(pm).kind_of(record)
+    if kind is None or not records_now(session, pm, project, kind, created_at or utcnow()):
+        return []
+    return _recorded(record_change(session, record, "create", pm=pm))
 
 
 # -- bills ------------------------------------------------------------------------------------
@@ -91,7 +107,7 @@ def create_bill(
     due_date: dt.date | None = None,
     memo: str | None = None,
 ) -> tuple[Bill, list[OutboxEntry]]:
-    """A new bill; recorded for QBO when "push bills" is on. Returns it and its outbox rows."""
+    """A new bill; recorded for QBO when its push kind is on. Returns it and its outbox rows."""
     if vendor.company_id != project.company_id:
         raise NeedsAdmin("That vendor belongs to another company.")
     bill = Bill(
@@ -105,9 +121,7 @@ def create_bill(
     bill.lines = _bill_lines(lines)
     session.add(bill)
     session.flush()
-    if not _on(pm, project, "push_bills"):
-        return bill, []
-    return bill, _recorded(record_change(session, bill, "create"))
+    return bill, _created(session, pm, project, bill)
 
 
 def _bill_lines(lines: Sequence[LineInput]) -> list[BillLine]:
@@ -125,6 +139,7 @@ def _bill_lines(lines: Sequence[LineInput]) -> list[BillLine]:
 
 def edit_bill(
     session: Session,
+    pm: PluginManager,
     bill: Bill,
     *,
     lines: Sequence[LineInput] | None = None,
@@ -141,12 +156,12 @@ def edit_bill(
         bill.lines = _bill_lines(lines)
     bill.updated_at = utcnow()
     session.flush()
-    return _recorded(record_change(session, bill, "update"))
+    return _recorded(record_change(session, bill, "update", pm=pm))
 
 
-def delete_bill(session: Session, bill: Bill) -> list[OutboxEntry]:
+def delete_bill(session: Session, pm: PluginManager, bill: Bill) -> list[OutboxEntry]:
     """Delete a bill here; in QBO too if it was sent (refused there once it is paid)."""
-    return _deleted(session, bill)
+    return _deleted(session, pm, bill)
 
 
 def attach_file(
@@ -159,7 +174,7 @@ def attach_file(
     content: bytes,
     content_type: str | None,
 ) -> tuple[Attachment, list[OutboxEntry]]:
-    """Attach a file to a bill; it goes up once the bill is in QBO ("push bill attachments").
+    """Attach a file to a bill; it goes up once the bill is in QBO, when its push kind is on.
 
     Raises:
         Rejected: QuickBooks would refuse the file's type or size (the message says which).
@@ -179,10 +194,7 @@ def attach_file(
     )
     session.add(file)
     session.flush()
-    project = _project(session, bill.project_id)
-    if not (_on(pm, project, "push_bills") and _on(pm, project, "push_bill_attachments")):
-        return file, []
-    return file, _recorded(record_change(session, file, "create"))
+    return file, _created(session, pm, _project(session, bill.project_id), file)
 
 
 def remove_file(session: Session, file: Attachment) -> None:
@@ -211,7 +223,7 @@ def create_invoice(
     memo: str | None = None,
     markup_percent: Decimal = Decimal("0"),
 ) -> tuple[Invoice, list[OutboxEntry]]:
-    """A new client invoice; sent to QBO when "send invoices" is on.
+    """A new client invoice; sent to QBO when its push kind is on (then its status is sent).
 
     With `markup_percent` and no per-line markup, each line's markup is its amount times the
     percent, rounded half-up to cents.
@@ -228,15 +240,13 @@ def create_invoice(
     invoice.lines = _invoice_lines(lines, markup_percent)
     session.add(invoice)
     session.flush()
-    if not _on(pm, project, "send_invoices"):
-        return invoice, []
-    invoice.status = InvoiceStatus.SENT
-    return invoice, _recorded(record_change(session, invoice, "create"))
+    entries = _created(session, pm, project, invoice)
+    if entries:
+        invoice.status = InvoiceStatus.SENT
+    return invoice, entries
 
 
 def _invoice_lines(lines: Sequence[LineInput], markup_percent: Decimal) -> list[InvoiceLine]:
-    from core.push.payloads import money
-
     return [
         InvoiceLine(
             position=i,
@@ -289,17 +299,18 @@ def edit_invoice(
         invoice.lines = _invoice_lines(lines, invoice.markup_percent)
     invoice.updated_at = utcnow()
     session.flush()
-    return _recorded(record_change(session, invoice, "update"))
+    return _recorded(record_change(session, invoice, "update", pm=pm))
 
 
 def integrated(session: Session, pm: PluginManager, invoice: Invoice) -> bool:
-    """Whether only QBO may decide this invoice's paid status ("send invoices" on, sent)."""
+    """Whether only QBO may decide this invoice's paid status (its push kind on, and sent)."""
     project = _project(session, invoice.project_id)
-    if not _on(pm, project, "send_invoices"):
+    kind = PushKinds.of(pm).kind_of(invoice)
+    if kind is None or not kind.switched_on(effective_settings(pm, project)):
         return False
     sent = session.scalar(
         select(OutboxEntry.id).where(
-            OutboxEntry.local_kind == "invoice", OutboxEntry.local_id == invoice.id
+            OutboxEntry.local_kind == kind.name, OutboxEntry.local_id == invoice.id
         )
     )
     return sent is not None
@@ -320,27 +331,12 @@ def mark_invoice_paid(session: Session, pm: PluginManager, invoice: Invoice) -> 
     invoice.balance = Decimal("0.00")
 
 
-def delete_invoice(session: Session, invoice: Invoice) -> list[OutboxEntry]:
+def delete_invoice(session: Session, pm: PluginManager, invoice: Invoice) -> list[OutboxEntry]:
     """Delete an invoice here, and in QBO if it was sent and nothing was paid on it."""
-    return _deleted(session, invoice)
+    return _deleted(session, pm, invoice)
 
 
 # -- time -------------------------------------------------------------------------------------
-
-
-def time_tracking_on_at(session: Session, project: Project, when: dt.datetime) -> bool:
-    """Whether "time tracking" was on at `when`, from the project's setting history."""
-    change = session.scalar(
-        select(SettingChange)
-        .where(
-            SettingChange.project_id == project.id,
-            SettingChange.key == "time_tracking",
-            SettingChange.changed_at <= when,
-        )
-        .order_by(SettingChange.changed_at.desc(), SettingChange.id.desc())
-        .limit(1)
-    )
-    return bool(change is not None and change.new_value)
 
 
 def add_time_entry(
@@ -355,7 +351,7 @@ def add_time_entry(
     billable: bool = True,
     description: str | None = None,
 ) -> tuple[TimeEntry, list[OutboxEntry]]:
-    """A new time entry; pushed only when time tracking is on now (never retroactively)."""
+    """A new time entry; pushed only when its push kind is on now (never retroactively)."""
     if employee.company_id != project.company_id:
         raise NeedsAdmin("That employee belongs to another company.")
     now = utcnow()
@@ -372,12 +368,12 @@ def add_time_entry(
     )
     session.add(entry)
     session.flush()
-    if not (_on(pm, project, "time_tracking") and time_tracking_on_at(session, project, now)):
-        return entry, []
-    return entry, _recorded(record_change(session, entry, "create"))
+    return entry, _created(session, pm, project, entry, created_at=now)
 
 
-def edit_time_entry(session: Session, entry: TimeEntry, **fields: Any) -> list[OutboxEntry]:
+def edit_time_entry(
+    session: Session, pm: PluginManager, entry: TimeEntry, **fields: Any
+) -> list[OutboxEntry]:
     """Change a time entry (`work_date`, `hours`, `cost_code_id`, `billable`, `description`)."""
     allowed = {"work_date", "hours", "cost_code_id", "billable", "description", "employee_id"}
     unknown = set(fields) - allowed
@@ -386,16 +382,16 @@ def edit_time_entry(session: Session, entry: TimeEntry, **fields: Any) -> list[O
     for key, value in fields.items():
         setattr(entry, key, value)
     session.flush()
-    return _recorded(record_change(session, entry, "update"))
+    return _recorded(record_change(session, entry, "update", pm=pm))
 
 
-def delete_time_entry(session: Session, entry: TimeEntry) -> list[OutboxEntry]:
+def delete_time_entry(session: Session, pm: PluginManager, entry: TimeEntry) -> list[OutboxEntry]:
     """Delete a time entry here, and its TimeActivity in QBO if it was sent."""
-    return _deleted(session, entry)
+    return _deleted(session, pm, entry)
 
 
 def qbo_id_of(session: Session, local_kind: str, local_id: int) -> str | None:
-    """The QBO id a local record became (`bill`, `invoice`, `time_entry`, `attachment`)."""
+    """The QBO id a local record became, by its push kind and local id."""
     return session.scalar(
         select(RemoteMapping.qbo_id).where(
             RemoteMapping.local_kind == local_kind, RemoteMapping.local_id == local_id

@@ -313,7 +313,7 @@ def _resume_company(company_id: int) -> None:
     The connection is made either way: if Redis fails here the rows stay blocked for the
     sweeper to pick up, so the failure is only logged.
     """
-    from core.jobs.tasks import resume_company
+    from core.push.queueing import resume_company
 
     try:
         queued = resume_company(_runtime(), company_id)

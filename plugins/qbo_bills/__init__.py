@@ -13,6 +13,7 @@ from core.contracts import LocalRecord
 from core.contracts import Lookups
 from core.contracts import PluginInfo
 from core.contracts import ProjectView
+from core.contracts import PushKindSpec
 from core.contracts import PushLookups
 from core.contracts import QboPayload
 from core.contracts import QboRecord
@@ -32,6 +33,15 @@ def plugin_info() -> PluginInfo:
         owns=("Bill",),
         settings=settings.SETTINGS,
         description="Pulls QuickBooks bills into budgets; pushes bills created here as unpaid.",
+        push_kinds=(
+            PushKindSpec("bill", record="bill", entity="Bill", toggles=("push_bills",)),
+            PushKindSpec(
+                "attachment",
+                record="file",
+                entity="Attachable",
+                toggles=("push_bills", "push_bill_attachments"),
+            ),
+        ),
     )
 
 

@@ -9,14 +9,14 @@ from core.contracts import LocalFile
 from core.contracts import PushLookups
 from core.contracts import QboPayload
 from core.errors import NeedsAdmin
-from core.push.payloads import ATTACHABLE_NOTE_MAX
-from core.push.payloads import PRIVATE_NOTE_MAX
-from core.push.payloads import item_for
-from core.push.payloads import linked_customer
-from core.push.payloads import money
-from core.push.payloads import ref
-from core.push.payloads import with_marker
-from core.push.payloads import with_remote
+from core.mapping.payloads import ATTACHABLE_NOTE_MAX
+from core.mapping.payloads import PRIVATE_NOTE_MAX
+from core.mapping.payloads import item_for
+from core.mapping.payloads import linked_customer
+from core.mapping.payloads import money
+from core.mapping.payloads import ref
+from core.mapping.payloads import with_marker
+from core.mapping.payloads import with_remote
 
 #: API.md §11.2: a bill's DocNumber holds at most 21 characters.
 DOC_NUMBER_MAX = 21

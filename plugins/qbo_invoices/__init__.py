@@ -10,6 +10,7 @@ from core.contracts import LocalInvoice
 from core.contracts import LocalRecord
 from core.contracts import PluginInfo
 from core.contracts import ProjectView
+from core.contracts import PushKindSpec
 from core.contracts import PushLookups
 from core.contracts import QboPayload
 from core.contracts import SettingProblem
@@ -27,6 +28,9 @@ def plugin_info() -> PluginInfo:
         owns=("Invoice", "Payment"),
         settings=settings.SETTINGS,
         description="Pushes client invoices; only QuickBooks can mark them paid.",
+        push_kinds=(
+            PushKindSpec("invoice", record="invoice", entity="Invoice", toggles=("send_invoices",)),
+        ),
     )
 
 

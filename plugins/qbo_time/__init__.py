@@ -12,6 +12,7 @@ from core.contracts import LocalTimeEntry
 from core.contracts import Lookups
 from core.contracts import PluginInfo
 from core.contracts import ProjectView
+from core.contracts import PushKindSpec
 from core.contracts import PushLookups
 from core.contracts import QboPayload
 from core.contracts import QboRecord
@@ -31,6 +32,15 @@ def plugin_info() -> PluginInfo:
         owns=("TimeActivity",),
         settings=settings.SETTINGS,
         description="Pushes time entries as time charges and pulls them back as actuals.",
+        push_kinds=(
+            PushKindSpec(
+                "time_entry",
+                record="time_entry",
+                entity="TimeActivity",
+                toggles=("time_tracking",),
+                only_after_toggle=True,
+            ),
+        ),
     )
 
 

@@ -10,11 +10,11 @@ from core.contracts import LocalTimeEntry
 from core.contracts import PushLookups
 from core.contracts import QboPayload
 from core.errors import NeedsAdmin
-from core.push.payloads import DESCRIPTION_MAX
-from core.push.payloads import linked_customer
-from core.push.payloads import ref
-from core.push.payloads import with_marker
-from core.push.payloads import with_remote
+from core.mapping.payloads import DESCRIPTION_MAX
+from core.mapping.payloads import linked_customer
+from core.mapping.payloads import ref
+from core.mapping.payloads import with_marker
+from core.mapping.payloads import with_remote
 
 
 def time_activity(record: LocalTimeEntry, lookups: PushLookups) -> QboPayload:

@@ -15,10 +15,10 @@ from core.catalog_import import import_cost_codes
 from core.catalog_import import import_employees
 from core.catalog_import import import_vendors
 from core.jobs import queues
-from core.jobs import tasks
 from core.models import CostCode
 from core.models import Employee
 from core.models import Vendor
+from core.push import queueing
 from core.qbo import client_for
 from core.qbo import queries
 
@@ -109,6 +109,6 @@ def work(runtime: Any) -> None:
 def send(runtime: Any, session: Any, entries: Any) -> None:
     """Commit, queue the recorded pushes and work them off."""
     session.commit()
-    tasks.enqueue_recorded(runtime, entries)
+    queueing.enqueue_recorded(runtime, entries)
     work(runtime)
     session.expire_all()

@@ -80,7 +80,11 @@ def test_edit_is_sent_with_the_current_sync_token(
 ):
     bill, qbo_id = _pushed_bill(qbo_runtime, committed_db, books, project_factory)
     entries = records.edit_bill(
-        committed_db, bill, memo="Revised", lines=[LineInput(D("120.00"), books.concrete.id)]
+        committed_db,
+        qbo_runtime.pm,
+        bill,
+        memo="Revised",
+        lines=[LineInput(D("120.00"), books.concrete.id)],
     )
     send(qbo_runtime, committed_db, entries)
     pushed = books.client.read("Bill", qbo_id)
@@ -94,7 +98,7 @@ def test_stale_object_is_read_again_and_the_edit_applied(
 ):
     bill, qbo_id = _pushed_bill(qbo_runtime, committed_db, books, project_factory)
     sandbox_control.faults(fault_code="5010", count=1, paths=["bill"])
-    entries = records.edit_bill(committed_db, bill, number="HL-2")
+    entries = records.edit_bill(committed_db, qbo_runtime.pm, bill, number="HL-2")
     send(qbo_runtime, committed_db, entries)
     assert books.client.read("Bill", qbo_id)["DocNumber"] == "HL-2"
     assert committed_db.get(OutboxEntry, entries[0].id).state == OutboxState.DONE
@@ -105,7 +109,7 @@ def test_edit_that_keeps_meeting_stale_objects_is_a_conflict_the_admin_sees(
 ):
     bill, qbo_id = _pushed_bill(qbo_runtime, committed_db, books, project_factory)
     sandbox_control.faults(fault_code="5010", count=2, paths=["bill"])
-    entries = records.edit_bill(committed_db, bill, number="HL-3")
+    entries = records.edit_bill(committed_db, qbo_runtime.pm, bill, number="HL-3")
     send(qbo_runtime, committed_db, entries)
     row = committed_db.get(OutboxEntry, entries[0].id)
     assert row.state == OutboxState.NEEDS_ADMIN
@@ -118,7 +122,7 @@ def test_bill_deleted_here_before_it_is_paid_is_deleted_in_qbo(
     qbo_runtime, committed_db, books, project_factory
 ):
     bill, qbo_id = _pushed_bill(qbo_runtime, committed_db, books, project_factory)
-    entries = records.delete_bill(committed_db, bill)
+    entries = records.delete_bill(committed_db, qbo_runtime.pm, bill)
     send(qbo_runtime, committed_db, entries)
     assert books.client.query("SELECT * FROM Bill").get("Bill", []) == []
     assert records.qbo_id_of(committed_db, "bill", bill.id) is None
@@ -137,7 +141,7 @@ def test_bill_deleted_before_it_was_sent_never_reaches_qbo(
         bill_date=dt.date(2026, 3, 2),
         lines=[LineInput(D("5.00"), None)],
     )
-    assert records.delete_bill(committed_db, bill) == []
+    assert records.delete_bill(committed_db, qbo_runtime.pm, bill) == []
     send(qbo_runtime, committed_db, created)
     assert committed_db.get(OutboxEntry, created[0].id).state == OutboxState.CANCELLED
     assert books.client.query("SELECT * FROM Bill").get("Bill", []) == []
@@ -268,7 +272,7 @@ def _pay_bill(books, qbo_id, amount):
 def test_bill_paid_in_qbo_is_not_edited_there(qbo_runtime, committed_db, books, project_factory):
     bill, qbo_id = _pushed_bill(qbo_runtime, committed_db, books, project_factory)
     _pay_bill(books, qbo_id, D("40.00"))
-    entries = records.edit_bill(committed_db, bill, number="HL-9")
+    entries = records.edit_bill(committed_db, qbo_runtime.pm, bill, number="HL-9")
     send(qbo_runtime, committed_db, entries)
     row = committed_db.get(OutboxEntry, entries[0].id)
     assert row.state == OutboxState.NEEDS_ADMIN
@@ -280,7 +284,7 @@ def test_bill_paid_in_qbo_is_not_edited_there(qbo_runtime, committed_db, books, 
 def test_bill_paid_in_qbo_is_not_deleted_there(qbo_runtime, committed_db, books, project_factory):
     bill, qbo_id = _pushed_bill(qbo_runtime, committed_db, books, project_factory)
     _pay_bill(books, qbo_id, D("100.00"))
-    entries = records.delete_bill(committed_db, bill)
+    entries = records.delete_bill(committed_db, qbo_runtime.pm, bill)
     send(qbo_runtime, committed_db, entries)
     row = committed_db.get(OutboxEntry, entries[0].id)
     assert row.state == OutboxState.NEEDS_ADMIN

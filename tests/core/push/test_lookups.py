@@ -12,8 +12,8 @@ import datetime as dt
 from decimal import Decimal
 
 from core.files import store_for
+from core.jobs import push_jobs
 from core.jobs import queues
-from core.jobs import tasks
 from core.models import OutboxEntry
 from core.models import OutboxState
 from core.push import records
@@ -37,7 +37,7 @@ def _recover(runtime, control) -> None:
     control.clear_faults()
     control.honour_request_ids(False)
     control.cap_query_pages(1)
-    tasks.sweep_outbox()
+    push_jobs.sweep_outbox()
     push = queues.queue(queues.PUSH, runtime.redis)
     for job_id in push.scheduled_job_registry.get_job_ids():
         push.scheduled_job_registry.requeue(job_id)

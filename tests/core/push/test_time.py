@@ -33,7 +33,7 @@ def test_time_entry_created_before_the_toggle_is_never_pushed_and_one_after_is(
         assert save_settings(qbo_runtime.pm, committed_db, project, {"time_tracking": True}) == []
         committed_db.commit()
         # Editing an entry from before the toggle does not push it either (never retroactive).
-        assert records.edit_time_entry(committed_db, before, hours=D("7.5")) == []
+        assert records.edit_time_entry(committed_db, qbo_runtime.pm, before, hours=D("7.5")) == []
     with freeze_time("2026-03-03 17:30:00", tick=True):
         after, entries = records.add_time_entry(
             committed_db,

@@ -119,7 +119,7 @@ def test_a_second_pull_adds_nothing_and_the_copy_is_never_pushed_back(
     again = pull_bill_attachments(qbo_runtime, company.id)
     assert (again.added, again.removed) == (0, 0)
     [copy] = _copies(committed_db)
-    assert record_change(committed_db, copy, "create") is None
+    assert record_change(committed_db, copy, "create", pm=qbo_runtime.pm) is None
     assert committed_db.scalar(select(func.count()).select_from(OutboxEntry)) == 0
     with pytest.raises(Rejected, match="read-only"):
         records.remove_file(committed_db, copy)

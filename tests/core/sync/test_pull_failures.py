@@ -22,13 +22,13 @@ from core import hookimpl
 from core.cli import main
 from core.contracts import PluginInfo
 from core.errors import NeedsAdmin
-from core.jobs import tasks
 from core.models import Actual
 from core.models import Company
 from core.models import RunState
 from core.models import SyncCursor
 from core.models import SyncRun
 from core.plugins import make_plugin_manager
+from core.push import batch
 from core.qbo import client_for
 from core.runtime import Runtime
 from core.sync import engine
@@ -372,10 +372,10 @@ def test_an_unreadable_batch_budget_is_logged_and_the_lead_still_goes(
         pm=runtime.pm,
     )
     try:
-        with caplog.at_level(logging.WARNING, logger="core.jobs.tasks"):
-            assert tasks._batch_room(down, "9130357766900001") is True
+        with caplog.at_level(logging.WARNING, logger="core.push.batch"):
+            assert batch.batch_room(down, "9130357766900001") is True
     finally:
         down.redis.close()
-    [line] = [r for r in caplog.records if r.name == "core.jobs.tasks"]
+    [line] = [r for r in caplog.records if r.name == "core.push.batch"]
     assert "batch budget of realm 9130357766900001 not read" in line.getMessage()
     assert "ConnectionError" in line.getMessage()

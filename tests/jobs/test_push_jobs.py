@@ -10,10 +10,12 @@ import pytest
 from rq import SimpleWorker
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.utils import import_attribute
 from sqlalchemy import select
 
+from core.db import utcnow
+from core.jobs import push_jobs
 from core.jobs import queues
-from core.jobs import tasks
 from core.models import Company
 from core.models import ConnectionStatus
 from core.models import OutboxEntry
@@ -22,6 +24,7 @@ from core.models import RemoteMapping
 from core.models import RunState
 from core.models import SyncRun
 from core.push import leases
+from core.push import queueing
 from core.push import records
 from core.push.records import LineInput
 
@@ -70,7 +73,7 @@ def test_push_job_delivers_the_row_and_keeps_the_qbo_id_in_remote_mapping(
     project_factory,
 ):
     entry, run = _bill(committed_db, qbo_runtime, books, project_factory)
-    job = tasks.enqueue_push(qbo_runtime, entry, run)
+    job = queueing.enqueue_push(qbo_runtime, entry, run)
     assert json.loads(json.dumps(job.kwargs)) == {"outbox_id": entry.id, "run_id": run.id}
     _work(qbo_runtime)
     committed_db.expire_all()
@@ -85,7 +88,7 @@ def test_push_job_delivers_the_row_and_keeps_the_qbo_id_in_remote_mapping(
 
 def test_job_arguments_are_ids_only_in_json(committed_db, qbo_runtime, books, project_factory):
     entry, run = _bill(committed_db, qbo_runtime, books, project_factory)
-    job = tasks.enqueue_push(qbo_runtime, entry, run)
+    job = queueing.enqueue_push(qbo_runtime, entry, run)
     raw = qbo_runtime.redis.hget(f"rq:job:{job.id}", "data")
     stored = Job.fetch(job.id, connection=qbo_runtime.redis, serializer=JSONSerializer)
     assert stored.kwargs == {"outbox_id": entry.id, "run_id": run.id}
@@ -94,8 +97,8 @@ def test_job_arguments_are_ids_only_in_json(committed_db, qbo_runtime, books, pr
 
 def test_same_outbox_row_is_not_enqueued_twice(committed_db, qbo_runtime, books, project_factory):
     entry, run = _bill(committed_db, qbo_runtime, books, project_factory)
-    assert tasks.enqueue_push(qbo_runtime, entry, run) is not None
-    assert tasks.enqueue_push(qbo_runtime, entry, run) is None
+    assert queueing.enqueue_push(qbo_runtime, entry, run) is not None
+    assert queueing.enqueue_push(qbo_runtime, entry, run) is None
 
 
 def test_needs_admin_is_written_on_the_run_and_not_retried(
@@ -105,7 +108,7 @@ def test_needs_admin_is_written_on_the_run_and_not_retried(
     project_factory,
 ):
     entry, run = _bill(committed_db, qbo_runtime, books, project_factory, connect_vendor=False)
-    tasks.enqueue_push(qbo_runtime, entry, run)
+    queueing.enqueue_push(qbo_runtime, entry, run)
     _work(qbo_runtime)
     committed_db.expire_all()
     stored_run = committed_db.get(SyncRun, run.id)
@@ -130,12 +133,12 @@ def test_answer_lost_after_qbo_committed_is_unknown_then_found_by_its_marker(
 ):
     entry, run = _bill(committed_db, qbo_runtime, books, project_factory)
     sandbox_control.faults(drop_connection=True, count=50, phase="after", paths=["bill"])
-    tasks.enqueue_push(qbo_runtime, entry, run)
+    queueing.enqueue_push(qbo_runtime, entry, run)
     _work(qbo_runtime)
     committed_db.expire_all()
     assert committed_db.get(OutboxEntry, entry.id).state == OutboxState.UNKNOWN
     sandbox_control.clear_faults()
-    tasks.sweep_outbox()
+    push_jobs.sweep_outbox()
     # RQ's own retry is scheduled; run it now instead of waiting for its interval.
     push = queues.queue(queues.PUSH, qbo_runtime.redis)
     for job_id in push.scheduled_job_registry.get_job_ids():
@@ -153,10 +156,10 @@ def test_sweeper_re_enqueues_pushes_lost_with_a_flushed_redis(
     project_factory,
 ):
     entry, run = _bill(committed_db, qbo_runtime, books, project_factory)
-    tasks.enqueue_push(qbo_runtime, entry, run)
+    queueing.enqueue_push(qbo_runtime, entry, run)
     qbo_runtime.redis.flushdb()
-    assert tasks.sweep_outbox() == {"candidates": 1, "enqueued": 1}
-    assert tasks.sweep_outbox() == {"candidates": 1, "enqueued": 0}
+    assert push_jobs.sweep_outbox() == {"candidates": 1, "enqueued": 1}
+    assert push_jobs.sweep_outbox() == {"candidates": 1, "enqueued": 0}
     _work(qbo_runtime)
     committed_db.expire_all()
     assert committed_db.get(OutboxEntry, entry.id).state == OutboxState.DONE
@@ -170,11 +173,11 @@ def test_the_run_of_a_push_redis_lost_is_closed_when_one_sweep_sends_the_row_aga
     project_factory,
 ):
     entry, _run = _bill(committed_db, qbo_runtime, books, project_factory)
-    assert tasks.enqueue_recorded(qbo_runtime, [entry]) == 1
+    assert queueing.enqueue_recorded(qbo_runtime, [entry]) == 1
     committed_db.expire_all()
     lost = committed_db.get(OutboxEntry, entry.id).run_id
     qbo_runtime.redis.flushdb()
-    assert tasks.sweep_outbox()["enqueued"] == 1
+    assert push_jobs.sweep_outbox()["enqueued"] == 1
     committed_db.expire_all()
     row = committed_db.get(OutboxEntry, entry.id)
     assert row.run_id != lost
@@ -189,7 +192,7 @@ def test_the_run_of_a_push_redis_lost_is_closed_when_one_sweep_sends_the_row_aga
 
 def test_push_job_ids_carry_the_install_id(committed_db, qbo_runtime, books, project_factory):
     entry, run = _bill(committed_db, qbo_runtime, books, project_factory)
-    job = tasks.enqueue_push(qbo_runtime, entry, run)
+    job = queueing.enqueue_push(qbo_runtime, entry, run)
     assert job.id == f"push-{qbo_runtime.install_id}-{entry.id}"
 
 
@@ -200,7 +203,7 @@ def test_delivered_row_is_skipped_not_succeeded_when_its_job_runs_again(
     project_factory,
 ):
     entry, run = _bill(committed_db, qbo_runtime, books, project_factory)
-    tasks.enqueue_push(qbo_runtime, entry, run)
+    queueing.enqueue_push(qbo_runtime, entry, run)
     _work(qbo_runtime)
     again = SyncRun(company_id=entry.company_id, project_id=entry.project_id, kind="push")
     committed_db.add(again)
@@ -208,7 +211,7 @@ def test_delivered_row_is_skipped_not_succeeded_when_its_job_runs_again(
     queues.enqueue(
         qbo_runtime.redis,
         queues.PUSH,
-        tasks.push_outbox,
+        push_jobs.push_outbox,
         job_id="push-again",
         kwargs={"outbox_id": entry.id, "run_id": again.id},
     )
@@ -229,9 +232,9 @@ def test_row_held_by_a_live_job_is_skipped_not_recorded_as_succeeded(
     # Another job claimed it a moment ago and its heartbeat keeps the lease valid.
     entry.state = OutboxState.IN_FLIGHT
     entry.claimed_by = "push-elsewhere:abc"
-    entry.lease_until = tasks.utcnow() + leases.LEASE
+    entry.lease_until = utcnow() + leases.LEASE
     committed_db.commit()
-    tasks.enqueue_push(qbo_runtime, entry, run)
+    queueing.enqueue_push(qbo_runtime, entry, run)
     _work(qbo_runtime)
     committed_db.expire_all()
     assert _qbo_bills(books) == []
@@ -250,10 +253,10 @@ def test_row_of_a_dead_job_is_reclaimed_by_the_sweeper_once_its_lease_runs_out(
     # A worker claimed it and died: no heartbeat renewed the lease.
     entry.state = OutboxState.IN_FLIGHT
     entry.attempts = 1
-    entry.claimed_by = f"{tasks.push_job_id(qbo_runtime, entry.id)}:dead"
-    entry.lease_until = tasks.utcnow() - dt.timedelta(seconds=1)
+    entry.claimed_by = f"{queueing.push_job_id(qbo_runtime, entry.id)}:dead"
+    entry.lease_until = utcnow() - dt.timedelta(seconds=1)
     committed_db.commit()
-    assert tasks.sweep_outbox()["enqueued"] == 1
+    assert push_jobs.sweep_outbox()["enqueued"] == 1
     committed_db.expire_all()
     assert committed_db.get(OutboxEntry, entry.id).state == OutboxState.UNKNOWN
     _work(qbo_runtime)
@@ -274,18 +277,18 @@ def test_push_for_a_disconnected_company_waits_and_resumes_on_reconnect(
         Company.__table__.update().values(connection_status=ConnectionStatus.RECONNECT_NEEDED)
     )
     committed_db.commit()
-    tasks.enqueue_push(qbo_runtime, entry, run)
+    queueing.enqueue_push(qbo_runtime, entry, run)
     _work(qbo_runtime)
     committed_db.expire_all()
     assert committed_db.get(OutboxEntry, entry.id).state == OutboxState.BLOCKED
     assert "not connected to QuickBooks" in committed_db.get(SyncRun, run.id).message
-    assert tasks.sweep_outbox()["candidates"] == 0  # the sweeper leaves it for the reconnect
+    assert push_jobs.sweep_outbox()["candidates"] == 0  # the sweeper leaves it for the reconnect
 
     committed_db.execute(
         Company.__table__.update().values(connection_status=ConnectionStatus.CONNECTED)
     )
     committed_db.commit()
-    assert tasks.resume_company(qbo_runtime, company) == 1
+    assert queueing.resume_company(qbo_runtime, company) == 1
     _work(qbo_runtime)
     committed_db.expire_all()
     assert committed_db.get(OutboxEntry, entry.id).state == OutboxState.DONE
@@ -304,8 +307,8 @@ def test_last_failed_attempt_closes_the_run_with_words_for_support(
     queues.enqueue(
         qbo_runtime.redis,
         queues.PUSH,
-        tasks.push_outbox,
-        job_id=tasks.push_job_id(qbo_runtime, entry.id),
+        push_jobs.push_outbox,
+        job_id=queueing.push_job_id(qbo_runtime, entry.id),
         kwargs={"outbox_id": entry.id, "run_id": run.id},
         retry=None,
     )
@@ -354,3 +357,44 @@ def test_workers_sweep_periodically(runtime, redis_conn):
     finally:
         stop.set()
         thread.join(5)
+
+
+def test_new_pushes_are_queued_under_the_job_entry_point(
+    committed_db, qbo_runtime, books, project_factory
+):
+    entry, run = _bill(committed_db, qbo_runtime, books, project_factory)
+    job = queueing.enqueue_push(qbo_runtime, entry, run)
+    assert job.func_name == "core.jobs.push_jobs.push_outbox"
+    assert import_attribute(job.func_name) is push_jobs.push_outbox
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("core.jobs.tasks.push_outbox", "core.jobs.push_jobs.push_outbox"),
+        ("core.jobs.tasks.sweep", "core.jobs.push_jobs.sweep"),
+        ("core.jobs.tasks.sweep_outbox", "core.jobs.push_jobs.sweep_outbox"),
+    ],
+)
+def test_job_names_queued_before_the_move_resolve_to_the_same_functions(old, new):
+    assert import_attribute(old) is import_attribute(new)
+
+
+def test_a_push_queued_under_its_old_name_is_still_delivered_once(
+    committed_db, qbo_runtime, books, project_factory
+):
+    # What a worker of the new release finds in Redis after an upgrade.
+    entry, run = _bill(committed_db, qbo_runtime, books, project_factory)
+    queues.enqueue(
+        qbo_runtime.redis,
+        queues.PUSH,
+        "core.jobs.tasks.push_outbox",
+        job_id=queueing.push_job_id(qbo_runtime, entry.id),
+        kwargs={"outbox_id": entry.id, "run_id": run.id},
+        retry=None,
+    )
+    _work(qbo_runtime)
+    committed_db.expire_all()
+    assert committed_db.get(OutboxEntry, entry.id).state == OutboxState.DONE
+    assert committed_db.get(SyncRun, run.id).state == RunState.SUCCEEDED
+    assert len(_qbo_bills(books)) == 1

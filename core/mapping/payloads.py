@@ -1,7 +1,7 @@
-"""Helpers every push mapper shares: markers, money, items and refusals in an admin's words.
+"""Building QBO payloads to push: money, references, the marker, items and refusals.
 
-Pure functions over `core.contracts` values; plugins import them so a mapper stays a few dozen
-lines (the pull side's counterpart is `core.sync.lines`).
+Pure functions over `core.contracts` values, part of the public mapping toolkit (`core.mapping`);
+push mappers import them so a mapper stays a few dozen lines.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def item_for(
         lookups: The push's lookups.
         default_setting: The setting key holding the default code (`default_billing_cost_code`).
         default_label: That setting's label, for the admin.
-        what: What the line belongs to ("bill", "invoice").
+        what: What the line belongs to, in the admin's words (a bill, an invoice).
 
     Raises:
         NeedsAdmin: No code and no default, or the code is not usable in QBO (and why).
