@@ -19,12 +19,16 @@ from core.errors import Rejected
 from core.models import OutboxEntry
 from core.push import outbox
 from core.push.outcome import Outcome
+from core.qbo.errors import QboError
 from core.qbo.throttle import Limits
 from core.qbo.throttle import RealmThrottle
 from core.runtime import Runtime
 
 if TYPE_CHECKING:
     from core.push.deliver import Pusher
+
+#: QBO's Fault codes for a document number already in use (API.md §3.2).
+DUPLICATE_DOC_NUMBER = ("6140", "6210")
 
 log = logging.getLogger(__name__)
 #: Entities whose creates may travel together in one QBO batch (a file upload never does).
@@ -67,6 +71,10 @@ def send_batch(
     out: dict[int, Outcome | CostbridgeError] = {}
     for entry, payload in items:
         answer = answers.get(f"o{entry.id}"[:10])
+        error = answer.error if answer is not None else None
+        if isinstance(error, QboError) and error.code in DUPLICATE_DOC_NUMBER:
+            out[entry.id] = pusher.duplicate_number(entry, payload, error)
+            continue
         if answer is None or answer.error is not None or answer.entity is None:
             out[entry.id] = (
                 answer.error

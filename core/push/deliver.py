@@ -36,6 +36,7 @@ from core.models import RemoteMapping
 from core.plugins import call_one
 from core.push import locate
 from core.push.batch import BATCHABLE
+from core.push.batch import DUPLICATE_DOC_NUMBER
 from core.push.kinds import PushKind
 from core.push.outcome import Outcome
 from core.push.outcome import guarded
@@ -52,8 +53,6 @@ from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-#: QBO's Fault codes for a document number already in use (API.md §3.2).
-DUPLICATE_DOC_NUMBER = ("6140", "6210")
 #: Entities whose paid state forbids edits and deletes (API.md §11.2, §11.5).
 PAYABLE = ("Bill", "Invoice")
 
@@ -156,19 +155,17 @@ class Pusher:
             except QboError as exc:
                 if exc.code not in DUPLICATE_DOC_NUMBER:
                     raise
-                return self._duplicate_number(entry, payload, marker, exc)
+                return self.duplicate_number(entry, payload, exc)
         return self.done(entry, payload.entity, made, "Sent")
 
-    def _duplicate_number(
-        self, entry: OutboxEntry, payload: QboPayload, marker: str, exc: QboError
-    ) -> Outcome:
+    def duplicate_number(self, entry: OutboxEntry, payload: QboPayload, exc: QboError) -> Outcome:
         """A create refused for its DocNumber: our own earlier attempt, or a real clash.
 
         With duplicate numbers refused, an attempt whose requestid QBO forgot comes back as
         6140 instead of a second record; the record with that number is ours exactly when
-        it carries our marker.
+        it carries our marker. Single creates and batch items both come here.
         """
-        found = self.find_by_marker(payload, marker)
+        found = self.find_by_marker(payload, marker_of(entry.idempotency_key))
         if found is not None:
             return self.done(entry, payload.entity, found, "Found in QuickBooks")
         number = str(payload.body.get("DocNumber", ""))
