@@ -11,7 +11,8 @@ What the sandbox enforces, and on what authority (``docs/sandbox-internals.md`` 
 * A line may name a ``Customer``, ``Vendor`` or ``Employee`` in ``Entity`` (XSD ``EntityTypeRef``:
   ``{"Type", "EntityRef"}``): a job-cost line names the customer or job it is for.
 * A line on an Accounts Receivable account names a Customer, one on Accounts Payable a Vendor
-  (Intuit's Desktop reference and integrators' notes on QBO; 6000, wording **unconfirmed**).
+  (stated for QuickBooks Desktop by Conductor's docs, followed by QBO integrators; QBO's
+  enforcement, the 6000 and its wording **unconfirmed**).
 * ``TotalAmt`` is computed: the sum of the debit lines (unconfirmed which side QBO sums; both
   are equal on a stored entry). ``Adjustment`` is a boolean, false by default.
 * Amounts are not negative (unconfirmed; Intuit's Desktop reference says never to sign them).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from sandbox.server import SandboxServer
 from tests.sandbox.conftest import Api
 from tests.sandbox.test_samples import shape_diff
+from tests.sandbox.test_webhooks import Receiver
 
 SAMPLE = Path(__file__).parent / "samples" / "journalentry.response.json"
 
@@ -445,6 +447,34 @@ def test_writes_notify_change_listeners(
         ("JournalEntry", je["Id"], "Update"),
         ("JournalEntry", je["Id"], "Delete"),
     ]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver()
+    yield rec
+    rec.close()
+
+
+def test_webhook_names_the_journal_entry(
+    server: SandboxServer, sandbox_api: Api, receiver: Receiver
+) -> None:
+    server.sandbox.webhooks.configure(
+        url=receiver.url, verifier="v", format="cloudevents", batch_window_seconds=0.05
+    )
+    accounts = {a["Name"]: a["Id"] for a in sandbox_api.query("SELECT * FROM Account")["Account"]}
+    body = {
+        "Line": [
+            je_line(12, "Debit", accounts["Job Materials"]),
+            je_line(12, "Credit", accounts["Owner's Equity"]),
+        ]
+    }
+    je = sandbox_api.create("JournalEntry", body)
+    [(_, raw)] = receiver.wait_for(1)
+    [event] = json.loads(raw)
+    assert event["type"] == "qbo.journalentry.created.v1"
+    assert event["intuitentityid"] == je["Id"]
+    assert event["intuitaccountid"] == sandbox_api.realm_id
 
 
 # -- helpers ---------------------------------------------------------------------------------
