@@ -158,7 +158,7 @@ def expected(
 def stored(session: Any, project_id: int) -> list[tuple[str, int | None, Decimal]]:
     """What counts for the project in the database."""
     return [
-        (str(t.value), code, amount)
+        (str(t), code, amount)
         for t, code, amount in session.execute(
             select(Actual.actual_type, Actual.cost_code_id, Actual.amount).where(
                 Actual.project_id == project_id, Actual.excluded_reason.is_(None)
