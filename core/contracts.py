@@ -214,7 +214,7 @@ class Exclusion:
     """A project setting that leaves a line out of actuals when it has a given value.
 
     Attributes:
-        setting: The key of the project setting deciding it (`vendor_credits`, ...).
+        setting: The key of the project setting deciding it (the plugin's own, or the core's).
         excluded_when: The setting's value that leaves the line out.
         reason: Why, in a construction admin's words ("vendor credits are turned off").
     """
