@@ -163,8 +163,11 @@ class View:
             target = REF_TARGETS.get(key)
             if key == "ParentRef":
                 target = owner
-            elif key == "EntityRef" and isinstance(item, dict) and item.get("type") in _PAYEES:
-                target = str(item["type"])
+            elif key == "EntityRef" and isinstance(item, dict):
+                # Purchase.EntityRef carries its own `type`; a journal line's Entity holds the
+                # type beside the reference (`{"Type": "Customer", "EntityRef": {...}}`).
+                kind = item.get("type") or value.get("Type")
+                target = str(kind) if kind in _PAYEES else None
             if target is not None and isinstance(item, dict) and "value" in item:
                 name = self.name_of(target, str(item["value"]))
                 new = item if name is None or item.get("name") == name else {**item, "name": name}

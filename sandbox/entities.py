@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from sandbox import faults
+from sandbox import journal_rules
 from sandbox import query_rules
 from sandbox import txn_rules
 from sandbox import validation
@@ -391,6 +392,7 @@ ENTITIES: dict[str, EntitySpec] = {
         EntitySpec("Invoice", "txn", txn_rules.invoice, deletable=True, voidable=True),
         EntitySpec("Payment", "txn", txn_rules.payment, deletable=True, voidable=True),
         EntitySpec("BillPayment", "txn", txn_rules.bill_payment, deletable=True),
+        EntitySpec("JournalEntry", "txn", journal_rules.journal_entry, deletable=True),
         EntitySpec("Attachable", "attachable", attachable, deletable=True),
         EntitySpec("Customer", "name", person),
         EntitySpec("Vendor", "name", person),

@@ -52,6 +52,9 @@ FILTERABLE: Final[dict[str, frozenset[str]]] = {
         "Invoice": (*_TXN, "CustomerRef", "Balance"),
         "Payment": (*_COMMON, "TxnDate", "TotalAmt", "CustomerRef"),
         "BillPayment": (*_COMMON, "TxnDate", "TotalAmt", "VendorRef"),
+        # TxnDate and DocNumber only (API.md §4.2's list); TotalAmt is not confirmed for
+        # journal entries, and the lines' accounts and entities are line fields: refused.
+        "JournalEntry": (*_COMMON, "TxnDate", "DocNumber"),
         # No DocNumber on a TimeActivity; the worker is EmployeeRef or VendorRef (issue 20,
         # and integrators' `WHERE EmployeeRef = '55' AND TxnDate = ...` look-ups).
         "TimeActivity": (*_COMMON, "TxnDate", "EmployeeRef", "VendorRef"),

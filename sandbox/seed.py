@@ -15,7 +15,8 @@ deletions, voids and attachments are dated through the ``Realm`` API's ``updated
 and ``created=`` arguments.
 
 The work is split by idea: ``seed_data`` (tables), ``seed_names`` (name lists and the seed's
-calendar) and ``seed_txns`` (transactions and their fates).
+calendar), ``seed_txns`` (transactions and their fates) and ``seed_journal`` (journal entries,
+added last from their own random stream, so they change no other record).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sandbox import seed_data as data
+from sandbox.seed_journal import SEED_OFFSET as JOURNAL_SEED_OFFSET
+from sandbox.seed_journal import add_journal_entries
 from sandbox.seed_names import HISTORY_DAYS
 from sandbox.seed_names import NameListSeeder
 from sandbox.seed_names import SeedCounts
@@ -131,6 +134,7 @@ def seed_demo_counted(
     realm.seeding = True
     try:
         seeder.run()
+        add_journal_entries(seeder, random.Random(seed + JOURNAL_SEED_OFFSET))
     finally:
         realm.seeding = False
     return realm, seeder.counts

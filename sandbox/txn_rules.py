@@ -48,7 +48,7 @@ def _billable_status(detail: dict[str, Any], element: str, was_billed: bool = Fa
     detail["BillableStatus"] = status
 
 
-def _line_ids(lines: list[dict[str, Any]], existing: dict[str, Any] | None) -> None:
+def line_ids(lines: list[dict[str, Any]], existing: dict[str, Any] | None) -> None:
     """Keep Ids of lines that exist (update in place), number the new ones after them."""
     known = {str(line.get("Id")) for line in (existing or {}).get("Line", []) if "Id" in line}
     numeric = [int(i) for i in known if i.isdigit()]
@@ -120,11 +120,12 @@ def expense_lines(
         if with_linked:
             line.setdefault("LinkedTxn", [])
         total += amount
-    _line_ids(lines, existing)
+    line_ids(lines, existing)
     return total
 
 
-def _txn_common(obj: dict[str, Any], realm: Realm) -> None:
+def txn_common(obj: dict[str, Any], realm: Realm) -> None:
+    """Header fields every transaction shares: TxnDate (default today), currency, dates."""
     obj["TxnDate"] = (
         as_date(obj["TxnDate"], "TxnDate") if "TxnDate" in obj else realm.sb.clock.today()
     )
@@ -175,7 +176,7 @@ def bill_like(
     require(obj, "VendorRef")
     for ro in ("TotalAmt", "Balance", "LinkedTxn"):
         obj.pop(ro, None)
-    _txn_common(obj, realm)
+    txn_common(obj, realm)
     total = expense_lines(realm, obj, existing, with_linked=entity == "Bill")
     vendor = resolve(realm, obj["VendorRef"], "Vendor", "VendorRef")
     _ap_account(realm, obj)
@@ -214,7 +215,7 @@ def purchase(
     obj.pop("TotalAmt", None)
     if pay_type not in _PAY_ACCOUNT:
         raise faults.invalid_enum(str(pay_type), "PaymentType")
-    _txn_common(obj, realm)
+    txn_common(obj, realm)
     total = expense_lines(realm, obj, existing, with_linked=False)
     account = resolve(realm, obj["AccountRef"], "Account", "AccountRef")
     if account.get("AccountType") not in _PAY_ACCOUNT[pay_type]:
@@ -312,7 +313,7 @@ def _sales_lines(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | N
             detail["ItemAccountRef"] = dict(item["IncomeAccountRef"])
         detail.setdefault("TaxCodeRef", {"value": "NON"})
         subtotal += amount
-    _line_ids(lines, existing)
+    line_ids(lines, existing)
     # QBO appends the SubTotal line itself (samples/invoice.response.json).
     lines.append({"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})
     obj["Line"] = lines
@@ -361,7 +362,7 @@ def invoice(
     require(obj, "CustomerRef")
     for ro in ("TotalAmt", "Balance", "LinkedTxn"):
         obj.pop(ro, None)
-    _txn_common(obj, realm)
+    txn_common(obj, realm)
     total = _sales_lines(realm, obj, existing)
     customer = resolve(realm, obj["CustomerRef"], "Customer", "CustomerRef")
     if "SalesTermRef" in obj:
@@ -406,7 +407,7 @@ def payment(
     total = to_decimal(require(obj, "TotalAmt"), "TotalAmt")
     obj["TotalAmt"] = total
     obj.pop("UnappliedAmt", None)
-    _txn_common(obj, realm)
+    txn_common(obj, realm)
     obj.pop("DueDate", None)
     resolve(realm, obj["CustomerRef"], "Customer", "CustomerRef")
     applied = _ZERO
@@ -504,7 +505,7 @@ def bill_payment(
         raise faults.invalid_enum(str(pay_type), "PayType")
     total = to_decimal(require(obj, "TotalAmt"), "TotalAmt")
     obj["TotalAmt"] = total
-    _txn_common(obj, realm)
+    txn_common(obj, realm)
     obj.pop("DueDate", None)
     detail_key, account_key, account_type = _BILL_PAY[pay_type]
     for other, _k, _t in _BILL_PAY.values():
@@ -606,6 +607,16 @@ def totals_for_insert(entity: str, obj: dict[str, Any]) -> None:
             total += line.get("Amount", _ZERO)
     if entity == "Payment":
         return
+    if entity == "JournalEntry":
+        # Debits and credits are both positive: the total is one side, not their sum.
+        total = sum(
+            (
+                line.get("Amount", _ZERO)
+                for line in lines
+                if (line.get("JournalEntryLineDetail") or {}).get("PostingType") == "Debit"
+            ),
+            _ZERO,
+        )
     obj["TotalAmt"] = total
     if entity in ("Bill", "VendorCredit", "Invoice"):
         obj.setdefault("Balance", total)
