@@ -35,6 +35,7 @@ from core.models import SyncCursor
 from core.models import SyncRun
 from core.plugins import PluginManager
 from core.qbo import queries
+from core.qbo import queryable
 from core.qbo.book_close import BookClose
 from core.runtime import Runtime
 from core.sync.invoices import InvoicePayments
@@ -269,8 +270,13 @@ class _Pull:
 
     def _query(self, entity: str) -> None:
         """Read every record (dated from `since`) page by page; the next page is fetched while
-        this one is written."""
-        conditions = [queries.ge("TxnDate", self.since)] if self.since else []
+        this one is written.
+
+        An entity QBO does not let a query filter by TxnDate (one the core knows nothing of) is
+        read whole for a backfill: applying a record again changes nothing.
+        """
+        since = self.since if queryable.can_filter(entity, "TxnDate") else None
+        conditions = [queries.ge("TxnDate", since)] if since is not None else []
         seen: set[str] = set()
         self.writer.start_full_read(entity)
 
@@ -292,7 +298,7 @@ class _Pull:
                 seen.update(str(row.get("Id")) for row in page)
                 self.records.apply(entity, page)
         self.writer.end_full_read(entity)
-        self.writer.remove_missing(entity, seen, self.since)
+        self.writer.remove_missing(entity, seen, since)
         self._commit()
 
     def _cdc(self, entities: list[str], since: dt.datetime) -> None:

@@ -9,7 +9,6 @@ from core.contracts import ActualTypeSpec
 from core.contracts import PluginInfo
 from core.plugins import actual_type_label
 from core.plugins import actual_type_labels
-from core.plugins import installed_plugin_names
 from core.plugins import make_plugin_manager
 
 
@@ -38,11 +37,6 @@ def test_every_built_in_type_is_registered_with_its_plugin_label_and_sign():
     assert actual_type_labels(pm)["bank_transaction"] == "Bank transaction"
 
 
-@pytest.mark.xfail(
-    "qbo_journal_entries" not in installed_plugin_names(),
-    reason="its entry point is added once the sandbox serves JournalEntry (branch i19-sbx)",
-    strict=True,
-)
 def test_the_journal_entries_plugin_registers_its_types_through_its_entry_point_alone():
     pm = make_plugin_manager()
 

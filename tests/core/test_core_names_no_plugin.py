@@ -124,7 +124,8 @@ def test_the_scans_see_names_where_plugins_write_them():
     assert any("'vendor_credits'" in hit for hit in _keys_in(plugin_files, _setting_keys()))
     assert any("'vendor_credit'" in hit for hit in _names_in(plugin_files, _actual_types()))
     assert {"bill", "time", "vendor_credit"} <= _actual_types()
-    assert {"push_bills", "vendor_credits", "pull_bill_attachments"} <= _setting_keys()
+    assert {"push_bills", "vendor_credits", "count_journal_entries"} <= _setting_keys()
+    assert {"journal_entry", "journal_entry_credit"} <= _actual_types()
 
 
 def test_the_core_names_no_plugin_setting_key():

@@ -17,10 +17,14 @@ from core.plugins import call_owner
 from core.plugins import make_plugin_manager
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILT_INS = {"qbo_bills", "qbo_expenses", "qbo_invoices", "qbo_time", "qbo_vendor_credits"}
-#: Every plugin folder of the tree; qbo_journal_entries is registered by its entry point once the
-#: sandbox serves JournalEntry (branch i19-sbx), and passes the contract either way.
-PLUGIN_FOLDERS = BUILT_INS | {"qbo_journal_entries"}
+BUILT_INS = {
+    "qbo_bills",
+    "qbo_expenses",
+    "qbo_invoices",
+    "qbo_journal_entries",
+    "qbo_time",
+    "qbo_vendor_credits",
+}
 
 
 class Raising:
@@ -184,7 +188,7 @@ def test_installed_sample_distribution_is_a_plugin():
     assert {s.key for s in info.settings} == {"sample_po_sync", "sample_po_prefix"}
 
 
-@pytest.mark.parametrize("name", sorted(PLUGIN_FOLDERS))
+@pytest.mark.parametrize("name", sorted(BUILT_INS))
 def test_built_in_plugin_passes_the_contract(name):
     import importlib
 
@@ -234,7 +238,7 @@ OLD_PAYLOADS = (ROOT / "core" / "push" / "payloads.py").exists()
                 strict=False,
             ),
         )
-        for name in sorted(PLUGIN_FOLDERS)
+        for name in sorted(BUILT_INS)
     ],
 )
 @pytest.mark.parametrize("check", sorted(PURITY))
