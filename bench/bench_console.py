@@ -19,7 +19,6 @@ from sqlalchemy import insert
 
 from bench.bench_refresh import bench_environment
 from core.models import Actual
-from core.models import ActualType
 from core.models import Attachment
 from core.models import BudgetLine
 from core.models import Company
@@ -83,7 +82,7 @@ def _seed(rt: Runtime) -> tuple[int, list[int]]:
                     "customer_ref": "58",
                     "customer_name": "Bench:Tower",
                     "cost_code_id": None if i % 31 == 0 else codes[i % CODES],
-                    "actual_type": ActualType.BILL,
+                    "actual_type": "bill",
                     "txn_date": start + dt.timedelta(days=i % 700),
                     "payee": PAYEES[i % len(PAYEES)],
                     "doc_number": f"INV-{i}",

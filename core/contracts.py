@@ -141,18 +141,6 @@ class SettingProblem:
     fix: str = ""
 
 
-ActualTypeName = Literal[
-    "bill",
-    "expense",
-    "check",
-    "credit_card",
-    "credit_card_credit",
-    "bank_transaction",
-    "time",
-    "vendor_credit",
-]
-
-
 @dataclass(frozen=True)
 class QboRecord:
     """One created or updated QBO record as the sync engine pulled it (JSON with Decimals).
@@ -226,7 +214,7 @@ class Exclusion:
     """A project setting that leaves a line out of actuals when it has a given value.
 
     Attributes:
-        setting: The key of the project setting deciding it (`vendor_credits`, ...).
+        setting: The key of the project setting deciding it (the plugin's own, or the core's).
         excluded_when: The setting's value that leaves the line out.
         reason: Why, in a construction admin's words ("vendor credits are turned off").
     """
@@ -247,7 +235,8 @@ class CandidateLine:
     Attributes:
         line_id: The QBO line `Id` (a TimeActivity, which has no lines, uses "0").
         customer_id: The line's CustomerRef id; None when the line is for no customer.
-        actual_type: The design's actual type for this record and line.
+        actual_type: The name of an actual type the mapping plugin declares
+            (`PluginInfo.actual_types`); its amount has that type's sign.
         amount: Signed amount in the home currency, rounded half-up to cents once.
         txn_date: The transaction date (the company's local date).
         hours: Hours worked (time only).
@@ -263,7 +252,7 @@ class CandidateLine:
 
     line_id: str
     customer_id: str | None
-    actual_type: ActualTypeName
+    actual_type: str
     amount: Decimal
     txn_date: dt.date
     hours: Decimal | None = None
@@ -300,6 +289,24 @@ class RecordProblem:
     id: str
     message: str
     fix: str = ""
+
+
+#: Where a client invoice costbridge sent stands, as QBO's payments leave it.
+PaymentStatus = Literal["sent", "partially_paid", "paid", "void"]
+
+
+@dataclass(frozen=True)
+class InvoicePayment:
+    """How far QBO says an invoice costbridge sent has been paid (`invoice_payment` hook).
+
+    Attributes:
+        status: `sent` (nothing paid), `partially_paid`, `paid` or `void`; the core sets it on
+            the local invoice the QBO record came from.
+        balance: What is still owed, as QBO says (in the invoice's currency).
+    """
+
+    status: PaymentStatus
+    balance: Decimal
 
 
 # -- pushing ------------------------------------------------------------------------------------

@@ -248,6 +248,7 @@ class Demo:
         from core.projects import resolve_customer
         from core.projects import update_settings
         from core.qbo import client_for
+        from core.sync.attachments import settings_pulling_files
 
         with rt.sessions() as session:
             company = session.get(Company, company_id)
@@ -259,7 +260,7 @@ class Demo:
             link_project(session, rt.pm, project, choice)
             # The bills' files come along, so the budget pop-up shows its paperclips.
             problems = update_settings(
-                session, rt.pm, project, {"pull_bill_attachments": True}, changed_by="demo"
+                session, rt.pm, project, settings_pulling_files(rt.pm, project), changed_by="demo"
             )
             if problems:
                 raise SystemExit(f"demo: {problems[0].message} {problems[0].fix}")

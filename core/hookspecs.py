@@ -13,6 +13,7 @@ from typing import Any
 
 from core import hookspec
 from core.contracts import CandidateLine
+from core.contracts import InvoicePayment
 from core.contracts import LocalRecord
 from core.contracts import Lookups
 from core.contracts import PluginInfo
@@ -76,6 +77,45 @@ def actual_lines(  # type: ignore[empty-body]
         Every line that could count for some project, each saying which project settings leave
         it out and why. A line with no customer is returned too (the engine keeps it so an admin
         can see why it counts nowhere).
+    """
+
+
+@hookspec(firstresult=True)
+def invoice_payment(record: QboRecord) -> InvoicePayment | None:
+    """Say how far a QBO record that a local invoice became has been paid.
+
+    Called by the sync engine on the plugin owning the record's entity, only for records
+    costbridge itself sent (a local invoice is mapped to them): after a full pull for each of
+    them, and on a CDC pull for each one that changed. Deleted records never reach it. Pure: no
+    I/O, no session, no clock. The core sets the status and balance on the local invoice.
+
+    Args:
+        record: The pulled QBO record (money as `Decimal`).
+
+    Returns:
+        Its status and open balance, or None when the record says nothing about payment.
+    """
+
+
+# -- attachments -----------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def pulls_attachments(entity: str, project: ProjectView) -> bool | None:
+    """Say whether files attached in QBO to a project's records of `entity` are copied here.
+
+    Called after each pull, for every linked project on which this plugin is enabled and every
+    QBO entity this plugin owns. When the answer is true, the core downloads the files attached
+    in QBO to the project's records of that entity (those with lines counting for it), stores
+    them read-only beside the record's actuals, and removes copies whose file or record no longer
+    counts. Pure: decide from the project's settings alone.
+
+    Args:
+        entity: A QBO entity this plugin owns (`Bill`).
+        project: The project, with its effective settings.
+
+    Returns:
+        True to pull the files; False or None to leave them in QBO.
     """
 
 

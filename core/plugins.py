@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,6 +19,7 @@ import pluggy
 
 from core import PROJECT_NAME
 from core import hookspecs
+from core.contracts import ActualTypeSpec
 from core.contracts import PluginInfo
 from core.contracts import SettingSpec
 from core.core_settings import CORE
@@ -77,8 +79,10 @@ class PluginManager(pluggy.PluginManager):
     def infos(self) -> dict[str, PluginInfo]:
         """Each plugin's `PluginInfo`, by name; a plugin whose answer is unusable is dropped.
 
-        Two plugins claiming the same QBO entity are both refused: which one should map and push
-        it is the admin's choice (uninstall or block one), never the order of their names.
+        Two plugins claiming the same QBO entity, or declaring the same actual type, are both
+        refused: which one should map and push it is the admin's choice (uninstall or block one),
+        never the order of their names. A plugin whose actual types cannot be stored (a bad name,
+        no label, a sign other than 1 or -1) is refused with the reason.
         """
         infos: dict[str, PluginInfo] = {}
         seen_keys: dict[str, str] = {s.key: "the core" for s in CORE_SETTINGS}
@@ -95,12 +99,15 @@ class PluginManager(pluggy.PluginManager):
                 clash = [s.key for s in info.settings if s.key in seen_keys]
                 if clash:
                     problem = f"setting {clash[0]!r} is already declared by {seen_keys[clash[0]]}"
+                else:
+                    problem = actual_types_problem(info)
             if problem is not None:
                 self._fail(outcome.plugin, problem)
                 continue
             assert isinstance(info, PluginInfo)
             seen_keys.update({s.key: info.name for s in info.settings})
             infos[info.name] = info
+        self._refuse_shared_actual_types(infos)
         claimants: dict[str, list[str]] = {}
         for name, info in infos.items():
             for entity in info.owns:
@@ -168,12 +175,80 @@ class PluginManager(pluggy.PluginManager):
                 return name
         return None
 
+    def actual_types(self) -> dict[str, tuple[str, ActualTypeSpec]]:
+        """Every registered actual type by name, with the plugin declaring it."""
+        return {
+            spec.name: (name, spec)
+            for name, info in self.infos.items()
+            for spec in info.actual_types
+        }
+
+    def _refuse_shared_actual_types(self, infos: dict[str, PluginInfo]) -> None:
+        """Refuse every plugin declaring an actual type another plugin declares too.
+
+        Which plugin's label and sign a stored actual has must never depend on load order.
+        """
+        declared: dict[str, list[str]] = {}
+        for name, info in infos.items():
+            for spec in info.actual_types:
+                declared.setdefault(spec.name, []).append(name)
+        for type_name, names in sorted(declared.items()):
+            if len(names) < 2:
+                continue
+            both = " and ".join(sorted(names))
+            for name in names:
+                if infos.pop(name, None) is not None:
+                    self._fail(
+                        name,
+                        f"{both} both declare the actual type {type_name!r}; neither is loaded "
+                        "(uninstall or block one of them)",
+                    )
+
     def _fail(self, name: str, error: str) -> None:
         log.error("costbridge plugin %s disabled: %s", name, error)
         self.load_failures.append(LoadFailure(name, error))
         plugin = self.get_plugin(name)
         if plugin is not None:
             self.unregister(plugin)
+
+
+#: What an actual type's name may be: it is stored on every actual (`actual.actual_type`).
+ACTUAL_TYPE_NAME = re.compile(r"[a-z][a-z0-9_]{0,23}")
+
+
+def actual_types_problem(info: PluginInfo) -> str | None:
+    """Why a plugin's declared actual types cannot be registered; None when they can."""
+    names = [spec.name for spec in info.actual_types]
+    for spec in info.actual_types:
+        if not isinstance(spec, ActualTypeSpec):
+            return f"actual_types holds {spec!r}, not an ActualTypeSpec"
+        if not ACTUAL_TYPE_NAME.fullmatch(spec.name):
+            return (
+                f"actual type {spec.name!r} is not a name of up to 24 lower-case letters, "
+                "digits and _ (starting with a letter)"
+            )
+        if not spec.label:
+            return f"actual type {spec.name!r} has no label"
+        if spec.sign not in (1, -1):
+            return f"actual type {spec.name!r} has sign {spec.sign!r}; it must be 1 or -1"
+        if names.count(spec.name) > 1:
+            return f"actual type {spec.name!r} is declared twice"
+    return None
+
+
+def actual_type_labels(pm: PluginManager) -> dict[str, str]:
+    """Every registered actual type's label by name (what the console, CLI and reports show)."""
+    return {name: spec.label for name, (_plugin, spec) in pm.actual_types().items()}
+
+
+def actual_type_label(pm: PluginManager, name: str) -> str:
+    """The label of one actual type; a type no loaded plugin declares shows its name in words.
+
+    Actuals stay stored after their plugin is uninstalled or blocked, so an unknown name is
+    normal and is never an error.
+    """
+    spec = pm.actual_types().get(name)
+    return spec[1].label if spec is not None else name.replace("_", " ").capitalize()
 
 
 def make_plugin_manager(

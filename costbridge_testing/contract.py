@@ -8,16 +8,17 @@ from __future__ import annotations
 import ast
 import copy
 import datetime as dt
+import importlib.util
 import inspect
+import sys
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from typing import get_args
 
 from core import hookspecs
-from core.contracts import ActualTypeName
+from core.contracts import ActualTypeSpec
 from core.contracts import CandidateLine
 from core.contracts import LocalBill
 from core.contracts import LocalBillLine
@@ -31,10 +32,34 @@ from core.contracts import PushLookups
 from core.contracts import QboPayload
 from core.contracts import QboRecord
 from core.errors import NeedsAdmin
+from core.plugins import actual_types_problem
 from core.plugins import make_plugin_manager
 
-#: What a plugin's own modules may not import: plugins map, the core persists.
-FORBIDDEN_IMPORTS = ("sqlalchemy", "core.models", "core.db", "core.sync.store", "core.sync.engine")
+#: What a plugin may import from the core: the hook marker, the contracts, the errors and the
+#: public mapping toolkit. Everything else of the core (models, database, engine, QBO client,
+#: push and sync internals) is the core's to change.
+PLUGIN_API = ("core.contracts", "core.errors", "core.mapping")
+#: Libraries that reach a database, the network or a queue: a mapper is a pure function.
+FORBIDDEN_LIBRARIES = (
+    "sqlalchemy",
+    "psycopg",
+    "psycopg2",
+    "sqlite3",
+    "requests",
+    "httpx",
+    "urllib3",
+    "urllib.request",
+    "http.client",
+    "aiohttp",
+    "authlib",
+    "socket",
+    "ssl",
+    "smtplib",
+    "ftplib",
+    "redis",
+    "rq",
+    "subprocess",
+)
 BARE_RECORD = {"Id": "1", "SyncToken": "0", "TxnDate": "2025-06-30"}
 
 
@@ -84,22 +109,35 @@ def plugin_contract_tests(
                     f"{spec.key}: default {spec.default!r} is not a {spec.type}"
                 )
 
-        def test_stays_out_of_the_database(self) -> None:
-            for path in _module_files(module):
-                tree = ast.parse(path.read_text(encoding="utf-8"))
-                for node in ast.walk(tree):
-                    names = (
-                        [a.name for a in node.names]
-                        if isinstance(node, ast.Import)
-                        else [node.module or ""]
-                        if isinstance(node, ast.ImportFrom)
-                        else []
-                    )
-                    for imported in names:
-                        assert not imported.startswith(FORBIDDEN_IMPORTS), (
-                            f"{path.name} imports {imported}: a plugin maps records, the core "
-                            "reads and writes the database"
-                        )
+        def test_stays_out_of_the_database_the_engine_and_the_network(self) -> None:
+            offences = [
+                f"{path.name}:{line} imports {imported}: {why}"
+                for path in _module_files(module)
+                for line, imported in _imports_of(path, _package_of(module, path))
+                for why in [_forbidden(imported)]
+                if why
+            ]
+            assert offences == [], "\n".join(offences)
+
+        def test_holds_no_forbidden_module_once_imported(self) -> None:
+            # Catches what the source does not spell out: importlib with a computed name, a
+            # module handed over by another import, a model class kept in a global.
+            offences = []
+            for loaded in _loaded_modules(module):
+                for attr, value in sorted(vars(loaded).items()):
+                    origin = _origin_of(value)
+                    why = _forbidden(origin) if origin else None
+                    if why:
+                        offences.append(f"{loaded.__name__}.{attr} is from {origin}: {why}")
+            assert offences == [], "\n".join(offences)
+
+        def test_declares_the_actual_types_it_maps(self) -> None:
+            info = module.plugin_info()
+            assert actual_types_problem(info) is None, actual_types_problem(info)
+            if hasattr(module, "actual_lines"):
+                assert info.actual_types, (
+                    "a pull plugin declares its actual types in PluginInfo.actual_types"
+                )
 
         def test_pull_mapper_takes_a_bare_record(self) -> None:
             if not hasattr(module, "actual_lines"):
@@ -121,7 +159,8 @@ def plugin_contract_tests(
                 again = list(module.actual_lines(QboRecord(entity, data), Lookups()))
                 assert first == again, "mapping the same record twice must give the same lines"
                 assert first, f"the {entity} sample gave no line"
-                _check_lines(entity, first)
+                declared = {spec.name: spec for spec in module.plugin_info().actual_types}
+                _check_lines(entity, first, declared)
 
         def test_push_mapper_is_pure_and_carries_the_marker(self) -> None:
             if not hasattr(module, "push_payload"):
@@ -208,14 +247,119 @@ def _module_files(module: ModuleType) -> list[Path]:
     return [source]
 
 
-def _check_lines(entity: str, lines: list[CandidateLine]) -> None:
+def _check_lines(
+    entity: str, lines: list[CandidateLine], declared: Mapping[str, ActualTypeSpec]
+) -> None:
     ids = [line.line_id for line in lines]
     assert len(ids) == len(set(ids)), f"{entity}: line ids must be unique within a record"
     for line in lines:
-        assert line.actual_type in get_args(ActualTypeName), line.actual_type
+        spec = declared.get(line.actual_type)
+        assert spec is not None, (
+            f"{entity}: actual type {line.actual_type!r} is not declared in "
+            f"PluginInfo.actual_types ({sorted(declared)})"
+        )
+        assert line.amount * spec.sign >= 0, (
+            f"{entity}: a {line.actual_type} line of {line.amount} has the wrong sign (the type "
+            f"declares {spec.sign:+d})"
+        )
         assert isinstance(line.amount, Decimal), f"{entity}: amounts are Decimal"
         assert line.amount == line.amount.quantize(Decimal("0.01")), (
             f"{entity}: amounts are rounded to cents once, in the mapper"
         )
         for exclusion in line.exclusions:
             assert exclusion.reason, f"{entity}: every exclusion says why, for the admin"
+
+
+def _package_of(module: ModuleType, path: Path) -> str:
+    """The dotted package a source file of the plugin lives in (for relative imports)."""
+    root = Path(inspect.getfile(module))
+    if root.name != "__init__.py":
+        return module.__name__.rpartition(".")[0]
+    folders = path.relative_to(root.parent).parts[:-1]
+    return ".".join([module.__name__, *folders])
+
+
+def _imports_of(path: Path, package: str) -> list[tuple[int, str]]:
+    """Every module a source file imports, however spelled, with its line.
+
+    `from a import b` counts as `a.b` too (b may be a module: `from core import models`);
+    relative imports are resolved; `importlib.import_module("x")` and `__import__("x")` with a
+    written name count as imports of x.
+    """
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: max(len(package.split(".")) - node.level + 1, 0)]
+                source = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                source = node.module or ""
+            found.append((node.lineno, source))
+            found += [(node.lineno, f"{source}.{alias.name}") for alias in node.names]
+        elif isinstance(node, ast.Call) and node.args:
+            called = node.func
+            name = (
+                called.attr
+                if isinstance(called, ast.Attribute)
+                else called.id
+                if isinstance(called, ast.Name)
+                else ""
+            )
+            first = node.args[0]
+            if (
+                name in ("import_module", "__import__")
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+            ):
+                found.append((node.lineno, first.value))
+    return found
+
+
+def _within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _forbidden(name: str) -> str | None:
+    """Why a plugin may not import `name`; None when it may."""
+    if any(_within(name, lib) for lib in FORBIDDEN_LIBRARIES):
+        return "a plugin maps records; the core reads and writes the database and talks to QBO"
+    if not _within(name, "core") or any(_within(name, api) for api in PLUGIN_API):
+        return None
+    if name == "core":
+        return None
+    head, _, attr = name.partition(".")[2].partition(".")
+    if not attr and not _is_module(f"core.{head}"):
+        return None  # `from core import hookimpl`: a name of the package, not a module
+    return (
+        "plugins import only core (hookimpl), core.contracts, core.errors and core.mapping; "
+        "the rest of the core is its own to change"
+    )
+
+
+def _loaded_modules(module: ModuleType) -> list[ModuleType]:
+    """The plugin's own modules, as imported."""
+    name = module.__name__
+    return [
+        loaded
+        for key, loaded in sorted(sys.modules.items())
+        if loaded is not None and (key == name or key.startswith(name + "."))
+    ]
+
+
+def _origin_of(value: object) -> str | None:
+    """The module an object of a plugin's globals comes from (a module's own name for one)."""
+    if isinstance(value, ModuleType):
+        return value.__name__
+    origin = getattr(value, "__module__", None)
+    if isinstance(value, type) or callable(value):
+        return origin if isinstance(origin, str) else None
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from flask import abort
@@ -43,6 +44,7 @@ from core.models import Project
 from core.models import Role
 from core.models import RunState
 from core.models import SyncRun
+from core.plugins import actual_type_label
 from core.sync.doctor import doctor
 from core.sync.engine import pull_company
 from core.sync.jobs import pull_job_id
@@ -205,6 +207,7 @@ class BudgetView(PerProject, LocalBaseView):
             n_excluded=n_excluded or 0,
             files=files,
             limit=POPUP_ROWS,
+            type_label=partial(actual_type_label, runtime().pm),
         )
 
     @expose("/sync", methods=("POST",))
@@ -288,7 +291,12 @@ class BudgetView(PerProject, LocalBaseView):
         except CostbridgeError as exc:
             flash(f"{exc.message} {exc.fix}", "error")
             return redirect(url_for(".index", project_id=project.id))
-        return self.render("costbridge/reconcile.html", project=project, result=result)
+        return self.render(
+            "costbridge/reconcile.html",
+            project=project,
+            result=result,
+            type_label=partial(actual_type_label, runtime().pm),
+        )
 
     @expose("/doctor")
     def doctor_view(self) -> Any:

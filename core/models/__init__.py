@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from core.db import Base
 from core.models.budget import Actual
-from core.models.budget import ActualType
 from core.models.budget import BudgetLine
 from core.models.catalog import CostCode
 from core.models.catalog import Employee
@@ -37,7 +36,6 @@ from core.models.users import User
 
 __all__ = [
     "Actual",
-    "ActualType",
     "Attachment",
     "AttachmentOrigin",
     "Base",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +24,6 @@ from core.models._common import FineRate
 from core.models._common import Hours
 from core.models._common import Money
 from core.models._common import Timestamps
-from core.models._common import enum_column
 
 
 class BudgetLine(Timestamps, Base):
@@ -55,19 +53,6 @@ class BudgetLine(Timestamps, Base):
     budget_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
 
 
-class ActualType(enum.StrEnum):
-    """What kind of QBO record an actual came from (DESIGN.md, "What becomes an actual")."""
-
-    BILL = "bill"
-    EXPENSE = "expense"
-    CHECK = "check"
-    CREDIT_CARD = "credit_card"
-    CREDIT_CARD_CREDIT = "credit_card_credit"
-    BANK_TRANSACTION = "bank_transaction"
-    TIME = "time"
-    VENDOR_CREDIT = "vendor_credit"
-
-
 class Actual(Base):
     """One QBO cost line of a realm, and whether it counts against a project's budget.
 
@@ -80,6 +65,8 @@ class Actual(Base):
     `cost_code_id` is None for a line with no connected item: it shows in the Uncoded row, never
     silently dropped. `amount` is signed (credits negative), in the home currency, rounded once.
     `exclusions` holds the plugin's `[setting, excluded_when, reason]` rules for the line.
+    `actual_type` is the name of an actual type the mapping plugin declares (`PluginInfo`); the
+    core registers types from plugins, so no list of them constrains the column.
     """
 
     __tablename__ = "actual"
@@ -123,7 +110,7 @@ class Actual(Base):
     cost_code_id: Mapped[int | None] = mapped_column(
         ForeignKey("cost_code.id", ondelete="SET NULL")
     )
-    actual_type: Mapped[ActualType] = enum_column(ActualType)
+    actual_type: Mapped[str] = mapped_column(String(24))
     txn_date: Mapped[dt.date] = mapped_column(Date)
     payee: Mapped[str | None] = mapped_column(String(500))
     doc_number: Mapped[str | None] = mapped_column(String(40))

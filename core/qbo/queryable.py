@@ -18,7 +18,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-__all__ = ["FILTERABLE", "SORTABLE", "NotQueryable", "check_filter", "check_sort"]
+__all__ = [
+    "FILTERABLE",
+    "SORTABLE",
+    "UNLISTED",
+    "NotQueryable",
+    "can_filter",
+    "check_filter",
+    "check_sort",
+]
 
 _COMMON = ("Id", "MetaData.CreateTime", "MetaData.LastUpdatedTime")
 _TXN = (*_COMMON, "TxnDate", "DocNumber", "TotalAmt")
@@ -81,8 +89,19 @@ class NotQueryable(ValueError):
         self.field = field
 
 
+#: What an entity the table does not list may be filtered and sorted on: the fields Intuit lets
+#: every entity's query use (API.md §4.2). A plugin may own an entity the core has never heard
+#: of; its pull pages by `Id` like any other, and anything more is matched client-side.
+UNLISTED: Final[frozenset[str]] = frozenset(_COMMON)
+
+
+def can_filter(entity: str, field: str) -> bool:
+    """Whether QBO lets a WHERE on `entity` name `field`."""
+    return _allowed(entity, field, FILTERABLE)
+
+
 def _allowed(entity: str, field: str, table: Mapping[str, frozenset[str]]) -> bool:
-    allowed = table.get(entity, frozenset())
+    allowed = table.get(entity, UNLISTED)
     # `VendorRef.value` is the same filter as `VendorRef` (API.md §4.2).
     return field in allowed or field.removesuffix(".value") in allowed
 

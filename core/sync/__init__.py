@@ -1,4 +1,5 @@
-"""The sync engine: pulls QBO records per realm into actuals, and what plugins share to map them.
+"""The sync engine: pulls QBO records per realm, maps them through the owning plugins, writes them.
 
-`core.sync.lines` is pure (plugins import it); the rest works with the database and the client.
+Everything here works with the database and the client; what plugins share to map records is
+the public, pure toolkit `core.mapping`.
 """

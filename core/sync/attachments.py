@@ -1,35 +1,41 @@
-"""Pull bill attachments: files attached in QBO to a project's bills, as read-only copies.
+"""Pulling attachments: files attached in QBO to a project's records, as read-only copies.
 
-With a project's "pull bill attachments" setting on (off by default), every file attached in
-QBO to a Bill with lines counting for the project is downloaded once, stored with origin QBO and
-`read_only`, and linked to the first of the bill's counting actuals, so the budget's Applied
-Actuals pop-up shows its paperclip and the Files tab lists it. The copy is keyed by the
-Attachable's id in `RemoteMapping` (kind `attachment`), so a re-pull adds nothing; an
-Attachable gone from QBO (or a bill no longer counting for the project) removes the copy.
+Which records' files come along is each entity's owner's call: after a pull, the plugin owning
+an entity answers `pulls_attachments(entity, project)` for every linked project on which it is
+enabled (`qbo_bills` says yes for Bill while the project's setting for it is on). For each yes,
+every file attached in QBO to a record of that entity with lines counting for the project is
+downloaded once, stored with origin QBO and `read_only`, and linked to the first of the record's
+counting actuals, so the budget's Applied Actuals pop-up shows its paperclip and the Files tab
+lists it. The copy is keyed by the Attachable's id in `RemoteMapping` (entity `Attachable`), so a
+re-pull adds nothing; an Attachable gone from QBO (or a record no longer counting for the
+project) removes the copy.
 
 It runs after a pull of the realm (`core.sync.jobs.pull_job`, `costbridge sync pull`), from the
-actuals that pull wrote, and asks QBO nothing when no project of the company has the setting on
-or none of their bills is in QBO. A file costbridge itself pushed is already mapped (origin
-local) and is never copied back; a copy from QBO is never pushed (`outbox.record_change`).
+actuals that pull wrote, and asks QBO nothing when no plugin wants files for any project of the
+company or none of their records is in QBO. A file costbridge itself pushed is already mapped
+(origin local) and is never copied back; a copy from QBO is never pushed (`outbox.record_change`).
 """
 
 from __future__ import annotations
 
 import logging
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.contracts import ProjectView
 from core.errors import CostbridgeError
 from core.files import FileStore
 from core.files import guess_type
 from core.files import sanitise_name
 from core.files import store_for
+from core.markers import carries_marker
 from core.models import Actual
 from core.models import Attachment
 from core.models import AttachmentOrigin
@@ -39,17 +45,16 @@ from core.models import Project
 from core.models import RemoteMapping
 from core.models import SyncRun
 from core.plugins import PluginManager
-from core.project_settings import effective_settings
-from core.push.outbox import MARKER_PREFIX
+from core.plugins import call_one
+from core.project_settings import project_view
 from core.qbo import queries
 from core.runtime import Runtime
 
-SETTING = "pull_bill_attachments"
-#: Bill ids per query: well inside QBO's IN-list and statement-length limits (API.md §4.2).
+#: Record ids per query: well inside QBO's IN-list and statement-length limits (API.md §4.2).
 IDS_PER_QUERY = 200
+#: QBO's entity for a file attached to a record.
+ATTACHABLE = "Attachable"
 log = logging.getLogger(__name__)
-#: The marker costbridge writes into what it pushes (`outbox.marker`: prefix + 36 hex).
-_OUR_MARKER = re.compile(re.escape(MARKER_PREFIX) + "[0-9a-f]{36}")
 
 
 @dataclass
@@ -75,20 +80,68 @@ class AttachmentPull:
         }
 
 
-def projects_pulling(session: Session, pm: PluginManager, company_id: int) -> list[Project]:
-    """The company's linked projects with "pull bill attachments" on."""
+def projects_pulling(
+    session: Session, pm: PluginManager, company_id: int
+) -> dict[int, tuple[str, ...]]:
+    """The company's linked projects whose plugins want files, with the entities they want.
+
+    Asks the owner of every entity (when enabled on the project) its `pulls_attachments`; a
+    plugin that raises is logged and counts as no.
+    """
+    owned = {entity: name for name, info in pm.infos.items() for entity in info.owns}
+    answering = {pm.get_name(i.plugin) for i in pm.hook.pulls_attachments.get_hookimpls()}
+    wanted: dict[int, tuple[str, ...]] = {}
     linked = session.scalars(
         select(Project)
         .where(Project.company_id == company_id, Project.qbo_customer_id.is_not(None))
         .order_by(Project.id)
     )
-    return [p for p in linked if effective_settings(pm, p).get(SETTING)]
+    for project in linked:
+        enabled = set(project.enabled_plugin_names(pm.names())) & answering
+        view = project_view(project, pm)
+        entities = tuple(
+            sorted(
+                e for e, owner in owned.items() if owner in enabled and _wants(pm, owner, e, view)
+            )
+        )
+        if entities:
+            wanted[project.id] = entities
+    return wanted
 
 
-def pull_bill_attachments(
+def _wants(pm: PluginManager, owner: str, entity: str, view: ProjectView) -> bool:
+    try:
+        return bool(call_one(pm, owner, "pulls_attachments", entity=entity, project=view))
+    except Exception:  # noqa: BLE001 - one plugin's bug leaves its files in QBO, nothing more
+        log.exception("costbridge plugin %s failed in pulls_attachments", owner)
+        return False
+
+
+def settings_pulling_files(pm: PluginManager, project: Project) -> dict[str, object]:
+    """The on/off settings that, turned on, make one of the project's plugins pull files.
+
+    Found by asking each plugin's `pulls_attachments` with the setting on and off, so the core
+    needs to know no plugin's setting names (the demo turns them on to show paperclips).
+    """
+    view = project_view(project, pm)
+    enabled = set(project.enabled_plugin_names(pm.names()))
+    found: dict[str, object] = {}
+    for key, (owner, spec) in sorted(pm.settings_applying(enabled).items()):
+        if spec.type != "bool" or owner not in pm.infos or view.settings.get(key):
+            continue
+        trial = replace(view, settings={**view.settings, key: True})
+        if any(
+            _wants(pm, owner, entity, trial) and not _wants(pm, owner, entity, view)
+            for entity in pm.infos[owner].owns
+        ):
+            found[key] = True
+    return found
+
+
+def pull_attachments(
     rt: Runtime, company_id: int, *, run_id: int | None = None, client: Any = None
 ) -> AttachmentPull:
-    """Bring the company's projects' bill attachments in step with QBO (after a pull).
+    """Bring the copies of files attached in QBO in step with QBO (after a pull).
 
     Args:
         rt: The runtime (database, plugins, instance folder for the file store).
@@ -117,7 +170,7 @@ def pull_bill_attachments(
             client = client_for(rt, company.realm_id)
         step = _Step(session, store_for(rt.settings.instance_path), company.realm_id, client)
         try:
-            step.run([p.id for p in projects], report)
+            step.run(projects, report)
             session.commit()
         except CostbridgeError as exc:
             session.rollback()
@@ -130,6 +183,10 @@ def pull_bill_attachments(
     return report
 
 
+#: The name the job and the CLI have called it by.
+pull_bill_attachments = pull_attachments
+
+
 class _Step:
     """One pass over one realm's projects, in one session."""
 
@@ -139,32 +196,36 @@ class _Step:
         self.realm_id = realm_id
         self.client = client
 
-    def run(self, project_ids: list[int], report: AttachmentPull) -> None:
-        # Each bill's first counting actual per project: where the paperclip goes.
-        first_line: dict[str, tuple[int, int]] = {}
-        for bill_id, project_id, actual_id in self.session.execute(
-            select(Actual.qbo_id, Actual.project_id, func.min(Actual.id))
+    def run(self, projects: dict[int, tuple[str, ...]], report: AttachmentPull) -> None:
+        # Each record's first counting actual per project: where the paperclip goes.
+        first_line: dict[tuple[str, str], tuple[int, int]] = {}
+        entities = sorted({e for wanted in projects.values() for e in wanted})
+        for entity, record_id, project_id, actual_id in self.session.execute(
+            select(Actual.qbo_entity, Actual.qbo_id, Actual.project_id, func.min(Actual.id))
             .where(
                 Actual.realm_id == self.realm_id,
-                Actual.qbo_entity == "Bill",
-                Actual.project_id.in_(project_ids),
+                Actual.qbo_entity.in_(entities),
+                Actual.project_id.in_(sorted(projects)),
                 Actual.excluded_reason.is_(None),
             )
-            .group_by(Actual.qbo_id, Actual.project_id)
+            .group_by(Actual.qbo_entity, Actual.qbo_id, Actual.project_id)
             .order_by(func.min(Actual.id))
         ):
-            # A bill split across two projects that both pull files: the copy goes with the
+            # A record split across two projects that both pull files: the copy goes with the
             # first counted line (RemoteMapping keeps one local copy per Attachable).
-            if project_id is not None:
-                first_line.setdefault(str(bill_id), (project_id, int(actual_id)))
-        wanted = self._attachables(sorted(first_line), report) if first_line else {}
+            if project_id is not None and entity in projects[project_id]:
+                first_line.setdefault((str(entity), str(record_id)), (project_id, int(actual_id)))
+        wanted: dict[str, tuple[dict[str, Any], tuple[str, str]]] = {}
+        for entity in entities:
+            ids = sorted(r for e, r in first_line if e == entity)
+            if ids:
+                wanted.update(self._attachables(entity, ids, report))
         mapped = {
             m.qbo_id: m
             for m in self.session.scalars(
                 select(RemoteMapping).where(
                     RemoteMapping.realm_id == self.realm_id,
-                    RemoteMapping.entity == "Attachable",
-                    RemoteMapping.local_kind == "attachment",
+                    RemoteMapping.entity == ATTACHABLE,
                 )
             )
         }
@@ -173,12 +234,12 @@ class _Step:
             for a in self.session.scalars(
                 select(Attachment).where(
                     Attachment.origin == AttachmentOrigin.QBO,
-                    Attachment.project_id.in_(project_ids),
+                    Attachment.project_id.in_(sorted(projects)),
                 )
             )
         }
-        for qbo_id, (attachable, bill_id) in wanted.items():
-            project_id, actual_id = first_line[bill_id]
+        for qbo_id, (attachable, parent) in wanted.items():
+            project_id, actual_id = first_line[parent]
             mapping = mapped.get(qbo_id)
             if mapping is None:
                 self._add(attachable, project_id, actual_id, report)
@@ -187,7 +248,7 @@ class _Step:
             if copy is not None and (copy.project_id, copy.actual_id) != (project_id, actual_id):
                 copy.project_id, copy.actual_id = project_id, actual_id
                 report.relinked += 1
-        # What is left: Attachables deleted in QBO, or on bills no longer counting here.
+        # What is left: Attachables deleted in QBO, or on records no longer counting here.
         by_local = {m.local_id: m for m in mapped.values()}
         for copy in copies.values():
             gone = by_local.get(copy.id)
@@ -198,28 +259,28 @@ class _Step:
         self.session.flush()
 
     def _attachables(
-        self, bill_ids: list[str], report: AttachmentPull
-    ) -> dict[str, tuple[dict[str, Any], str]]:
-        """File Attachables linked to these bills: Attachable id -> (Attachable, bill id)."""
-        wanted = set(bill_ids)
-        found: dict[str, tuple[dict[str, Any], str]] = {}
-        for start in range(0, len(bill_ids), IDS_PER_QUERY):
-            chunk = bill_ids[start : start + IDS_PER_QUERY]
+        self, entity: str, record_ids: list[str], report: AttachmentPull
+    ) -> dict[str, tuple[dict[str, Any], tuple[str, str]]]:
+        """File Attachables linked to these records: id -> (Attachable, (entity, record id))."""
+        wanted = set(record_ids)
+        found: dict[str, tuple[dict[str, Any], tuple[str, str]]] = {}
+        for start in range(0, len(record_ids), IDS_PER_QUERY):
+            chunk = record_ids[start : start + IDS_PER_QUERY]
             # API.md §7.1 gives this filter (exact syntax unconfirmed); the links are checked
             # here again because QBO matches an Attachable when any one of its links matches.
             conditions = (
-                queries.eq("AttachableRef.EntityRef.Type", "Bill"),
+                queries.eq("AttachableRef.EntityRef.Type", entity),
                 queries.in_("AttachableRef.EntityRef.value", chunk),
             )
             position = 1
             while True:
-                statement = queries.select("Attachable", *conditions, start_position=position)
-                rows = self.client.query(statement).get("Attachable", []) or []
+                statement = queries.select(ATTACHABLE, *conditions, start_position=position)
+                rows = self.client.query(statement).get(ATTACHABLE, []) or []
                 report.requests += 1
                 for row in rows:
-                    bill = _bill_of(row, wanted)
-                    if bill is not None and row.get("FileName") and not _ours(row):
-                        found[str(row["Id"])] = (row, bill)
+                    parent = _parent_of(row, entity, wanted)
+                    if parent is not None and row.get("FileName") and not _ours(row):
+                        found[str(row["Id"])] = (row, (entity, parent))
                 if len(rows) < queries.MAX_RESULTS:
                     break
                 position += queries.MAX_RESULTS
@@ -229,13 +290,13 @@ class _Step:
         self, attachable: dict[str, Any], project_id: int, actual_id: int, report: AttachmentPull
     ) -> None:
         qbo_id = str(attachable["Id"])
-        name = sanitise_name(str(attachable.get("FileName") or "attachment"))
+        name = sanitise_name(str(attachable.get("FileName") or "file"))
         report.requests += 2  # the download URL, then the file
         try:
             content = self.client.download(qbo_id)
         except CostbridgeError as exc:
             # Left unmapped, so the next pull tries this file again.
-            report.problems.append(f"{name} (Attachable {qbo_id}): {exc.message}")
+            report.problems.append(f"{name} ({ATTACHABLE} {qbo_id}): {exc.message}")
             return
         key, digest = self.store.put(content)
         ctype = str(attachable.get("ContentType") or guess_type(name)).split(";")[0].strip()
@@ -256,10 +317,11 @@ class _Step:
         self.session.add(
             RemoteMapping(
                 realm_id=self.realm_id,
-                entity="Attachable",
+                entity=ATTACHABLE,
                 qbo_id=qbo_id,
                 sync_token=str(attachable.get("SyncToken", "0")),
-                local_kind="attachment",
+                # The local record it maps to: a row of the attachment table.
+                local_kind=Attachment.__tablename__,
                 local_id=copy.id,
             )
         )
@@ -267,13 +329,14 @@ class _Step:
         report.added += 1
 
 
-def _bill_of(attachable: dict[str, Any], bill_ids: set[str]) -> str | None:
-    """The first of `bill_ids` the Attachable is linked to, if any."""
+def _parent_of(attachable: dict[str, Any], entity: str, record_ids: Iterable[str]) -> str | None:
+    """The first of `record_ids` (of `entity`) the Attachable is linked to, if any."""
+    ids = set(record_ids)
     for link in attachable.get("AttachableRef", []) or []:
         ref = link.get("EntityRef") if isinstance(link, dict) else None
-        if isinstance(ref, dict) and ref.get("type") == "Bill":
+        if isinstance(ref, dict) and ref.get("type") == entity:
             value = str(ref.get("value"))
-            if value in bill_ids:
+            if value in ids:
                 return value
     return None
 
@@ -284,4 +347,4 @@ def _ours(attachable: dict[str, Any]) -> bool:
     Its `RemoteMapping` normally says so already; the marker covers an upload whose mapping
     is not committed yet when this runs.
     """
-    return _OUR_MARKER.search(str(attachable.get("Note") or "")) is not None
+    return carries_marker(attachable.get("Note"))

@@ -39,7 +39,7 @@ from core.models import Company
 from core.models import RunState
 from core.models import SyncRun
 from core.runtime import Runtime
-from core.sync.attachments import pull_bill_attachments
+from core.sync.attachments import pull_attachments
 from core.sync.engine import PullReport
 from core.sync.engine import pull_company
 
@@ -278,9 +278,9 @@ def pull_job(company_id: int, run_id: int, since: str | None = None) -> dict[str
     progress.save(report.records)
     body = report.as_json(changes=False)
     if report.state in (RunState.SUCCEEDED, RunState.PARTIAL):
-        # Files of the projects' bills, from the actuals just written (no request when no
-        # project has "pull bill attachments" on); a record that failed to map has no new lines.
-        files = pull_bill_attachments(rt, company_id, run_id=run_id)
+        # Files attached in QBO to the records just written, where their plugins want them (no
+        # request when none does); a record that failed to map has no new lines.
+        files = pull_attachments(rt, company_id, run_id=run_id)
         body["attachments"] = files.as_json()
     return body
 

@@ -7,8 +7,12 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from core.mapping.lines import decimal
 from core.qbo import queries
-from core.sync.lines import decimal
+
+#: QBO records whose cost is hours × the worker's CostRate when they carry no rate of their own
+#: (API.md §11.7): their workers' rates are read before a page of them is mapped.
+PRICED_BY_WORKER = frozenset({"TimeActivity"})
 
 
 class RateBook:

@@ -32,9 +32,9 @@ from core.models import Project
 from core.plugins import PluginManager
 from core.plugins import call_one
 from core.qbo import queries
-from core.sync.engine import is_gone
-from core.sync.engine import pulled_entities
 from core.sync.realm import realm_lookups
+from core.sync.records import is_gone
+from core.sync.records import pulled_entities
 from core.sync.store import Router
 
 ZERO = Decimal("0.00")

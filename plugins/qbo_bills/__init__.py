@@ -31,6 +31,7 @@ def plugin_info() -> PluginInfo:
         name="qbo_bills",
         label="Bills",
         owns=("Bill",),
+        actual_types=pull.ACTUAL_TYPES,
         settings=settings.SETTINGS,
         description="Pulls QuickBooks bills into budgets; pushes bills created here as unpaid.",
         push_kinds=(
@@ -57,6 +58,12 @@ def validate_settings(
 def actual_lines(record: QboRecord, lookups: Lookups) -> Sequence[CandidateLine]:
     """Map one pulled record to candidate actual lines."""
     return pull.lines(record, lookups)
+
+
+@hookimpl
+def pulls_attachments(entity: str, project: ProjectView) -> bool:
+    """Files attached in QBO to the project's bills are copied here when it says so."""
+    return settings.pulls_files(entity, project.settings)
 
 
 @hookimpl

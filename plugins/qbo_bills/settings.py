@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from core.contracts import SettingSpec
 
 SETTINGS = (
@@ -37,3 +39,8 @@ SETTINGS = (
         "Files attached in QuickBooks to this project's bills are copied here, read-only.",
     ),
 )
+
+
+def pulls_files(entity: str, settings: Mapping[str, object]) -> bool:
+    """Whether a project with `settings` copies the files attached in QBO to its bills."""
+    return entity == "Bill" and bool(settings.get("pull_bill_attachments"))

@@ -20,6 +20,7 @@ def plugin_info() -> PluginInfo:
         name="qbo_expenses",
         label="Expenses",
         owns=("Purchase",),
+        actual_types=pull.ACTUAL_TYPES,
         settings=settings.SETTINGS,
         description="Pulls expenses, checks, card charges, card credits and bank transactions.",
     )

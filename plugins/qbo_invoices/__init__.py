@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 
 from core import hookimpl
+from core.contracts import InvoicePayment
 from core.contracts import LocalInvoice
 from core.contracts import LocalRecord
 from core.contracts import PluginInfo
@@ -13,19 +14,21 @@ from core.contracts import ProjectView
 from core.contracts import PushKindSpec
 from core.contracts import PushLookups
 from core.contracts import QboPayload
+from core.contracts import QboRecord
 from core.contracts import SettingProblem
 from plugins._checks import needs_link
+from plugins.qbo_invoices import pull
 from plugins.qbo_invoices import push
 from plugins.qbo_invoices import settings
 
 
 @hookimpl
 def plugin_info() -> PluginInfo:
-    """Invoices own QBO's Invoice and Payment entities."""
+    """Invoices own QBO's Invoice entity (a Payment shows in the invoices it pays)."""
     return PluginInfo(
         name="qbo_invoices",
         label="Invoices",
-        owns=("Invoice", "Payment"),
+        owns=("Invoice",),
         settings=settings.SETTINGS,
         description="Pushes client invoices; only QuickBooks can mark them paid.",
         push_kinds=(
@@ -40,6 +43,12 @@ def validate_settings(
 ) -> Sequence[SettingProblem]:
     """Sending invoices needs a linked customer."""
     return needs_link(project, settings, "send_invoices")
+
+
+@hookimpl
+def invoice_payment(record: QboRecord) -> InvoicePayment | None:
+    """A sent invoice's paid status, from its Balance and TotalAmt in QBO."""
+    return pull.payment(record)
 
 
 @hookimpl

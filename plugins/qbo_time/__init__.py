@@ -30,6 +30,7 @@ def plugin_info() -> PluginInfo:
         name="qbo_time",
         label="Time",
         owns=("TimeActivity",),
+        actual_types=pull.ACTUAL_TYPES,
         settings=settings.SETTINGS,
         description="Pushes time entries as time charges and pulls them back as actuals.",
         push_kinds=(

@@ -20,6 +20,7 @@ def plugin_info() -> PluginInfo:
         name="qbo_vendor_credits",
         label="Vendor credits",
         owns=("VendorCredit",),
+        actual_types=pull.ACTUAL_TYPES,
         settings=settings.SETTINGS,
         description="Pulls vendor credits as negative actuals.",
     )

@@ -6,10 +6,12 @@ import json
 import uuid
 
 import pytest
+from alembic import command
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import inspect
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from core import migrate
 from core.cli import main
@@ -117,3 +119,40 @@ def test_projects_from_before_explicit_plugins_keep_the_plugins_installed_at_upg
     names = json.loads(stored) if isinstance(stored, str) else stored
     assert names == installed_plugin_names()
     assert "qbo_bills" in names
+
+
+ACTUAL_ROW = (
+    "INSERT INTO actual (realm_id, qbo_entity, qbo_id, qbo_line_id, plugin, actual_type, "
+    "txn_date, amount, exclusions, flags, pulled_at) VALUES ('9130', 'JournalEntry', '7', '0', "
+    "'qbo_journal_entries', '{kind}', '2025-06-30', 10.00, '[]', '[]', '2025-06-30 23:30:00+00')"
+)
+
+
+def test_an_actual_type_no_core_list_names_is_stored_without_a_migration(empty_url):
+    migrate.upgrade(empty_url)
+    engine = make_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(text(ACTUAL_ROW.format(kind="journal_entry")))
+    engine.dispose()
+
+    assert _scalar(empty_url, "SELECT actual_type FROM actual") == "journal_entry"
+
+
+def test_going_back_before_plugin_types_drops_only_the_actuals_the_old_schema_cannot_hold(
+    empty_url,
+):
+    migrate.upgrade(empty_url)
+    engine = make_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(text(ACTUAL_ROW.format(kind="journal_entry")))
+        conn.execute(text(ACTUAL_ROW.format(kind="bill").replace("'7'", "'8'")))
+    engine.dispose()
+
+    command.downgrade(migrate.alembic_config(empty_url), "0009_install_and_partial")
+
+    assert _scalar(empty_url, "SELECT count(*) FROM actual") == 1
+    assert _scalar(empty_url, "SELECT actual_type FROM actual") == "bill"
+    engine = make_engine(empty_url)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text(ACTUAL_ROW.format(kind="journal_entry").replace("'7'", "'9'")))
+    engine.dispose()

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from core import migrate
 from core.db import make_engine
 from core.models import Actual
-from core.models import ActualType
 from core.models import BudgetLine
 from core.models import Company
 from core.models import Project
@@ -42,7 +41,7 @@ def any_db(request, db, sqlite_db):
 def _actual(project: Project, line: str, amount: str, **kw) -> Actual:
     return Actual(
         project_id=project.id,
-        actual_type=kw.pop("actual_type", ActualType.BILL),
+        actual_type=kw.pop("actual_type", "bill"),
         realm_id="9341452188453921",
         qbo_entity="Bill",
         qbo_id="146",

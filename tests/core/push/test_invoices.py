@@ -13,8 +13,8 @@ from core.models import InvoiceStatus
 from core.models import OutboxEntry
 from core.models import OutboxState
 from core.push import records
-from core.push.invoice_status import refresh_invoice_status
 from core.push.records import LineInput
+from core.sync.invoices import refresh_invoice_status
 from tests.core.push.conftest import send
 
 D = Decimal
@@ -90,7 +90,9 @@ def test_paid_and_partly_paid_come_from_qbo(qbo_runtime, committed_db, books, pr
             },
             request_id=uuid.uuid4().hex,
         )
-        refresh_invoice_status(committed_db, books.client, qbo_runtime_realm(committed_db))
+        refresh_invoice_status(
+            committed_db, books.client, qbo_runtime_realm(committed_db), qbo_runtime.pm
+        )
         committed_db.commit()
         committed_db.refresh(invoice)
 
@@ -146,7 +148,9 @@ def test_invoice_paid_in_qbo_cannot_be_edited_here(
 ):
     invoice, qbo_id = _invoice(qbo_runtime, committed_db, books, project_factory)
     _pay(books, qbo_id, D("100.00"))
-    refresh_invoice_status(committed_db, books.client, qbo_runtime_realm(committed_db))
+    refresh_invoice_status(
+        committed_db, books.client, qbo_runtime_realm(committed_db), qbo_runtime.pm
+    )
     committed_db.commit()
     with pytest.raises(NeedsAdmin, match="has been paid"):
         records.edit_invoice(committed_db, qbo_runtime.pm, invoice, number="1043")

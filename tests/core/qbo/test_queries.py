@@ -104,12 +104,25 @@ def test_query_all_pages_past_a_thousand_rows(
         ("Bill", "Line.Amount"),
         ("Invoice", "CustomField"),
         ("Purchase", "EntityRef"),
-        ("Unknown", "Id"),
+        ("Unknown", "TxnDate"),
     ],
 )
 def test_a_where_on_a_field_qbo_cannot_filter_fails_at_build_time(entity: str, field: str) -> None:
     with pytest.raises(ValueError, match="queryable"):
         queries.select(entity, queries.like(field, "%cb-%"))
+
+
+def test_an_entity_the_core_does_not_list_pages_by_what_every_entity_allows() -> None:
+    # A plugin may own an entity the core has never heard of (issue 19): its pull pages by Id
+    # and reads changes by LastUpdatedTime, as Intuit lets every entity's query do.
+    text = queries.select(
+        "RetainageNote",
+        queries.ge("MetaData.LastUpdatedTime", "2026-03-02T00:00:00Z"),
+        order_by="Id",
+    )
+    assert text.startswith("SELECT * FROM RetainageNote WHERE MetaData.LastUpdatedTime >= ")
+    with pytest.raises(ValueError, match="queryable"):
+        queries.select("RetainageNote", order_by="TxnDate")
 
 
 def test_an_orderby_on_a_field_qbo_cannot_sort_fails_at_build_time() -> None:

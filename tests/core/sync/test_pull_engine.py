@@ -158,7 +158,7 @@ def expected(
 def stored(session: Any, project_id: int) -> list[tuple[str, int | None, Decimal]]:
     """What counts for the project in the database."""
     return [
-        (str(t.value), code, amount)
+        (str(t), code, amount)
         for t, code, amount in session.execute(
             select(Actual.actual_type, Actual.cost_code_id, Actual.amount).where(
                 Actual.project_id == project_id, Actual.excluded_reason.is_(None)
@@ -324,7 +324,7 @@ def test_edit_move_and_delete_reach_the_stored_lines(
 
     report = pull_company(qbo_runtime, demo["company_id"])
     assert report.modes == dict.fromkeys(
-        ("Bill", "Purchase", "TimeActivity", "VendorCredit"), "cdc"
+        ("Bill", "JournalEntry", "Purchase", "TimeActivity", "VendorCredit"), "cdc"
     )
     with qbo_runtime.sessions() as session:
         amount = session.scalar(
@@ -541,7 +541,7 @@ def test_two_pulls_at_once_take_turns_and_store_each_line_once(
     first, second = sorted(reports, key=lambda r: -r.tally.added)
     assert second.tally.added == 0
     assert second.modes == dict.fromkeys(
-        ("Bill", "Purchase", "TimeActivity", "VendorCredit"), "cdc"
+        ("Bill", "JournalEntry", "Purchase", "TimeActivity", "VendorCredit"), "cdc"
     )
     with qbo_runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Actual)) == first.tally.added

@@ -43,7 +43,13 @@ from tests.core.sync.test_pull_engine import _write
 from tests.core.sync.test_pull_engine import raw_state
 
 #: The built-in plugins that map pulled records (each owns one or more entities).
-MAPPERS = ("qbo_bills", "qbo_expenses", "qbo_time", "qbo_vendor_credits")
+MAPPERS = (
+    "qbo_bills",
+    "qbo_expenses",
+    "qbo_journal_entries",
+    "qbo_time",
+    "qbo_vendor_credits",
+)
 
 
 class _BillsFailingOn:

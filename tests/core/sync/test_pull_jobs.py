@@ -149,7 +149,7 @@ def test_signed_webhook_for_an_edit_updates_the_actual(
     assert amount == Decimal("1234.56")
     assert len(pulls) == 1
     assert pulls[0].counts["modes"] == dict.fromkeys(
-        ("Bill", "Purchase", "TimeActivity", "VendorCredit"), "cdc"
+        ("Bill", "JournalEntry", "Purchase", "TimeActivity", "VendorCredit"), "cdc"
     )
 
 

@@ -164,7 +164,7 @@ def test_budget_sums_counting_actuals_per_cost_code_and_type(
     assert report.total_budget == Decimal("6000.00")
     by_type: dict[str, Decimal] = {}
     for a in rows:
-        by_type[a.actual_type.value] = by_type.get(a.actual_type.value, Decimal(0)) + a.amount
+        by_type[a.actual_type] = by_type.get(a.actual_type, Decimal(0)) + a.amount
     assert report.totals_by_type == by_type
     assert report.totals_by_type["bill"] == raw_bill_total(qbo_sandbox.url, demo_realm, customer.id)
     assert report.as_json()["total_actual"] == str(coded + uncoded)

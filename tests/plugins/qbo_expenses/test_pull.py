@@ -10,7 +10,7 @@ import pytest
 import plugins.qbo_expenses
 from core.contracts import Lookups
 from core.contracts import Ref
-from core.sync.lines import NON_BILLABLE
+from core.mapping.lines import NON_BILLABLE
 from plugins.qbo_expenses import pull
 from tests.plugins import sample_data
 from tests.plugins import sample_record

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import plugins.qbo_time
 from core.contracts import Lookups
+from core.contracts import QboRecord
 from core.contracts import Ref
-from core.sync.lines import BILLED_TIME_OFF
-from core.sync.lines import NON_BILLABLE_TIME_OFF
 from plugins.qbo_time import pull
+from plugins.qbo_time.pull import BILLED_TIME_OFF
+from plugins.qbo_time.pull import NON_BILLABLE_TIME_OFF
+from plugins.qbo_time.pull import hours_worked
+from plugins.qbo_time.pull import time_line
 from tests.plugins import sample_record
 
 TIME = "timeactivity.response.json"
@@ -177,3 +184,96 @@ def test_actual_lines_hook_maps_time_with_the_pull_module():
     record = sample_record(TIME)
 
     assert plugins.qbo_time.actual_lines(record, Lookups()) == pull.lines(record, Lookups())
+
+
+@given(
+    hours=st.integers(min_value=0, max_value=24),
+    minutes=st.integers(min_value=0, max_value=59),
+    rate=st.decimals(min_value=Decimal("0"), max_value=Decimal("500"), places=3),
+)
+def test_time_amount_is_exact_hours_times_rate_rounded_half_up_once(hours, minutes, rate):
+    exact = (Fraction(hours) + Fraction(minutes, 60)) * Fraction(rate) * 100
+    whole = int(exact)
+    expected = Decimal(whole + (exact - whole >= Fraction(1, 2))) / 100
+
+    line = time_line(
+        QboRecord(
+            "TimeActivity",
+            {"TxnDate": "2024-05-13", "Hours": hours, "Minutes": minutes, "CostRate": rate},
+        ),
+        Lookups(),
+    )
+
+    assert line.amount == expected
+    assert line.amount >= 0
+
+
+def _minutes_with_half_cent_rates(minutes):
+    # minutes × rate / 60 = (2n + 1) / 200 needs rate = 3(2n + 1) / (10 × minutes), which has at
+    # most three decimals when minutes / gcd(minutes, 300) divides the odd 2n + 1.
+    return minutes // math.gcd(minutes, 300) % 2 == 1
+
+
+@given(
+    minutes=st.integers(min_value=1, max_value=24 * 60).filter(_minutes_with_half_cent_rates),
+    odd=st.integers(min_value=0, max_value=5000).map(lambda j: 2 * j + 1),
+)
+def test_time_amount_at_exactly_half_a_cent_rounds_up(minutes, odd):
+    half_cents = odd * (minutes // math.gcd(minutes, 300))
+    rate = Decimal(3 * half_cents) / (10 * minutes)
+    assert rate == rate.quantize(Decimal("0.001"))
+
+    line = time_line(
+        QboRecord(
+            "TimeActivity",
+            {
+                "TxnDate": "2024-05-13",
+                "Hours": minutes // 60,
+                "Minutes": minutes % 60,
+                "CostRate": rate,
+            },
+        ),
+        Lookups(),
+    )
+
+    assert line.amount == Decimal(half_cents + 1) / 200
+
+
+@pytest.mark.parametrize(
+    ("data", "hours"),
+    [
+        ({"Hours": 7, "Minutes": 30}, Decimal("7.5")),
+        ({"Hours": 2}, Decimal(2)),
+        ({"Minutes": 45}, Decimal("0.75")),
+        ({"Hours": 1, "Minutes": 0, "Seconds": 36}, Decimal("1.01")),
+        (
+            {"StartTime": "2024-05-14T07:00:00-07:00", "EndTime": "2024-05-14T15:30:00-07:00"},
+            Decimal("8.5"),
+        ),
+        (
+            {
+                "StartTime": "2024-05-14T07:00:00-07:00",
+                "EndTime": "2024-05-14T15:30:00-07:00",
+                "BreakHours": 1,
+                "BreakMinutes": 15,
+            },
+            Decimal("7.25"),
+        ),
+        (
+            # the same span written in UTC and in Pacific time
+            {"StartTime": "2024-05-14T14:00:00Z", "EndTime": "2024-05-14T09:00:00-07:00"},
+            Decimal(2),
+        ),
+        (
+            {
+                "StartTime": "2024-05-14T07:00:00-07:00",
+                "EndTime": "2024-05-14T07:30:00-07:00",
+                "BreakHours": 1,
+            },
+            Decimal(0),
+        ),
+        ({}, Decimal(0)),
+    ],
+)
+def test_hours_worked_from_hours_and_minutes_or_start_end_and_breaks(data, hours):
+    assert hours_worked(QboRecord("TimeActivity", data)) == hours

@@ -10,9 +10,9 @@ import pytest
 import plugins.qbo_vendor_credits
 from core.contracts import Lookups
 from core.contracts import Ref
-from core.sync.lines import NON_BILLABLE
-from core.sync.lines import VENDOR_CREDITS_OFF
+from core.mapping.lines import NON_BILLABLE
 from plugins.qbo_vendor_credits import pull
+from plugins.qbo_vendor_credits.pull import VENDOR_CREDITS_OFF
 from tests.plugins import sample_data
 from tests.plugins import sample_record
 
@@ -116,3 +116,11 @@ def test_actual_lines_hook_maps_a_vendor_credit_with_the_pull_module():
     assert plugins.qbo_vendor_credits.actual_lines(record, Lookups()) == pull.lines(
         record, Lookups()
     )
+
+
+@pytest.mark.parametrize(
+    ("settings", "applies"),
+    [({}, True), ({"vendor_credits": False}, True), ({"vendor_credits": True}, False)],
+)
+def test_exclusion_on_a_setting_being_off_applies_while_it_is_unset_or_off(settings, applies):
+    assert VENDOR_CREDITS_OFF.applies(settings) is applies

@@ -1,12 +1,10 @@
-"""The pure helpers every pull mapper shares: rounding, currency, dates, payees, time, lines."""
+"""The public mapping toolkit (`core.mapping.lines`): rounding, currency, dates, payees, lines."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from decimal import ROUND_HALF_UP
 from decimal import Decimal
-from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -16,19 +14,18 @@ from core.contracts import Exclusion
 from core.contracts import Lookups
 from core.contracts import QboRecord
 from core.contracts import Ref
-from core.sync.lines import NON_BILLABLE
-from core.sync.lines import VENDOR_CREDITS_OFF
-from core.sync.lines import cents
-from core.sync.lines import currency
-from core.sync.lines import decimal
-from core.sync.lines import expense_lines
-from core.sync.lines import hours_worked
-from core.sync.lines import in_home_currency
-from core.sync.lines import payee_of
-from core.sync.lines import time_line
-from core.sync.lines import txn_date
+from core.mapping.lines import NON_BILLABLE
+from core.mapping.lines import cents
+from core.mapping.lines import currency
+from core.mapping.lines import decimal
+from core.mapping.lines import expense_lines
+from core.mapping.lines import in_home_currency
+from core.mapping.lines import payee_of
+from core.mapping.lines import txn_date
 
 CENT = Decimal("0.01")
+#: A record-wide exclusion of some plugin's own (the toolkit knows no plugin's settings).
+CREDITS_OFF = Exclusion("credits", False, "a credit, and credits are turned off for this project")
 
 
 def account_line(line_id, amount, **detail):
@@ -158,59 +155,6 @@ def test_credit_lines_are_the_exact_negatives_of_the_same_charges(amounts, rate)
     assert [line.original_amount for line in credits] == [-a for a in amounts]
 
 
-@given(
-    hours=st.integers(min_value=0, max_value=24),
-    minutes=st.integers(min_value=0, max_value=59),
-    rate=st.decimals(min_value=Decimal("0"), max_value=Decimal("500"), places=3),
-)
-def test_time_amount_is_exact_hours_times_rate_rounded_half_up_once(hours, minutes, rate):
-    exact = (Fraction(hours) + Fraction(minutes, 60)) * Fraction(rate) * 100
-    whole = int(exact)
-    expected = Decimal(whole + (exact - whole >= Fraction(1, 2))) / 100
-
-    line = time_line(
-        QboRecord(
-            "TimeActivity",
-            {"TxnDate": "2024-05-13", "Hours": hours, "Minutes": minutes, "CostRate": rate},
-        ),
-        Lookups(),
-    )
-
-    assert line.amount == expected
-    assert line.amount >= 0
-
-
-def _minutes_with_half_cent_rates(minutes):
-    # minutes × rate / 60 = (2n + 1) / 200 needs rate = 3(2n + 1) / (10 × minutes), which has at
-    # most three decimals when minutes / gcd(minutes, 300) divides the odd 2n + 1.
-    return minutes // math.gcd(minutes, 300) % 2 == 1
-
-
-@given(
-    minutes=st.integers(min_value=1, max_value=24 * 60).filter(_minutes_with_half_cent_rates),
-    odd=st.integers(min_value=0, max_value=5000).map(lambda j: 2 * j + 1),
-)
-def test_time_amount_at_exactly_half_a_cent_rounds_up(minutes, odd):
-    half_cents = odd * (minutes // math.gcd(minutes, 300))
-    rate = Decimal(3 * half_cents) / (10 * minutes)
-    assert rate == rate.quantize(Decimal("0.001"))
-
-    line = time_line(
-        QboRecord(
-            "TimeActivity",
-            {
-                "TxnDate": "2024-05-13",
-                "Hours": minutes // 60,
-                "Minutes": minutes % 60,
-                "CostRate": rate,
-            },
-        ),
-        Lookups(),
-    )
-
-    assert line.amount == Decimal(half_cents + 1) / 200
-
-
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
@@ -227,46 +171,6 @@ def test_time_amount_at_exactly_half_a_cent_rounds_up(minutes, odd):
 )
 def test_payee_is_the_vendor_payee_or_worker(data, expected):
     assert payee_of(record(**data)) == expected
-
-
-@pytest.mark.parametrize(
-    ("data", "hours"),
-    [
-        ({"Hours": 7, "Minutes": 30}, Decimal("7.5")),
-        ({"Hours": 2}, Decimal(2)),
-        ({"Minutes": 45}, Decimal("0.75")),
-        ({"Hours": 1, "Minutes": 0, "Seconds": 36}, Decimal("1.01")),
-        (
-            {"StartTime": "2024-05-14T07:00:00-07:00", "EndTime": "2024-05-14T15:30:00-07:00"},
-            Decimal("8.5"),
-        ),
-        (
-            {
-                "StartTime": "2024-05-14T07:00:00-07:00",
-                "EndTime": "2024-05-14T15:30:00-07:00",
-                "BreakHours": 1,
-                "BreakMinutes": 15,
-            },
-            Decimal("7.25"),
-        ),
-        (
-            # the same span written in UTC and in Pacific time
-            {"StartTime": "2024-05-14T14:00:00Z", "EndTime": "2024-05-14T09:00:00-07:00"},
-            Decimal(2),
-        ),
-        (
-            {
-                "StartTime": "2024-05-14T07:00:00-07:00",
-                "EndTime": "2024-05-14T07:30:00-07:00",
-                "BreakHours": 1,
-            },
-            Decimal(0),
-        ),
-        ({}, Decimal(0)),
-    ],
-)
-def test_hours_worked_from_hours_and_minutes_or_start_end_and_breaks(data, hours):
-    assert hours_worked(QboRecord("TimeActivity", data)) == hours
 
 
 def test_expense_lines_skip_other_detail_types_and_details_that_are_not_objects():
@@ -310,11 +214,11 @@ def test_expense_lines_keep_record_exclusions_first_then_not_billable():
         Lookups(),
         actual_type="vendor_credit",
         sign=-1,
-        exclusions=(VENDOR_CREDITS_OFF,),
+        exclusions=(CREDITS_OFF,),
     )
 
-    assert first.exclusions == (VENDOR_CREDITS_OFF, NON_BILLABLE)
-    assert second.exclusions == (VENDOR_CREDITS_OFF,)
+    assert first.exclusions == (CREDITS_OFF, NON_BILLABLE)
+    assert second.exclusions == (CREDITS_OFF,)
 
 
 def test_expense_lines_keep_the_record_department_as_location():
@@ -323,14 +227,6 @@ def test_expense_lines_keep_the_record_department_as_location():
     (line,) = expense_lines(record(**data), Lookups(), actual_type="bill")
 
     assert line.location == Ref("2", "North")
-
-
-@pytest.mark.parametrize(
-    ("settings", "applies"),
-    [({}, True), ({"vendor_credits": False}, True), ({"vendor_credits": True}, False)],
-)
-def test_exclusion_on_a_setting_being_off_applies_while_it_is_unset_or_off(settings, applies):
-    assert VENDOR_CREDITS_OFF.applies(settings) is applies
 
 
 @pytest.mark.parametrize(
@@ -347,11 +243,11 @@ def test_first_applying_exclusion_gives_the_reason():
         record(Line=lines),
         Lookups(),
         actual_type="vendor_credit",
-        exclusions=(Exclusion("other", False, "other is off"), VENDOR_CREDITS_OFF),
+        exclusions=(Exclusion("other", False, "other is off"), CREDITS_OFF),
     )
 
     assert line.excluded_by({"exclude_non_billable": True}) == "other is off"
-    assert line.excluded_by({"other": True}) == VENDOR_CREDITS_OFF.reason
-    on = {"other": True, "vendor_credits": True}
+    assert line.excluded_by({"other": True}) == CREDITS_OFF.reason
+    on = {"other": True, "credits": True}
     assert line.excluded_by({**on, "exclude_non_billable": True}) == NON_BILLABLE.reason
     assert line.excluded_by(on) is None
