@@ -353,11 +353,6 @@ def test_core_push_never_reaches_core_sync():
     assert _chains_into("core.push", "core.sync") == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="core.sync.engine reads core.push.invoice_status and core.sync.attachments the "
-    "marker from core.push.outbox; branch i19-pull moves both into plugins",
-)
 def test_core_sync_never_reaches_core_push():
     assert _chains_into("core.sync", "core.push") == []
 
@@ -383,10 +378,5 @@ def test_plugins_push_and_describe_through_the_public_api_only():
     assert _plugin_offenders(leave_out="pull.py") == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the pull mappers still import core.sync.lines; branch i19-pull moves those helpers "
-    "into the public mapping toolkit",
-)
 def test_plugins_import_only_the_public_api_of_the_core():
     assert _plugin_offenders() == []

@@ -75,11 +75,10 @@ def bill_json(session: Session, bill: Bill) -> dict[str, Any]:
             for line in bill.lines
         ],
         "files": [
-            {"id": f.id, "name": f.file_name, "origin": f.origin.value}
-            | sync_json(session, "attachment", f.id)
+            {"id": f.id, "name": f.file_name, "origin": f.origin.value} | sync_json(session, f)
             for f in files
         ],
-        **sync_json(session, "bill", bill.id),
+        **sync_json(session, bill),
     }
 
 

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -219,20 +220,24 @@ def fails_cleanly(func: F) -> F:
 # -- runtime ------------------------------------------------------------------------------------
 
 
+#: The runtime of the command running now (set by `runtime()`), for helpers called without it.
+_RUNTIME: ContextVar[Runtime | None] = ContextVar("costbridge_cli_runtime", default=None)
+
+
 @contextmanager
 def runtime() -> Iterator[Runtime]:
     """The runtime passed as click's `obj`, or one built from the environment (then closed)."""
     from core.runtime import Runtime
 
     given = click.get_current_context().obj
-    if isinstance(given, Runtime):
-        yield given
-        return
-    rt = Runtime.build(load_settings())
+    rt = given if isinstance(given, Runtime) else Runtime.build(load_settings())
+    token = _RUNTIME.set(rt)
     try:
         yield rt
     finally:
-        rt.close()
+        _RUNTIME.reset(token)
+        if rt is not given:
+            rt.close()
 
 
 def connected_client(rt: Runtime, company: Any) -> QboClient:
@@ -460,20 +465,31 @@ def recorded(
     click.echo(f"costbridge: {done.format(record.id)}; {words}.")
 
 
-def sync_json(session: Session, kind: str, local_id: int) -> Row:
-    """A record's latest recorded push: its state, the QBO id it became, the last error."""
+def sync_json(session: Session, record: Any) -> Row:
+    """A record's latest recorded push: its state, the QBO id it became, the last error.
+
+    Which push kind the record is comes from the plugins (`core.push.kinds`), through the
+    command's runtime.
+    """
+    from core.push.kinds import kind_of
     from core.push.records import qbo_id_of
 
-    row = session.scalars(
-        select(OutboxEntry)
-        .where(OutboxEntry.local_kind == kind, OutboxEntry.local_id == local_id)
-        .order_by(OutboxEntry.id.desc())
-        .limit(1)
-    ).first()
+    rt = _RUNTIME.get()
+    kind = kind_of(rt.pm, record) if rt is not None else None
+    row = (
+        session.scalars(
+            select(OutboxEntry)
+            .where(OutboxEntry.local_kind == kind, OutboxEntry.local_id == record.id)
+            .order_by(OutboxEntry.id.desc())
+            .limit(1)
+        ).first()
+        if kind is not None
+        else None
+    )
     return {
         "sync_status": row.state.value if row else "not_recorded",
         "outbox_id": row.id if row else None,
-        "qbo_id": qbo_id_of(session, kind, local_id),
+        "qbo_id": qbo_id_of(session, kind, record.id) if kind is not None else None,
         "last_error": row.last_error if row else None,
         "fix": row.fix if row else None,
     }

@@ -57,7 +57,7 @@ def invoice_json(session: Session, invoice: Invoice) -> dict[str, Any]:
             }
             for line in invoice.lines
         ],
-        **sync_json(session, "invoice", invoice.id),
+        **sync_json(session, invoice),
     }
 
 

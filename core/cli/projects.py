@@ -193,7 +193,10 @@ def projects_set(project_id: int, assignments: tuple[str, ...]) -> None:
             key, sep, raw = item.partition("=")
             key = key.strip()
             if not sep or not key:
-                refused.append(f"“{item}” is not KEY=VALUE. Write it like vendor_credits=on.")
+                refused.append(
+                    f"“{item}” is not KEY=VALUE. Write it like key=on "
+                    "(`costbridge plugins` lists the keys)."
+                )
                 continue
             if key not in specs:
                 wanted[key] = raw  # check_settings names the unknown key and its fix

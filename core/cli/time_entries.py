@@ -48,7 +48,7 @@ def time_json(session: Session, entry: TimeEntry) -> dict[str, Any]:
         "hours": str(entry.hours),
         "code": code_text(session, entry.cost_code_id),
         "billable": entry.billable,
-        **sync_json(session, "time_entry", entry.id),
+        **sync_json(session, entry),
     }
 
 

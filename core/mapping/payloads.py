@@ -69,7 +69,7 @@ def item_for(
     Args:
         cost_code_id: The line's cost code (None: use the default).
         lookups: The push's lookups.
-        default_setting: The setting key holding the default code (`default_billing_cost_code`).
+        default_setting: The key of the plugin setting holding the default code.
         default_label: That setting's label, for the admin.
         what: What the line belongs to, in the admin's words (a bill, an invoice).
 

@@ -24,9 +24,10 @@ COINCIDENCES = {
     ("core/qbo/bulk.py", "time"): "the `time` field of QBO's CDC response",
     ("core/web/webhooks.py", "time"): "the CloudEvents `time` attribute",
     ("core/cli", "check"): "the `db check` command",
+    ("core/cli/time_entries.py", "time"): "the `costbridge time` command group",
     ("core/files.py", "attachment"): "the stem given to a file with no usable name",
 }
-#: Modules other branches of issue 19 rewrite: the CLI (i19-cli) and the push side (i19-push).
+#: The CLI and the push side, scanned as well (they were rewritten on their own branches).
 ELSEWHERE = ("core/cli", "core/push/", "core/jobs/tasks.py")
 
 
@@ -136,22 +137,12 @@ def test_the_core_names_no_actual_type():
     assert _names_in(_core_files(elsewhere=False), _actual_types()) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the push side (i19-push) declares push kinds in plugin_info; until it lands no "
-    "built-in plugin declares one and core/push still lists them",
-)
 def test_the_core_names_no_push_kind_or_toggle():
     kinds = _push_kinds()
     assert kinds, "no built-in plugin declares a push kind"
     assert _names_in(_core_files(elsewhere=False) + _core_files(elsewhere=True), kinds) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the CLI modules (i19-cli: core/cli/) and the push side (i19-push: core/push, "
-    "core/jobs/tasks.py) are rewritten on other branches of issue 19",
-)
 def test_the_modules_other_branches_rewrite_name_no_setting_key_or_actual_type():
     paths = _core_files(elsewhere=True)
     assert _keys_in(paths, _setting_keys()) + _names_in(paths, _actual_types()) == []

@@ -235,10 +235,5 @@ def test_the_push_side_of_the_core_names_no_push_kind_or_toggle():
     assert _named_in(_core_files(*PUSH_SIDE)) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="core/sync, core/push/invoice_status.py, core/contracts.py, core/models/budget.py "
-    "(i19-pull) and core/cli_push.py (i19-cli) still name kinds, or types sharing their names",
-)
 def test_no_core_module_names_a_push_kind_or_toggle():
     assert _named_in(_core_files()) == []
