@@ -14,8 +14,6 @@ import re
 import tokenize
 from pathlib import Path
 
-import pytest
-
 from core.plugins import make_plugin_manager
 
 ROOT = Path(__file__).resolve().parents[2]
