@@ -52,7 +52,7 @@ def _check(module, test):
         ("import core.qbo\n", "core.qbo"),
         ("from core.qbo.client import QboClient\n", "core.qbo.client"),
         ("from core import db\n", "core.db"),
-        ("from core.push import payloads\n", "core.push"),
+        ("from core.push import outbox\n", "core.push"),
         ("from core import hookspecs\n", "core.hookspecs"),
         ("import sqlalchemy.orm\n", "sqlalchemy.orm"),
         ("from sqlalchemy import select\n", "sqlalchemy"),
