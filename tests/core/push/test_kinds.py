@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import logging
 from decimal import Decimal
@@ -168,72 +167,3 @@ PUSH_SIDE = ("core/push", "core/jobs", "core/markers.py", "core/mapping", "core/
 #: Modules other branches of issue 19 rewrite: core/push/invoice_status.py and core/sync (into
 #: plugins, i19-pull), core/cli_push.py (into core/cli/, i19-cli).
 OTHER_BRANCHES = ("core/push/invoice_status.py",)
-
-
-def _declared_names() -> set[str]:
-    infos = make_plugin_manager().infos.values()
-    names = {spec.kind for info in infos for spec in info.push_kinds}
-    return names | {key for info in infos for spec in info.push_kinds for key in spec.toggles}
-
-
-def _schema_strings(tree: ast.AST) -> set[int]:
-    """ids of string constants that declare the core's own tables (ORM names, not kinds)."""
-    ids: set[int] = set()
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "__tablename__" for t in node.targets)
-            or isinstance(node, ast.keyword)
-            and node.arg in ("back_populates", "backref")
-        ):
-            ids.add(id(node.value))
-    return ids
-
-
-#: A string that happens to equal a kind's name without naming it: (file, text, why).
-NOT_A_KIND = {("core/files.py", "attachment"): "the stem given to a file with no usable name"}
-
-
-def _named_in(paths: list[Path]) -> list[str]:
-    names = _declared_names()
-    found = []
-    for path in paths:
-        rel = path.relative_to(ROOT).as_posix()
-        tree = ast.parse(path.read_text())
-        schema = _schema_strings(tree)
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
-                and node.value in names
-                and id(node) not in schema
-                and (rel, node.value) not in NOT_A_KIND
-            ):
-                found.append(f"{rel}:{node.lineno} names {node.value!r}")
-    return found
-
-
-def _core_files(*under: str) -> list[Path]:
-    """The core's modules (outside migrations); with `under`, only the push side's own."""
-    files = []
-    for path in sorted((ROOT / "core").rglob("*.py")):
-        rel = path.relative_to(ROOT).as_posix()
-        if "migrations" in path.parts:
-            continue
-        if not under or (rel.startswith(under) and not rel.startswith(OTHER_BRANCHES)):
-            files.append(path)
-    return files
-
-
-def test_the_scan_sees_names_where_they_are_written():
-    # Guards the tests below: the plugins' own declarations are found.
-    found = _named_in([ROOT / "plugins" / "qbo_bills" / "__init__.py"])
-    assert any("'push_bill_attachments'" in line for line in found)
-
-
-def test_the_push_side_of_the_core_names_no_push_kind_or_toggle():
-    assert _named_in(_core_files(*PUSH_SIDE)) == []
-
-
-def test_no_core_module_names_a_push_kind_or_toggle():
-    assert _named_in(_core_files()) == []
