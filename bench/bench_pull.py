@@ -83,7 +83,11 @@ def main() -> None:
     logging.getLogger("core").setLevel(logging.ERROR)
     ctx = multiprocessing.get_context("spawn")
     with (
-        _process("sandbox", ["sandbox", "--port", "0", "--seed", "empty"], {}) as sandbox,
+        _process(
+            "sandbox",
+            ["sandbox", "--port", "0", "--seed", "empty", "--redirect-uri", REDIRECT_URI],
+            {},
+        ) as sandbox,
         bench_environment("pull") as (base_settings, _engine, sessions, _redis),
     ):
         base = _sandbox_url(sandbox)

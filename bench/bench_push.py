@@ -145,7 +145,9 @@ def _sandbox() -> Iterator[str]:
             while time.monotonic() < deadline:
                 for line in Path(out.name).read_text().splitlines():
                     if "listening on " in line:
-                        yield line.split("listening on ", 1)[1].split()[0]
+                        url = line.split("listening on ", 1)[1].split()[0]
+                        Control(url).register_redirect_uri(REDIRECT_URI)  # matched exactly
+                        yield url
                         return
                 if proc.poll() is not None:
                     raise RuntimeError(f"the sandbox exited: {Path(out.name).read_text()[-2000:]}")
