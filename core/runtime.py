@@ -96,6 +96,11 @@ def install(runtime: Runtime | None) -> None:
     _installed = runtime
 
 
+def installed() -> Runtime | None:
+    """The runtime `install` set in this process, if any (nothing is built)."""
+    return _installed
+
+
 def current() -> Runtime:
     """The installed runtime, or one built from the environment on first use."""
     global _installed  # noqa: PLW0603

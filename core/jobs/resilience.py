@@ -36,6 +36,7 @@ from rq.queue import Queue
 
 from core import logging_setup
 from core import metrics
+from core import runtime as runtime_mod
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,16 @@ class CostbridgeWorker(Worker):
         super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
 
     def main_work_horse(self, job: Job, queue: Queue) -> None:
-        """In the forked horse: count metrics under the worker's identity, then run the job."""
+        """In the forked horse: count metrics under the worker's identity, then run the job.
+
+        The horse also drops the database connections it inherited (without closing them: they
+        are the worker's): two processes on one connection break each other's statements (the
+        worker reads the install id, so its pool holds a connection when it forks).
+        """
         metrics.new_process(f"rqworker{os.getppid()}")
+        installed = runtime_mod.installed()
+        if installed is not None:
+            installed.engine.dispose(close=False)
         super().main_work_horse(job, queue)
 
     def perform_job(self, job: Job, queue: Queue) -> bool:
