@@ -193,17 +193,30 @@ def bills_create(
             memo=memo,
             lines=document_lines(session, project.company_id, lines, billable_flags=True),
         )
-        entries += _attach(rt, session, bill, files)
-        recorded(
-            rt,
-            session,
-            entries,
-            toggle="push bills",
-            as_json=as_json,
-            record=bill,
-            to_json=bill_json,
-            done="bill {} created",
-        )
+        _attach_and_report(rt, session, bill, entries, files, as_json, "bill {} created")
+
+
+def _attach_and_report(
+    rt: Any,
+    session: Session,
+    bill: Bill,
+    entries: list[Any],
+    files: Any,
+    as_json: bool,
+    done: str,
+) -> None:
+    """Record the bill's new files, queue its pushes and say what was saved (create and edit)."""
+    entries += _attach(rt, session, bill, files)
+    recorded(
+        rt,
+        session,
+        entries,
+        toggle="push bills",
+        as_json=as_json,
+        record=bill,
+        to_json=bill_json,
+        done=done,
+    )
 
 
 @bills.command("edit")
@@ -250,17 +263,7 @@ def bills_edit(
         entries = (
             edit_bill(session, rt.pm, bill, lines=new_lines, **fields) if fields or lines else []
         )
-        entries += _attach(rt, session, bill, files)
-        recorded(
-            rt,
-            session,
-            entries,
-            toggle="push bills",
-            as_json=as_json,
-            record=bill,
-            to_json=bill_json,
-            done="bill {} saved",
-        )
+        _attach_and_report(rt, session, bill, entries, files, as_json, "bill {} saved")
 
 
 @bills.command("delete")
