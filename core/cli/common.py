@@ -24,7 +24,6 @@ import difflib
 import functools
 import ipaddress
 import json
-import re
 import sys
 import unicodedata
 from collections.abc import Callable
@@ -59,6 +58,7 @@ from core.models import Invoice
 from core.models import OutboxEntry
 from core.models import TimeEntry
 from core.models import Vendor
+from core.money import parse_amount
 from core.push.records import LineInput
 
 if TYPE_CHECKING:
@@ -313,31 +313,16 @@ def project_records(
 
 # -- what people type ---------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?")
-
 
 def parse_decimal(raw: str, what: str, *, places: int = 2, example: str = "1250.10") -> Decimal:
     """`raw` as an exact, non-negative decimal with at most `places` decimals (never rounded).
 
+    The one parser of typed amounts (`core.money.parse_amount`), as the CLI takes them.
+
     Raises:
         CostbridgeError: Not such a number; the message quotes it and says how to write it.
     """
-    text = raw.strip()
-    if not _NUMBER.fullmatch(text):
-        raise CostbridgeError(
-            f"{what} “{raw}” is not a number.",
-            fix=f"Write it with digits and a dot, such as {example}.",
-        )
-    value = Decimal(text.replace(",", ""))
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > places:
-        unit = "cents" if places == 2 else f"{places} decimal places"
-        raise CostbridgeError(
-            f"{what} “{raw}” has more decimals than {unit}.",
-            fix=f"Write it with at most {places} decimals (such as {example}); costbridge does "
-            "not round what you type.",
-        )
-    return value
+    return parse_amount(raw, what, places=places, example=example)
 
 
 def _fold(name: str) -> str:
