@@ -82,7 +82,10 @@ def ids(api: Api, book: dict[str, str]) -> dict[str, str]:
         "Item",
         {"Name": "Construction", "Type": "Category", "IncomeAccountRef": {"value": book["income"]}},
     )
+    # The payment sample pays by "Check" (PaymentMethodRef 2): references are checked.
+    method = api.create("PaymentMethod", {"Name": "Check"})
     return {
+        "2": method["Id"],
         "56": book["vendor"],
         "61": book["vendor"],
         "70": book["vendor"],
