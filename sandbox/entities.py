@@ -30,6 +30,7 @@ from sandbox.fields import require
 from sandbox.fields import resolve
 from sandbox.fields import resolve_all
 from sandbox.fields import to_decimal
+from sandbox.schema_fields import TYPES
 
 if TYPE_CHECKING:
     from sandbox.state import Realm
@@ -631,7 +632,9 @@ def computed_for_insert(realm: Realm, spec: EntitySpec, obj: dict[str, Any]) -> 
             obj["FullyQualifiedName"] = f"{parent.get('FullyQualifiedName', '')}:{label}"
             if spec.name in ("Customer", "Item"):
                 obj["Level"] = int(parent.get("Level", 0)) + 1
-        else:
+        elif "FullyQualifiedName" in TYPES.get(spec.name, {}):
+            # Only where the XSD defines it: a Term or PaymentMethod has none, and a client
+            # echoing one back would be refused (2010), as at Intuit.
             obj.setdefault("FullyQualifiedName", label)
         if spec.name == "Customer":
             obj.setdefault("IsProject", False)

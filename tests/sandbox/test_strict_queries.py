@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from sandbox.entity_table import xsd_type
 from sandbox.query_rules import FILTERABLE
 from sandbox.query_rules import SORTABLE
-from sandbox.entity_table import xsd_type
 from sandbox.schema_fields import TYPES
 from tests.sandbox.conftest import Api
 from tests.sandbox.conftest import bill_body
