@@ -135,7 +135,8 @@ def test_the_sample_company_has_intuits_shape(qb):
     others = Account.where(
         "Active = True AND FullyQualifiedName != 'Accounts Receivable (A/R)'", qb=qb
     )
-    assert others and all(a.FullyQualifiedName != "Accounts Receivable (A/R)" for a in others)
+    assert others
+    assert all(a.FullyQualifiedName != "Accounts Receivable (A/R)" for a in others)
     parents = [c for c in Customer.all(qb=qb) if c.Job]
     assert parents, "customers with sub-customers"
     assert Vendor.count(qb=qb) >= 5
@@ -254,7 +255,8 @@ def test_estimate_create_send_pdf_and_delete(qb):
     sent = stored.send(qb=qb)
     assert sent["Estimate"]["EmailStatus"] == "EmailSent"
     pdf = qb.download_pdf("Estimate", stored.Id)
-    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert pdf.startswith(b"%PDF-")
+    assert pdf.rstrip().endswith(b"%%EOF")
     Estimate.get(stored.Id, qb=qb).delete(qb=qb)
     with pytest.raises(QuickbooksException):
         Estimate.get(stored.Id, qb=qb)
@@ -361,7 +363,8 @@ def test_batch_and_cdc_over_new_entities(qb):
         department.Name = name
         departments.append(department)
     result = batch_create(departments, qb=qb)
-    assert len(result.successes) == 2 and not result.faults
+    assert len(result.successes) == 2
+    assert not result.faults
     changes = change_data_capture(
         [Department, Estimate], since.isoformat(timespec="seconds"), qb=qb
     )
