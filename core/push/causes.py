@@ -118,9 +118,7 @@ def failure_causes(
     groups: dict[tuple[int, str | None, str | None, str], list[OutboxEntry]] = {}
     for row in rows:
         words = "" if row.error_target else (row.last_error or "Refused without an explanation.")
-        groups.setdefault((row.company_id, row.error_code, row.error_target, words), []).append(
-            row
-        )
+        groups.setdefault((row.company_id, row.error_code, row.error_target, words), []).append(row)
     names = _Names(session, {(c, t) for c, _code, t, _w in groups if t})
     causes = []
     for (company, code, target, words), members in groups.items():
@@ -194,19 +192,27 @@ class _Names:
             return
         if "Item" in by_entity or "Account" in by_entity:
             self._codes(companies, by_entity.get("Item", set()), by_entity.get("Account", set()))
-        for entity, model, column in (
-            ("Vendor", Vendor, Vendor.qbo_vendor_id),
-            ("Employee", Employee, Employee.qbo_employee_id),
-        ):
-            ids = by_entity.get(entity)
-            if ids:
-                for row in session.scalars(
-                    select(model).where(model.company_id.in_(companies), column.in_(ids))
-                ):
-                    self.labels.setdefault(
-                        (row.company_id, f"{entity}:{getattr(row, column.key)}"),
-                        f"{entity} {row.name}",
-                    )
+        vendors = by_entity.get("Vendor")
+        if vendors:
+            for vendor in session.scalars(
+                select(Vendor).where(
+                    Vendor.company_id.in_(companies), Vendor.qbo_vendor_id.in_(vendors)
+                )
+            ):
+                self.labels.setdefault(
+                    (vendor.company_id, f"Vendor:{vendor.qbo_vendor_id}"), f"Vendor {vendor.name}"
+                )
+        employees = by_entity.get("Employee")
+        if employees:
+            for employee in session.scalars(
+                select(Employee).where(
+                    Employee.company_id.in_(companies), Employee.qbo_employee_id.in_(employees)
+                )
+            ):
+                self.labels.setdefault(
+                    (employee.company_id, f"Employee:{employee.qbo_employee_id}"),
+                    f"Employee {employee.name}",
+                )
         customers = by_entity.get("Customer")
         if customers:
             for project in session.scalars(
@@ -236,7 +242,9 @@ class _Names:
         for code in codes:
             if code.qbo_item_id in items:
                 named = code.name if code.name.startswith(code.code) else f"{code.code} {code.name}"
-                self.labels.setdefault((code.company_id, f"Item:{code.qbo_item_id}"), f"Item {named}")
+                self.labels.setdefault(
+                    (code.company_id, f"Item:{code.qbo_item_id}"), f"Item {named}"
+                )
             for account_id, name in (
                 (code.income_account_id, code.income_account_name),
                 (code.expense_account_id, code.expense_account_name),
@@ -248,7 +256,7 @@ class _Names:
                     )
 
     def label(self, company_id: int, target: str) -> str:
-        """"Item 06-200 Finish Carpentry", or the QBO entity and Id when not in the catalog."""
+        """ "Item 06-200 Finish Carpentry", or the QBO entity and Id when not in the catalog."""
         found = self.labels.get((company_id, target))
         if found:
             return found

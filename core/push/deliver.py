@@ -40,9 +40,9 @@ from core.push import locate
 from core.push.batch import BATCHABLE
 from core.push.batch import DUPLICATE_DOC_NUMBER
 from core.push.kinds import PushKind
+from core.push.outbox import request_id
 from core.push.outcome import Outcome
 from core.push.outcome import guarded
-from core.push.outbox import request_id
 from core.push.prepare import Prepared
 from core.push.prepare import mapping_of
 from core.push.prepare import prepare
@@ -170,9 +170,7 @@ class Pusher:
 
         Support's re-send of it goes under a new requestid (`core.push.outbox.retry`).
         """
-        return Outcome.of_error(
-            exc, OutboxState.FAILED, target_of(self.client, payload.body, exc)
-        )
+        return Outcome.of_error(exc, OutboxState.FAILED, target_of(self.client, payload.body, exc))
 
     def duplicate_number(self, entry: OutboxEntry, payload: QboPayload, exc: QboError) -> Outcome:
         """A create refused for its DocNumber: our own earlier attempt, or a real clash.

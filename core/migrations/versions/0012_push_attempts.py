@@ -35,7 +35,9 @@ OUTBOX_NEW = (*OUTBOX_OLD, "superseded")
 
 
 def _enum(values: tuple[str, ...]) -> sa.Enum:
-    return sa.Enum(*values, name="outboxstate", native_enum=False, create_constraint=True, length=24)
+    return sa.Enum(
+        *values, name="outboxstate", native_enum=False, create_constraint=True, length=24
+    )
 
 
 def _states(old: tuple[str, ...], new: tuple[str, ...]) -> None:

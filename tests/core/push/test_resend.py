@@ -167,7 +167,7 @@ def test_failures_without_a_known_record_group_by_their_words(
 ):
     project = _project(project_factory, books)
     rows = []
-    for n in range(2):
+    for _n in range(2):
         _bill_, entries = records.create_bill(
             committed_db,
             qbo_runtime.pm,
