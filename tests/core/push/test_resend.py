@@ -229,3 +229,22 @@ def test_vendor_and_customer_targets_are_named_from_the_catalog(
     assert group.sentence.startswith("Customer ")
     assert group.sentence.endswith(" is inactive in QuickBooks")
     assert committed_db.scalars(select(OutboxEntry)).all() == [row]
+
+
+def test_a_plugins_expected_refusal_is_a_warning_without_traceback_and_a_bug_an_error(caplog):
+    import logging
+
+    from core.errors import NeedsAdmin
+    from core.plugins import log_hook_failure
+
+    with caplog.at_level(logging.WARNING, logger="core.plugins"):
+        log_hook_failure("qbo_bills", "push_payload", NeedsAdmin("Cost code 06-200 is missing."))
+        try:
+            raise ValueError("boom")
+        except ValueError as exc:
+            log_hook_failure("qbo_bills", "push_payload", exc)
+    refusal, bug = [r for r in caplog.records if r.name == "core.plugins"]
+    assert (refusal.levelno, refusal.exc_info) == (logging.WARNING, None)
+    assert "Cost code 06-200 is missing." in refusal.getMessage()
+    assert bug.levelno == logging.ERROR
+    assert bug.exc_info is not None
