@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from admin.auth import LocalBaseView
+from admin.auth import current_user
 from admin.auth import require
 from admin.pages.common import db
 from admin.pages.common import runtime
@@ -22,8 +23,10 @@ from core.models import OutboxState
 from core.models import Project
 from core.models import Role
 from core.models import SyncRun
+from core.push import causes
 from core.push import outbox
 from core.push.queueing import enqueue_recorded
+from core.scope import visible_company_ids
 from core.web.ids import optional_id
 from core.web.ids import required_id
 
@@ -117,11 +120,43 @@ class OutboxView(LocalBaseView):
 
     @expose("/")
     def index(self) -> Any:
-        """Outbox rows in one state (default: the ones needing someone)."""
+        """Outbox rows in one state (default: the ones needing someone), failures by cause."""
         state = request.args.get("state", "failed")
         states = [s.value for s in OutboxState]
-        rows = outbox.list_outbox(db(), state=state if state in states else None)
-        return self.render("costbridge/outbox.html", rows=rows, state=state, states=states)
+        session = db()
+        visible = _visible()
+        rows = [
+            r
+            for r in outbox.list_outbox(session, state=state if state in states else None)
+            if visible is None or r.company_id in visible
+        ]
+        groups = causes.failure_causes(session, company_ids=visible)
+        return self.render(
+            "costbridge/outbox.html",
+            rows=rows,
+            state=state,
+            states=states,
+            groups=groups,
+            cause_of=causes.by_row(groups),
+        )
+
+    @expose("/retry-group", methods=("POST",))
+    @require(Role.SUPPORT)
+    def retry_group(self) -> Any:
+        """Send every change of one cause again, after the fix (each under a new requestid)."""
+        session = db()
+        try:
+            again = causes.resend_group(
+                session, request.form.get("group", ""), company_ids=_visible()
+            )
+        except CostbridgeError as exc:
+            session.rollback()
+            flash(f"{exc.message} {exc.fix}".strip(), "error")
+        else:
+            session.commit()
+            queued = enqueue_recorded(runtime(), again)
+            flash(f"{len(again)} change(s) will be sent again ({queued} job(s) queued).", "success")
+        return redirect(url_for(".index", state=request.form.get("state", "failed")))
 
     @expose("/retry", methods=("POST",))
     @require(Role.SUPPORT)
@@ -151,3 +186,9 @@ class OutboxView(LocalBaseView):
             session.commit()
             flash("Cancelled: that change will not be sent.", "success")
         return redirect(url_for(".index", state=request.form.get("state", "failed")))
+
+
+def _visible() -> frozenset[int] | None:
+    """The companies the signed-in user may see (None: all)."""
+    user = current_user()
+    return visible_company_ids(db(), user.id if user is not None else None)

@@ -51,6 +51,7 @@ from sqlalchemy.exc import OperationalError
 from core.config import Settings
 from core.errors import ConfigError
 from core.errors import CostbridgeError
+from core.errors import TryLater
 from core.models import Bill
 from core.models import CostCode
 from core.models import Employee
@@ -209,12 +210,22 @@ def fails_cleanly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CostbridgeError as exc:
-            click.echo(f"costbridge: {exc.message} {exc.fix}".rstrip(), err=True)
+            click.echo(f"costbridge: {exc.message} {_cli_fix(exc)}".rstrip(), err=True)
             sys.exit(1)
         except Refused:
             sys.exit(1)
 
     return cast("F", wrapper)
+
+
+def _cli_fix(exc: CostbridgeError) -> str:
+    """What to do, said for a command: a passing condition (throttled, QBO down) is retried by
+    the worker for queued jobs, but nothing runs a command again, so say when to."""
+    if not isinstance(exc, TryLater):
+        return exc.fix
+    wait = exc.retry_after
+    when = f"in {max(int(wait + 0.999), 1)} seconds" if wait and wait < 120 else "in a few minutes"
+    return f"Nothing runs this command again for you: run it again {when}."
 
 
 # -- runtime ------------------------------------------------------------------------------------
