@@ -80,6 +80,7 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
     admin.add_view(OutboxView(name="Waiting pushes", endpoint="pushes", category="Support"))
     # The OAuth blueprint renders its status page through the console's company page.
     app.config.setdefault("QBO_STATUS_PAGE", companies.page)
+    app.config.setdefault("QBO_SWITCH_PAGE", companies.switch_page)
 
     @app.get("/")
     def index() -> Response:

@@ -59,7 +59,7 @@ def test_production_cookies_are_secure_and_host_only(runtime: Runtime) -> None:
     with web_app(production) as app:
         assert app.config["SESSION_COOKIE_SECURE"] is True
         assert app.config["SESSION_COOKIE_NAME"].startswith("__Host-")
-        resp = app.test_client().get("/qbo/connect/1", base_url="https://127.0.0.1")
+        resp = app.test_client().get("/qbo/company/1", base_url="https://127.0.0.1")
         cookies = resp.headers.getlist("Set-Cookie")
         assert all("Secure" in c and "HttpOnly" in c for c in cookies)
     with web_app(runtime) as app:
