@@ -26,9 +26,9 @@ from core.models import Role
 from core.models import Vendor
 from core.projects import create_company
 from core.realm_switch import impact
-from core.web.oauth import switch_words
 from core.web.ids import optional_id
 from core.web.ids import required_id
+from core.web.oauth import switch_words
 
 STATUS_WORDS = {
     "connected": "Connected",

@@ -230,7 +230,7 @@ def test_a_mapping_left_without_its_copy_downloads_the_file_again(
     project_factory: Any,
     committed_db: Any,
 ) -> None:
-    """Rows orphaned by earlier versions (a copy removed, its mapping kept) heal on the next pull."""
+    """Rows orphaned by earlier versions (copy removed, mapping kept) heal on the next pull."""
     project_factory({"pull_bill_attachments": True}, customer_id=books.customer_id)
     bill_with_file(books)
     pull(qbo_runtime, company.id)
