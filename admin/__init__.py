@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from admin.auth import init_auth
 from admin.pages.budget import BudgetView
+from admin.csp import use_csp_templates
 from admin.pages.companies import CatalogView
 from admin.pages.companies import CompaniesView
 from admin.pages.documents import BillsView
@@ -56,6 +57,8 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
             static_url_path="/console-static",
         )
     )
+    # Flask-Admin's templates without inline handlers (strict CSP), before any is compiled.
+    use_csp_templates(app.jinja_env)
     init_auth(app)
     use_ids(app)  # `<id:...>` URL parts, for plugin views too
     admin = Admin(

@@ -45,6 +45,8 @@ from costbridge_testing.sandbox import Control
 from costbridge_testing.sandbox import start_sandbox
 from costbridge_testing.services import app_base
 from costbridge_testing.services import served_app
+from tests.csp_watch import CspWatch
+from tests.csp_watch import WatchedBrowser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
@@ -100,10 +102,13 @@ def browser() -> Iterator[Any]:
                 "--no-first-run",
             ],
         )
+        watch = CspWatch()
         try:
-            yield chromium
+            yield WatchedBrowser(chromium, watch)
         finally:
             chromium.close()
+        # Every page of every test ran under the strict policy without one violation.
+        watch.assert_none()
 
 
 def shot(page: Any, name: str) -> None:
