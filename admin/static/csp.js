@@ -30,7 +30,7 @@
     if (target.closest("a[data-cb-inert]")) {
       event.preventDefault();
     }
-  });
+  }, true);  /* capture: before any handler that stops the click from bubbling */
 
   if (window.jQuery) {
     window.jQuery(document).on("shown.bs.modal loaded.bs.modal", function (event) {
