@@ -19,8 +19,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from admin.auth import init_auth
-from admin.pages.budget import BudgetView
 from admin.csp import use_csp_templates
+from admin.pages.budget import BudgetView
 from admin.pages.companies import CatalogView
 from admin.pages.companies import CompaniesView
 from admin.pages.documents import BillsView

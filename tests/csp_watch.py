@@ -13,7 +13,7 @@ from typing import Any
 LISTEN = """
 document.addEventListener("securitypolicyviolation", function (e) {
   window.__cbCspViolation([e.violatedDirective, e.blockedURI || "inline", e.documentURI,
-                           e.sourceFile || "", String(e.lineNumber || 0), e.sample || ""].join(" | "));
+    e.sourceFile || "", String(e.lineNumber || 0), e.sample || ""].join(" | "));
 });
 """
 
