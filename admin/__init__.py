@@ -19,6 +19,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from admin.auth import init_auth
+from admin.csp import use_csp_templates
 from admin.pages.budget import BudgetView
 from admin.pages.companies import CatalogView
 from admin.pages.companies import CompaniesView
@@ -56,6 +57,8 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
             static_url_path="/console-static",
         )
     )
+    # Flask-Admin's templates without inline handlers (strict CSP), before any is compiled.
+    use_csp_templates(app.jinja_env)
     init_auth(app)
     use_ids(app)  # `<id:...>` URL parts, for plugin views too
     admin = Admin(
@@ -80,6 +83,7 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
     admin.add_view(OutboxView(name="Waiting pushes", endpoint="pushes", category="Support"))
     # The OAuth blueprint renders its status page through the console's company page.
     app.config.setdefault("QBO_STATUS_PAGE", companies.page)
+    app.config.setdefault("QBO_SWITCH_PAGE", companies.switch_page)
 
     @app.get("/")
     def index() -> Response:

@@ -25,8 +25,10 @@ from core.models import Employee
 from core.models import Role
 from core.models import Vendor
 from core.projects import create_company
+from core.realm_switch import impact
 from core.web.ids import optional_id
 from core.web.ids import required_id
+from core.web.oauth import switch_words
 
 STATUS_WORDS = {
     "connected": "Connected",
@@ -72,6 +74,18 @@ class CompaniesView(LocalBaseView):
             company=company,
             message=message,
             status_words=STATUS_WORDS.get(company.connection_status.value, "Unknown"),
+        )
+
+    def switch_page(self, company_id: int) -> Any:
+        """ "Switch this company to another QuickBooks company": what it does, and the button."""
+        session = db()
+        company = session.get(Company, company_id)
+        if company is None:
+            abort(404)
+        return self.render(
+            "costbridge/company_switch.html",
+            company=company,
+            lines=switch_words(impact(session, company)),
         )
 
 

@@ -259,7 +259,10 @@ def connected_client(rt: Runtime, company: Any) -> QboClient:
     if company.connection_status != ConnectionStatus.CONNECTED or not company.realm_id:
         raise CostbridgeError(
             f"{company.name} is not connected to QuickBooks.",
-            fix=f"Connect it in the web app (/qbo/connect/{company.id}), then try again.",
+            fix=(
+                f"Connect it on its page in the web app (/qbo/company/{company.id}, Connect to "
+                "QuickBooks), then try again."
+            ),
         )
     return client_for(rt, company.realm_id)
 

@@ -10,6 +10,7 @@ from core.models.catalog import Employee
 from core.models.catalog import Vendor
 from core.models.company import Company
 from core.models.company import ConnectionStatus
+from core.models.company import RealmLink
 from core.models.documents import Attachment
 from core.models.documents import AttachmentOrigin
 from core.models.documents import Bill
@@ -56,6 +57,7 @@ __all__ = [
     "OutboxState",
     "PendingRevocation",
     "Project",
+    "RealmLink",
     "RemoteMapping",
     "Role",
     "RunState",
