@@ -18,7 +18,7 @@ from alembic import op
 import core.db
 
 revision = "0015_realm_switch"
-down_revision = "0010_actual_types_from_plugins"
+down_revision = "0012_push_attempts"
 branch_labels = None
 depends_on = None
 
