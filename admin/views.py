@@ -18,6 +18,7 @@ from admin.auth import has_role
 from admin.auth import require
 from admin.pages.common import qbo_client
 from admin.pages.common import runtime
+from admin.scope import may_see
 from core.errors import CostbridgeError
 from core.models import Actual
 from core.models import Attachment
@@ -116,7 +117,7 @@ class ProjectAdmin(SecureModelView):
     def _project(self) -> Project:
         session = self.session.session  # the view holds the Flask-SQLAlchemy extension
         project = session.get(Project, required_id(request.args.get("id")))
-        if not isinstance(project, Project):
+        if not isinstance(project, Project) or not may_see(project.company_id):
             abort(404)
         return project
 
