@@ -11,6 +11,7 @@ from flask import request
 from flask import url_for
 from flask_admin import expose
 from markupsafe import Markup
+from sqlalchemy import JSON
 
 from admin import settings_form
 from admin.auth import SecureModelView
@@ -263,6 +264,14 @@ class ReadOnlyView(SecureModelView):
     can_create = False
     can_edit = False
     can_delete = False
+
+    def scaffold_sortable_columns(self) -> dict[Any, Any]:
+        """Every column but JSON ones (PostgreSQL cannot order by `json`: a 500 before)."""
+        return {
+            name: column
+            for name, column in super().scaffold_sortable_columns().items()
+            if not isinstance(getattr(column, "type", None), JSON)
+        }
 
 
 class ActualView(ReadOnlyView):

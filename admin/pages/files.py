@@ -35,8 +35,8 @@ class FilesView(LocalBaseView):
         session = db()
         project_id = optional_id(request.args.get("project_id"))
         project = session.get(Project, project_id) if project_id else None
-        if project is not None and not may_see(project.company_id):
-            abort(404)
+        if project_id and (project is None or not may_see(project.company_id)):
+            abort(404)  # the same for a project of no company the user sees as for none at all
         query = of_visible(
             select(Attachment).order_by(Attachment.created_at.desc()).limit(1000), Attachment
         )

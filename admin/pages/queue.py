@@ -100,9 +100,9 @@ class QueueView(LocalBaseView):
         project_ids = {r.project_id for r in rows if r.project_id}
         names = (
             dict(
-                session.execute(select(Project.id, Project.name).where(Project.id.in_(project_ids)))
-                .tuples()
-                .all()
+                session.execute(
+                    select(Project.id, Project.name).where(Project.id.in_(project_ids))
+                ).all()
             )
             if project_ids
             else {}
