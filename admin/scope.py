@@ -133,7 +133,7 @@ def row_company_id(row: Any) -> int | None:
     from admin.pages.common import db
 
     if isinstance(row, Company):
-        return int(row.id)
+        return row.id  # None for a company not yet saved: only users of every company add one
     if isinstance(row, BY_PROJECT):
         project = db().get(Project, row.project_id)
         return project.company_id if project is not None else None
