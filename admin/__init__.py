@@ -31,6 +31,7 @@ from admin.pages.home import HomeView
 from admin.pages.queue import OutboxView
 from admin.pages.queue import QueueView
 from admin.pages.queue import SyncLogView
+from admin.scope import of_visible
 from admin.views import model_views
 from core.models import Company
 from core.models import ConnectionStatus
@@ -94,8 +95,11 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
         def reconnect_needed() -> list[Company]:
             return list(
                 db.session.scalars(
-                    select(Company).where(
-                        Company.connection_status == ConnectionStatus.RECONNECT_NEEDED
+                    of_visible(
+                        select(Company).where(
+                            Company.connection_status == ConnectionStatus.RECONNECT_NEEDED
+                        ),
+                        Company,
                     )
                 )
             )

@@ -11,6 +11,7 @@ from flask import request
 from flask import url_for
 from flask_admin import expose
 from markupsafe import Markup
+from sqlalchemy import JSON
 
 from admin import settings_form
 from admin.auth import SecureModelView
@@ -18,6 +19,7 @@ from admin.auth import has_role
 from admin.auth import require
 from admin.pages.common import qbo_client
 from admin.pages.common import runtime
+from admin.scope import may_see
 from core.errors import CostbridgeError
 from core.models import Actual
 from core.models import Attachment
@@ -116,7 +118,7 @@ class ProjectAdmin(SecureModelView):
     def _project(self) -> Project:
         session = self.session.session  # the view holds the Flask-SQLAlchemy extension
         project = session.get(Project, required_id(request.args.get("id")))
-        if not isinstance(project, Project):
+        if not isinstance(project, Project) or not may_see(project.company_id):
             abort(404)
         return project
 
@@ -262,6 +264,14 @@ class ReadOnlyView(SecureModelView):
     can_create = False
     can_edit = False
     can_delete = False
+
+    def scaffold_sortable_columns(self) -> dict[Any, Any]:
+        """Every column but JSON ones (PostgreSQL cannot order by `json`: a 500 before)."""
+        return {
+            name: column
+            for name, column in super().scaffold_sortable_columns().items()
+            if not isinstance(getattr(column, "type", None), JSON)
+        }
 
 
 class ActualView(ReadOnlyView):

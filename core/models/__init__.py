@@ -34,6 +34,7 @@ from core.models.sync import SyncCursor
 from core.models.sync import SyncRun
 from core.models.users import Role
 from core.models.users import User
+from core.models.users import UserCompany
 
 __all__ = [
     "Actual",
@@ -66,6 +67,7 @@ __all__ = [
     "SyncRun",
     "TimeEntry",
     "User",
+    "UserCompany",
     "Vendor",
     "WebhookDelivery",
 ]
