@@ -298,6 +298,17 @@ def klass(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, en
     _nested_name(realm, obj, entity, "SubClass", name, existing)
 
 
+def department(
+    realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str
+) -> None:
+    """Department (QBO's "location"): Name, sub-departments; as a Class is."""
+    obj.pop("FullyQualifiedName", None)
+    name = _check_name(require(obj, "Name"), "Name")
+    obj["Name"] = name
+    as_bool(obj, "Active", True)
+    _nested_name(realm, obj, entity, "SubDepartment", name, existing)
+
+
 def term(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str) -> None:
     """Term: Name, STANDARD or DATE_DRIVEN numbers."""
     name = _check_name(require(obj, "Name"), "Name")
@@ -400,6 +411,7 @@ ENTITIES: dict[str, EntitySpec] = {
         EntitySpec("Item", "name", item),
         EntitySpec("Account", "name", account),
         EntitySpec("Class", "name", klass),
+        EntitySpec("Department", "name", department),
         EntitySpec("Term", "name", term),
         EntitySpec("CompanyInfo", "singleton", singleton, creatable=False),
         EntitySpec("Preferences", "singleton", singleton, creatable=False),

@@ -33,6 +33,7 @@ REF_TARGETS: dict[str, str] = {
     "AssetAccountRef": "Account",
     "DepositToAccountRef": "Account",
     "ClassRef": "Class",
+    "DepartmentRef": "Department",
     "SalesTermRef": "Term",
     "TermRef": "Term",
 }

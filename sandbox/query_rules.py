@@ -64,6 +64,7 @@ FILTERABLE: Final[dict[str, frozenset[str]]] = {
         "Item": (*_COMMON, "Name", "Active", "Type", "FullyQualifiedName"),
         "Account": (*_COMMON, "Name", "Active", "AccountType", "FullyQualifiedName"),
         "Class": (*_COMMON, "Name", "Active", "FullyQualifiedName"),
+        "Department": (*_COMMON, "Name", "Active", "FullyQualifiedName"),
         "Term": (*_COMMON, "Name", "Active"),
         # API.md §7.1: by the record it is attached to; never by Note or FileName.
         "Attachable": (
