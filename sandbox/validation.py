@@ -34,7 +34,13 @@ _LENGTHS: dict[str, int] = {
     "CompanyName": 100,
     "PrintOnCheckName": 110,
 }
-_NAME_LENGTH: dict[str, int] = {"Item": 100, "Account": 100, "Class": 100, "Department": 100, "Term": 31}
+_NAME_LENGTH: dict[str, int] = {
+    "Item": 100,
+    "Account": 100,
+    "Class": 100,
+    "Department": 100,
+    "Term": 31,
+}
 _NOTE_LENGTH = {"Attachable": 2000}
 _MONEY = ("Amount", "TotalAmt")
 MAX_CUSTOMER_LEVEL = 4  # Level 0 (top) to 4: five levels

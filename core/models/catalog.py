@@ -1,4 +1,4 @@
-"""Cost codes (QBO Items), vendors and employees, and their QBO connections."""
+"""Cost codes (QBO Items), vendors, employees, QBO classes and locations, and their connections."""
 
 from __future__ import annotations
 
@@ -88,3 +88,25 @@ class Employee(Timestamps, Base):
     name: Mapped[str] = mapped_column(String(200))
     qbo_employee_id: Mapped[str | None] = mapped_column(String(32))
     cost_rate: Mapped[Decimal | None] = mapped_column(Rate)
+
+
+class TrackingCategory(Base):
+    """A QBO Class or Department (QBO calls it "location"), copied for drop-downs and names.
+
+    `kind` is `class` or `location`. Projects and pushed records keep the QBO id; this copy gives
+    the name to show and to look a typed name up by. It is refreshed from QBO
+    (`core.tracking.refresh`) and never deleted: one made inactive in QBO stays, marked inactive.
+    """
+
+    __tablename__ = "tracking_category"
+    __table_args__ = (UniqueConstraint("company_id", "kind", "qbo_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    qbo_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    full_name: Mapped[str] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(default=True)
