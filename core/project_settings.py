@@ -123,7 +123,7 @@ def check_settings(
                 problems.append(
                     SettingProblem(
                         key,
-                        f"{spec.label}: cost code {code.code} {code.name} cannot be used in "
+                        f"{spec.label}: cost code {code.label} cannot be used in "
                         f"QuickBooks: {problem}.",
                         "Fix the item in QuickBooks and import cost codes again, or choose "
                         "another code.",

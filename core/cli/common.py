@@ -433,9 +433,18 @@ def document_lines(
                 f"--line “{item}” is not {form}.", fix="Write it like 0310=120.50."
             )
         cost_code = find_cost_code(session, company_id, code) if code.strip() else None
+        value = parse_amount(amount, f"The amount of line “{item}”", negative=True)
+        if value < 0:
+            raise CostbridgeError(
+                f"The amount of line “{item}” is negative ({amount.strip()}); bill and invoice "
+                "lines are amounts owed, never negative.",
+                fix=f"Write the amount without a sign, like {code.strip() or '0310'}=50.00. "
+                "For money a vendor gives back, enter a vendor credit in QuickBooks; to lower "
+                "an invoice, change or remove its lines.",
+            )
         lines.append(
             LineInput(
-                amount=parse_decimal(amount, f"The amount of line “{item}”"),
+                amount=value,
                 cost_code_id=cost_code.id if cost_code else None,
                 billable=flag != "notbillable",
             )

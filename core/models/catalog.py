@@ -42,6 +42,17 @@ class CostCode(Timestamps, Base):
     purchases: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
 
+    @property
+    def label(self) -> str:
+        """The code and its name for messages, each once ("06-200 Finish Carpentry" even when
+        QBO's item name already starts with the code)."""
+        code, name = self.code.strip(), self.name.strip()
+        if not name or name.casefold() == code.casefold():
+            return code
+        if name.casefold().startswith(code.casefold()) or not code:
+            return name
+        return f"{code} {name}"
+
     def usability_problem(self) -> str | None:
         """Why QBO cannot use this code's item yet, in the admin's words; None when it can."""
         if not self.qbo_item_id:

@@ -249,7 +249,7 @@ def _linked_findings(
             findings.append(
                 Finding(
                     "item_not_usable",
-                    f"Cost code {code.code} {code.name} ({n} line(s)): its item cannot serve "
+                    f"Cost code {code.label} ({n} line(s)): its item cannot serve "
                     f"yet: {problem}.",
                     f"In QuickBooks, {problem}; then re-import the cost code.",
                     n,

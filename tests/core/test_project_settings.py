@@ -44,7 +44,7 @@ def test_new_project_has_the_design_defaults(db, pm):
 def test_third_party_plugin_settings_appear_in_project_settings(db, pm):
     project = make_project(db)
     settings = effective_settings(pm, project)
-    assert settings["sample_po_sync"] is False
+    assert settings["sample_po_check_prefix"] is True
     assert settings["sample_po_prefix"] == "PO-"
 
 
