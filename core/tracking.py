@@ -23,7 +23,6 @@ from core.errors import CostbridgeError
 from core.models import Project
 from core.models import SettingChange
 from core.models import TrackingCategory
-from core.qbo import queries
 
 #: Our word for each kind -> the QBO entity it is.
 ENTITIES = {"class": "Class", "location": "Department"}
@@ -39,6 +38,8 @@ def refresh(session: Session, client: Any, company_id: int) -> dict[str, int]:
     Records are matched by QBO id and updated in place; none is deleted (one QBO made inactive
     stays, inactive, so old records still show its name). The caller commits.
     """
+    from core.qbo import queries  # not at import: the CLI loads no QBO client before it runs
+
     counts: dict[str, int] = {}
     for kind, entity in ENTITIES.items():
         stored = {

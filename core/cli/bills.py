@@ -43,7 +43,6 @@ from core.models import Attachment
 from core.models import Bill
 from core.models import OutboxEntry
 from core.models import Vendor
-from core.push.records import LineInput
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -292,8 +291,10 @@ def bills_edit(
         _attach_and_report(rt, session, bill, entries, files, as_json, "bill {} saved")
 
 
-def _lines_of(bill: Bill) -> list[LineInput]:
-    """A bill's stored lines as entered (to change only their class)."""
+def _lines_of(bill: Bill) -> list[Any]:
+    """A bill's stored lines as entered (`LineInput`s, to change only their class)."""
+    from core.push.records import LineInput
+
     return [
         LineInput(
             amount=line.amount,
