@@ -1,25 +1,31 @@
-"""`projects set class= location=`, `--class/--location` on bills, and the settings the CLI reads."""
+"""`projects set class= location=`, `--class/--location` on bills, and settings the CLI reads."""
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from core.cli import main
 from core.models import Project
+from tests.core.push.conftest import make_books
 from tests.core.push.conftest import rid
 from tests.core.push.conftest import work
 from tests.core.test_cli_push import _project
-from tests.core.test_cli_push import books  # noqa: F401 - the fixture
 from tests.core.test_cli_push import ok_json
 from tests.core.test_cli_push import refused
 from tests.core.test_cli_push import run
+
+
+@pytest.fixture
+def books(qbo_runtime, realm_id, company, committed_db):
+    return make_books(qbo_runtime, realm_id, company.id, committed_db)
 
 
 def test_projects_set_class_and_location_by_name_then_a_bill_overrides_them(
     qbo_runtime,
     committed_db,
     books,
-    project_factory,  # noqa: F811
+    project_factory,
 ):
     project = _project(project_factory, books, push_bills=True)
     crew = books.client.create("Class", {"Name": "Framing crew"}, request_id=rid())
@@ -62,7 +68,7 @@ def test_unknown_and_ambiguous_class_names_are_refused(
     qbo_runtime,
     committed_db,
     books,
-    project_factory,  # noqa: F811
+    project_factory,
 ):
     project = _project(project_factory, books)
     for parent in ("East", "West"):
@@ -83,7 +89,7 @@ def test_default_billing_code_is_given_by_code_or_name_like_a_bill_line(
     qbo_runtime,
     committed_db,
     books,
-    project_factory,  # noqa: F811
+    project_factory,
 ):
     project = _project(project_factory, books)
     result = run(qbo_runtime, "projects", "set", project, "default_billing_cost_code=Concrete")
@@ -99,7 +105,7 @@ def test_profit_code_qbo_cannot_use_is_refused_when_set(
     qbo_runtime,
     committed_db,
     books,
-    project_factory,  # noqa: F811
+    project_factory,
 ):
     project = _project(project_factory, books)
     line = refused(qbo_runtime, "projects", "set", project, "profit_code=Consulting")
@@ -115,7 +121,7 @@ def test_profit_code_qbo_cannot_use_is_refused_when_set(
 def test_a_negative_line_says_so_and_how_to_write_it(
     qbo_runtime,
     books,
-    project_factory,  # noqa: F811
+    project_factory,
 ):
     project = _project(project_factory, books, push_bills=True)
     line = refused(
