@@ -32,6 +32,7 @@ from admin.pages.common import db
 from admin.pages.common import project_from_request
 from admin.pages.common import runtime
 from admin.pages.common import visible_row
+from core import tracking
 from core.errors import CostbridgeError
 from core.files import store_for
 from core.models import Attachment
@@ -145,6 +146,7 @@ def _lines(session: Session, project: Project, with_markup: bool = False) -> lis
                 description=request.form.get(f"line-{i}-description", "").strip() or None,
                 billable=f"line-{i}-billable" in request.form if not with_markup else True,
                 markup_amount=_money(markup, "The markup") if markup else Decimal("0.00"),
+                class_id=request.form.get(f"line-{i}-class", "").strip() or None,
             )
         )
     if not lines:
@@ -171,6 +173,19 @@ def _by_id(session: Session, model: Any, project: Project, ids: set[int]) -> dic
 
 def _codes(session: Session, project: Project) -> Sequence[CostCode]:
     return _of_company(session, CostCode, project, CostCode.code)
+
+
+def _tags(session: Session, project: Project) -> dict[str, Any]:
+    """The company's QBO classes and locations, for the forms' override drop-downs."""
+    return {
+        "classes": tracking.choices(session, project.company_id, "class"),
+        "locations": tracking.choices(session, project.company_id, "location"),
+    }
+
+
+def _tag(name: str) -> str | None:
+    """A class or location picked in a form (empty: the project's default)."""
+    return request.form.get(name, "").strip() or None
 
 
 def _push_now(session: Session, kind: str, local_id: int) -> int:
@@ -331,6 +346,7 @@ class BillsView(_DocView):
                 "due_date": _date("due_date", required=False),
                 "number": request.form.get("number", "").strip() or None,
                 "memo": request.form.get("memo", "").strip() or None,
+                "qbo_location_id": _tag("qbo_location_id"),
             }
             if bill is None:
                 bill, entries = records.create_bill(
@@ -370,6 +386,7 @@ class BillsView(_DocView):
             vendors=_of_company(session, Vendor, project, Vendor.name),
             codes=_codes(session, project),
             rows=LINE_ROWS,
+            **_tags(session, project),
         )
 
     @expose("/delete", methods=("POST",))
@@ -414,6 +431,7 @@ class InvoicesView(_DocView):
                 memo=request.form.get("memo", "").strip() or None,
                 markup_percent=_money(raw, "The markup") if raw else Decimal("0"),
                 lines=_lines(session, project, with_markup=True),
+                qbo_location_id=_tag("qbo_location_id"),
             )
             return entries, f"Invoice {invoice.number or invoice.id} saved."
 
@@ -424,6 +442,7 @@ class InvoicesView(_DocView):
             project=project,
             codes=_codes(session, project),
             rows=LINE_ROWS,
+            **_tags(session, project),
         )
 
     @expose("/paid", methods=("POST",))
@@ -486,6 +505,8 @@ class TimeView(_DocView):
                 cost_code_id=_code_id(session, project, code),
                 billable="billable" in request.form,
                 description=request.form.get("description", "").strip() or None,
+                qbo_class_id=_tag("qbo_class_id"),
+                qbo_location_id=_tag("qbo_location_id"),
             )
             return entries, "Time entry saved."
 
@@ -496,6 +517,7 @@ class TimeView(_DocView):
             project=project,
             employees=_of_company(session, Employee, project, Employee.name),
             codes=_codes(session, project),
+            **_tags(session, project),
         )
 
     @expose("/delete", methods=("POST",))

@@ -7,6 +7,7 @@ from core.models.budget import Actual
 from core.models.budget import BudgetLine
 from core.models.catalog import CostCode
 from core.models.catalog import Employee
+from core.models.catalog import TrackingCategory
 from core.models.catalog import Vendor
 from core.models.company import Company
 from core.models.company import ConnectionStatus
@@ -66,6 +67,7 @@ __all__ = [
     "SyncCursor",
     "SyncRun",
     "TimeEntry",
+    "TrackingCategory",
     "User",
     "UserCompany",
     "Vendor",
