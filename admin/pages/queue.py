@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import abort
 from flask import flash
 from flask import redirect
 from flask import request
@@ -72,7 +73,10 @@ class QueueView(LocalBaseView):
     def retry(self) -> Any:
         """Retry the failed jobs named in the form (one, or a root-cause group)."""
         ids = request.form.getlist("job_id")
-        n = board.retry_many(runtime().redis, ids)
+        try:
+            n = board.retry_many(runtime().redis, ids)
+        except board.MalformedJobId:
+            abort(404)
         flash(f"{n} job(s) put back on the queue." if n else "No failed job to retry.", "success")
         return redirect(url_for(".index", state="failed"))
 
@@ -89,7 +93,10 @@ class QueueView(LocalBaseView):
     def cancel(self) -> Any:
         """Cancel a queued or scheduled job."""
         job_id = request.form.get("job_id", "")
-        ok = board.cancel(runtime().redis, job_id)
+        try:
+            ok = board.cancel(runtime().redis, job_id)
+        except board.MalformedJobId:
+            abort(404)
         flash(f"Job {job_id} cancelled." if ok else f"Job {job_id} could not be cancelled.")
         return redirect(url_for(".index", state=request.form.get("state", "queued")))
 
