@@ -50,11 +50,12 @@ class QueueView(LocalBaseView):
         groups = board.failure_groups(rows) if state == "failed" else []
         project_ids = {r.project_id for r in rows if r.project_id}
         names = (
-            dict(
-                session.execute(select(Project.id, Project.name).where(Project.id.in_(project_ids)))
-                .tuples()
-                .all()
-            )
+            {
+                pid: name
+                for pid, name in session.execute(
+                    select(Project.id, Project.name).where(Project.id.in_(project_ids))
+                )
+            }
             if project_ids
             else {}
         )
