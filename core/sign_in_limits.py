@@ -230,6 +230,7 @@ def unlock(redis: Redis, email: str) -> int:
                 match=namespace.redis_key(redis, "sign-in-failures", account, "*"), count=500
             ),
         ]
-        return int(redis.delete(*names))
+        removed: Any = redis.delete(*names)
+        return int(removed)
     except RedisError as exc:
         raise Unavailable(type(exc).__name__) from exc
