@@ -14,7 +14,6 @@ from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from decimal import InvalidOperation
 from typing import Any
 
 from flask import flash
@@ -46,6 +45,7 @@ from core.models import Project
 from core.models import Role
 from core.models import TimeEntry
 from core.models import Vendor
+from core.money import parse_amount
 from core.plugins import PluginManager
 from core.push import outbox
 from core.push import records
@@ -97,18 +97,27 @@ def _date(name: str, required: bool = True) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise CostbridgeError(f"{raw!r} is not a date.", fix="Use YYYY-MM-DD.") from None
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+        raise CostbridgeError(f"“{shown}” is not a date.", fix="Use YYYY-MM-DD.") from None
 
 
 def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def _money(raw: str, what: str) -> Decimal:
-    try:
-        return Decimal(raw.strip().replace(",", ""))
-    except InvalidOperation:
-        raise CostbridgeError(f"{what} {raw!r} is not an amount.", fix="Enter a number.") from None
+def _money(
+    raw: str, what: str, places: int = 2, example: str = "1250.10", digits: int = 12
+) -> Decimal:
+    """A typed amount, hours or percent, read only by `core.money.parse_amount` (never rounded).
+
+    `digits`: most digits before the point its column keeps (money 12, hours 7, a percent 8).
+    """
+    value = parse_amount(raw, what, places=places, example=example)
+    if abs(value) >= Decimal(10) ** digits:
+        raise CostbridgeError(
+            f"{what} is too large.", fix=f"Enter at most {digits} digits before the decimal point."
+        )
+    return value
 
 
 def _chosen(session: Session, model: Any, project: Project, raw: str | None) -> Any:
@@ -429,7 +438,9 @@ class InvoicesView(_DocView):
                 due_date=_date("due_date", required=False),
                 number=request.form.get("number", "").strip() or None,
                 memo=request.form.get("memo", "").strip() or None,
-                markup_percent=_money(raw, "The markup") if raw else Decimal("0"),
+                markup_percent=_money(raw, "The markup", places=4, example="12.5", digits=8)
+                if raw
+                else Decimal("0"),
                 lines=_lines(session, project, with_markup=True),
                 qbo_location_id=_tag("qbo_location_id"),
             )
@@ -501,7 +512,7 @@ class TimeView(_DocView):
                 project,
                 employee=employee,
                 work_date=_date("work_date") or _today(),
-                hours=_money(request.form.get("hours", ""), "The hours"),
+                hours=_money(request.form.get("hours", ""), "The hours", example="7.5", digits=7),
                 cost_code_id=_code_id(session, project, code),
                 billable="billable" in request.form,
                 description=request.form.get("description", "").strip() or None,
