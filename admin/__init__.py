@@ -19,6 +19,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from admin.auth import init_auth
+from admin.pages.api_tokens import ApiTokensView
 from admin.pages.budget import BudgetView
 from admin.pages.companies import CatalogView
 from admin.pages.companies import CompaniesView
@@ -78,6 +79,9 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
     admin.add_view(QueueView(name="Queue", endpoint="queue", category="Support"))
     admin.add_view(SyncLogView(name="Sync log", endpoint="synclog", category="Support"))
     admin.add_view(OutboxView(name="Waiting pushes", endpoint="pushes", category="Support"))
+    admin.add_view(
+        ApiTokensView(name="API tokens", endpoint="api_tokens", category="Setup", url="api-tokens")
+    )
     # The OAuth blueprint renders its status page through the console's company page.
     app.config.setdefault("QBO_STATUS_PAGE", companies.page)
 
