@@ -305,13 +305,14 @@ def _conditions(
         where.append(Actual.excluded_reason.is_not(None))
     if filters.cost_codes:
         wanted = [c for c in filters.cost_codes if c.upper() != UNCODED_CODE]
-        found = dict(
-            session.execute(
+        found = {
+            code: code_id
+            for code, code_id in session.execute(
                 select(CostCode.code, CostCode.id).where(
                     CostCode.company_id == project.company_id, CostCode.code.in_(wanted)
                 )
-            ).tuples()
-        )
+            )
+        }
         missing = [c for c in wanted if c not in found]
         if missing:
             raise BadQuery(
