@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from admin.auth import init_auth
 from admin.csp import use_csp_templates
+from admin.pages.api_tokens import ApiTokensView
 from admin.pages.budget import BudgetView
 from admin.pages.companies import CatalogView
 from admin.pages.companies import CompaniesView
@@ -82,6 +83,9 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
     admin.add_view(QueueView(name="Queue", endpoint="queue", category="Support"))
     admin.add_view(SyncLogView(name="Sync log", endpoint="synclog", category="Support"))
     admin.add_view(OutboxView(name="Waiting pushes", endpoint="pushes", category="Support"))
+    admin.add_view(
+        ApiTokensView(name="API tokens", endpoint="api_tokens", category="Setup", url="api-tokens")
+    )
     # The OAuth blueprint renders its status page through the console's company page.
     app.config.setdefault("QBO_STATUS_PAGE", companies.page)
     app.config.setdefault("QBO_SWITCH_PAGE", companies.switch_page)

@@ -71,7 +71,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Endpoints (or blueprint names) that answer without sign-in.
 OPEN_ENDPOINTS = frozenset({"costbridge_auth.login", "static", "qbo_oauth.callback"})
-OPEN_BLUEPRINTS = frozenset({"qbo_webhooks", "ops"})
+# The read API (`api_v1`) checks its own bearer tokens and never reads the console's cookie.
+OPEN_BLUEPRINTS = frozenset({"qbo_webhooks", "ops", "api_v1"})
+#: POSTs a viewer may make too: signing out, and their own read-only API tokens.
+ANY_ROLE_WRITES = frozenset({"costbridge_auth.logout", "api_tokens.create", "api_tokens.revoke"})
 #: How long a session lives without a request (idle) and at most (absolute).
 IDLE = dt.timedelta(hours=8)
 ABSOLUTE = dt.timedelta(hours=24)
@@ -168,7 +171,7 @@ def gate() -> Response | None:
             return redirect(url_for("costbridge_auth.login", next=request.full_path.rstrip("?")))
         abort(401, "Sign in first.")
     writes = request.method not in ("GET", "HEAD", "OPTIONS")
-    if writes and endpoint != "costbridge_auth.logout" and not user.at_least(Role.SUPPORT):
+    if writes and endpoint not in ANY_ROLE_WRITES and not user.at_least(Role.SUPPORT):
         abort(403, "Your role may look, not change. Ask an admin.")
     return None
 

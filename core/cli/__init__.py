@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from core.cli.api_tokens import api_tokens
 from core.cli.bills import bills
 from core.cli.catalog import cost_codes
 from core.cli.catalog import employees
@@ -60,6 +61,7 @@ COMMANDS = (
     doctor,
     reconcile,
     users,
+    api_tokens,
     cost_codes,
     vendors,
     employees,

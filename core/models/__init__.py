@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.db import Base
+from core.models.api_tokens import ApiToken
 from core.models.budget import Actual
 from core.models.budget import BudgetLine
 from core.models.catalog import CostCode
@@ -39,6 +40,7 @@ from core.models.users import UserCompany
 
 __all__ = [
     "Actual",
+    "ApiToken",
     "Attachment",
     "AttachmentOrigin",
     "Base",
