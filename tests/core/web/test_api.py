@@ -537,3 +537,26 @@ def test_a_schema_check_fails_on_a_field_the_document_does_not_name(document) ->
     body = {"projects": [], "next_cursor": None, "extra": 1}
     with pytest.raises(AssertionError):
         schema_check(document, "ProjectList", body)
+
+
+def test_a_user_limited_to_one_company_reads_only_its_projects(api, books, reader, runtime):
+    from core.users import set_companies
+
+    with runtime.sessions() as session:
+        company = make_company(session, name="Zephyrwood Homes")
+        hidden = make_project(session, company, linked=True, name="Zanzibar Tower")
+        add_actual(session, hidden, "4242.42")
+        set_companies(session, session.get(User, reader["user_id"]), [books["project"].company_id])
+        session.commit()
+        hidden_id = hidden.id
+    listed = get(api, "/api/v1/projects", reader["secret"])
+    assert listed.status_code == 200
+    assert "Harbor Lofts" in listed.get_data(as_text=True)
+    assert "Zanzibar Tower" not in listed.get_data(as_text=True)
+    for path in ("budget", "actuals"):
+        hidden_page = get(api, f"/api/v1/projects/{hidden_id}/{path}", reader["secret"])
+        missing = get(api, f"/api/v1/projects/999999/{path}", reader["secret"])
+        # The same answer as for a project that does not exist, but for the id it names.
+        words = hidden_page.get_data(as_text=True).replace(str(hidden_id), "N")
+        assert words == missing.get_data(as_text=True).replace("999999", "N")
+        assert hidden_page.status_code == 404
