@@ -11,6 +11,10 @@ from flask import request
 from flask import url_for
 from flask_admin import expose
 from markupsafe import Markup
+from sqlalchemy import select
+from wtforms import SelectField
+from wtforms.validators import InputRequired
+from wtforms.validators import ValidationError
 
 from admin import settings_form
 from admin.auth import SecureModelView
@@ -207,6 +211,94 @@ def _who() -> str:
     return f"console:{user.email}" if user else "console"
 
 
+class OfCompanyView(SecureModelView):
+    """A company's cost codes, vendors or employees, entered here before (or without) QuickBooks.
+
+    The form's Company drop-down lists the companies the user may see (`core.scope`); a record
+    stays in the company it was made in (edits do not offer it). The QuickBooks link is made on
+    the company's Cost codes page, which checks it with QuickBooks, never typed here.
+    """
+
+    #: The columns the form offers after Company, in order.
+    form_fields: tuple[str, ...] = ("name",)
+    #: Columns whose value must be unique within a company, with how the error names them.
+    unique_in_company: tuple[tuple[str, str], ...] = ()
+
+    def __init__(self, model: Any, session: Any, **kwargs: Any) -> None:
+        self.form_columns = self.form_fields
+        self.form_extra_fields = {
+            "company_id": SelectField("Company", coerce=int, validators=[InputRequired()])
+        }
+        self.form_create_rules = ("company_id", *self.form_fields)
+        self.form_edit_rules = self.form_fields
+        super().__init__(model, session, **kwargs)
+
+    def _companies(self) -> list[tuple[int, str]]:
+        from admin.auth import current_user
+        from core.scope import visible_company_ids
+
+        session = self.session.session
+        user = current_user()
+        visible = visible_company_ids(session, user.id if user else None)
+        query = select(Company.id, Company.name).order_by(Company.name, Company.id)
+        if visible is not None:
+            query = query.where(Company.id.in_(visible))
+        return [(row.id, row.name) for row in session.execute(query)]
+
+    def create_form(self, obj: Any = None) -> Any:
+        """The new-record form, its Company drop-down filled."""
+        form = super().create_form(obj)
+        form.company_id.choices = self._companies()
+        return form
+
+    def edit_form(self, obj: Any = None) -> Any:
+        """The edit form: a record keeps its company."""
+        form = super().edit_form(obj)
+        del form.company_id
+        return form
+
+    def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        """Refuse, in words, a value the company already uses (before the database does)."""
+        for column, label in self.unique_in_company:
+            value = getattr(model, column)
+            taken = self.session.session.scalar(
+                select(type(model).id).where(
+                    type(model).company_id == model.company_id,
+                    getattr(type(model), column) == value,
+                    type(model).id != (model.id or 0),
+                )
+            )
+            if taken is not None:
+                raise ValidationError(
+                    f"The company already has a {label} “{value}”; choose another."
+                )
+        super().on_model_change(form, model, is_created)
+
+
+class CostCodeForm(OfCompanyView):
+    """Cost codes as an admin enters them: company, code, name, active."""
+
+    form_fields = ("code", "name", "active")
+    unique_in_company = (("code", "cost code"),)
+
+
+class VendorView(OfCompanyView):
+    """Vendors; imported from QuickBooks or entered here, then connected on the Cost codes page."""
+
+    column_list = ("name", "company_id", "qbo_vendor_id")
+    column_labels = {"company_id": "Company", "qbo_vendor_id": "QuickBooks id"}
+    column_searchable_list = ("name",)
+
+
+class EmployeeView(OfCompanyView):
+    """Employees, with the cost rate their time is costed at."""
+
+    form_fields = ("name", "cost_rate")
+    column_list = ("name", "company_id", "cost_rate", "qbo_employee_id")
+    column_labels = {"company_id": "Company", "qbo_employee_id": "QuickBooks id"}
+    column_searchable_list = ("name",)
+
+
 def _usability(view: Any, context: Any, model: CostCode, name: str) -> Any:
     problem = model.usability_problem()
     if problem is None:
@@ -225,7 +317,7 @@ def _yes_no(attr: str, label: str) -> Any:
     return fmt
 
 
-class CostCodeView(SecureModelView):
+class CostCodeView(CostCodeForm):
     """Cost codes: the QBO item, its GL accounts, "I sell"/"I purchase" and what is missing."""
 
     column_list = (
@@ -287,9 +379,11 @@ def model_views(db: Any) -> list[SecureModelView]:
         CompanyView(Company, db, category=setup),
         ProjectAdmin(Project, db, category=setup),
         CostCodeView(CostCode, db, category=setup, name="Cost codes"),
-        SecureModelView(Vendor, db, category=setup),
-        SecureModelView(Employee, db, category=setup),
-        SecureModelView(BudgetLine, db, category=docs),
+        VendorView(Vendor, db, category=setup),
+        EmployeeView(Employee, db, category=setup),
+        # Entered on the project's Budget page (grid or CSV import), which keeps each change in
+        # the project's history (core.budgets): a plain form would bypass it.
+        ReadOnlyView(BudgetLine, db, category=docs, name="Budget lines"),
         # Read here; created and changed on the project's Bills, Invoices and Time pages, which
         # record each push (core.push.records): a plain form would bypass the outbox.
         ReadOnlyView(Bill, db, category=docs),
