@@ -13,7 +13,9 @@ from flask_admin import expose
 from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import SelectField
+from wtforms import StringField
 from wtforms.validators import InputRequired
+from wtforms.validators import Optional
 from wtforms.validators import ValidationError
 
 from admin import settings_form
@@ -39,6 +41,7 @@ from core.models import SyncCursor
 from core.models import SyncRun
 from core.models import TimeEntry
 from core.models import Vendor
+from core.money import parse_amount
 from core.project_settings import set_plugin_enabled
 from core.projects import customer_choices
 from core.projects import link_project
@@ -88,6 +91,21 @@ class CompanyView(SecureModelView):
     }
 
 
+def visible_companies() -> list[Company]:
+    """The companies the signed-in user may see (`core.scope`), by name: the forms' choices."""
+    from admin.auth import current_user
+    from admin.pages.common import db
+    from core.scope import visible_company_ids
+
+    session = db()
+    user = current_user()
+    visible = visible_company_ids(session, user.id if user else None)
+    query = select(Company).order_by(Company.name, Company.id)
+    if visible is not None:
+        query = query.where(Company.id.in_(visible))
+    return list(session.scalars(query))
+
+
 class ProjectAdmin(SecureModelView):
     """Projects, and each one's Financials page: QuickBooks link, plugins, integration settings."""
 
@@ -104,6 +122,8 @@ class ProjectAdmin(SecureModelView):
     column_list = ("name", "number", "company", "qbo_customer_name", "qbo_customer_id")
     column_labels = {"qbo_customer_name": "QuickBooks customer", "qbo_customer_id": "QBO id"}
     column_searchable_list = ("name", "number", "qbo_customer_name")
+    # The company drop-down names each company (not its repr) and lists only those visible.
+    form_args = {"company": {"get_label": "name", "query_factory": visible_companies}}
     # The QBO link goes through Connect Project (core.projects.link_project), and settings
     # through the plugin-built form, never as raw values.
     form_excluded_columns = (
@@ -211,6 +231,27 @@ def _who() -> str:
     return f"console:{user.email}" if user else "console"
 
 
+class AmountField(StringField):
+    """An amount or rate typed in a model form, read by `core.money.parse_amount` (blank: none)."""
+
+    def __init__(self, label: str, *, places: int = 2, **kwargs: Any) -> None:
+        super().__init__(label, **kwargs)
+        self.places = places
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Read what was typed; a wrong amount is the field's error, in words."""
+        raw = str(valuelist[0]) if valuelist else ""
+        self.data = None
+        if raw.strip():
+            try:
+                self.data = parse_amount(raw, str(self.label.text), places=self.places)
+            except CostbridgeError as exc:
+                raise ValueError(f"{exc.message} {exc.fix}") from None
+
+    def _value(self) -> str:
+        return "" if self.data is None else str(self.data)
+
+
 class OfCompanyView(SecureModelView):
     """A company's cost codes, vendors or employees, entered here before (or without) QuickBooks.
 
@@ -223,27 +264,22 @@ class OfCompanyView(SecureModelView):
     form_fields: tuple[str, ...] = ("name",)
     #: Columns whose value must be unique within a company, with how the error names them.
     unique_in_company: tuple[tuple[str, str], ...] = ()
+    #: Amount columns, with their label and decimals.
+    amount_fields: tuple[tuple[str, str, int], ...] = ()
 
     def __init__(self, model: Any, session: Any, **kwargs: Any) -> None:
-        self.form_columns = self.form_fields
+        self.form_columns = ("company_id", *self.form_fields)
         self.form_extra_fields = {
-            "company_id": SelectField("Company", coerce=int, validators=[InputRequired()])
+            "company_id": SelectField("Company", coerce=int, validators=[InputRequired()]),
+            **{
+                name: AmountField(label, places=places, validators=[Optional()])
+                for name, label, places in self.amount_fields
+            },
         }
-        self.form_create_rules = ("company_id", *self.form_fields)
-        self.form_edit_rules = self.form_fields
         super().__init__(model, session, **kwargs)
 
     def _companies(self) -> list[tuple[int, str]]:
-        from admin.auth import current_user
-        from core.scope import visible_company_ids
-
-        session = self.session.session
-        user = current_user()
-        visible = visible_company_ids(session, user.id if user else None)
-        query = select(Company.id, Company.name).order_by(Company.name, Company.id)
-        if visible is not None:
-            query = query.where(Company.id.in_(visible))
-        return [(row.id, row.name) for row in session.execute(query)]
+        return [(company.id, company.name) for company in visible_companies()]
 
     def create_form(self, obj: Any = None) -> Any:
         """The new-record form, its Company drop-down filled."""
@@ -259,15 +295,17 @@ class OfCompanyView(SecureModelView):
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
         """Refuse, in words, a value the company already uses (before the database does)."""
+        session = self.session.session
         for column, label in self.unique_in_company:
             value = getattr(model, column)
-            taken = self.session.session.scalar(
-                select(type(model).id).where(
-                    type(model).company_id == model.company_id,
-                    getattr(type(model), column) == value,
-                    type(model).id != (model.id or 0),
+            with session.no_autoflush:  # the new row itself is not flushed (nor found) yet
+                taken = session.scalar(
+                    select(type(model).id).where(
+                        type(model).company_id == model.company_id,
+                        getattr(type(model), column) == value,
+                        type(model).id != (model.id or 0),
+                    )
                 )
-            )
             if taken is not None:
                 raise ValidationError(
                     f"The company already has a {label} “{value}”; choose another."
@@ -294,6 +332,7 @@ class EmployeeView(OfCompanyView):
     """Employees, with the cost rate their time is costed at."""
 
     form_fields = ("name", "cost_rate")
+    amount_fields = (("cost_rate", "Cost rate (per hour)", 4),)
     column_list = ("name", "company_id", "cost_rate", "qbo_employee_id")
     column_labels = {"company_id": "Company", "qbo_employee_id": "QuickBooks id"}
     column_searchable_list = ("name",)
