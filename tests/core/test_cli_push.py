@@ -56,13 +56,21 @@ def _project(project_factory, books, **settings) -> str:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1250.10", D("1250.10")), ("1,250.1", D("1250.1")), (" 7 ", D("7")), ("0.05", D("0.05")), ("$12", D("12"))],
+    [
+        ("1250.10", D("1250.10")),
+        ("1,250.1", D("1250.1")),
+        (" 7 ", D("7")),
+        ("0.05", D("0.05")),
+        ("$12", D("12")),
+    ],
 )
 def test_amounts_are_read_exactly(raw, expected):
     assert parse_decimal(raw, "The amount") == expected
 
 
-@pytest.mark.parametrize("raw", ["12.345", "1e3", "NaN", "-5", "12.5.1", "1,25", "", "Infinity", "(5)"])
+@pytest.mark.parametrize(
+    "raw", ["12.345", "1e3", "NaN", "-5", "12.5.1", "1,25", "", "Infinity", "(5)"]
+)
 def test_amounts_that_are_not_cents_are_refused(raw):
     with pytest.raises(CostbridgeError) as caught:
         parse_decimal(raw, "The amount")
