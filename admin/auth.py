@@ -50,6 +50,9 @@ from flask_wtf import FlaskForm
 from redis.exceptions import RedisError
 from werkzeug.wrappers import Response
 
+from admin.scope import ScopedModelView
+from admin.scope import may_see
+from admin.scope import row_company_id
 from core import namespace
 from core.models import Role
 from core.models import User
@@ -158,8 +161,18 @@ def gate() -> Response | None:
 
 
 def may_manage_connection() -> bool:
-    """`QBO_CONNECT_ALLOWED`: admins manage the QuickBooks connection; the callback is open."""
-    return request.endpoint == "qbo_oauth.callback" or has_role(Role.ADMIN)
+    """`QBO_CONNECT_ALLOWED`: admins manage the QuickBooks connection; the callback is open.
+
+    A company the user may not see is 404 (`admin.scope`), as everywhere in the console.
+    """
+    if request.endpoint == "qbo_oauth.callback":
+        return True
+    company_id = (request.view_args or {}).get("company_id")
+    if current_user() is not None and company_id is not None:
+        from admin.scope import require_company
+
+        require_company(company_id)
+    return has_role(Role.ADMIN)
 
 
 def _safe_next(target: str | None) -> str:
@@ -313,8 +326,10 @@ class RoleMixin:
         return _refuse(name, **kwargs)
 
 
-class SecureModelView(RoleMixin, ModelView):
+class SecureModelView(RoleMixin, ScopedModelView, ModelView):
     """Base of every model view: signed in to read, admin to change; forms carry a CSRF token.
+
+    Rows of companies the user may not see are left out and answer 404 (`ScopedModelView`).
 
     Flask-WTF's form shares the app-wide `CSRFProtect` token, so one check covers the console
     and every other form (Flask-Admin's own SecureForm would add a second, different token).
@@ -383,8 +398,14 @@ class SecureModelView(RoleMixin, ModelView):
         return key
 
     def get_one(self, id: Any) -> Any:  # noqa: A002 - Flask-Admin's own argument name
-        """The row named by Flask-Admin's `id` (details, edit, delete, list-editable updates)."""
-        return self.session.session.get(self.model, self._key(id))
+        """The row named by Flask-Admin's `id` (details, edit, delete, list-editable updates).
+
+        404 when it names no row or one of a company the user may not see (the same answer).
+        """
+        row = self.session.session.get(self.model, self._key(id))
+        if row is None or not may_see(row_company_id(row)):
+            abort(404)
+        return row
 
     def handle_action(self, return_view: str | None = None) -> Any:
         """A bulk action (delete the ticked rows): 404 if a ticked id cannot name a row."""

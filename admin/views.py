@@ -11,6 +11,7 @@ from flask import request
 from flask import url_for
 from flask_admin import expose
 from markupsafe import Markup
+from sqlalchemy import JSON
 from sqlalchemy import select
 from wtforms import SelectField
 from wtforms import StringField
@@ -24,6 +25,7 @@ from admin.auth import has_role
 from admin.auth import require
 from admin.pages.common import qbo_client
 from admin.pages.common import runtime
+from admin.scope import may_see
 from core.errors import CostbridgeError
 from core.models import Actual
 from core.models import Attachment
@@ -91,21 +93,6 @@ class CompanyView(SecureModelView):
     }
 
 
-def visible_companies() -> list[Company]:
-    """The companies the signed-in user may see (`core.scope`), by name: the forms' choices."""
-    from admin.auth import current_user
-    from admin.pages.common import db
-    from core.scope import visible_company_ids
-
-    session = db()
-    user = current_user()
-    visible = visible_company_ids(session, user.id if user else None)
-    query = select(Company).order_by(Company.name, Company.id)
-    if visible is not None:
-        query = query.where(Company.id.in_(visible))
-    return list(session.scalars(query))
-
-
 class ProjectAdmin(SecureModelView):
     """Projects, and each one's Financials page: QuickBooks link, plugins, integration settings."""
 
@@ -122,8 +109,8 @@ class ProjectAdmin(SecureModelView):
     column_list = ("name", "number", "company", "qbo_customer_name", "qbo_customer_id")
     column_labels = {"qbo_customer_name": "QuickBooks customer", "qbo_customer_id": "QBO id"}
     column_searchable_list = ("name", "number", "qbo_customer_name")
-    # The company drop-down names each company (not its repr) and lists only those visible.
-    form_args = {"company": {"get_label": "name", "query_factory": visible_companies}}
+    # The company drop-down names each company (not its repr); `admin.scope` limits its rows.
+    form_args = {"company": {"get_label": "name"}}
     # The QBO link goes through Connect Project (core.projects.link_project), and settings
     # through the plugin-built form, never as raw values.
     form_excluded_columns = (
@@ -140,7 +127,7 @@ class ProjectAdmin(SecureModelView):
     def _project(self) -> Project:
         session = self.session.session  # the view holds the Flask-SQLAlchemy extension
         project = session.get(Project, required_id(request.args.get("id")))
-        if not isinstance(project, Project):
+        if not isinstance(project, Project) or not may_see(project.company_id):
             abort(404)
         return project
 
@@ -279,7 +266,11 @@ class OfCompanyView(SecureModelView):
         super().__init__(model, session, **kwargs)
 
     def _companies(self) -> list[tuple[int, str]]:
-        return [(company.id, company.name) for company in visible_companies()]
+        """The companies the user may see (`admin.scope`), by name."""
+        from admin.scope import of_visible
+
+        query = of_visible(select(Company).order_by(Company.name, Company.id), Company)
+        return [(company.id, company.name) for company in self.session.session.scalars(query)]
 
     def create_form(self, obj: Any = None) -> Any:
         """The new-record form, its Company drop-down filled."""
@@ -393,6 +384,14 @@ class ReadOnlyView(SecureModelView):
     can_create = False
     can_edit = False
     can_delete = False
+
+    def scaffold_sortable_columns(self) -> dict[Any, Any]:
+        """Every column but JSON ones (PostgreSQL cannot order by `json`: a 500 before)."""
+        return {
+            name: column
+            for name, column in super().scaffold_sortable_columns().items()
+            if not isinstance(getattr(column, "type", None), JSON)
+        }
 
 
 class ActualView(ReadOnlyView):

@@ -2,8 +2,9 @@
 
 One way in: the console's grid, its CSV import, `costbridge budget set` and `costbridge budget
 import` all end in `apply_budget`, which writes the lines and one `BudgetChange` per line that
-changed (who, when, which way in, old and new). Reading a CSV (`read_csv`) writes nothing: it
-says what would change, and what is wrong row by row, so the admin can look before confirming.
+changed (who, when, which way in, old and new). Reading a CSV (`core.budget_import.read_csv`)
+writes nothing: it says what would change, and what is wrong row by row, so the admin can look
+before confirming.
 
 A cost code is named by its code or, else, by its name, as bills take it (`core.lookup`); the
 word `UNCODED` names the Uncoded row. Amounts are read only by `core.money.parse_amount`
@@ -12,11 +13,8 @@ word `UNCODED` names the Uncoded row. Amounts are read only by `core.money.parse
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
-import re
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -44,7 +42,6 @@ if TYPE_CHECKING:
     from core.sync.reports import BudgetReport
 
 __all__ = [
-    "MAX_IMPORT_BYTES",
     "UNCODED",
     "BudgetEntry",
     "BudgetPlan",
@@ -52,21 +49,19 @@ __all__ = [
     "RowProblem",
     "apply_budget",
     "apply_confirmed",
+    "check_amount",
+    "check_description",
     "budget_grid",
-    "entries_from_json",
-    "entries_json",
+    "code_label",
     "parse_assignments",
     "plan_budget",
-    "read_csv",
+    "read_amount",
+    "resolve_code",
     "typed_entries",
 ]
 
 #: How the Uncoded row (lines with no connected cost code) is named in files and commands.
 UNCODED = "UNCODED"
-#: Largest CSV read (a budget of thousands of cost codes is far smaller).
-MAX_IMPORT_BYTES = 1_000_000
-#: Most rows read from one file.
-MAX_IMPORT_ROWS = 5_000
 #: Largest amount a budget line holds (NUMERIC(14, 2)).
 MAX_AMOUNT = Decimal("999999999999.99")
 CENT = Decimal("0.01")
@@ -74,53 +69,6 @@ CENT = Decimal("0.01")
 MAX_DESCRIPTION = 500
 #: Which ways in a change can come (`BudgetChange.source`).
 SOURCES = ("console", "cli", "import")
-
-#: Header names estimating and accounting tools use, as compared (`_header_key`).
-CODE_HEADERS = frozenset(
-    {
-        "code",
-        "cost code",
-        "costcode",
-        "cost code number",
-        "cost code id",
-        "phase",
-        "phase code",
-        "job cost code",
-        "cost item",
-        "item",
-        "account",
-    }
-)
-AMOUNT_HEADERS = frozenset(
-    {
-        "amount",
-        "budget",
-        "budget amount",
-        "budgeted",
-        "budgeted amount",
-        "total",
-        "total cost",
-        "total amount",
-        "total budget",
-        "estimate",
-        "estimated cost",
-        "cost",
-        "revised budget",
-    }
-)
-DESCRIPTION_HEADERS = frozenset(
-    {
-        "description",
-        "desc",
-        "cost code description",
-        "item description",
-        "phase description",
-        "notes",
-        "memo",
-    }
-)
-#: Rows estimating exports add at the bottom, skipped unless a cost code is so called.
-TOTAL_ROWS = frozenset({"total", "totals", "grand total", "sub total", "subtotal"})
 
 
 @dataclass(frozen=True)
@@ -246,14 +194,14 @@ def resolve_code(
         raise
 
 
-def _amount(raw: str, what: str) -> Decimal:
+def read_amount(raw: str, what: str) -> Decimal:
     """`raw` read by `parse_amount` (negatives allowed), in cents, and not too large."""
     amount = parse_amount(raw, what, negative=True).quantize(CENT)
-    _check_amount(amount, what)
+    check_amount(amount, what)
     return amount
 
 
-def _check_amount(amount: Decimal, what: str) -> None:
+def check_amount(amount: Decimal, what: str) -> None:
     if abs(amount) > MAX_AMOUNT:
         raise CostbridgeError(
             f"{what} {amount:,} is larger than a budget line holds.",
@@ -261,7 +209,7 @@ def _check_amount(amount: Decimal, what: str) -> None:
         )
 
 
-def _check_description(description: str | None, what: str) -> None:
+def check_description(description: str | None, what: str) -> None:
     if description is not None and len(description) > MAX_DESCRIPTION:
         raise CostbridgeError(
             f"{what} is {len(description)} characters long.",
@@ -314,8 +262,8 @@ def plan_budget(session: Session, project: Project, entries: Iterable[BudgetEntr
                 f"{label} is given twice.", fix="Give each cost code's budget once."
             )
         seen.add(entry.cost_code_id)
-        _check_amount(entry.amount, f"The budget of {label}")
-        _check_description(entry.description, f"The description of {label}")
+        check_amount(entry.amount, f"The budget of {label}")
+        check_description(entry.description, f"The description of {label}")
         line = current.get(entry.cost_code_id)
         old_amount = line.budget_amount if line is not None else None
         old_description = line.description if line is not None else None
@@ -451,200 +399,8 @@ def parse_assignments(
                 fix="Write the cost code's code or name, =, and the amount: 01-100=12500.",
             )
         code = resolve_code(session, project, text.strip(), codes)
-        amount = _amount(raw, f"The budget of {text.strip()}")
+        amount = read_amount(raw, f"The budget of {text.strip()}")
         entries.append(BudgetEntry(code.id if code is not None else None, amount))
-    return entries
-
-
-def _header_key(cell: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", fold(cell)).strip()
-
-
-def _columns(row: Sequence[str]) -> dict[str, int] | None:
-    """Which column holds what, when `row` is a header row (None when it is data)."""
-    found: dict[str, int] = {}
-    for index, cell in enumerate(row):
-        key = _header_key(cell)
-        for name, names in (
-            ("code", CODE_HEADERS),
-            ("amount", AMOUNT_HEADERS),
-            ("description", DESCRIPTION_HEADERS),
-        ):
-            if key in names and name not in found:
-                found[name] = index
-    return found or None
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Spreadsheets saved on Windows: the ANSI code page (every byte is some character).
-        return data.decode("cp1252", errors="replace")
-
-
-def _delimiter(text: str) -> str:
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    if "\t" in first:
-        return "\t"
-    if ";" in first and "," not in first:
-        return ";"
-    return ","
-
-
-def read_csv(session: Session, project: Project, data: bytes) -> BudgetPlan:
-    """What importing the CSV `data` would change on the project's budget; writes nothing.
-
-    Columns: the cost code (its code or name), the amount, and optionally a description,
-    after an optional header row naming them as estimating tools do ("Cost Code", "Budget",
-    "Total", "Description", ...; any other column is ignored). Without a header the columns are
-    code, amount, description, in that order. Rows that are wrong are listed with their row
-    number and the fix (the plan is then not `ok`); a total row at the bottom is skipped.
-
-    Raises:
-        CostbridgeError: The file as a whole cannot be read (too large, no rows, no columns).
-    """
-    if len(data) > MAX_IMPORT_BYTES:
-        raise CostbridgeError(
-            f"The file is {len(data):,} bytes; a budget import reads up to {MAX_IMPORT_BYTES:,}.",
-            fix="Export only the cost codes and their amounts, or split the file.",
-        )
-    text = _decode(data)
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)))
-    except csv.Error as exc:
-        raise CostbridgeError(
-            f"The file is not a CSV file that can be read ({exc}).",
-            fix="Save it from the spreadsheet as “CSV (comma delimited)” and try again.",
-        ) from None
-    if len(rows) > MAX_IMPORT_ROWS:
-        raise CostbridgeError(
-            f"The file has {len(rows):,} rows; a budget import reads up to {MAX_IMPORT_ROWS:,}.",
-            fix="Import one project's budget per file.",
-        )
-    numbered = [(n, row) for n, row in enumerate(rows, start=1) if any(c.strip() for c in row)]
-    if not numbered:
-        raise CostbridgeError(
-            "The file has no rows.", fix="Put one cost code and its amount on each row."
-        )
-    columns = _columns(numbered[0][1])
-    problems: list[RowProblem] = []
-    if columns is not None:
-        header_row, header = numbered.pop(0)
-        missing = [name for name in ("code", "amount") if name not in columns]
-        if missing:
-            raise CostbridgeError(
-                f"Row {header_row} names the columns "
-                + ", ".join(f"“{c.strip()}”" for c in header if c.strip())
-                + f" but none of them is the {' or the '.join(missing)}.",
-                fix="Call the columns Code, Amount and (if you like) Description.",
-            )
-    else:
-        columns = {"code": 0, "amount": 1, "description": 2}
-    codes = company_cost_codes(session, project.company_id)
-    entries: list[BudgetEntry] = []
-    first_row: dict[int | None, int] = {}
-    skipped: list[str] = []
-
-    def cell(row: Sequence[str], name: str) -> str | None:
-        index = columns.get(name) if columns else None
-        if index is None or index >= len(row):
-            return None
-        return row[index].strip()
-
-    for n, row in numbered:
-        code_text = cell(row, "code") or ""
-        amount_text = cell(row, "amount") or ""
-        description = cell(row, "description") or None
-        if not code_text:
-            problems.append(
-                RowProblem(
-                    n,
-                    f"Row {n} has no cost code.",
-                    "Put the cost code's code or name in the code column, or delete the row.",
-                )
-            )
-            continue
-        try:
-            code = resolve_code(session, project, code_text, codes)
-        except CostbridgeError as exc:
-            if fold(code_text) in TOTAL_ROWS:
-                skipped.append(f"Row {n} (“{code_text}”) is a total row: left out.")
-                continue
-            problems.append(RowProblem(n, f"Row {n}: {exc.message}", exc.fix))
-            continue
-        code_id = code.id if code is not None else None
-        if code_id in first_row:
-            problems.append(
-                RowProblem(
-                    n,
-                    f"Row {n}: {code_label(code)} is on row {first_row[code_id]} already.",
-                    "Keep one row per cost code (add the two amounts up if both count).",
-                )
-            )
-            continue
-        first_row[code_id] = n
-        if not amount_text:
-            problems.append(
-                RowProblem(
-                    n,
-                    f"Row {n} has no amount for {code_label(code)}.",
-                    "Write its budget, or 0 to budget nothing for it.",
-                )
-            )
-            continue
-        try:
-            amount = _amount(amount_text, f"The amount on row {n}")
-            _check_description(description, f"The description on row {n}")
-        except CostbridgeError as exc:
-            problems.append(RowProblem(n, exc.message, exc.fix))
-            continue
-        entries.append(BudgetEntry(code_id, amount, description))
-    plan = plan_budget(session, project, entries)
-    return BudgetPlan(
-        entries=plan.entries,
-        changes=plan.changes,
-        kept=plan.kept,
-        problems=tuple(problems),
-        skipped=tuple(skipped),
-        counts=plan.counts,
-    )
-
-
-# -- carrying entries between a preview and its confirmation ------------------------------------
-
-
-def entries_json(entries: Iterable[BudgetEntry]) -> list[list[Any]]:
-    """Entries as JSON (amounts as decimal strings), for a preview's confirm form to carry."""
-    return [[e.cost_code_id, str(e.amount), e.description] for e in entries]
-
-
-def entries_from_json(data: Any) -> list[BudgetEntry]:
-    """The entries `entries_json` wrote.
-
-    Raises:
-        CostbridgeError: `data` is not such a list.
-    """
-    refused = CostbridgeError(
-        "The confirmation does not carry a budget that can be read.",
-        fix="Upload the file again and confirm its preview.",
-    )
-    if not isinstance(data, list):
-        raise refused
-    entries = []
-    for item in data:
-        if not (isinstance(item, list) and len(item) == 3):
-            raise refused
-        code_id, amount, description = item
-        if not (code_id is None or isinstance(code_id, int)) or not isinstance(amount, str):
-            raise refused
-        if not (description is None or isinstance(description, str)):
-            raise refused
-        try:
-            value = Decimal(amount).quantize(CENT)
-        except ArithmeticError:
-            raise refused from None
-        entries.append(BudgetEntry(code_id, value, description))
     return entries
 
 
@@ -660,8 +416,8 @@ def typed_entries(
     problems: dict[int | None, str] = {}
     for code_id, (raw, description) in typed.items():
         try:
-            amount = _amount(raw, "The budget") if raw.strip() else Decimal("0.00")
-            _check_description(description, "The description")
+            amount = read_amount(raw, "The budget") if raw.strip() else Decimal("0.00")
+            check_description(description, "The description")
         except CostbridgeError as exc:
             problems[code_id] = f"{exc.message} {exc.fix}"
             continue

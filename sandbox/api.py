@@ -26,6 +26,8 @@ from werkzeug.exceptions import HTTPException
 from sandbox import api_batch
 from sandbox import entities
 from sandbox import faults
+from sandbox import pdf
+from sandbox import schema
 from sandbox import uploads
 from sandbox import xml_render
 from sandbox.faults import QboFault
@@ -82,7 +84,9 @@ def json_response(
 
     Dicts become XML instead when :func:`wants_xml` says so for the current request.
     """
-    if isinstance(body, str):
+    if isinstance(body, bytes):
+        resp = Response(body, status=status, mimetype="application/pdf")
+    elif isinstance(body, str):
         resp = Response(body, status=status, mimetype="text/plain")
     elif has_request_context() and wants_xml(sb, status, request.headers.get("Accept")):
         render = xml_render.throttle_response if status == 429 else xml_render.intuit_response
@@ -211,6 +215,7 @@ _METHODS: dict[str, tuple[str, ...]] = {
     "download": ("GET",),
     "companyinfo": ("GET", "POST"),
     "preferences": ("GET", "POST"),
+    "taxservice": ("POST",),
 }
 
 
@@ -241,21 +246,50 @@ def _route(sb: Sandbox, realm: Realm, rest: str) -> Result:
         return _singleton(sb, realm, "CompanyInfo", parts, method)
     if head == "preferences":
         return _singleton(sb, realm, "Preferences", parts, method)
+    if head == "taxservice" and len(parts) == 2 and parts[1].lower() == "taxcode":
+        return 200, dict(tax_service(realm, read_json(sb)), time=sb.clock.time_str())
     spec = entities.spec_for_path(head)
-    if spec is None or spec.kind == "singleton" or len(parts) > 2:
+    if spec is None or spec.kind == "singleton" or len(parts) > 3:
         raise faults.not_found_url(request.path)
+    if len(parts) == 3:
+        return _form_action(sb, realm, spec, parts, method)
     if method == "GET" and len(parts) == 2:
         return 200, _envelope(
-            sb, spec.name, _shown(realm, spec.name, realm.read(spec.name, parts[1]))
+            sb, spec.json_key, _shown(realm, spec.name, realm.read(spec.name, parts[1]))
         )
     if method != "POST" or len(parts) != 1:
         raise faults.method_not_allowed(method, ("GET",) if len(parts) == 2 else ("POST",))
     body = read_json(sb)
     return 200, _envelope(
         sb,
-        spec.name,
+        spec.json_key,
         write(realm, spec.name, body, request.args.get("operation"), request.args.get("include")),
     )
+
+
+def _form_action(
+    sb: Sandbox, realm: Realm, spec: entities.EntitySpec, parts: list[str], method: str
+) -> Result:
+    """``<entity>/<id>/send`` (POST) and ``<entity>/<id>/pdf`` (GET) of sales forms."""
+    action = parts[2]
+    if action == "send" and spec.sendable:
+        if method != "POST":
+            raise faults.method_not_allowed(method, ("POST",))
+        obj = realm.send(spec.name, parts[1], request.args.get("sendTo"))
+        return 200, _envelope(sb, spec.json_key, _shown(realm, spec.name, obj))
+    if action == "pdf" and spec.printable:
+        if method != "GET":
+            raise faults.method_not_allowed(method, ("GET",))
+        obj = _shown(realm, spec.name, realm.read(spec.name, parts[1]))
+        return 200, pdf.render(spec.name, obj)
+    raise faults.not_found_url(request.path)
+
+
+def tax_service(realm: Realm, body: Any) -> dict[str, Any]:
+    """``POST taxservice/taxcode``: a new TaxCode with its rates (new or existing ones)."""
+    if not isinstance(body, dict):
+        raise faults.invalid_field("TaxService", "TaxService must be a JSON object")
+    return realm.tax_service(schema.checked("TaxService", body))
 
 
 def write(
@@ -332,7 +366,7 @@ def run_cdc(
     names = []
     for raw in entity_list.split(","):
         name = entities.canonical(raw.strip())
-        if name is None:
+        if name is None or not entities.ENTITIES[name].in_cdc:
             raise faults.validation(
                 "2010",
                 "Request has invalid or unsupported property",

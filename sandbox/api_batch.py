@@ -96,15 +96,20 @@ def _one(sb: Sandbox, realm: Realm, item: Any) -> dict[str, Any]:
         since = cdc.get("ChangedSince") or cdc.get("changedSince")
         names = cdc.get("Entities") or cdc.get("entities")
         return {"CDCResponse": [{"QueryResponse": run_cdc(sb, realm, names, since)}]}
-    keys = [k for k in item if entities.canonical(k) == k and k in entities.ENTITIES]
+    keys = [
+        k
+        for k in item
+        if (entities.canonical(k) == k and k in entities.ENTITIES) or entities.by_json_key(k)
+    ]
     if len(keys) != 1:
         raise faults.required_field("BatchItemRequest.<Entity>")
-    entity = keys[0]
+    key = keys[0]
+    entity = entities.by_json_key(key) or key
     operation = str(item.get("operation", "create")).lower()
     if operation not in _OPERATIONS:
         raise faults.unsupported_operation(f"Operation {operation} is not supported in batch.")
     options = str(item.get("optionsData") or "").lower()
-    payload = item[entity]
+    payload = item[key]
     if operation == "void":
         result = write(realm, entity, payload, "void", None)
     elif operation == "update" and options == "void":
@@ -113,4 +118,4 @@ def _one(sb: Sandbox, realm: Realm, item: Any) -> dict[str, Any]:
         result = write(realm, entity, payload, "create", None)
     else:
         result = write(realm, entity, payload, operation, None)
-    return {entity: result}
+    return {entities.ENTITIES[entity].json_key: result}

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sandbox.realm import Realm
 
 _ZERO = Decimal("0")
-_HIERARCHIES = ("Customer", "Item", "Account", "Class")
+_HIERARCHIES = ("Customer", "Item", "Account", "Class", "Department")
 _LEVELLED = ("Customer", "Item")
 _PAYEES = ("Vendor", "Customer", "Employee")
 #: Deeper chains cannot be stored (entities.py refuses them); this only bounds the walk.

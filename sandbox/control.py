@@ -67,8 +67,12 @@ def make_control_blueprint(sb: Sandbox) -> Blueprint:
             realm = seeding.seed_demo(sb, **kwargs)
         elif kind == "empty":
             realm = seeding.seed_empty(sb, str(realm_id) if realm_id else None)
+        elif kind == "sample":
+            from sandbox.seed_sample import seed_sample
+
+            realm = seed_sample(sb, str(realm_id) if realm_id else None)
         else:
-            raise ValueError("kind must be 'demo' or 'empty'")
+            raise ValueError("kind must be 'demo', 'sample' or 'empty'")
         return _json({"realm_id": realm.id})
 
     @bp.get("/state")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Any
 
+from sandbox import entity_table
 from sandbox import faults
 from sandbox import journal_rules
 from sandbox import query_rules
@@ -28,6 +29,8 @@ from sandbox.fields import number_fields
 from sandbox.fields import require
 from sandbox.fields import resolve
 from sandbox.fields import resolve_all
+from sandbox.fields import to_decimal
+from sandbox.schema_fields import TYPES
 
 if TYPE_CHECKING:
     from sandbox.state import Realm
@@ -46,11 +49,19 @@ class EntitySpec:
     voidable: bool = False
     creatable: bool = True
     updatable: bool = True
+    sendable: bool = False
+    printable: bool = False
+    in_cdc: bool = True
 
     @property
     def path(self) -> str:
         """The lowercase URL segment (``/bill``)."""
         return self.name.lower()
+
+    @property
+    def json_key(self) -> str:
+        """The key of this entity's object in answers (``CreditCardPaymentTxn``)."""
+        return entity_table.json_key(self.name)
 
 
 _PEOPLE = ("Customer", "Vendor", "Employee")
@@ -375,6 +386,108 @@ def attachable(
         as_bool(ref, "IncludeOnSend", False)
 
 
+_CURRENCIES = {
+    "USD": "United States Dollar",
+    "CAD": "Canadian Dollar",
+    "EUR": "Euro",
+    "GBP": "British Pound Sterling",
+    "AUD": "Australian Dollar",
+    "MXN": "Mexican Peso",
+    "JPY": "Japanese Yen",
+    "INR": "Indian Rupee",
+    "CHF": "Swiss Franc",
+    "NZD": "New Zealand Dollar",
+}
+
+
+def table_rule(
+    realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str
+) -> None:
+    """Apply the entity's row of ``entity_table.TABLE`` to a write (issue 23).
+
+    The same steps for every table entity, in order: drop read-only fields, required fields
+    (2020), enumerations (2170), booleans and numbers (2010), defaults, the unique name and its
+    hierarchy, then the transaction's lines or amount and its totals, then the references.
+    """
+    rules = entity_table.TABLE[entity]
+    for ro in rules.readonly:
+        obj.pop(ro, None)
+    for field in rules.required:
+        require(obj, field)
+    for field, default in rules.defaults:
+        if field not in obj:
+            obj[field] = clean(default) if isinstance(default, dict | list) else default
+    for field, allowed in rules.enums:
+        if field in obj and obj[field] not in allowed:
+            raise faults.invalid_enum(str(obj[field]), field)
+    for field in rules.bools:
+        as_bool(obj, field)
+    number_fields(obj, rules.numbers)
+    if rules.kind in ("name", "list") and entity != "TaxAgency":
+        as_bool(obj, "Active", True)
+    if entity == "CompanyCurrency":
+        _currency(obj)
+    if rules.name_field is not None:
+        label = _check_name(obj[rules.name_field], rules.name_field)
+        obj[rules.name_field] = label
+        if rules.sub_flag is not None:
+            _nested_name(realm, obj, entity, rules.sub_flag, label, existing)
+        else:
+            _unique(realm, (entity,), rules.name_field, label, (entity, _own_id(existing)))
+    if rules.kind == "txn":
+        txn_rules.txn_common(obj, realm)
+        if rules.lines != "sales":
+            obj.pop("DueDate", None)
+        total = None
+        if rules.lines == "sales":
+            total = txn_rules.sales_lines(realm, obj, existing)
+        elif rules.lines == "expense":
+            total = txn_rules.expense_lines(realm, obj, existing, with_linked=False)
+        elif rules.lines == "deposit":
+            total = txn_rules.deposit_lines(realm, obj, existing)
+        if rules.amount is not None:
+            amount = to_decimal(obj[rules.amount], rules.amount)
+            if amount <= 0:
+                raise faults.business_validation(
+                    f"{rules.amount} must be more than zero.", rules.amount
+                )
+            obj[rules.amount] = amount
+        if total is not None:
+            obj["TotalAmt"] = total
+            if rules.balance:
+                obj["Balance"] = total
+            elif entity in ("SalesReceipt", "RefundReceipt"):
+                obj["Balance"] = 0
+    for field, target_entity in rules.refs:
+        if field in obj:
+            target = resolve(realm, obj[field], target_entity, field)
+            for ref_field, types in rules.account_types:
+                if ref_field == field and target.get("AccountType") not in types:
+                    raise faults.business_validation(
+                        "You can't use this account for this type of transaction.", field
+                    )
+    if rules.distinct is not None:
+        first, second = (obj.get(f) for f in rules.distinct)
+        if (
+            isinstance(first, dict)
+            and isinstance(second, dict)
+            and first.get("value") == second.get("value")
+        ):
+            raise faults.business_validation(
+                "Select different accounts to transfer from and to.", rules.distinct[1]
+            )
+
+
+def _currency(obj: dict[str, Any]) -> None:
+    code = str(obj.get("Code", "")).upper()
+    if code not in _CURRENCIES:
+        raise faults.invalid_enum(code, "Code")
+    if code == "USD":
+        raise faults.business_validation("The home currency is already in the company.", "Code")
+    obj["Code"] = code
+    obj["Name"] = _CURRENCIES[code]
+
+
 def singleton(
     realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str
 ) -> None:
@@ -389,9 +502,17 @@ ENTITIES: dict[str, EntitySpec] = {
         EntitySpec("Purchase", "txn", txn_rules.purchase, deletable=True),
         EntitySpec("VendorCredit", "txn", txn_rules.bill_like, deletable=True),
         EntitySpec("TimeActivity", "txn", txn_rules.time_activity, deletable=True),
-        EntitySpec("Invoice", "txn", txn_rules.invoice, deletable=True, voidable=True),
+        EntitySpec(
+            "Invoice",
+            "txn",
+            txn_rules.invoice,
+            deletable=True,
+            voidable=True,
+            sendable=True,
+            printable=True,
+        ),
         EntitySpec("Payment", "txn", txn_rules.payment, deletable=True, voidable=True),
-        EntitySpec("BillPayment", "txn", txn_rules.bill_payment, deletable=True),
+        EntitySpec("BillPayment", "txn", txn_rules.bill_payment, deletable=True, voidable=True),
         EntitySpec("JournalEntry", "txn", journal_rules.journal_entry, deletable=True),
         EntitySpec("Attachable", "attachable", attachable, deletable=True),
         EntitySpec("Customer", "name", person),
@@ -403,11 +524,27 @@ ENTITIES: dict[str, EntitySpec] = {
         EntitySpec("Term", "name", term),
         EntitySpec("CompanyInfo", "singleton", singleton, creatable=False),
         EntitySpec("Preferences", "singleton", singleton, creatable=False),
+        *(
+            EntitySpec(
+                rules.name,
+                rules.kind,
+                table_rule,
+                deletable=entity_table.DELETE in rules.ops,
+                voidable=entity_table.VOID in rules.ops,
+                creatable=rules.creatable,
+                updatable=entity_table.UPDATE in rules.ops,
+                sendable=entity_table.SEND in rules.ops,
+                printable=entity_table.PDF in rules.ops,
+                in_cdc=rules.cdc,
+            )
+            for rules in entity_table.TABLE.values()
+        ),
     )
 }
 _BY_PATH = {spec.path: spec for spec in ENTITIES.values()}
 _BY_FOLDED = {name.casefold(): name for name in ENTITIES}
 NAME_LISTS = frozenset(n for n, s in ENTITIES.items() if s.kind == "name")
+_BY_JSON_KEY = {spec.json_key: spec.name for spec in ENTITIES.values()}
 
 
 def spec_for_path(path: str) -> EntitySpec | None:
@@ -418,6 +555,11 @@ def spec_for_path(path: str) -> EntitySpec | None:
 def canonical(name: str) -> str | None:
     """Map an entity name in any case (``bill``) to its canonical form (``Bill``)."""
     return _BY_FOLDED.get(str(name).casefold())
+
+
+def by_json_key(key: str) -> str | None:
+    """The entity whose answers use ``key`` (``CreditCardPaymentTxn`` -> ``CreditCardPayment``)."""
+    return _BY_JSON_KEY.get(key)
 
 
 def prepare(
@@ -490,7 +632,9 @@ def computed_for_insert(realm: Realm, spec: EntitySpec, obj: dict[str, Any]) -> 
             obj["FullyQualifiedName"] = f"{parent.get('FullyQualifiedName', '')}:{label}"
             if spec.name in ("Customer", "Item"):
                 obj["Level"] = int(parent.get("Level", 0)) + 1
-        else:
+        elif "FullyQualifiedName" in TYPES.get(spec.name, {}):
+            # Only where the XSD defines it: a Term or PaymentMethod has none, and a client
+            # echoing one back would be refused (2010), as at Intuit.
             obj.setdefault("FullyQualifiedName", label)
         if spec.name == "Customer":
             obj.setdefault("IsProject", False)
@@ -528,6 +672,9 @@ def run_query(realm: Realm, qmod: Any, text: str) -> dict[str, Any]:
         # A page cut below what was asked (the server's own cap): `maxResults` says so.
         result = dataclasses.replace(result, rows=result.rows[:cap])
     response: dict[str, Any] = result.to_query_response()
+    key = ENTITIES[entity].json_key
+    if key != entity and entity in response:
+        response[key] = response.pop(entity)
     return response
 
 

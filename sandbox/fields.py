@@ -35,6 +35,14 @@ REF_TARGETS: dict[str, str] = {
     "ClassRef": "Class",
     "SalesTermRef": "Term",
     "TermRef": "Term",
+    # Issue 23's entities.
+    "DepartmentRef": "Department",
+    "PaymentMethodRef": "PaymentMethod",
+    "CustomerTypeRef": "CustomerType",
+    "FromAccountRef": "Account",
+    "ToAccountRef": "Account",
+    "CreditCardAccountRef": "Account",
+    "AgencyRef": "TaxAgency",
 }
 
 USD = {"value": "USD", "name": "United States Dollar"}

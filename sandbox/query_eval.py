@@ -323,6 +323,18 @@ def _value_test(cond: Condition) -> Callable[[Any], bool]:
 
         return like
 
+    if cond.op == "!=":
+        # Not equal: a row holding the property with another value. A missing or null
+        # property matches no condition, this one included (our reading, as SQL's NULL).
+        same = _value_test(Condition(cond.field, "=", cond.values))
+
+        def differs(raw: Any) -> bool:
+            if raw is _MISSING or raw is None:
+                return False
+            return not same(raw)
+
+        return differs
+
     literals = [_Literal.of(v) for v in cond.values]
     if cond.op in ("=", "IN") and all(
         lit.quoted and lit.moment is None and lit.day is None for lit in literals

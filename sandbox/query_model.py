@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
+from sandbox.entity_table import TABLE
+
 #: API.md §4.3: "MAXRESULTS default 100, maximum 1000".
 DEFAULT_MAX_RESULTS: Final = 100
 MAX_MAX_RESULTS: Final = 1000
@@ -25,13 +27,14 @@ MAX_MAX_RESULTS: Final = 1000
 #: API.md §4.5: a query on these returns only active records unless it filters on ``Active``.
 NAME_LIST_ENTITIES: Final = frozenset(
     {"customer", "vendor", "employee", "item", "account", "class"}
+    | {name.casefold() for name, rules in TABLE.items() if rules.active_default}
 )
 
 #: A literal in a condition: a quoted string, a bare number, or ``true``/``false``.
 #: Quoted numbers stay strings (``TotalAmt > '300.00'``); evaluation coerces them.
 Value = str | Decimal | bool
 
-OPERATORS: Final = ("=", "<", ">", "<=", ">=", "IN", "LIKE")
+OPERATORS: Final = ("=", "!=", "<", ">", "<=", ">=", "IN", "LIKE")
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,7 +109,7 @@ class Condition:
 
     Attributes:
         field: Dotted property path as written, e.g. ``MetaData.LastUpdatedTime``.
-        op: One of ``=``, ``<``, ``>``, ``<=``, ``>=``, ``IN``, ``LIKE``.
+        op: One of ``=``, ``!=``, ``<``, ``>``, ``<=``, ``>=``, ``IN``, ``LIKE``.
         values: The literal(s); exactly one unless ``op`` is ``IN``.
     """
 
@@ -136,6 +139,8 @@ class Query:
         entity: Entity name as written (``Bill``); the REST layer may ``dataclasses.replace``
             it with the canonical spelling before :func:`execute`.
         fields: Projected properties; empty for ``*`` and for ``COUNT(*)``.
+        extra: Properties named after ``*`` (``SELECT *, Sku FROM Item``, as python-quickbooks
+            sends): checked like any field; the answer is the whole object, as for ``*``.
         count: True for ``SELECT COUNT(*)``.
         where: Conditions, all of which must hold.
         order: ``ORDERBY`` keys, most significant first.
@@ -145,6 +150,7 @@ class Query:
 
     entity: str
     fields: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()
     count: bool = False
     where: tuple[Condition, ...] = ()
     order: tuple[Order, ...] = ()
@@ -163,4 +169,9 @@ class Query:
 
     def referenced_fields(self) -> tuple[str, ...]:
         """Every property path the query names, in order of appearance."""
-        return self.fields + tuple(c.field for c in self.where) + tuple(o.field for o in self.order)
+        return (
+            self.fields
+            + self.extra
+            + tuple(c.field for c in self.where)
+            + tuple(o.field for o in self.order)
+        )

@@ -37,6 +37,7 @@ GRAMMAR: Final = r"""
 query: SELECT selection FROM NAME where? orderby? paging?
 
 selection: "*"                            -> select_all
+         | "*" ("," field)+               -> select_all_plus
          | COUNT "(" "*" ")"              -> select_count
          | field ("," field)*             -> select_fields
 
@@ -75,7 +76,7 @@ STARTPOSITION: "startposition"i
 MAXRESULTS: "maxresults"i
 ORDERBY.2: /order[ \t\r\n]*by(?![A-Za-z0-9_])/i
 
-COMPOP: "<=" | ">=" | "=" | "<" | ">"
+COMPOP: "<=" | ">=" | "!=" | "=" | "<" | ">"
 NAME: /[A-Za-z_][A-Za-z0-9_]*/
 INT: /[0-9]+/
 NUMBER: /[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)/
@@ -100,9 +101,8 @@ _UNSUPPORTED_HINTS: Final = {
     "(": "QBO allows parentheses only around an IN list and in COUNT(*): no grouping and no "
     "other functions.",
     "'": "The string literal is not closed; write an apostrophe inside it as \\'.",
-    "!": "QBO queries support =, <, >, <=, >=, IN and LIKE only.",
-    "!=": "QBO queries support =, <, >, <=, >=, IN and LIKE only.",
-    "<>": "QBO queries support =, <, >, <=, >=, IN and LIKE only.",
+    "!": "QBO queries support =, !=, <, >, <=, >=, IN and LIKE only.",
+    "<>": "QBO queries write 'not equal' as !=.",
     '"': "String literals use single quotes; escape an apostrophe as \\'.",
 }
 
@@ -130,9 +130,13 @@ class _ToAst(Transformer[Token, Any]):
             else:
                 order = part
         count, fields = selection
+        extra: tuple[str, ...] = ()
+        if fields and fields[0] == "*":
+            fields, extra = (), fields[1:]
         return Query(
             entity=str(entity),
             fields=fields,
+            extra=extra,
             count=count,
             where=where,
             order=order,
@@ -142,6 +146,9 @@ class _ToAst(Transformer[Token, Any]):
 
     def select_all(self) -> tuple[bool, tuple[str, ...]]:
         return False, ()
+
+    def select_all_plus(self, *fields: str) -> tuple[bool, tuple[str, ...]]:
+        return False, ("*", *fields)
 
     def select_count(self, _count: Token) -> tuple[bool, tuple[str, ...]]:
         return True, ()
@@ -207,7 +214,7 @@ _TERMINAL_LABELS: Final = {
     "INT": "<INTEGER>",
     "NUMBER": "<NUMBER>",
     "STRING": "<STRING>",
-    "COMPOP": '"=", "<", ">", "<=", ">="',
+    "COMPOP": '"=", "!=", "<", ">", "<=", ">="',
     "ORDERBY": '"ORDERBY"',
     "$END": "<EOF>",
 }
@@ -344,7 +351,7 @@ def render(query: Query) -> str:
     elif query.fields:
         selection = ", ".join(query.fields)
     else:
-        selection = "*"
+        selection = ", ".join(("*", *query.extra))
     # Not SQL sent to a database: this writes the QBO dialect for round-trips and tests.
     parts = [f"SELECT {selection} FROM {query.entity}"]  # noqa: S608
     if query.where:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox import faults
+from sandbox.entity_table import xsd_type
 from sandbox.schema_fields import TYPES
 
 OPEN = "*"
@@ -54,9 +55,10 @@ def checked(entity: str, body: Any) -> Any:
     Returns:
         A copy of ``body`` holding only properties QBO defines.
     """
-    if entity not in TYPES or not isinstance(body, dict):
+    type_name = xsd_type(entity)
+    if type_name not in TYPES or not isinstance(body, dict):
         return body
-    return _checked(entity, entity, body, "", 1)
+    return _checked(entity, type_name, body, "", 1)
 
 
 def _checked(

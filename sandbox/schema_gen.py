@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET  # noqa: S405 - Intuit's own schema files, re
 from pathlib import Path
 
 from sandbox.entities import ENTITIES
+from sandbox.entity_table import xsd_type
 
 _XS = "{http://www.w3.org/2001/XMLSchema}"
 OPEN = "*"  # a type holding xs:any: anything goes below it
@@ -81,7 +82,8 @@ class _Schema:
 def build(folder: Path) -> dict[str, dict[str, str]]:
     """Every complex type reachable from the sandbox's entities, flattened."""
     schema = _Schema(folder)
-    todo = list(ENTITIES)
+    # Bodies the API reads that are not entities of their own (taxservice/taxcode).
+    todo = [xsd_type(name) for name in ENTITIES] + ["TaxService"]
     found: dict[str, dict[str, str]] = {}
     while todo:
         name = todo.pop()

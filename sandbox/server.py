@@ -25,9 +25,13 @@ def _seed(sb: Sandbox, seed: str, realm_id: str | None = None) -> str | None:
         return seeding.seed_demo(sb, realm_id or seeding.DEMO_REALM_ID).id
     if seed == "empty":
         return seeding.seed_empty(sb, realm_id).id
+    if seed == "sample":
+        from sandbox.seed_sample import seed_sample
+
+        return seed_sample(sb, realm_id).id
     if seed in ("none", ""):
         return None
-    raise ValueError(f"unknown seed {seed!r} (expected 'demo', 'empty' or 'none')")
+    raise ValueError(f"unknown seed {seed!r} (expected 'demo', 'sample', 'empty' or 'none')")
 
 
 _POLL_INTERVAL = 0.02
@@ -178,7 +182,8 @@ def serve_forever(
     Args:
         host: Interface to bind; the sandbox is meant for loopback only.
         port: TCP port to listen on (0 picks a free one; the URL is printed either way).
-        seed: ``"demo"`` (the demo construction company), ``"empty"`` or ``"none"``.
+        seed: ``"demo"`` (the demo construction company), ``"sample"`` (shaped like Intuit's
+            sandbox company), ``"empty"`` or ``"none"``.
         webhook_url: Where to POST signed webhook notifications; None sends none.
         webhook_verifier: The verifier token used to sign them (``intuit-signature``).
         config: A full ``SandboxConfig`` to start from; defaults to ``SandboxConfig()``.

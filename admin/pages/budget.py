@@ -37,6 +37,7 @@ from admin.pages.common import db
 from admin.pages.common import project_from_request
 from admin.pages.common import qbo_client
 from admin.pages.common import runtime
+from admin.pages.common import visible_row
 from core.budgets import budget_grid
 from core.errors import CostbridgeError
 from core.models import Actual
@@ -250,9 +251,7 @@ class BudgetView(BudgetEditing, PerProject, LocalBaseView):
     @expose("/run")
     def run(self) -> Any:
         """A sync run's progress as JSON (the page polls it while the pull runs)."""
-        run = db().get(SyncRun, required_id(request.args.get("id")))
-        if run is None:
-            abort(404)
+        run = visible_row(SyncRun, request.args.get("id"))
         progress = None
         if run.job_id or run.state == RunState.QUEUED:
             try:

@@ -26,13 +26,13 @@ from admin.auth import has_role
 from admin.auth import require
 from admin.pages.common import db
 from admin.pages.common import project_from_request
-from core.budgets import MAX_IMPORT_BYTES
+from core.budget_import import MAX_IMPORT_BYTES
+from core.budget_import import entries_from_json
+from core.budget_import import entries_json
+from core.budget_import import read_csv
 from core.budgets import BudgetPlan
 from core.budgets import apply_budget
 from core.budgets import apply_confirmed
-from core.budgets import entries_from_json
-from core.budgets import entries_json
-from core.budgets import read_csv
 from core.budgets import typed_entries
 from core.errors import CostbridgeError
 from core.history import project_history

@@ -17,7 +17,6 @@ from decimal import Decimal
 from decimal import InvalidOperation
 from typing import Any
 
-from flask import abort
 from flask import flash
 from flask import redirect
 from flask import request
@@ -32,6 +31,7 @@ from admin.pages.common import PerProject
 from admin.pages.common import db
 from admin.pages.common import project_from_request
 from admin.pages.common import runtime
+from admin.pages.common import visible_row
 from core.errors import CostbridgeError
 from core.files import store_for
 from core.models import Attachment
@@ -51,7 +51,6 @@ from core.push import records
 from core.push.queueing import enqueue_recorded
 from core.push.records import LineInput
 from core.web.ids import parse_id
-from core.web.ids import required_id
 
 LINE_ROWS = 4
 WAITING = (OutboxState.PENDING, OutboxState.UNKNOWN, OutboxState.BLOCKED)
@@ -219,10 +218,7 @@ class _DocView(PerProject, LocalBaseView):
     model: Any = None
 
     def _one(self) -> Any:
-        row = db().get(self.model, required_id(request.args.get("id")))
-        if row is None:
-            abort(404)
-        return row
+        return visible_row(self.model, request.args.get("id"))
 
     def _listed(self, session: Session, project: Project) -> Sequence[Any]:
         """The project's records of this kind, newest first."""

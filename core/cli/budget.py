@@ -157,9 +157,9 @@ def import_lines(project_id: int, file: Path, dry_run: bool, as_json: bool) -> N
     lines the file does not mention are kept. Any wrong row stops the import: every one is
     listed with its row number and the fix, and nothing is saved.
     """
-    from core.budgets import MAX_IMPORT_BYTES
+    from core.budget_import import MAX_IMPORT_BYTES
+    from core.budget_import import read_csv
     from core.budgets import apply_confirmed
-    from core.budgets import read_csv
     from core.projects import get_project
 
     with file.open("rb") as handle:

@@ -50,6 +50,7 @@ from core import lookup
 from core.config import Settings
 from core.errors import ConfigError
 from core.errors import CostbridgeError
+from core.errors import TryLater
 from core.lookup import pick
 from core.models import Bill
 from core.models import CostCode
@@ -209,12 +210,22 @@ def fails_cleanly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CostbridgeError as exc:
-            click.echo(f"costbridge: {exc.message} {exc.fix}".rstrip(), err=True)
+            click.echo(f"costbridge: {exc.message} {_cli_fix(exc)}".rstrip(), err=True)
             sys.exit(1)
         except Refused:
             sys.exit(1)
 
     return cast("F", wrapper)
+
+
+def _cli_fix(exc: CostbridgeError) -> str:
+    """What to do, said for a command: a passing condition (throttled, QBO down) is retried by
+    the worker for queued jobs, but nothing runs a command again, so say when to."""
+    if not isinstance(exc, TryLater):
+        return exc.fix
+    wait = exc.retry_after
+    when = f"in {max(int(wait + 0.999), 1)} seconds" if wait and wait < 120 else "in a few minutes"
+    return f"Nothing runs this command again for you: run it again {when}."
 
 
 # -- runtime ------------------------------------------------------------------------------------
@@ -248,7 +259,10 @@ def connected_client(rt: Runtime, company: Any) -> QboClient:
     if company.connection_status != ConnectionStatus.CONNECTED or not company.realm_id:
         raise CostbridgeError(
             f"{company.name} is not connected to QuickBooks.",
-            fix=f"Connect it in the web app (/qbo/connect/{company.id}), then try again.",
+            fix=(
+                f"Connect it on its page in the web app (/qbo/company/{company.id}, Connect to "
+                "QuickBooks), then try again."
+            ),
         )
     return client_for(rt, company.realm_id)
 

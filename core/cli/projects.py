@@ -43,7 +43,7 @@ def companies() -> None:
 @JSON
 @fails_cleanly
 def companies_create(name: str, as_json: bool) -> None:
-    """Add a company (connect it to QuickBooks in the web app: /qbo/connect/<id>)."""
+    """Add a company (connect it to QuickBooks on its page in the web app: /qbo/company/<id>)."""
     from core.projects import company_json
     from core.projects import create_company
 
@@ -55,7 +55,7 @@ def companies_create(name: str, as_json: bool) -> None:
             return
         click.echo(
             f"costbridge: company {company.id} “{company.name}” created; connect it to "
-            f"QuickBooks at /qbo/connect/{company.id}."
+            f"QuickBooks with the button on its page, /qbo/company/{company.id}."
         )
 
 

@@ -17,10 +17,11 @@ __all__ = ["sandbox"]
 @click.option("--port", default=8765, show_default=True, type=int)
 @click.option(
     "--seed",
-    type=click.Choice(["demo", "empty"]),
+    type=click.Choice(["demo", "sample", "empty"]),
     default="demo",
     show_default=True,
-    help="Start with the demo construction company, or an empty one.",
+    help="Start with the demo construction company, a company shaped like Intuit's "
+    "sandbox company (sample), or an empty one.",
 )
 @click.option("--webhook-url", help="POST signed QBO-style webhook notifications here.")
 @click.option("--webhook-verifier", help="Verifier token that signs them (intuit-signature).")

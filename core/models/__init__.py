@@ -11,6 +11,7 @@ from core.models.catalog import Employee
 from core.models.catalog import Vendor
 from core.models.company import Company
 from core.models.company import ConnectionStatus
+from core.models.company import RealmLink
 from core.models.documents import Attachment
 from core.models.documents import AttachmentOrigin
 from core.models.documents import Bill
@@ -34,6 +35,7 @@ from core.models.sync import SyncCursor
 from core.models.sync import SyncRun
 from core.models.users import Role
 from core.models.users import User
+from core.models.users import UserCompany
 
 __all__ = [
     "Actual",
@@ -58,6 +60,7 @@ __all__ = [
     "OutboxState",
     "PendingRevocation",
     "Project",
+    "RealmLink",
     "RemoteMapping",
     "Role",
     "RunState",
@@ -66,6 +69,7 @@ __all__ = [
     "SyncRun",
     "TimeEntry",
     "User",
+    "UserCompany",
     "Vendor",
     "WebhookDelivery",
 ]

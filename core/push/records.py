@@ -30,6 +30,7 @@ from core.models import Attachment
 from core.models import AttachmentOrigin
 from core.models import Bill
 from core.models import BillLine
+from core.models import CostCode
 from core.models import Employee
 from core.models import Invoice
 from core.models import InvoiceLine
@@ -44,6 +45,7 @@ from core.project_settings import effective_settings
 from core.push.kinds import PushKinds
 from core.push.kinds import records_now
 from core.push.outbox import record_change
+from core.references import same_company
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,12 @@ class LineInput:
     description: str | None = None
     billable: bool = True
     markup_amount: Decimal = Decimal("0.00")
+
+
+def _own_codes(session: Session, project: Project, lines: Sequence[LineInput]) -> None:
+    """Every line's cost code is one of the project's company's (`core.references`)."""
+    for line in lines:
+        same_company(session, project.company_id, CostCode, line.cost_code_id)
 
 
 def _project(session: Session, project_id: int) -> Project:
@@ -108,8 +116,8 @@ def create_bill(
     memo: str | None = None,
 ) -> tuple[Bill, list[OutboxEntry]]:
     """A new bill; recorded for QBO when its push kind is on. Returns it and its outbox rows."""
-    if vendor.company_id != project.company_id:
-        raise NeedsAdmin("That vendor belongs to another company.")
+    same_company(session, project.company_id, Vendor, vendor.id)
+    _own_codes(session, project, lines)
     bill = Bill(
         project_id=project.id,
         vendor_id=vendor.id,
@@ -150,6 +158,11 @@ def edit_bill(
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"bills have no field {sorted(unknown)[0]!r}")
+    project = _project(session, bill.project_id)
+    if "vendor_id" in fields:
+        same_company(session, project.company_id, Vendor, fields["vendor_id"])
+    if lines is not None:
+        _own_codes(session, project, lines)
     for key, value in fields.items():
         setattr(bill, key, value)
     if lines is not None:
@@ -228,6 +241,7 @@ def create_invoice(
     With `markup_percent` and no per-line markup, each line's markup is its amount times the
     percent, rounded half-up to cents.
     """
+    _own_codes(session, project, lines)
     invoice = Invoice(
         project_id=project.id,
         invoice_date=invoice_date,
@@ -293,6 +307,8 @@ def edit_invoice(
             fix="Make the change in QuickBooks, or remove the payment there first; the next "
             "sync brings its status back here.",
         )
+    if lines is not None:
+        _own_codes(session, _project(session, invoice.project_id), lines)
     for key, value in fields.items():
         setattr(invoice, key, value)
     if lines is not None:
@@ -352,8 +368,8 @@ def add_time_entry(
     description: str | None = None,
 ) -> tuple[TimeEntry, list[OutboxEntry]]:
     """A new time entry; pushed only when its push kind is on now (never retroactively)."""
-    if employee.company_id != project.company_id:
-        raise NeedsAdmin("That employee belongs to another company.")
+    same_company(session, project.company_id, Employee, employee.id)
+    same_company(session, project.company_id, CostCode, cost_code_id)
     now = utcnow()
     entry = TimeEntry(
         project_id=project.id,
@@ -379,6 +395,11 @@ def edit_time_entry(
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"time entries have no field {sorted(unknown)[0]!r}")
+    company_id = _project(session, entry.project_id).company_id
+    if "employee_id" in fields:
+        same_company(session, company_id, Employee, fields["employee_id"])
+    if "cost_code_id" in fields:
+        same_company(session, company_id, CostCode, fields["cost_code_id"])
     for key, value in fields.items():
         setattr(entry, key, value)
     session.flush()

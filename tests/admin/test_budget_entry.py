@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core.budgets import MAX_IMPORT_BYTES
+from core.budget_import import MAX_IMPORT_BYTES
 from core.models import BudgetChange
 from core.models import BudgetLine
 from core.models import Role

@@ -9,15 +9,15 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from core.budgets import MAX_IMPORT_BYTES
+from core.budget_import import MAX_IMPORT_BYTES
+from core.budget_import import entries_from_json
+from core.budget_import import entries_json
+from core.budget_import import read_csv
 from core.budgets import BudgetEntry
 from core.budgets import apply_budget
 from core.budgets import apply_confirmed
 from core.budgets import budget_grid
-from core.budgets import entries_from_json
-from core.budgets import entries_json
 from core.budgets import parse_assignments
-from core.budgets import read_csv
 from core.budgets import typed_entries
 from core.errors import CostbridgeError
 from core.history import project_history
