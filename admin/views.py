@@ -20,6 +20,7 @@ from wtforms.validators import Optional
 from wtforms.validators import ValidationError
 
 from admin import settings_form
+from admin import tracking_form
 from admin.auth import SecureModelView
 from admin.auth import has_role
 from admin.auth import require
@@ -150,6 +151,9 @@ class ProjectAdmin(SecureModelView):
                 choice_problem = f"{exc.message} {exc.fix}"
             except Exception as exc:  # noqa: BLE001 - QBO unreachable: say so, keep the page
                 choice_problem = f"QuickBooks did not answer ({type(exc).__name__}); try again."
+        tracking_problem = (
+            tracking_form.refreshed(session, company) if request.method == "GET" else None
+        )
         enabled = set(project.enabled_plugin_names(rt.pm.names()))
         plugins = [
             (name, info.label, name in enabled) for name, info in sorted(rt.pm.infos.items())
@@ -160,8 +164,18 @@ class ProjectAdmin(SecureModelView):
             choices=choices,
             choice_problem=choice_problem,
             plugins=plugins,
+            tracking_problem=tracking_problem,
+            **tracking_form.context(session, project),
             **context,
         )
+
+    @expose("/tracking/", methods=("POST",))
+    @require(Role.ADMIN)
+    def tracking_view(self) -> Any:
+        """The project's default QuickBooks class and location, picked in the drop-downs."""
+        project = self._project()
+        tracking_form.save(self.session.session, project, _who())
+        return redirect(url_for(".settings_view", id=project.id))
 
     @expose("/link/", methods=("POST",))
     @require(Role.ADMIN)

@@ -21,6 +21,9 @@ of the old realm, so that nothing of it can be taken for the new one:
 - **Waiting pushes** (pending, blocked, failed, needing an admin, unknown): cancelled with a
   reason, as they were meant for the old company. A switch is refused while a push is being
   sent.
+- **Classes and locations** of the old realm: the company's copy is dropped (the new realm's is
+  read when the project's Financials page opens) and the ones bills, invoices and time entries
+  chose are cleared; the project's own are archived with its customer.
 - The old realm's refresh token is queued for revocation (`PendingRevocation`), so the old
   company no longer trusts costbridge; a switch back cancels that.
 """
@@ -43,9 +46,13 @@ from core.errors import CostbridgeError
 from core.models import Actual
 from core.models import Attachment
 from core.models import AttachmentOrigin
+from core.models import Bill
+from core.models import BillLine
 from core.models import Company
 from core.models import CostCode
 from core.models import Employee
+from core.models import Invoice
+from core.models import InvoiceLine
 from core.models import OutboxEntry
 from core.models import OutboxState
 from core.models import PendingRevocation
@@ -53,6 +60,8 @@ from core.models import Project
 from core.models import RealmLink
 from core.models import RemoteMapping
 from core.models import SyncCursor
+from core.models import TimeEntry
+from core.models import TrackingCategory
 from core.models import Vendor
 
 __all__ = ["SWITCH_CANCELLED", "SwitchImpact", "impact", "switch_realm"]
@@ -189,6 +198,7 @@ def switch_realm(session: Session, company: Company, new_realm: str) -> SwitchIm
         delete(Actual).where(Actual.realm_id == old).execution_options(synchronize_session=False)
     )
     session.execute(delete(SyncCursor).where(SyncCursor.realm_id == old))
+    _forget_tracking(session, company.id, projects)
     session.execute(
         update(OutboxEntry)
         .where(OutboxEntry.company_id == company.id, OutboxEntry.state.in_(WAITING))
@@ -215,6 +225,25 @@ def switch_realm(session: Session, company: Company, new_realm: str) -> SwitchIm
     session.execute(delete(PendingRevocation).where(PendingRevocation.realm_id == new_realm))
     session.expire_all()
     return before
+
+
+def _forget_tracking(session: Session, company_id: int, projects: Any) -> None:
+    """Drop the old realm's classes and locations: the copy, and the ids bills, invoices and time
+    entries chose (they name records of the old company; the project's own are archived)."""
+    session.execute(delete(TrackingCategory).where(TrackingCategory.company_id == company_id))
+    bills = select(Bill.id).where(Bill.project_id.in_(projects)).scalar_subquery()
+    invoices = select(Invoice.id).where(Invoice.project_id.in_(projects)).scalar_subquery()
+    cleared = {"synchronize_session": False}
+    for stmt in (
+        update(Bill).where(Bill.project_id.in_(projects)).values(qbo_location_id=None),
+        update(BillLine).where(BillLine.bill_id.in_(bills)).values(qbo_class_id=None),
+        update(Invoice).where(Invoice.project_id.in_(projects)).values(qbo_location_id=None),
+        update(InvoiceLine).where(InvoiceLine.invoice_id.in_(invoices)).values(qbo_class_id=None),
+        update(TimeEntry)
+        .where(TimeEntry.project_id.in_(projects))
+        .values(qbo_class_id=None, qbo_location_id=None),
+    ):
+        session.execute(stmt.execution_options(**cleared))
 
 
 def _archive_links(session: Session, company_id: int, realm_id: str) -> None:

@@ -102,7 +102,7 @@ def _code_filter(raw: str | None, project: Project) -> tuple[ColumnElement[bool]
     code = db().get(CostCode, required_id(raw))
     if code is None or code.company_id != project.company_id:
         abort(404, "This project's company has no such cost code.")
-    return Actual.cost_code_id == code.id, f"{code.code} {code.name}"
+    return Actual.cost_code_id == code.id, code.label
 
 
 def _search(q: str) -> ColumnElement[bool] | None:

@@ -100,11 +100,12 @@ class QueueView(LocalBaseView):
         groups = board.failure_groups(rows) if state == "failed" else []
         project_ids = {r.project_id for r in rows if r.project_id}
         names = (
-            dict(
-                session.execute(
+            {
+                pid: name
+                for pid, name in session.execute(
                     select(Project.id, Project.name).where(Project.id.in_(project_ids))
-                ).all()
-            )
+                )
+            }
             if project_ids
             else {}
         )
@@ -122,8 +123,11 @@ class QueueView(LocalBaseView):
     @require(Role.SUPPORT)
     def retry(self) -> Any:
         """Retry the failed jobs named in the form (one, or a root-cause group)."""
-        ids = _visible_job_ids(db(), "failed", request.form.getlist("job_id"))
-        n = board.retry_many(runtime().redis, ids)
+        ids = request.form.getlist("job_id")
+        try:
+            n = board.retry_many(runtime().redis, _visible_job_ids(db(), "failed", ids))
+        except board.MalformedJobId:
+            abort(404)
         flash(f"{n} job(s) put back on the queue." if n else "No failed job to retry.", "success")
         return redirect(url_for(".index", state="failed"))
 
@@ -144,6 +148,10 @@ class QueueView(LocalBaseView):
     def cancel(self) -> Any:
         """Cancel a queued or scheduled job."""
         job_id = request.form.get("job_id", "")
+        try:
+            board.check_job_id(job_id)
+        except board.MalformedJobId:
+            abort(404)
         if visible() is not None:
             session = db()
             seen = {

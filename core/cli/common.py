@@ -69,9 +69,11 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 __all__ = [
+    "CLASS",
     "COMPANY",
     "DAY",
     "JSON",
+    "LOCATION",
     "PROJECT",
     "OneLineGroup",
     "Refused",
@@ -97,6 +99,7 @@ __all__ = [
     "show",
     "status_text",
     "sync_json",
+    "tag_id",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -273,6 +276,38 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable ou
 PROJECT = click.option("--project", "project_id", type=int, required=True, help="Project id.")
 COMPANY = click.option("--company", "company_id", type=int, required=True, help="Company id.")
 DAY = click.DateTime(formats=["%Y-%m-%d"])
+#: A record's own QuickBooks class and location, by name (`tag_id`).
+CLASS = click.option(
+    "--class",
+    "class_name",
+    help="QuickBooks class (Parent:Child or its own name) over the project's default; "
+    "an empty value means the project's default.",
+)
+LOCATION = click.option(
+    "--location",
+    "location_name",
+    help="QuickBooks location over the project's default; an empty value means the default.",
+)
+
+
+def tag_id(
+    rt: Runtime, session: Session, company_id: int, kind: str, name: str | None
+) -> str | None:
+    """The QBO id of the company's class or location called `name` (empty or None: none).
+
+    Looked up in the company's copy of its QBO classes and Departments (`core.tracking`); QBO
+    is asked afresh once when the name is not there.
+    """
+    from core import tracking
+    from core.projects import get_company
+
+    return tracking.resolve(
+        session,
+        company_id,
+        kind,
+        name,
+        client=lambda: connected_client(rt, get_company(session, company_id)),
+    )
 
 
 def dump(data: Any) -> None:
@@ -373,9 +408,18 @@ def document_lines(
                 f"--line “{item}” is not {form}.", fix="Write it like 0310=120.50."
             )
         cost_code = find_cost_code(session, company_id, code) if code.strip() else None
+        value = parse_amount(amount, f"The amount of line “{item}”", negative=True)
+        if value < 0:
+            raise CostbridgeError(
+                f"The amount of line “{item}” is negative ({amount.strip()}); bill and invoice "
+                "lines are amounts owed, never negative.",
+                fix=f"Write the amount without a sign, like {code.strip() or '0310'}=50.00. "
+                "For money a vendor gives back, enter a vendor credit in QuickBooks; to lower "
+                "an invoice, change or remove its lines.",
+            )
         lines.append(
             LineInput(
-                amount=parse_decimal(amount, f"The amount of line “{item}”"),
+                amount=value,
                 cost_code_id=cost_code.id if cost_code else None,
                 billable=flag != "notbillable",
             )

@@ -26,11 +26,14 @@ from core.errors import CostbridgeError
 if TYPE_CHECKING:
     from core.contracts import RecordProblem
 
-__all__ = ["PARTIAL_EXIT", "doctor", "reconcile", "sync"]
+__all__ = ["DRIFT_EXIT", "PARTIAL_EXIT", "doctor", "reconcile", "sync"]
 
 #: `sync pull`'s exit code when the pull applied some records and could not map others
 #: (1 is a pull that failed or applied nothing; 2 is a usage or configuration error).
 PARTIAL_EXIT = 3
+#: `reconcile`'s exit code when stored actuals drift from QuickBooks (like a partial pull:
+#: the command ran, and something needs a pull).
+DRIFT_EXIT = 3
 
 
 # -- sync ---------------------------------------------------------------------------------------
@@ -183,7 +186,11 @@ def doctor(project_id: int, as_json: bool) -> None:
 @JSON
 @fails_cleanly
 def reconcile(project_id: int, as_json: bool) -> None:
-    """Compare the project's actuals with fresh QuickBooks queries (reads only)."""
+    """Compare the project's actuals with fresh QuickBooks queries (reads only).
+
+    Exit 0 when in step; 3 (DRIFT_EXIT) when records differ, after listing them (with --json
+    too), so a scheduled check can alert; 1 when the comparison could not run.
+    """
     from core.projects import get_company
     from core.projects import get_project
     from core.sync import reports
@@ -195,6 +202,8 @@ def reconcile(project_id: int, as_json: bool) -> None:
         session.rollback()
     if as_json:
         dump(result.as_json())
+        if not result.in_step:
+            raise SystemExit(DRIFT_EXIT)
         return
     click.echo(f"{'actual type':<24} {'costbridge':>14} {'QuickBooks':>14} {'difference':>14}")
     for total in result.by_type:
@@ -217,3 +226,4 @@ def reconcile(project_id: int, as_json: bool) -> None:
             f"(here {d.stored or '-'}, QuickBooks {d.fresh or '-'})"
         )
     click.echo("Run `costbridge sync pull` for this project to bring it in step.")
+    raise SystemExit(DRIFT_EXIT)

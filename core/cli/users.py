@@ -1,4 +1,4 @@
-"""`costbridge users create|list|set-companies`: the people who sign in to the console.
+"""`costbridge users create|list|set-companies|unlock`: the people who sign in to the console.
 
 A user sees every company unless limited with `--company ID` (repeatable), for a group whose
 companies keep their own accountants or a bookkeeper serving several clients.
@@ -122,3 +122,35 @@ def users_list() -> None:
                 f"{user.email:<40} {user.role.value:<8} last sign-in {seen}{state}"
                 f"  companies: {_scope_words(session, user)}"
             )
+
+
+@users.command("unlock")
+@click.argument("email")
+@fails_cleanly
+def users_unlock(email: str) -> None:
+    """Clear the account's failed sign-ins from every address (they lapse after 15 minutes)."""
+    from sqlalchemy import select
+
+    from core import sign_in_limits
+    from core.errors import CostbridgeError
+    from core.models import User
+    from core.users import normalise_email
+
+    address = normalise_email(email)
+    with runtime() as rt:
+        with rt.sessions() as session:
+            if session.scalar(select(User.id).where(User.email == address)) is None:
+                raise CostbridgeError(
+                    f"There is no user {address!r}.", fix="See `costbridge users list`."
+                )
+        try:
+            cleared = sign_in_limits.unlock(rt.redis, address)
+        except sign_in_limits.Unavailable:
+            raise CostbridgeError(
+                "Redis does not answer, so the failed sign-ins cannot be cleared.",
+                fix="Check REDIS_URL and that Redis runs, then try again.",
+            ) from None
+    if cleared:
+        click.echo(f"costbridge: {address} may sign in again from any address.")
+    else:
+        click.echo(f"costbridge: {address} had no failed sign-ins to clear.")

@@ -8,6 +8,7 @@ from core.models.budget import BudgetChange
 from core.models.budget import BudgetLine
 from core.models.catalog import CostCode
 from core.models.catalog import Employee
+from core.models.catalog import TrackingCategory
 from core.models.catalog import Vendor
 from core.models.company import Company
 from core.models.company import ConnectionStatus
@@ -68,6 +69,7 @@ __all__ = [
     "SyncCursor",
     "SyncRun",
     "TimeEntry",
+    "TrackingCategory",
     "User",
     "UserCompany",
     "Vendor",

@@ -201,8 +201,7 @@ def _links(html: str) -> list[str]:
         parts = urlsplit(url)
         if parts.scheme or parts.netloc or not url.startswith("/"):
             continue
-        # `/qbo/connect` starts Intuit's consent (a state-changing GET, turned into a POST by
-        # issue 22 item 2); its company check is tried directly below.
+        # `/qbo/connect` is a POST (the Connect button); its company check is tried below.
         if "static" in parts.path or url.startswith(("/signout", "/qbo/connect")):
             continue
         found.append(url)
@@ -258,7 +257,7 @@ def _company_two_urls(app, two: dict) -> list[str]:
         f"/admin/catalog/?id={c}",
         f"/admin/project/settings/?id={p}",
         f"/qbo/company/{c}",
-        f"/qbo/connect/{c}",
+        f"/qbo/switch/{c}",
     ]
     return urls
 
@@ -315,6 +314,7 @@ def test_a_company_one_admin_cannot_act_on_company_two(app, runtime, world, comm
         ("/admin/catalog/connect", {"id": two[Company], "kind": "vendor", "local_id": two[Vendor]}),
         (f"/admin/project/plugins/?id={two[Project]}", {}),
         (f"/qbo/disconnect/{two[Company]}", {}),
+        (f"/qbo/connect/{two[Company]}", {}),
     ]
     for url, data in posts:
         resp = client.post(url, data={"csrf_token": csrf, **data})

@@ -24,6 +24,7 @@ from core.files import store_for
 from core.models import Actual
 from core.models import Attachment
 from core.models import AttachmentOrigin
+from core.models import Bill
 from core.models import Company
 from core.models import CostCode
 from core.models import OutboxEntry
@@ -32,6 +33,7 @@ from core.models import PendingRevocation
 from core.models import Project
 from core.models import RemoteMapping
 from core.models import SyncCursor
+from core.models import TrackingCategory
 from core.models import Vendor
 from core.realm_switch import SWITCH_CANCELLED
 from core.runtime import Runtime
@@ -45,6 +47,7 @@ from costbridge_testing.services import web_app
 from tests.core.push.conftest import Books
 from tests.core.push.conftest import make_books
 from tests.core.push.conftest import work
+from tests.factories import make_bill
 
 PDF = b"%PDF-1.4 delivery ticket 5521"
 
@@ -147,6 +150,15 @@ def test_another_realm_is_refused_then_switched_with_consent_and_switched_back(
     file_name = copy.file_name
     push = waiting_push(db, company.id)
     realm_b = other_realm(sandbox_control)
+    db.add(
+        TrackingCategory(
+            company_id=company.id, kind="location", qbo_id="1", name="North", full_name="North"
+        )
+    )
+    chosen = make_bill(db, db.get(Project, project.id))
+    chosen.qbo_location_id = "1"
+    chosen.lines[0].qbo_class_id = "3"
+    db.commit()
 
     # 1. Signing in to another QuickBooks company from the Connect button: refused, and the
     # code is never exchanged.
@@ -188,6 +200,10 @@ def test_another_realm_is_refused_then_switched_with_consent_and_switched_back(
     assert db.scalars(select(Attachment)).all() == []
     assert db.scalars(select(RemoteMapping).where(RemoteMapping.entity == "Attachable")).all() == []
     assert db.scalars(select(SyncCursor).where(SyncCursor.realm_id == realm_id)).all() == []
+    # Classes and locations of A: neither the copy nor the ones a bill chose remain.
+    assert db.scalars(select(TrackingCategory)).all() == []
+    bill = db.get(Bill, chosen.id)
+    assert (bill.qbo_location_id, bill.lines[0].qbo_class_id) == (None, None)
     cancelled = db.get(OutboxEntry, push.id)
     assert (cancelled.state, cancelled.last_error) == (OutboxState.CANCELLED, SWITCH_CANCELLED)
     [revoke] = db.scalars(select(PendingRevocation)).all()
