@@ -20,12 +20,10 @@ and `costbridge --help` should not load the web app or the engine.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import ipaddress
 import json
 import sys
-import unicodedata
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -48,10 +46,12 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError
 
+from core import lookup
 from core.config import Settings
 from core.errors import ConfigError
 from core.errors import CostbridgeError
 from core.errors import TryLater
+from core.lookup import pick
 from core.models import Bill
 from core.models import CostCode
 from core.models import Employee
@@ -374,37 +374,6 @@ def parse_decimal(raw: str, what: str, *, places: int = 2, example: str = "1250.
     return parse_amount(raw, what, places=places, example=example)
 
 
-def _fold(name: str) -> str:
-    return unicodedata.normalize("NFC", name).strip().casefold()
-
-
-def pick(what: str, wanted: str, named: Sequence[tuple[str, T]], listing: str) -> T:
-    """The one record called `wanted` among `(name, record)` pairs, or an error naming the closest.
-
-    A name matches exactly, or else ignoring case and Unicode composition; a name several records
-    share is refused with the ask to rename one.
-    """
-    exact = [r for n, r in named if n == wanted]
-    found = exact or [r for n, r in named if _fold(n) == _fold(wanted)]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise CostbridgeError(
-            f"{len(found)} {what}s are called “{wanted}”.",
-            fix=f"Rename one of them, then try again (`costbridge {listing}`).",
-        )
-    names = sorted({n for n, _ in named}, key=str.casefold)
-    by_fold = {_fold(n): n for n in names}
-    close = difflib.get_close_matches(_fold(wanted), list(by_fold), n=5, cutoff=0.6)
-    close += [f for f in by_fold if _fold(wanted) in f and f not in close][: 5 - len(close)]
-    hint = (
-        "Did you mean: " + ", ".join(f"“{by_fold[c]}”" for c in close) + "?"
-        if close
-        else f"Run `costbridge {listing}` to see them."
-    )
-    raise CostbridgeError(f"No {what} is called “{wanted}”.", fix=hint)
-
-
 def of_company(session: Session, model: type[M], company_id: int) -> list[M]:
     """The company's cost codes, vendors or employees, oldest first."""
     return list(
@@ -419,16 +388,8 @@ def find_named(session: Session, model: type[M], what: str, company_id: int, wan
 
 
 def find_cost_code(session: Session, company_id: int, wanted: str) -> CostCode:
-    """The company's cost code whose code, or else whose name, is `wanted`."""
-    codes = of_company(session, CostCode, company_id)
-    by_code = [(c.code, c) for c in codes]
-    try:
-        return pick("cost code", wanted, by_code, f"cost-codes list --company {company_id}")
-    except CostbridgeError:
-        named = [(c.name, c) for c in codes]
-        if any(_fold(n) == _fold(wanted) for n, _ in named):
-            return pick("cost code", wanted, named, f"cost-codes list --company {company_id}")
-        raise
+    """The company's cost code whose code, or else whose name, is `wanted` (`core.lookup`)."""
+    return lookup.find_cost_code(session, company_id, wanted)
 
 
 def document_lines(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.db import Base
 from core.models.api_tokens import ApiToken
 from core.models.budget import Actual
+from core.models.budget import BudgetChange
 from core.models.budget import BudgetLine
 from core.models.catalog import CostCode
 from core.models.catalog import Employee
@@ -46,6 +47,7 @@ __all__ = [
     "Base",
     "Bill",
     "BillLine",
+    "BudgetChange",
     "BudgetLine",
     "Company",
     "ConnectionStatus",
