@@ -1,7 +1,7 @@
 """company-scoped users: the companies a console user is limited to
 
-Revision ID: 0016_user_companies
-Revises: 0010_actual_types_from_plugins
+Revision ID: 0013_user_companies
+Revises: 0012_realm_switch
 Create Date: 2026-12-04 09:00:00
 
 `user_company` (user, company) lists the companies a limited user may see, and
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_user_companies"
-down_revision = "0015_realm_switch"
+revision = "0013_user_companies"
+down_revision = "0012_realm_switch"
 branch_labels = None
 depends_on = None
 

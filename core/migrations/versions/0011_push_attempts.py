@@ -1,6 +1,6 @@
 """push attempts: a re-sent refused change gets a new requestid; superseded rows; failure targets
 
-Revision ID: 0012_push_attempts
+Revision ID: 0011_push_attempts
 Revises: 0010_actual_types_from_plugins
 Create Date: 2026-12-05 09:00:00
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_push_attempts"
+revision = "0011_push_attempts"
 down_revision = "0010_actual_types_from_plugins"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """api tokens: per-user tokens for the read API, kept as hashes
 
-Revision ID: 0014_api_tokens
-Revises: 0010_actual_types_from_plugins
+Revision ID: 0015_api_tokens
+Revises: 0014_class_location_lineage
 Create Date: 2026-12-10 09:00:00
 
 A new table only (issue 21): `api_token`, the SHA-256 of each token with its first characters,
@@ -15,8 +15,8 @@ from alembic import op
 
 import core.db
 
-revision = "0014_api_tokens"
-down_revision = "0013_class_location_lineage"
+revision = "0015_api_tokens"
+down_revision = "0014_class_location_lineage"
 branch_labels = None
 depends_on = None
 

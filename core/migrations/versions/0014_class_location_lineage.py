@@ -1,7 +1,7 @@
 """QBO classes and locations: a copy for drop-downs, and per-record overrides
 
-Revision ID: 0013_class_location_lineage
-Revises: 0010_actual_types_from_plugins
+Revision ID: 0014_class_location_lineage
+Revises: 0013_user_companies
 Create Date: 2026-12-10 09:00:00
 
 `tracking_category` keeps the company's QBO Classes and Departments (QBO's "locations") so
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_class_location_lineage"
-down_revision = "0016_user_companies"
+revision = "0014_class_location_lineage"
+down_revision = "0013_user_companies"
 branch_labels = None
 depends_on = None
 

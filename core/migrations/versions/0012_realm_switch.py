@@ -1,7 +1,7 @@
 """switching a company to another QuickBooks company: confirmed sign-ins, archived links
 
-Revision ID: 0015_realm_switch
-Revises: 0010_actual_types_from_plugins
+Revision ID: 0012_realm_switch
+Revises: 0011_push_attempts
 Create Date: 2026-12-06 10:00:00
 
 `oauth_state.allow_switch` records that the admin confirmed a switch to another QuickBooks
@@ -17,8 +17,8 @@ from alembic import op
 
 import core.db
 
-revision = "0015_realm_switch"
-down_revision = "0012_push_attempts"
+revision = "0012_realm_switch"
+down_revision = "0011_push_attempts"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """budget history: every change of a project's budget lines, who, when, old and new
 
-Revision ID: 0011_budget_history
-Revises: 0013_class_location_lineage
+Revision ID: 0016_budget_history
+Revises: 0015_api_tokens
 Create Date: 2026-12-04 09:00:00
 
 Budgets are entered in the console's grid, imported from CSV and set from the CLI (issue 21);
@@ -16,8 +16,8 @@ from alembic import op
 from core.db import Exact
 from core.db import UTCDateTime
 
-revision = "0011_budget_history"
-down_revision = "0013_class_location_lineage"
+revision = "0016_budget_history"
+down_revision = "0015_api_tokens"
 branch_labels = None
 depends_on = None
 
