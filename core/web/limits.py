@@ -55,7 +55,10 @@ MAX_FORM_BODY = 2 * 1024 * 1024
 #: of a multipart form; how many parts.
 REQUEST_LIMITS = {
     "MAX_CONTENT_LENGTH": MAX_BYTES + 1024 * 1024,
-    "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+    # Werkzeug checks this against its read buffer (64 KiB reads plus what it holds back) as well
+    # as text parts, so below ~256 KiB it refuses files too; text values are capped at
+    # `MAX_FIELD` characters by `check_sizes`.
+    "MAX_FORM_MEMORY_SIZE": 512 * 1024,
     "MAX_FORM_PARTS": 2000,
 }
 #: Blueprints that read their bodies themselves, with limits of their own.

@@ -8,13 +8,18 @@ behind a trusted proxy a forwarded request is still never "this machine".
 
 from __future__ import annotations
 
+import io
+import random
 import re
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
+from core.models import Attachment
 from core.models import BillLine
 from core.models import Employee
 from core.models import Invoice
@@ -263,3 +268,30 @@ def test_metrics_refuse_a_forwarded_loopback_client_behind_a_trusted_proxy(behin
     assert client.get("/metrics").status_code == 200
     resp = client.get("/metrics", headers={"X-Forwarded-For": "127.0.0.1"})
     assert resp.status_code in (401, 403, 404)
+
+
+def test_a_bill_file_of_several_megabytes_uploads_through_the_console(
+    web_client, committed_db, project
+):
+    # A text part is capped (`MAX_FORM_MEMORY_SIZE`), a file is not: Werkzeug checks that cap
+    # against its read buffer too, so too low a cap refused every file past ~128 KB with 413.
+    content = b"%PDF-1.4\n" + random.Random(4411).randbytes(5 * 1024 * 1024)
+    url = f"/admin/bills/new?project_id={project.id}"
+    data = {
+        **_ids(committed_db, project),
+        "bill_date": "2026-04-01",
+        "line-0-amount": "10.00",
+        "csrf_token": _csrf(web_client, url),
+        "files": FileStorage(
+            io.BytesIO(content), filename="Lumber invoice 4411.pdf", content_type="application/pdf"
+        ),
+    }
+    # Encoded in memory: the test client would spool a body this large to a temporary file and
+    # leave it open.
+    boundary, body = encode_multipart(data)
+    response = web_client.post(
+        url, data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    [stored] = committed_db.scalars(select(Attachment)).all()
+    assert (stored.file_name, stored.size) == ("Lumber invoice 4411.pdf", len(content))
