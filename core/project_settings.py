@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.contracts import ProjectView
 from core.contracts import SettingProblem
 from core.db import utcnow
+from core.errors import CostbridgeError
+from core.lookup import company_cost_codes
+from core.lookup import find_cost_code
 from core.models import CostCode
 from core.models import Project
 from core.models import SettingChange
@@ -168,19 +170,14 @@ def cost_code_named(session: Session, company_id: int, text: str) -> CostCode | 
     code itself is unique). A bare number that is no code or name is taken as a cost code id
     (what earlier versions of `projects set` asked for).
     """
-    wanted = text.strip().casefold()
-    codes = list(session.scalars(select(CostCode).where(CostCode.company_id == company_id)))
-    for found in (
-        [c for c in codes if c.code.casefold() == wanted],
-        [c for c in codes if c.name.casefold() == wanted],
-    ):
-        if len(found) == 1:
-            return found[0]
-        if found:
-            return None
-    if wanted.isdigit():
-        return next((c for c in codes if c.id == int(wanted)), None)
-    return None
+    codes = company_cost_codes(session, company_id)
+    try:
+        return find_cost_code(session, company_id, text, codes=codes)
+    except CostbridgeError:
+        wanted = text.strip()
+        if wanted.isdigit():
+            return next((c for c in codes if c.id == int(wanted)), None)
+        return None
 
 
 def resolve_named_codes(
