@@ -238,6 +238,8 @@ class AmountField(StringField):
     def __init__(self, label: str, *, places: int = 2, **kwargs: Any) -> None:
         super().__init__(label, **kwargs)
         self.places = places
+        # The column's digits before the point: money keeps 12, a rate (4 places) 8.
+        self.digits = 12 if places == 2 else 8
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         """Read what was typed; a wrong amount is the field's error, in words."""
@@ -245,7 +247,9 @@ class AmountField(StringField):
         self.data = None
         if raw.strip():
             try:
-                self.data = parse_amount(raw, str(self.label.text), places=self.places)
+                self.data = parse_amount(
+                    raw, str(self.label.text), places=self.places, digits=self.digits
+                )
             except CostbridgeError as exc:
                 raise ValueError(f"{exc.message} {exc.fix}") from None
 

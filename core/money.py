@@ -21,8 +21,8 @@ _NUMBER = re.compile(r"(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d*)?|\.\d+")
 _MINUS = ("-", "\u2212", "\u2013")
 #: Longest text read as an amount (about a trillion with separators and cents, and then some).
 MAX_CHARS = 40
-#: Most digits before the decimal point (QuickBooks keeps amounts below a trillion dollars).
-MAX_DIGITS = 13
+#: Most digits before the decimal point of money (the `Money` columns keep 12).
+MAX_DIGITS = 12
 
 
 def _unit(places: int) -> str:
@@ -38,6 +38,7 @@ def parse_amount(
     places: int = 2,
     negative: bool = False,
     example: str = "1250.10",
+    digits: int = MAX_DIGITS,
 ) -> Decimal:
     """`raw` as an exact decimal with at most `places` decimals.
 
@@ -47,6 +48,8 @@ def parse_amount(
         places: Most decimals allowed (2 for money, 2 for hours, 4 for a markup percent).
         negative: Whether a negative amount is allowed (`-50`, `(50)`, `−50`).
         example: A correct value the message shows.
+        digits: Most digits before the decimal point (its column's: money 12, hours 7, a rate
+            or percent 8).
 
     Raises:
         CostbridgeError: Not such a number; the message quotes it and says how to write it.
@@ -65,13 +68,13 @@ def parse_amount(
         text = text[1:].strip()
     if not _NUMBER.fullmatch(text):
         raise CostbridgeError(f"{what} “{shown}” is not a number.", fix=fix)
-    digits = text.replace(",", "")
-    if len(digits.split(".")[0].lstrip("0")) > MAX_DIGITS:
+    plain = text.replace(",", "")
+    if len(plain.split(".")[0].lstrip("0")) > digits:
         raise CostbridgeError(
             f"{what} “{shown}” is too large.",
-            fix=f"Enter at most {MAX_DIGITS} digits before the decimal point.",
+            fix=f"Enter at most {digits} digits before the decimal point.",
         )
-    value = Decimal(digits)
+    value = Decimal(plain)
     # "12.50" is fine where one decimal is allowed: only decimals that matter are refused.
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:

@@ -112,12 +112,7 @@ def _money(
 
     `digits`: most digits before the point its column keeps (money 12, hours 7, a percent 8).
     """
-    value = parse_amount(raw, what, places=places, example=example)
-    if abs(value) >= Decimal(10) ** digits:
-        raise CostbridgeError(
-            f"{what} is too large.", fix=f"Enter at most {digits} digits before the decimal point."
-        )
-    return value
+    return parse_amount(raw, what, places=places, example=example, digits=digits)
 
 
 def _chosen(session: Session, model: Any, project: Project, raw: str | None) -> Any:

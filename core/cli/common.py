@@ -363,7 +363,9 @@ def project_records(
 # -- what people type ---------------------------------------------------------------------------
 
 
-def parse_decimal(raw: str, what: str, *, places: int = 2, example: str = "1250.10") -> Decimal:
+def parse_decimal(
+    raw: str, what: str, *, places: int = 2, example: str = "1250.10", digits: int = 12
+) -> Decimal:
     """`raw` as an exact, non-negative decimal with at most `places` decimals (never rounded).
 
     The one parser of typed amounts (`core.money.parse_amount`), as the CLI takes them.
@@ -371,7 +373,7 @@ def parse_decimal(raw: str, what: str, *, places: int = 2, example: str = "1250.
     Raises:
         CostbridgeError: Not such a number; the message quotes it and says how to write it.
     """
-    return parse_amount(raw, what, places=places, example=example)
+    return parse_amount(raw, what, places=places, example=example, digits=digits)
 
 
 def of_company(session: Session, model: type[M], company_id: int) -> list[M]:

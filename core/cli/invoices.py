@@ -103,7 +103,7 @@ def invoices_create(
     from core.projects import get_project
     from core.push.records import create_invoice
 
-    percent = parse_decimal(markup, "The markup", places=4, example="12.5")
+    percent = parse_decimal(markup, "The markup", places=4, example="12.5", digits=8)
     with runtime() as rt, rt.sessions() as session:
         project = get_project(session, project_id)
         klass = tag_id(rt, session, project.company_id, "class", class_name)

@@ -93,7 +93,7 @@ def time_add(
     from core.projects import get_project
     from core.push.records import add_time_entry
 
-    worked = parse_decimal(hours, "The hours", example="7.5")
+    worked = parse_decimal(hours, "The hours", example="7.5", digits=7)
     if not Decimal(0) < worked <= Decimal(24):
         raise CostbridgeError(f"{hours} hours is not a day's work.", fix="Give 0.01 to 24 hours.")
     with runtime() as rt, rt.sessions() as session:

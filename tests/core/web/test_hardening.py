@@ -11,6 +11,7 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from core.app import create_app
@@ -150,23 +151,47 @@ def test_ids_out_of_range_or_malformed_are_4xx(admin: FlaskClient, path: str) ->
 def test_a_database_error_is_never_shown_with_its_sql(
     admin: FlaskClient, saved: Company, committed_db: Any
 ) -> None:
-    # (company, code) is UNIQUE: the second "100" fails at COMMIT with an IntegrityError,
-    # whose text holds the INSERT and its parameters; Flask-Admin flashes `str(exc)`.
+    # The form refuses a code the company already uses in words, before the database does.
     committed_db.add(CostCode(company_id=saved.id, code="100", name="Framing"))
     committed_db.commit()
-    page = admin.get("/admin/costcode/new/").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert token
-    resp = admin.post(
-        "/admin/costcode/new/",
-        data={"csrf_token": token.group(1), "company": str(saved.id), "code": "100", "name": "x"},
-        follow_redirects=True,
+
+    def post(code: str) -> str:
+        page = admin.get("/admin/costcode/new/").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert token
+        resp = admin.post(
+            "/admin/costcode/new/",
+            data={
+                "csrf_token": token.group(1),
+                "company_id": str(saved.id),
+                "code": code,
+                "name": "Framing again",
+            },
+            follow_redirects=True,
+        )
+        assert resp.status_code < 500
+        return resp.get_data(as_text=True)
+
+    assert "The company already has a cost code “100”; choose another." in post("100")
+    # A save the database itself refuses (here a trigger, as a concurrent save of the same code
+    # would at COMMIT): Flask-Admin flashes `str(exc)`, which holds the INSERT and its values.
+    refuse = text(
+        "CREATE FUNCTION cb_refuse_save() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE unique_violation USING MESSAGE = 'duplicate key value'; END $$; "
+        "CREATE TRIGGER cb_refuse_save BEFORE INSERT ON cost_code FOR EACH ROW "
+        "WHEN (NEW.code = '200') EXECUTE FUNCTION cb_refuse_save()"
     )
-    assert resp.status_code < 500
-    text = resp.get_data(as_text=True)
-    assert SAFE_WORDS in text
+    committed_db.execute(refuse)
+    committed_db.commit()
+    try:
+        page = post("200")
+    finally:
+        committed_db.execute(text("DROP TRIGGER cb_refuse_save ON cost_code"))
+        committed_db.execute(text("DROP FUNCTION cb_refuse_save()"))
+        committed_db.commit()
+    assert SAFE_WORDS in page
     for words in ("[SQL", "INSERT INTO", "parameters:", "psycopg", "UniqueViolation"):
-        assert words not in text
+        assert words not in page
 
 
 def test_settings_from_env_keep_the_public_hosts(tmp_path: Any) -> None:
