@@ -64,7 +64,15 @@ FILTERABLE: Final[dict[str, frozenset[str]]] = {
         "Vendor": _PEOPLE,
         "Employee": (*_COMMON, "DisplayName", "GivenName", "FamilyName", "Active"),
         "Item": (*_COMMON, "Name", "Active", "Type", "FullyQualifiedName"),
-        "Account": (*_COMMON, "Name", "Active", "AccountType", "FullyQualifiedName"),
+        "Account": (
+        *_COMMON,
+        "Name",
+        "Active",
+        "AccountType",
+        "AccountSubType",
+        "Classification",
+        "FullyQualifiedName",
+    ),
         "Class": (*_COMMON, "Name", "Active", "FullyQualifiedName"),
         "Term": (*_COMMON, "Name", "Active"),
         # API.md §7.1: by the record it is attached to; never by Note or FileName.

@@ -46,7 +46,8 @@ ACCOUNTS: tuple[tuple[int, str, str, str, int | None], ...] = (
     (9, "Checking", "Bank", "Checking", None),
     (10, "Savings", "Bank", "Savings", None),
     (11, "Mastercard", "Credit Card", "CreditCard", None),
-    (12, "Visa", "Credit Card", "CreditCard", None),
+    # Intuit's sample company numbers Visa 42 and Discounts given 86; clients' tests name them.
+    (42, "Visa", "Credit Card", "CreditCard", None),
     (13, "Advertising", "Expense", "AdvertisingPromotional", None),
     (14, "Automobile", "Expense", "Auto", None),
     (15, "Fuel", "Expense", "Auto", 14),
@@ -76,6 +77,7 @@ ACCOUNTS: tuple[tuple[int, str, str, str, int | None], ...] = (
     (39, "Other Income", "Other Income", "OtherMiscellaneousIncome", None),
     (40, "Miscellaneous", "Other Expense", "OtherMiscellaneousExpense", None),
     (41, "Penalties & Settlements", "Other Expense", "PenaltiesSettlements", None),
+    (86, "Discounts given", "Income", "DiscountsRefundsGiven", None),
 )
 
 _TERMS = (("Due on receipt", 0), ("Net 10", 10), ("Net 15", 15), ("Net 30", 30), ("Net 60", 60))
@@ -216,6 +218,7 @@ class _Sample:
         agency = self.insert(
             "TaxAgency",
             {
+                "Id": "1",
                 "DisplayName": "Board of Equalization",
                 "TaxTrackedOnSales": True,
                 "TaxTrackedOnPurchases": False,
@@ -239,13 +242,15 @@ class _Sample:
                 )
             )
         # A US company's two pseudo codes, then a combined code of both rates.
-        for code, taxable in (("TAX", True), ("NON", False)):
+        for code, taxable in (("TAX", True), ("NON", False), ("CustomSalesTax", True)):
             self.insert(
                 "TaxCode",
                 {
                     "Id": code,
                     "Name": code,
-                    "Description": "Taxable" if taxable else "Non-taxable",
+                    "Description": {"TAX": "Taxable", "NON": "Non-taxable"}.get(
+                        code, "Custom sales tax"
+                    ),
                     "Active": True,
                     "Hidden": False,
                     "Taxable": taxable,
@@ -421,7 +426,7 @@ class _Sample:
                     },
                 )
             )
-        for invoice in invoices[:3]:
+        for invoice in invoices[:5]:
             self.create(
                 "Payment",
                 {
@@ -475,7 +480,7 @@ class _Sample:
                 "Line": [self._expense_line(18, 40, "Returned fittings")],
             },
         )
-        for index, (pay_type, account_id) in enumerate((("Cash", 9), ("CreditCard", 12))):
+        for index, (pay_type, account_id) in enumerate((("Cash", 9), ("CreditCard", 42))):
             self.create(
                 "Purchase",
                 {
@@ -569,7 +574,7 @@ class _Sample:
         self.create(
             "CreditCardPayment",
             {
-                "CreditCardAccountRef": self.acct(12),
+                "CreditCardAccountRef": self.acct(42),
                 "BankAccountRef": self.acct(9),
                 "Amount": 75,
                 "TxnDate": self.day(9),

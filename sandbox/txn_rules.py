@@ -64,7 +64,10 @@ def line_ids(lines: list[dict[str, Any]], existing: dict[str, Any] | None) -> No
 
 def _qty_price(detail: dict[str, Any], amount: Decimal, element: str) -> None:
     number_fields(detail, ("Qty", "UnitPrice"), element + ".")
-    if "Qty" in detail and "UnitPrice" in detail:
+    # Both zero is the object-model default of a line that names neither (API.md §13):
+    # python-quickbooks sends it with every SalesItemLineDetail and Intuit takes the Amount.
+    unset = detail.get("Qty") == 0 and detail.get("UnitPrice") == 0
+    if "Qty" in detail and "UnitPrice" in detail and not unset:
         expected = (detail["Qty"] * detail["UnitPrice"]).quantize(Decimal("0.01"))
         if expected != amount.quantize(Decimal("0.01")):
             raise faults.validation(

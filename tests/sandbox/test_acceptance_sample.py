@@ -369,3 +369,54 @@ def test_batch_and_cdc_over_new_entities(qb):
         [Department, Estimate], since.isoformat(timespec="seconds"), qb=qb
     )
     assert {"Batch North", "Batch South"} <= {d.Name for d in changes.Department}
+
+
+# -- what python-quickbooks' own integration tests showed (issue 23, step 1) --------------------
+
+
+def test_accounts_filter_on_subtype_and_classification(qb):
+    checking = Account.where("AccountSubType = 'Checking'", qb=qb)
+    assert [a.Name for a in checking] == ["Checking"]
+    assets = Account.where(
+        "Classification = 'Asset' AND FullyQualifiedName != 'Accounts Receivable (A/R)'", qb=qb
+    )
+    assert assets
+    assert {a.Classification for a in assets} == {"Asset"}
+    assert "Accounts Receivable (A/R)" not in {a.Name for a in assets}
+
+
+def test_the_sample_company_keeps_intuits_well_known_ids(qb):
+    visa = Account.get(42, qb=qb)
+    assert (visa.Name, visa.AccountType) == ("Visa", "Credit Card")
+    assert Account.get(86, qb=qb).Name == "Discounts given"
+    assert TaxAgency.get(1, qb=qb).DisplayName == "Board of Equalization"
+    assert len(Payment.all(max_results=5, qb=qb)) == 5
+
+
+def test_a_tax_code_page_carries_the_pseudo_codes_first(qb):
+    codes = TaxCode.all(max_results=1, qb=qb)
+    assert {c.Id for c in codes[:3]} == {"TAX", "NON", "CustomSalesTax"}
+    assert len(codes) == 4
+    assert codes[3].Id.isdigit()
+    assert TaxCode.count(qb=qb) == len(TaxCode.all(max_results=1000, qb=qb))
+
+
+def test_a_sales_line_without_qty_and_price_takes_its_amount(qb):
+    customer = _first(Customer, qb, "DisplayName = 'Brightwater Dental'")
+    hours = _first(Item, qb, "Name = 'Hours'")
+    invoice = Invoice()
+    invoice.CustomerRef = customer.to_ref()
+    line = SalesItemLine()
+    line.Amount = 100
+    line.SalesItemLineDetail = SalesItemLineDetail()  # Qty 0 and UnitPrice 0: the defaults
+    line.SalesItemLineDetail.ItemRef = hours.to_ref()
+    invoice.Line.append(line)
+    invoice.save(qb=qb)
+    assert Invoice.get(invoice.Id, qb=qb).TotalAmt == 100
+    wrong = Invoice()
+    wrong.CustomerRef = customer.to_ref()
+    wrong.Line.append(_sales_line(hours, 2, 40))
+    wrong.Line[0].Amount = 100
+    with pytest.raises(QuickbooksException) as info:
+        wrong.save(qb=qb)
+    assert info.value.error_code == 6070
