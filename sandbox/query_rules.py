@@ -65,14 +65,14 @@ FILTERABLE: Final[dict[str, frozenset[str]]] = {
         "Employee": (*_COMMON, "DisplayName", "GivenName", "FamilyName", "Active"),
         "Item": (*_COMMON, "Name", "Active", "Type", "FullyQualifiedName"),
         "Account": (
-        *_COMMON,
-        "Name",
-        "Active",
-        "AccountType",
-        "AccountSubType",
-        "Classification",
-        "FullyQualifiedName",
-    ),
+            *_COMMON,
+            "Name",
+            "Active",
+            "AccountType",
+            "AccountSubType",
+            "Classification",
+            "FullyQualifiedName",
+        ),
         "Class": (*_COMMON, "Name", "Active", "FullyQualifiedName"),
         "Term": (*_COMMON, "Name", "Active"),
         # API.md §7.1: by the record it is attached to; never by Note or FileName.
@@ -159,6 +159,9 @@ def check(query: Query) -> None:
             raise QueryParseError(f"A LIKE pattern may hold at most {MAX_LIKE_WILDCARDS} '%'.")
     entity = query.entity
     defined = {key.casefold() for key in TYPES.get(xsd_type(entity), {})}
+    if entity == "RecurringTransaction":
+        # The wrapper's XSD type holds any transaction; Intuit's queries name its Type.
+        defined.add("type")
     for path in query.referenced_fields():
         if path.split(".", 1)[0].casefold() not in defined:
             raise QueryFieldError(path, entity)
