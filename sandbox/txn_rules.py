@@ -317,8 +317,15 @@ def _sales_lines(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | N
         detail.setdefault("TaxCodeRef", {"value": "NON"})
         subtotal += amount
     line_ids(lines, existing)
-    # QBO appends the SubTotal line itself (samples/invoice.response.json).
-    lines.append({"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})
+    # QBO adds the SubTotal line itself (samples/invoice.response.json): after the items,
+    # ahead of a discount taken on them (python-quickbooks' estimate test reads the discount
+    # as Line[2] behind one item line).
+    at = next(
+        (i for i, ln in enumerate(lines) if ln["DetailType"] == "DiscountLineDetail"), len(lines)
+    )
+    lines.insert(
+        at, {"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
+    )
     obj["Line"] = lines
     return subtotal - discount
 

@@ -41,6 +41,8 @@ from quickbooks.objects.deposit import DepositLine  # noqa: E402
 from quickbooks.objects.deposit import DepositLineDetail  # noqa: E402
 from quickbooks.objects.detailline import AccountBasedExpenseLine  # noqa: E402
 from quickbooks.objects.detailline import AccountBasedExpenseLineDetail  # noqa: E402
+from quickbooks.objects.detailline import DiscountLine  # noqa: E402
+from quickbooks.objects.detailline import DiscountLineDetail  # noqa: E402
 from quickbooks.objects.detailline import SalesItemLine  # noqa: E402
 from quickbooks.objects.detailline import SalesItemLineDetail  # noqa: E402
 from quickbooks.objects.employee import Employee  # noqa: E402
@@ -554,3 +556,25 @@ def test_currencies_and_rates_need_multicurrency_which_stays_on(qb):
     with pytest.raises(QuickbooksException) as info:
         prefs.save(qb=qb)
     assert info.value.error_code == 6000
+
+
+def test_an_estimate_with_a_discount_answers_items_subtotal_discount(qb):
+    pest = Item.get(10, qb=qb)
+    assert (pest.Name, pest.Type) == ("Pest Control", "Service")
+    estimate = Estimate()
+    estimate.CustomerRef = _first(Customer, qb, "DisplayName = 'Granite Peak Gym'").to_ref()
+    estimate.Line.append(_sales_line(pest, 1, 35))
+    discount = DiscountLine()
+    discount.Amount = 3.5
+    discount.DiscountLineDetail = DiscountLineDetail()
+    discount.DiscountLineDetail.PercentBased = True
+    discount.DiscountLineDetail.DiscountPercent = 10
+    discount.DiscountLineDetail.DiscountAccountRef = Account.get(86, qb=qb).to_ref()
+    estimate.Line.append(discount)
+    estimate.save(qb=qb)
+    stored = Estimate.get(estimate.Id, qb=qb)
+    kinds = [line.DetailType for line in stored.Line]
+    assert kinds == ["SalesItemLineDetail", "SubTotalLineDetail", "DiscountLineDetail"]
+    assert (stored.Line[1].Amount, stored.Line[2].Amount, stored.TotalAmt) == (35, 3.5, 31.5)
+    checking = Account.where("Classification = 'Asset'", max_results=1, qb=qb)[0]
+    assert checking.AccountType == "Bank"
