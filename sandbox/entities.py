@@ -712,18 +712,15 @@ def _own_endpoint_query(realm: Realm, qmod: Any, query: Any) -> Any:
     from sandbox import exchange_rates
     from sandbox import recurring
 
-    if query.entity == "ExchangeRate":
-        result = qmod.execute(query, exchange_rates.rows(realm), active_default=True)
-        shape = exchange_rates.shown
-    else:
-        result = qmod.execute(query, realm.all(query.entity), active_default=True)
-
-        def shape(row: dict[str, Any]) -> dict[str, Any]:
-            return recurring.shown(realm, row)
-
+    rates = query.entity == "ExchangeRate"
+    rows = exchange_rates.rows(realm) if rates else realm.all(query.entity)
+    result = qmod.execute(query, rows, active_default=True)
     if result.count is not None or query.fields:
         return result
-    return dataclasses.replace(result, rows=[shape(row) for row in result.rows])
+    shaped = [
+        exchange_rates.shown(row) if rates else recurring.shown(realm, row) for row in result.rows
+    ]
+    return dataclasses.replace(result, rows=shaped)
 
 
 def _tax_code_query(realm: Realm, qmod: Any, query: Any) -> Any:
