@@ -19,6 +19,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from admin.auth import init_auth
+from admin.csp import use_csp_templates
+from admin.pages.api_tokens import ApiTokensView
 from admin.pages.budget import BudgetView
 from admin.pages.companies import CatalogView
 from admin.pages.companies import CompaniesView
@@ -30,6 +32,7 @@ from admin.pages.home import HomeView
 from admin.pages.queue import OutboxView
 from admin.pages.queue import QueueView
 from admin.pages.queue import SyncLogView
+from admin.scope import of_visible
 from admin.views import model_views
 from core.models import Company
 from core.models import ConnectionStatus
@@ -56,6 +59,8 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
             static_url_path="/console-static",
         )
     )
+    # Flask-Admin's templates without inline handlers (strict CSP), before any is compiled.
+    use_csp_templates(app.jinja_env)
     init_auth(app)
     use_ids(app)  # `<id:...>` URL parts, for plugin views too
     admin = Admin(
@@ -78,8 +83,12 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
     admin.add_view(QueueView(name="Queue", endpoint="queue", category="Support"))
     admin.add_view(SyncLogView(name="Sync log", endpoint="synclog", category="Support"))
     admin.add_view(OutboxView(name="Waiting pushes", endpoint="pushes", category="Support"))
+    admin.add_view(
+        ApiTokensView(name="API tokens", endpoint="api_tokens", category="Setup", url="api-tokens")
+    )
     # The OAuth blueprint renders its status page through the console's company page.
     app.config.setdefault("QBO_STATUS_PAGE", companies.page)
+    app.config.setdefault("QBO_SWITCH_PAGE", companies.switch_page)
 
     @app.get("/")
     def index() -> Response:
@@ -90,8 +99,11 @@ def init_admin(app: Flask, pm: PluginManager, db: Any) -> Admin:
         def reconnect_needed() -> list[Company]:
             return list(
                 db.session.scalars(
-                    select(Company).where(
-                        Company.connection_status == ConnectionStatus.RECONNECT_NEEDED
+                    of_visible(
+                        select(Company).where(
+                            Company.connection_status == ConnectionStatus.RECONNECT_NEEDED
+                        ),
+                        Company,
                     )
                 )
             )

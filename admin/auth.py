@@ -10,9 +10,11 @@ queue (retry, cancel, Sync Expenses); `admin` does everything, including the Qui
 connection and settings. A viewer's POST is refused here whatever view it targets; each view
 then checks its own action with `require`.
 
-Failed sign-ins are counted in Redis per e-mail and address; from `MAX_FAILURES` on, sign-in is
-refused for `LOCK_WINDOW`. While Redis does not answer, every sign-in is refused (fails closed):
-an outage must not allow unlimited guessing.
+Sign-in attempts are counted in Redis before any password is checked, per account and address,
+per address over all accounts, and per account over all addresses (`core.sign_in_limits` says
+how and what each limit does); an e-mail or password longer than anyone's is refused unread.
+While Redis does not answer, every sign-in is refused (fails closed): an outage must not allow
+unlimited guessing.
 
 Sessions are Flask's signed cookies. A session remembers the user's `session_epoch`: signing out
 or changing the password raises it, which ends every other session of that user at once.
@@ -24,6 +26,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -44,31 +47,47 @@ from flask import session
 from flask import url_for
 from flask_admin import AdminIndexView
 from flask_admin import BaseView
+from flask_admin.actions import action
+from flask_admin.babel import lazy_gettext
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.tools import iterdecode
 from flask_wtf import FlaskForm
-from redis.exceptions import RedisError
 from werkzeug.wrappers import Response
 
-from core import namespace
+from admin.scope import ScopedModelView
+from admin.scope import may_see
+from admin.scope import row_company_id
+from core import sign_in_limits
 from core.models import Role
 from core.models import User
+from core.users import MAX_PASSWORD
 from core.users import authenticate
 from core.users import count_users
 from core.users import end_sessions
+from core.users import normalise_email
 from core.web.ids import row_key
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Endpoints (or blueprint names) that answer without sign-in.
 OPEN_ENDPOINTS = frozenset({"costbridge_auth.login", "static", "qbo_oauth.callback"})
-OPEN_BLUEPRINTS = frozenset({"qbo_webhooks", "ops"})
+# The read API (`api_v1`) checks its own bearer tokens and never reads the console's cookie.
+OPEN_BLUEPRINTS = frozenset({"qbo_webhooks", "ops", "api_v1"})
+#: POSTs a viewer may make too: signing out, and their own read-only API tokens.
+ANY_ROLE_WRITES = frozenset({"costbridge_auth.logout", "api_tokens.create", "api_tokens.revoke"})
 #: How long a session lives without a request (idle) and at most (absolute).
 IDLE = dt.timedelta(hours=8)
 ABSOLUTE = dt.timedelta(hours=24)
-#: Failed sign-ins per address and client within `LOCK_WINDOW` before sign-in is refused.
-MAX_FAILURES = 10
-LOCK_WINDOW = 15 * 60
+#: Attempts per account and address within `LOCK_WINDOW` that get a password check (the
+#: other limits: `core.sign_in_limits`).
+MAX_FAILURES = sign_in_limits.PAIR_LIMIT
+LOCK_WINDOW = sign_in_limits.WINDOW
+#: The longest e-mail address (RFC 5321's path limit) and password a sign-in reads.
+MAX_EMAIL = 254
+TOO_LONG = (
+    f"That e-mail address or password is too long: an address has at most {MAX_EMAIL} "
+    f"characters, a password at most {MAX_PASSWORD}."
+)
 #: Shown instead of checking a password while failed attempts cannot be counted.
 SIGN_IN_PAUSED = (
     "Sign-in is paused: the server cannot reach its job store, so it cannot count failed "
@@ -152,14 +171,24 @@ def gate() -> Response | None:
             return redirect(url_for("costbridge_auth.login", next=request.full_path.rstrip("?")))
         abort(401, "Sign in first.")
     writes = request.method not in ("GET", "HEAD", "OPTIONS")
-    if writes and endpoint != "costbridge_auth.logout" and not user.at_least(Role.SUPPORT):
+    if writes and endpoint not in ANY_ROLE_WRITES and not user.at_least(Role.SUPPORT):
         abort(403, "Your role may look, not change. Ask an admin.")
     return None
 
 
 def may_manage_connection() -> bool:
-    """`QBO_CONNECT_ALLOWED`: admins manage the QuickBooks connection; the callback is open."""
-    return request.endpoint == "qbo_oauth.callback" or has_role(Role.ADMIN)
+    """`QBO_CONNECT_ALLOWED`: admins manage the QuickBooks connection; the callback is open.
+
+    A company the user may not see is 404 (`admin.scope`), as everywhere in the console.
+    """
+    if request.endpoint == "qbo_oauth.callback":
+        return True
+    company_id = (request.view_args or {}).get("company_id")
+    if current_user() is not None and company_id is not None:
+        from admin.scope import require_company
+
+        require_company(company_id)
+    return has_role(Role.ADMIN)
 
 
 def _safe_next(target: str | None) -> str:
@@ -172,51 +201,50 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _failure_key(email: str) -> str:
-    # Under the install's id like every costbridge key: another install on the same Redis
-    # keeps its own count for the same address.
-    return namespace.key(
-        current_app.extensions["costbridge"].install_id,
-        "sign-in-failures",
-        email.strip().lower(),
-        request.remote_addr,
-    )
-
-
 def _sign_in_refusal(email: str) -> str | None:
     """Why this sign-in attempt is refused before its password is checked, or None.
 
-    Failed attempts are counted in Redis. When Redis cannot answer they cannot be counted, so
-    sign-in fails closed: a password is not checked at all until the count can be read again
+    The attempt is counted first, then decided (`core.sign_in_limits.reserve`), so parallel
+    guesses cannot all slip under the limit. When Redis cannot answer, attempts cannot be
+    counted, so sign-in fails closed: no password is checked until they can be again
     (otherwise an outage would allow unlimited guessing). Signed-in sessions carry on.
     """
     try:
-        count = current_app.extensions["costbridge"].redis.get(_failure_key(email))
-    except RedisError as exc:
+        decision = sign_in_limits.reserve(
+            current_app.extensions["costbridge"].redis, email, request.remote_addr or ""
+        )
+    except sign_in_limits.Unavailable as exc:
         log.warning(
             "sign-in refused from %s: Redis does not answer, failures cannot be counted (%s)",
             request.remote_addr,
-            type(exc).__name__,
+            exc,
         )
         return SIGN_IN_PAUSED
-    if count is not None and int(count) >= MAX_FAILURES:
-        return "Too many failed attempts; wait 15 minutes and try again."
-    return None
+    return None if decision.allowed else decision.message
 
 
 def _count_failure(email: str) -> None:
     try:
-        redis = current_app.extensions["costbridge"].redis
-        key = _failure_key(email)
-        redis.incr(key)
-        redis.expire(key, LOCK_WINDOW)
-    except RedisError as exc:
+        sign_in_limits.failed(
+            current_app.extensions["costbridge"].redis, email, request.remote_addr or ""
+        )
+    except sign_in_limits.Unavailable as exc:
         # The next attempt finds Redis down too and is refused (see _sign_in_refusal).
         log.warning(
             "failed sign-in from %s not counted: Redis does not answer (%s)",
             request.remote_addr,
-            type(exc).__name__,
+            exc,
         )
+
+
+def _login_page(error: str | None, email: str, status: int = 200) -> tuple[str, int]:
+    rt = current_app.extensions["costbridge"]
+    with rt.sessions() as db:
+        nobody = count_users(db) == 0
+    page = render_template(
+        "costbridge/login.html", error=error, email=email, nobody=nobody, max_email=MAX_EMAIL
+    )
+    return page, status
 
 
 def make_auth_blueprint() -> Blueprint:
@@ -224,19 +252,25 @@ def make_auth_blueprint() -> Blueprint:
     bp = Blueprint("costbridge_auth", __name__)
 
     @bp.route("/signin", methods=("GET", "POST"))
-    def login() -> Response | str:
+    def login() -> Response | tuple[str, int]:
         rt = current_app.extensions["costbridge"]
         error = None
         email = ""
         if request.method == "POST":
-            email = request.form.get("email", "")
+            typed = request.form.get("email", "")
             password = request.form.get("password", "")
+            if len(typed) > MAX_EMAIL or len(password) > MAX_PASSWORD:
+                # Refused before any work: nothing of it is echoed, counted or stored.
+                error = TOO_LONG
+                return _login_page(error, "", 400)
+            email = normalise_email(typed)
             error = _sign_in_refusal(email)
             if error is None:
                 with rt.sessions() as db:
                     user = authenticate(db, email, password)
                     if user is not None:
                         db.commit()
+                        sign_in_limits.succeeded(rt.redis, email, request.remote_addr or "")
                         target = _safe_next(request.args.get("next"))
                         # A new session at sign-in (ASVS 7.2.4): nothing from before carries.
                         session.clear()
@@ -247,9 +281,7 @@ def make_auth_blueprint() -> Blueprint:
                         return redirect(target)
                 _count_failure(email)
                 error = "That e-mail and password do not match an active user."
-        with rt.sessions() as db:
-            nobody = count_users(db) == 0
-        return render_template("costbridge/login.html", error=error, email=email, nobody=nobody)
+        return _login_page(error, email)
 
     @bp.post("/signout")
     def logout() -> Response:
@@ -313,8 +345,10 @@ class RoleMixin:
         return _refuse(name, **kwargs)
 
 
-class SecureModelView(RoleMixin, ModelView):
+class SecureModelView(RoleMixin, ScopedModelView, ModelView):
     """Base of every model view: signed in to read, admin to change; forms carry a CSRF token.
+
+    Rows of companies the user may not see are left out and answer 404 (`ScopedModelView`).
 
     Flask-WTF's form shares the app-wide `CSRFProtect` token, so one check covers the console
     and every other form (Flask-Admin's own SecureForm would add a second, different token).
@@ -383,14 +417,32 @@ class SecureModelView(RoleMixin, ModelView):
         return key
 
     def get_one(self, id: Any) -> Any:  # noqa: A002 - Flask-Admin's own argument name
-        """The row named by Flask-Admin's `id` (details, edit, delete, list-editable updates)."""
-        return self.session.session.get(self.model, self._key(id))
+        """The row named by Flask-Admin's `id` (details, edit, delete, list-editable updates).
+
+        404 when it names no row or one of a company the user may not see (the same answer).
+        """
+        row = self.session.session.get(self.model, self._key(id))
+        if row is None or not may_see(row_company_id(row)):
+            abort(404)
+        return row
 
     def handle_action(self, return_view: str | None = None) -> Any:
         """A bulk action (delete the ticked rows): 404 if a ticked id cannot name a row."""
         for raw in request.form.getlist("rowid"):
-            self._key(raw)
+            self.get_one(raw)
         return super().handle_action(return_view)
+
+    @action("delete", lazy_gettext("Delete"), lazy_gettext("Delete the selected records?"))
+    def action_delete(self, ids: Sequence[str]) -> None:
+        """Delete the ticked rows one by one, each found by its typed key (`get_one`).
+
+        Flask-Admin's own version compares the id column with the ids as text, which PostgreSQL
+        refuses (`integer = character varying`).
+        """
+        rows = [self.get_one(raw) for raw in ids]
+        deleted = sum(1 for row in rows if self.delete_model(row))
+        if deleted:
+            flash(f"{deleted} record(s) deleted.", "success")
 
 
 class LocalIndexView(RoleMixin, AdminIndexView):

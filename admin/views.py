@@ -11,13 +11,22 @@ from flask import request
 from flask import url_for
 from flask_admin import expose
 from markupsafe import Markup
+from sqlalchemy import JSON
+from sqlalchemy import select
+from wtforms import SelectField
+from wtforms import StringField
+from wtforms.validators import InputRequired
+from wtforms.validators import Optional
+from wtforms.validators import ValidationError
 
 from admin import settings_form
+from admin import tracking_form
 from admin.auth import SecureModelView
 from admin.auth import has_role
 from admin.auth import require
 from admin.pages.common import qbo_client
 from admin.pages.common import runtime
+from admin.scope import may_see
 from core.errors import CostbridgeError
 from core.models import Actual
 from core.models import Attachment
@@ -35,6 +44,7 @@ from core.models import SyncCursor
 from core.models import SyncRun
 from core.models import TimeEntry
 from core.models import Vendor
+from core.money import parse_amount
 from core.project_settings import set_plugin_enabled
 from core.projects import customer_choices
 from core.projects import link_project
@@ -100,6 +110,8 @@ class ProjectAdmin(SecureModelView):
     column_list = ("name", "number", "company", "qbo_customer_name", "qbo_customer_id")
     column_labels = {"qbo_customer_name": "QuickBooks customer", "qbo_customer_id": "QBO id"}
     column_searchable_list = ("name", "number", "qbo_customer_name")
+    # The company drop-down names each company (not its repr); `admin.scope` limits its rows.
+    form_args = {"company": {"get_label": "name"}}
     # The QBO link goes through Connect Project (core.projects.link_project), and settings
     # through the plugin-built form, never as raw values.
     form_excluded_columns = (
@@ -116,7 +128,7 @@ class ProjectAdmin(SecureModelView):
     def _project(self) -> Project:
         session = self.session.session  # the view holds the Flask-SQLAlchemy extension
         project = session.get(Project, required_id(request.args.get("id")))
-        if not isinstance(project, Project):
+        if not isinstance(project, Project) or not may_see(project.company_id):
             abort(404)
         return project
 
@@ -139,6 +151,9 @@ class ProjectAdmin(SecureModelView):
                 choice_problem = f"{exc.message} {exc.fix}"
             except Exception as exc:  # noqa: BLE001 - QBO unreachable: say so, keep the page
                 choice_problem = f"QuickBooks did not answer ({type(exc).__name__}); try again."
+        tracking_problem = (
+            tracking_form.refreshed(session, company) if request.method == "GET" else None
+        )
         enabled = set(project.enabled_plugin_names(rt.pm.names()))
         plugins = [
             (name, info.label, name in enabled) for name, info in sorted(rt.pm.infos.items())
@@ -149,8 +164,18 @@ class ProjectAdmin(SecureModelView):
             choices=choices,
             choice_problem=choice_problem,
             plugins=plugins,
+            tracking_problem=tracking_problem,
+            **tracking_form.context(session, project),
             **context,
         )
+
+    @expose("/tracking/", methods=("POST",))
+    @require(Role.ADMIN)
+    def tracking_view(self) -> Any:
+        """The project's default QuickBooks class and location, picked in the drop-downs."""
+        project = self._project()
+        tracking_form.save(self.session.session, project, _who())
+        return redirect(url_for(".settings_view", id=project.id))
 
     @expose("/link/", methods=("POST",))
     @require(Role.ADMIN)
@@ -207,6 +232,117 @@ def _who() -> str:
     return f"console:{user.email}" if user else "console"
 
 
+class AmountField(StringField):
+    """An amount or rate typed in a model form, read by `core.money.parse_amount` (blank: none)."""
+
+    def __init__(self, label: str, *, places: int = 2, **kwargs: Any) -> None:
+        super().__init__(label, **kwargs)
+        self.places = places
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Read what was typed; a wrong amount is the field's error, in words."""
+        raw = str(valuelist[0]) if valuelist else ""
+        self.data = None
+        if raw.strip():
+            try:
+                self.data = parse_amount(raw, str(self.label.text), places=self.places)
+            except CostbridgeError as exc:
+                raise ValueError(f"{exc.message} {exc.fix}") from None
+
+    def _value(self) -> str:
+        return "" if self.data is None else str(self.data)
+
+
+class OfCompanyView(SecureModelView):
+    """A company's cost codes, vendors or employees, entered here before (or without) QuickBooks.
+
+    The form's Company drop-down lists the companies the user may see (`core.scope`); a record
+    stays in the company it was made in (edits do not offer it). The QuickBooks link is made on
+    the company's Cost codes page, which checks it with QuickBooks, never typed here.
+    """
+
+    #: The columns the form offers after Company, in order.
+    form_fields: tuple[str, ...] = ("name",)
+    #: Columns whose value must be unique within a company, with how the error names them.
+    unique_in_company: tuple[tuple[str, str], ...] = ()
+    #: Amount columns, with their label and decimals.
+    amount_fields: tuple[tuple[str, str, int], ...] = ()
+
+    def __init__(self, model: Any, session: Any, **kwargs: Any) -> None:
+        self.form_columns = ("company_id", *self.form_fields)
+        self.form_extra_fields = {
+            "company_id": SelectField("Company", coerce=int, validators=[InputRequired()]),
+            **{
+                name: AmountField(label, places=places, validators=[Optional()])
+                for name, label, places in self.amount_fields
+            },
+        }
+        super().__init__(model, session, **kwargs)
+
+    def _companies(self) -> list[tuple[int, str]]:
+        """The companies the user may see (`admin.scope`), by name."""
+        from admin.scope import of_visible
+
+        query = of_visible(select(Company).order_by(Company.name, Company.id), Company)
+        return [(company.id, company.name) for company in self.session.session.scalars(query)]
+
+    def create_form(self, obj: Any = None) -> Any:
+        """The new-record form, its Company drop-down filled."""
+        form = super().create_form(obj)
+        form.company_id.choices = self._companies()
+        return form
+
+    def edit_form(self, obj: Any = None) -> Any:
+        """The edit form: a record keeps its company."""
+        form = super().edit_form(obj)
+        del form.company_id
+        return form
+
+    def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        """Refuse, in words, a value the company already uses (before the database does)."""
+        session = self.session.session
+        for column, label in self.unique_in_company:
+            value = getattr(model, column)
+            with session.no_autoflush:  # the new row itself is not flushed (nor found) yet
+                taken = session.scalar(
+                    select(type(model).id).where(
+                        type(model).company_id == model.company_id,
+                        getattr(type(model), column) == value,
+                        type(model).id != (model.id or 0),
+                    )
+                )
+            if taken is not None:
+                raise ValidationError(
+                    f"The company already has a {label} “{value}”; choose another."
+                )
+        super().on_model_change(form, model, is_created)
+
+
+class CostCodeForm(OfCompanyView):
+    """Cost codes as an admin enters them: company, code, name, active."""
+
+    form_fields = ("code", "name", "active")
+    unique_in_company = (("code", "cost code"),)
+
+
+class VendorView(OfCompanyView):
+    """Vendors; imported from QuickBooks or entered here, then connected on the Cost codes page."""
+
+    column_list = ("name", "company_id", "qbo_vendor_id")
+    column_labels = {"company_id": "Company", "qbo_vendor_id": "QuickBooks id"}
+    column_searchable_list = ("name",)
+
+
+class EmployeeView(OfCompanyView):
+    """Employees, with the cost rate their time is costed at."""
+
+    form_fields = ("name", "cost_rate")
+    amount_fields = (("cost_rate", "Cost rate (per hour)", 4),)
+    column_list = ("name", "company_id", "cost_rate", "qbo_employee_id")
+    column_labels = {"company_id": "Company", "qbo_employee_id": "QuickBooks id"}
+    column_searchable_list = ("name",)
+
+
 def _usability(view: Any, context: Any, model: CostCode, name: str) -> Any:
     problem = model.usability_problem()
     if problem is None:
@@ -225,7 +361,7 @@ def _yes_no(attr: str, label: str) -> Any:
     return fmt
 
 
-class CostCodeView(SecureModelView):
+class CostCodeView(CostCodeForm):
     """Cost codes: the QBO item, its GL accounts, "I sell"/"I purchase" and what is missing."""
 
     column_list = (
@@ -263,6 +399,14 @@ class ReadOnlyView(SecureModelView):
     can_edit = False
     can_delete = False
 
+    def scaffold_sortable_columns(self) -> dict[Any, Any]:
+        """Every column but JSON ones (PostgreSQL cannot order by `json`: a 500 before)."""
+        return {
+            name: column
+            for name, column in super().scaffold_sortable_columns().items()
+            if not isinstance(getattr(column, "type", None), JSON)
+        }
+
 
 class ActualView(ReadOnlyView):
     """Actuals pulled from QBO."""
@@ -287,9 +431,11 @@ def model_views(db: Any) -> list[SecureModelView]:
         CompanyView(Company, db, category=setup),
         ProjectAdmin(Project, db, category=setup),
         CostCodeView(CostCode, db, category=setup, name="Cost codes"),
-        SecureModelView(Vendor, db, category=setup),
-        SecureModelView(Employee, db, category=setup),
-        SecureModelView(BudgetLine, db, category=docs),
+        VendorView(Vendor, db, category=setup),
+        EmployeeView(Employee, db, category=setup),
+        # Entered on the project's Budget page (grid or CSV import), which keeps each change in
+        # the project's history (core.budgets): a plain form would bypass it.
+        ReadOnlyView(BudgetLine, db, category=docs, name="Budget lines"),
         # Read here; created and changed on the project's Bills, Invoices and Time pages, which
         # record each push (core.push.records): a plain form would bypass the outbox.
         ReadOnlyView(Bill, db, category=docs),

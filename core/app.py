@@ -33,6 +33,9 @@ from core.web import register_blueprints
 from core.web.access import LOOPBACK_HOSTS
 from core.web.hardening import init_hardening
 from core.web.health import init_ops
+from core.web.limits import REQUEST_LIMITS
+from core.web.limits import init_limits
+from core.web.limits import trust_proxies
 
 __all__ = ["WEB_EXTENSIONS", "WebExtension", "create_app", "mount_extensions"]
 
@@ -78,7 +81,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         # Production cookies go over HTTPS only (ASVS 3.3.1); init_auth then names them __Host-.
         SESSION_COOKIE_SECURE=settings.env == "production",
-        MAX_CONTENT_LENGTH=110 * 1024 * 1024,
+        # Body, form part and part-count limits (core/web/limits.py).
+        **REQUEST_LIMITS,
         # DNS rebinding: only loopback names may reach the console; any other Host gets 400
         # (core/web/access.py). A deployment behind a public name overrides this.
         TRUSTED_HOSTS=[*LOOPBACK_HOSTS, *settings.public_hosts],
@@ -93,6 +97,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app, csrf)
     init_ops(app)
     init_hardening(app)
+    init_limits(app)
+    # Behind COSTBRIDGE_TRUSTED_PROXIES reverse proxies: the client's address and scheme.
+    trust_proxies(app, settings.trusted_proxies)
     return app
 
 

@@ -26,6 +26,7 @@ malformed (a `ConfigError`); nothing else reads `os.environ`.
 | `METRICS_TOKEN` | empty: `/metrics` answers loopback only; set: a `Bearer` token is required |
 | `PROMETHEUS_MULTIPROC_DIR` | `<instance>/prometheus` (`costbridge web` and `worker` share it) |
 | `COSTBRIDGE_PUBLIC_HOSTS` | empty; host names Intuit reaches (webhook, OAuth callback), commas |
+| `COSTBRIDGE_TRUSTED_PROXIES` | `0`; how many reverse proxies stand in front (X-Forwarded-For) |
 
 With `COSTBRIDGE_ENV=production` start-up also refuses, one line per problem: `QBO_API_BASE` or
 `QBO_REDIRECT_URI` not set or not https (http only to this machine), SQLite, a `SECRET_KEY`
@@ -89,6 +90,9 @@ class Settings:
     #: Host names people reach the signed-in console under, beyond this machine's own.
     allowed_hosts: tuple[str, ...] = ()
     public_hosts: tuple[str, ...] = ()
+    #: How many reverse proxies stand in front of the web app (`COSTBRIDGE_TRUSTED_PROXIES`):
+    #: the client's address is the one that many hops back in `X-Forwarded-For`.
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -149,6 +153,7 @@ class Settings:
                 env.get("PROMETHEUS_MULTIPROC_DIR", "").strip() or instance / "prometheus"
             ),
             public_hosts=_host_names(env, "COSTBRIDGE_PUBLIC_HOSTS"),
+            trusted_proxies=_int(env, "COSTBRIDGE_TRUSTED_PROXIES", 0, low=0),
         )
         if mode == "production":
             problems = production_problems(settings, env)

@@ -330,6 +330,7 @@ class LocalBillLine:
         description: Free text.
         amount: Exact line total.
         billable: Whether the cost is billable to the project's customer.
+        class_id: The line's own QBO Class (None: the project's default).
     """
 
     position: int
@@ -337,6 +338,7 @@ class LocalBillLine:
     description: str | None
     amount: Decimal
     billable: bool = True
+    class_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -351,6 +353,8 @@ class LocalBill:
     due_date: dt.date | None
     memo: str | None
     lines: tuple[LocalBillLine, ...]
+    #: The bill's own QBO location (Department); None: the project's default.
+    location_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -362,6 +366,8 @@ class LocalInvoiceLine:
     description: str | None
     amount: Decimal
     markup_amount: Decimal = Decimal("0.00")
+    #: The line's own QBO Class (None: the project's default).
+    class_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -375,6 +381,8 @@ class LocalInvoice:
     memo: str | None
     markup_percent: Decimal
     lines: tuple[LocalInvoiceLine, ...]
+    #: The invoice's own QBO location (Department); None: the project's default.
+    location_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -386,6 +394,8 @@ class LocalTimeEntry:
             was turned on are ever pushed, and the core decides that before calling a mapper.
         cost_rate: The employee's labour cost rate, when known.
         hourly_rate: The billing rate, when known.
+        class_id: The entry's own QBO Class (None: the project's default).
+        location_id: The entry's own QBO location (Department; None: the project's default).
     """
 
     id: int
@@ -399,6 +409,8 @@ class LocalTimeEntry:
     created_at: dt.datetime
     cost_rate: Decimal | None = None
     hourly_rate: Decimal | None = None
+    class_id: str | None = None
+    location_id: str | None = None
 
 
 @dataclass(frozen=True)

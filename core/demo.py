@@ -234,7 +234,13 @@ class Demo:
             data={"csrf_token": token.group(1), "email": DEMO_EMAIL, "password": password},
             timeout=10,
         )
-        done = browser.get(f"{base}/qbo/connect/{company_id}", timeout=60)
+        # Connecting is a POST with the company page's CSRF token, as the button sends it.
+        page = browser.get(f"{base}/qbo/company/{company_id}", timeout=10).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token, "the company page carries the Connect button's CSRF token"
+        done = browser.post(
+            f"{base}/qbo/connect/{company_id}", data={"csrf_token": token.group(1)}, timeout=60
+        )
         if "m=connected" not in done.url:
             raise SystemExit(f"demo: connecting to the sandbox failed ({done.status_code}).")
         say("demo: connected to the QuickBooks sandbox through its consent page.")

@@ -25,9 +25,29 @@ from core.contracts import SettingSpec
 from core.core_settings import CORE
 from core.core_settings import CORE_LABEL
 from core.core_settings import CORE_SETTINGS
+from core.errors import CostbridgeError
 
 ENTRY_POINT_GROUP = "costbridge.plugins"
 log = logging.getLogger(__name__)
+
+
+def log_hook_failure(plugin: str, hook_name: str, exc: BaseException) -> None:
+    """Log a plugin hook that raised: an expected refusal in words, a bug with its traceback.
+
+    A `CostbridgeError` (a missing cost code: `NeedsAdmin`) is the plugin telling the admin
+    what to fix, shown on the run or the outbox row; it is logged at WARNING without a
+    traceback. Anything else is a bug: ERROR with the traceback.
+    """
+    if isinstance(exc, CostbridgeError):
+        log.warning(
+            "costbridge plugin %s refused in %s: %s (%s)",
+            plugin,
+            hook_name,
+            exc.message,
+            type(exc).__name__,
+        )
+        return
+    log.error("costbridge plugin %s failed in %s", plugin, hook_name, exc_info=exc)
 
 
 @dataclass(frozen=True)
@@ -366,7 +386,7 @@ def call_each(
         try:
             answer = caller(**kwargs)
         except Exception as exc:  # noqa: BLE001 - one plugin's bug must not stop the others
-            log.exception("costbridge plugin %s failed in %s", name, hook_name)
+            log_hook_failure(name, hook_name, exc)
             outcomes.append(PluginOutcome(name, error=exc))
             continue
         if not firstresult:
@@ -408,7 +428,7 @@ def call_owner(
     try:
         return PluginOutcome(owner, result=call_one(pm, owner, hook_name, **kwargs))
     except Exception as exc:  # noqa: BLE001 - reported with the plugin's name, like call_each
-        log.exception("costbridge plugin %s failed in %s", owner, hook_name)
+        log_hook_failure(owner, hook_name, exc)
         return PluginOutcome(owner, error=exc)
 
 

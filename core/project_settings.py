@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 from core.contracts import ProjectView
 from core.contracts import SettingProblem
 from core.db import utcnow
+from core.errors import CostbridgeError
+from core.lookup import company_cost_codes
+from core.lookup import find_cost_code
 from core.models import CostCode
 from core.models import Project
 from core.models import SettingChange
@@ -117,6 +120,17 @@ def check_settings(
                         "Choose one of the company's cost codes.",
                     )
                 )
+            elif (problem := code.usability_problem()) is not None:
+                # Refused now, not at the first push that needs it.
+                problems.append(
+                    SettingProblem(
+                        key,
+                        f"{spec.label}: cost code {code.label} cannot be used in "
+                        f"QuickBooks: {problem}.",
+                        "Fix the item in QuickBooks and import cost codes again, or choose "
+                        "another code.",
+                    )
+                )
     # A setting that is on must keep what it requires, whichever of the two is being changed.
     for key, (_plugin, spec) in specs.items():
         if key not in merged or not merged[key]:
@@ -149,6 +163,56 @@ def check_settings(
     return problems
 
 
+def cost_code_named(session: Session, company_id: int, text: str) -> CostCode | None:
+    """The company's cost code whose code, or else whose name, is `text` (as bills take it).
+
+    Case and surrounding spaces are ignored. Several codes with that name is no match (the
+    code itself is unique). A bare number that is no code or name is taken as a cost code id
+    (what earlier versions of `projects set` asked for).
+    """
+    codes = company_cost_codes(session, company_id)
+    try:
+        return find_cost_code(session, company_id, text, codes=codes)
+    except CostbridgeError:
+        wanted = text.strip()
+        if wanted.isdigit():
+            return next((c for c in codes if c.id == int(wanted)), None)
+        return None
+
+
+def resolve_named_codes(
+    pm: PluginManager, session: Session, project: Project, wanted: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[SettingProblem]]:
+    """`wanted` with each cost-code setting given as text (code or name) turned into its id.
+
+    Returns:
+        The settings to check and save, and a problem for each text that names no one code.
+    """
+    specs = pm.setting_specs()
+    out = dict(wanted)
+    problems: list[SettingProblem] = []
+    for key, value in wanted.items():
+        if key not in specs or specs[key][1].type != "cost_code" or not isinstance(value, str):
+            continue
+        if not value.strip():
+            out[key] = None
+            continue
+        code = cost_code_named(session, project.company_id, value)
+        if code is None:
+            label = specs[key][1].label
+            problems.append(
+                SettingProblem(
+                    key,
+                    f"{label}: no single cost code has the code or name “{value.strip()}”.",
+                    "Give the code (like 06-200) or the full name of one of the company's cost "
+                    "codes (`costbridge cost-codes list`).",
+                )
+            )
+        else:
+            out[key] = code.id
+    return out, problems
+
+
 def save_settings(
     pm: PluginManager,
     session: Session,
@@ -157,7 +221,13 @@ def save_settings(
     *,
     changed_by: str | None = None,
 ) -> list[SettingProblem]:
-    """Check and store `wanted`, recording each change; nothing is stored if any check fails."""
+    """Check and store `wanted`, recording each change; nothing is stored if any check fails.
+
+    A cost-code setting may be given as the code's text or name (`resolve_named_codes`).
+    """
+    wanted, problems = resolve_named_codes(pm, session, project, wanted)
+    if problems:
+        return problems
     problems = check_settings(pm, session, project, wanted)
     if problems:
         return problems

@@ -54,7 +54,7 @@ class CustomerChoice:
 
 
 def create_company(session: Session, name: str, *, home_currency: str = "USD") -> Company:
-    """A new, unconnected company (connecting is the web flow, `/qbo/connect/<id>`)."""
+    """A new, unconnected company (connected on its page, `/qbo/company/<id>`)."""
     name = name.strip()
     if not name:
         raise CostbridgeError("A company needs a name.", fix="Give the company's name.")

@@ -7,7 +7,9 @@ Passwords are kept as salted hashes from `werkzeug.security` (scrypt), never in 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -92,3 +94,53 @@ def end_sessions(user: User) -> None:
 def count_users(session: Session) -> int:
     """How many users exist (the sign-in page says how to make the first one when none do)."""
     return int(session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+def set_companies(session: Session, user: User, company_ids: Iterable[int] | None) -> None:
+    """Limit `user` to `company_ids`, or (None) let them see every company; the caller commits.
+
+    Raises:
+        CostbridgeError: A company id names no company, or an empty list was given (a user
+            limited to no company could sign in and see nothing).
+    """
+    from core.models import Company
+    from core.models import UserCompany
+
+    session.execute(delete(UserCompany).where(UserCompany.user_id == user.id))
+    if company_ids is None:
+        user.limited = False
+        session.flush()
+        return
+    wanted = sorted(set(company_ids))
+    if not wanted:
+        raise CostbridgeError(
+            "A limited user needs at least one company.",
+            fix="Give --company ID (see `costbridge companies list`), or --all-companies.",
+        )
+    found = set(session.scalars(select(Company.id).where(Company.id.in_(wanted))))
+    missing = [str(i) for i in wanted if i not in found]
+    if missing:
+        raise CostbridgeError(
+            f"There is no company {', '.join(missing)}.", fix="Run `costbridge companies list`."
+        )
+    user.limited = True
+    session.add_all(UserCompany(user_id=user.id, company_id=i) for i in wanted)
+    session.flush()
+    # The user's open sessions keep working; what they see changes with their next request.
+
+
+def company_names(session: Session, user: User) -> list[str] | None:
+    """The names of the companies `user` is limited to (None: every company)."""
+    from core.models import Company
+    from core.models import UserCompany
+
+    if not user.limited:
+        return None
+    return list(
+        session.scalars(
+            select(Company.name)
+            .join(UserCompany, UserCompany.company_id == Company.id)
+            .where(UserCompany.user_id == user.id)
+            .order_by(Company.name)
+        )
+    )

@@ -65,3 +65,22 @@ def sign_in(
         flask_session["uep"] = epoch
         flask_session["ust"] = time.time()
     return client
+
+
+def press_connect(client: Any, company_id: int, *, switch: bool = False, **request: Any) -> Any:
+    """Press "Connect to QuickBooks" as a browser does: the company page's CSRF token, a POST.
+
+    With `switch`, the button of the page "Switch this company to another QuickBooks company"
+    instead. Extra keyword arguments go to both requests (`base_url`, `headers`).
+
+    Returns:
+        The POST's response (a redirect to the consent page when it worked).
+    """
+    import re
+
+    page = f"/qbo/switch/{company_id}" if switch else f"/qbo/company/{company_id}"
+    html = client.get(page, **request).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token, f"{page} carries no form with a CSRF token"
+    form = {"csrf_token": token.group(1), **({"switch": "1"} if switch else {})}
+    return client.post(f"/qbo/connect/{company_id}", data=form, **request)

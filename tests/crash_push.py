@@ -103,7 +103,8 @@ class Worker:
                 stderr=subprocess.STDOUT,
             )
 
-    def horses(self) -> list[int]:
+    def children(self) -> list[int]:
+        """The worker's child processes: its work horse (if one runs) and its scheduler."""
         if self.proc is None:
             return []
         path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
@@ -112,15 +113,29 @@ class Worker:
         except OSError:
             return []
 
+    def horses(self) -> list[int]:
+        """The work horses sending jobs: children in a process group of their own (RQ's
+        `setpgrp`); the scheduler child stays in the worker's group."""
+        out = []
+        for pid in self.children():
+            with contextlib.suppress(ProcessLookupError):
+                if os.getpgid(pid) == pid:
+                    out.append(pid)
+        return out
+
     def kill(self, rng: random.Random) -> str:
-        """SIGKILL the work-horse (when one runs and the dice say so) or the whole worker."""
+        """SIGKILL the work-horse (when one runs and the dice say so) or the whole worker.
+
+        A whole worker goes with every child, the horse that is sending included: killing only
+        the worker's process group would leave the horse (its own group) to finish the push.
+        """
         horses = self.horses()
         if horses and rng.random() < 0.5:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(horses[0], signal.SIGKILL)
             return "horse"
         assert self.proc is not None
-        for pid in [*horses, self.proc.pid]:
+        for pid in [*self.children(), self.proc.pid]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.proc.wait()
@@ -130,7 +145,7 @@ class Worker:
     def stop(self) -> None:
         if self.proc is None:
             return
-        for pid in [*self.horses(), self.proc.pid]:
+        for pid in [*self.children(), self.proc.pid]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.proc.wait()

@@ -70,3 +70,24 @@ def kill_tree(tree: Mapping[int, int]) -> None:
     for pid in doomed:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
+
+
+def work_horses(tree: Mapping[int, int], root: int) -> list[int]:
+    """The processes of a snapshot (of `root`) that lead a process group of their own below
+    `root`: RQ's work horses (`os.setpgrp`), the processes that send a job's requests."""
+    table = _table()
+    horses = []
+    for pid, started in tree.items():
+        stat = table.get(pid)
+        if pid != root and stat is not None and stat[1] == pid and stat[2] == started:
+            horses.append(pid)
+    return sorted(horses)
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie waiting to be reaped is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")

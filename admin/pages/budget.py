@@ -1,8 +1,9 @@
 """The Budget tab: lines, chart, Applied Actuals pop-up, Sync Expenses, preview, checks.
 
 Every figure comes from `core.sync.reports` (budget, doctor, reconcile), the pull from
-`core.sync.jobs.request_pull` (queued) or `core.sync.engine.pull_company` (dry run); this module
-only reads requests and renders.
+`core.sync.jobs.request_pull` (queued) or `core.sync.engine.pull_company` (dry run); budget lines
+are saved by `core.budgets` (the grid, the CSV import) and the history read by `core.history`;
+this module only reads requests and renders.
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ from sqlalchemy import select
 
 from admin.auth import LocalBaseView
 from admin.auth import require
+from admin.pages.budget_edit import BudgetEditing
 from admin.pages.common import PerProject
 from admin.pages.common import db
 from admin.pages.common import project_from_request
 from admin.pages.common import qbo_client
 from admin.pages.common import runtime
+from admin.pages.common import visible_row
+from core.budgets import budget_grid
 from core.errors import CostbridgeError
 from core.models import Actual
 from core.models import Attachment
@@ -98,7 +102,7 @@ def _code_filter(raw: str | None, project: Project) -> tuple[ColumnElement[bool]
     code = db().get(CostCode, required_id(raw))
     if code is None or code.company_id != project.company_id:
         abort(404, "This project's company has no such cost code.")
-    return Actual.cost_code_id == code.id, f"{code.code} {code.name}"
+    return Actual.cost_code_id == code.id, code.label
 
 
 def _search(q: str) -> ColumnElement[bool] | None:
@@ -116,13 +120,21 @@ def _search(q: str) -> ColumnElement[bool] | None:
     )
 
 
-class BudgetView(PerProject, LocalBaseView):
+class BudgetView(BudgetEditing, PerProject, LocalBaseView):
     """A project's budget against its QuickBooks actuals."""
 
     @expose("/")
     def index(self) -> Any:
-        """Budget lines, the chart, Sync Expenses and the last pull."""
-        project = project_from_request()
+        """Budget lines (an editable grid for an admin), the chart, Sync Expenses, the last pull."""
+        return self.budget_page(project_from_request())
+
+    def budget_page(
+        self,
+        project: Project,
+        typed: dict[str, tuple[str, str]] | None = None,
+        errors: dict[str, str] | None = None,
+    ) -> Any:
+        """The budget page; after a refused save, with what was typed and what is wrong."""
         session = db()
         report = budget(session, project)
         last = session.scalars(
@@ -145,6 +157,10 @@ class BudgetView(PerProject, LocalBaseView):
             chart=chart(report),
             last=last,
             watch=watch,
+            grid=budget_grid(session, project, report),
+            can_edit=self.can_edit_budget(),
+            typed=typed or {},
+            errors=errors or {},
         )
 
     @expose("/actuals")
@@ -235,9 +251,7 @@ class BudgetView(PerProject, LocalBaseView):
     @expose("/run")
     def run(self) -> Any:
         """A sync run's progress as JSON (the page polls it while the pull runs)."""
-        run = db().get(SyncRun, required_id(request.args.get("id")))
-        if run is None:
-            abort(404)
+        run = visible_row(SyncRun, request.args.get("id"))
         progress = None
         if run.job_id or run.state == RunState.QUEUED:
             try:

@@ -31,11 +31,30 @@ def db() -> Session:
 
 
 def project_from_request(name: str = "project_id") -> Project:
-    """The project named by the query or form value `name` (else `id`), or 404."""
+    """The project named by the query or form value `name` (else `id`), or 404.
+
+    A project of a company the user may not see is 404 too (`admin.scope`).
+    """
+    from admin.scope import may_see
+
     project = db().get(Project, required_id(request.values.get(name) or request.values.get("id")))
-    if project is None:
+    if project is None or not may_see(project.company_id):
         abort(404, "There is no such project.")
     return project
+
+
+def visible_row(model: Any, raw: str | None) -> Any:
+    """The row of `model` named by the query or form value `raw`, if the user may see it; or 404.
+
+    Unseen and missing rows answer the same, so a limited user cannot learn which ids exist.
+    """
+    from admin.scope import may_see
+    from admin.scope import row_company_id
+
+    row = db().get(model, required_id(raw))
+    if row is None or not may_see(row_company_id(row)):
+        abort(404)
+    return row
 
 
 def qbo_client(company: Company) -> Any:

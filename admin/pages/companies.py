@@ -16,6 +16,10 @@ from admin.auth import LocalBaseView
 from admin.auth import require
 from admin.pages.common import db
 from admin.pages.common import qbo_client
+from admin.scope import may_see
+from admin.scope import of_visible
+from admin.scope import require_unlimited
+from admin.scope import visible
 from core import catalog_connect
 from core import catalog_import
 from core.errors import CostbridgeError
@@ -25,8 +29,10 @@ from core.models import Employee
 from core.models import Role
 from core.models import Vendor
 from core.projects import create_company
+from core.realm_switch import impact
 from core.web.ids import optional_id
 from core.web.ids import required_id
+from core.web.oauth import switch_words
 
 STATUS_WORDS = {
     "connected": "Connected",
@@ -41,13 +47,22 @@ class CompaniesView(LocalBaseView):
     @expose("/")
     def index(self) -> Any:
         """Every company with its connection."""
-        companies = db().scalars(select(Company).order_by(Company.name)).all()
-        return self.render("costbridge/companies.html", companies=companies, words=STATUS_WORDS)
+        companies = db().scalars(of_visible(select(Company).order_by(Company.name), Company)).all()
+        return self.render(
+            "costbridge/companies.html",
+            companies=companies,
+            words=STATUS_WORDS,
+            limited=visible() is not None,
+        )
 
     @expose("/create", methods=("POST",))
     @require(Role.ADMIN)
     def create(self) -> Any:
-        """Add a company (connected afterwards through QuickBooks' consent page)."""
+        """Add a company (connected afterwards through QuickBooks' consent page).
+
+        Only an admin of every company adds one (a limited admin would not see it).
+        """
+        require_unlimited()
         session = db()
         try:
             company = create_company(session, request.form.get("name", ""))
@@ -65,13 +80,25 @@ class CompaniesView(LocalBaseView):
     def page(self, company_id: int, message: str) -> Any:
         """Render the connection page of `company_id` with an optional status message."""
         company = db().get(Company, company_id)
-        if company is None:
+        if company is None or not may_see(company.id):
             abort(404)
         return self.render(
             "costbridge/company.html",
             company=company,
             message=message,
             status_words=STATUS_WORDS.get(company.connection_status.value, "Unknown"),
+        )
+
+    def switch_page(self, company_id: int) -> Any:
+        """ "Switch this company to another QuickBooks company": what it does, and the button."""
+        session = db()
+        company = session.get(Company, company_id)
+        if company is None:
+            abort(404)
+        return self.render(
+            "costbridge/company_switch.html",
+            company=company,
+            lines=switch_words(impact(session, company)),
         )
 
 
@@ -96,9 +123,11 @@ class CatalogView(LocalBaseView):
         company = (
             session.get(Company, wanted)
             if wanted
-            else session.scalars(select(Company).order_by(Company.id).limit(1)).first()
+            else session.scalars(
+                of_visible(select(Company).order_by(Company.id).limit(1), Company)
+            ).first()
         )
-        if company is None:
+        if company is None or not may_see(company.id):
             abort(404, "There is no such company; add one on the Company page.")
         return company
 

@@ -14,10 +14,8 @@ from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from decimal import InvalidOperation
 from typing import Any
 
-from flask import abort
 from flask import flash
 from flask import redirect
 from flask import request
@@ -32,6 +30,8 @@ from admin.pages.common import PerProject
 from admin.pages.common import db
 from admin.pages.common import project_from_request
 from admin.pages.common import runtime
+from admin.pages.common import visible_row
+from core import tracking
 from core.errors import CostbridgeError
 from core.files import store_for
 from core.models import Attachment
@@ -45,13 +45,13 @@ from core.models import Project
 from core.models import Role
 from core.models import TimeEntry
 from core.models import Vendor
+from core.money import parse_amount
 from core.plugins import PluginManager
 from core.push import outbox
 from core.push import records
 from core.push.queueing import enqueue_recorded
 from core.push.records import LineInput
 from core.web.ids import parse_id
-from core.web.ids import required_id
 
 LINE_ROWS = 4
 WAITING = (OutboxState.PENDING, OutboxState.UNKNOWN, OutboxState.BLOCKED)
@@ -97,18 +97,27 @@ def _date(name: str, required: bool = True) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise CostbridgeError(f"{raw!r} is not a date.", fix="Use YYYY-MM-DD.") from None
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+        raise CostbridgeError(f"“{shown}” is not a date.", fix="Use YYYY-MM-DD.") from None
 
 
 def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def _money(raw: str, what: str) -> Decimal:
-    try:
-        return Decimal(raw.strip().replace(",", ""))
-    except InvalidOperation:
-        raise CostbridgeError(f"{what} {raw!r} is not an amount.", fix="Enter a number.") from None
+def _money(
+    raw: str, what: str, places: int = 2, example: str = "1250.10", digits: int = 12
+) -> Decimal:
+    """A typed amount, hours or percent, read only by `core.money.parse_amount` (never rounded).
+
+    `digits`: most digits before the point its column keeps (money 12, hours 7, a percent 8).
+    """
+    value = parse_amount(raw, what, places=places, example=example)
+    if abs(value) >= Decimal(10) ** digits:
+        raise CostbridgeError(
+            f"{what} is too large.", fix=f"Enter at most {digits} digits before the decimal point."
+        )
+    return value
 
 
 def _chosen(session: Session, model: Any, project: Project, raw: str | None) -> Any:
@@ -146,6 +155,7 @@ def _lines(session: Session, project: Project, with_markup: bool = False) -> lis
                 description=request.form.get(f"line-{i}-description", "").strip() or None,
                 billable=f"line-{i}-billable" in request.form if not with_markup else True,
                 markup_amount=_money(markup, "The markup") if markup else Decimal("0.00"),
+                class_id=request.form.get(f"line-{i}-class", "").strip() or None,
             )
         )
     if not lines:
@@ -172,6 +182,19 @@ def _by_id(session: Session, model: Any, project: Project, ids: set[int]) -> dic
 
 def _codes(session: Session, project: Project) -> Sequence[CostCode]:
     return _of_company(session, CostCode, project, CostCode.code)
+
+
+def _tags(session: Session, project: Project) -> dict[str, Any]:
+    """The company's QBO classes and locations, for the forms' override drop-downs."""
+    return {
+        "classes": tracking.choices(session, project.company_id, "class"),
+        "locations": tracking.choices(session, project.company_id, "location"),
+    }
+
+
+def _tag(name: str) -> str | None:
+    """A class or location picked in a form (empty: the project's default)."""
+    return request.form.get(name, "").strip() or None
 
 
 def _push_now(session: Session, kind: str, local_id: int) -> int:
@@ -219,10 +242,7 @@ class _DocView(PerProject, LocalBaseView):
     model: Any = None
 
     def _one(self) -> Any:
-        row = db().get(self.model, required_id(request.args.get("id")))
-        if row is None:
-            abort(404)
-        return row
+        return visible_row(self.model, request.args.get("id"))
 
     def _listed(self, session: Session, project: Project) -> Sequence[Any]:
         """The project's records of this kind, newest first."""
@@ -335,6 +355,7 @@ class BillsView(_DocView):
                 "due_date": _date("due_date", required=False),
                 "number": request.form.get("number", "").strip() or None,
                 "memo": request.form.get("memo", "").strip() or None,
+                "qbo_location_id": _tag("qbo_location_id"),
             }
             if bill is None:
                 bill, entries = records.create_bill(
@@ -374,6 +395,7 @@ class BillsView(_DocView):
             vendors=_of_company(session, Vendor, project, Vendor.name),
             codes=_codes(session, project),
             rows=LINE_ROWS,
+            **_tags(session, project),
         )
 
     @expose("/delete", methods=("POST",))
@@ -416,8 +438,11 @@ class InvoicesView(_DocView):
                 due_date=_date("due_date", required=False),
                 number=request.form.get("number", "").strip() or None,
                 memo=request.form.get("memo", "").strip() or None,
-                markup_percent=_money(raw, "The markup") if raw else Decimal("0"),
+                markup_percent=_money(raw, "The markup", places=4, example="12.5", digits=8)
+                if raw
+                else Decimal("0"),
                 lines=_lines(session, project, with_markup=True),
+                qbo_location_id=_tag("qbo_location_id"),
             )
             return entries, f"Invoice {invoice.number or invoice.id} saved."
 
@@ -428,6 +453,7 @@ class InvoicesView(_DocView):
             project=project,
             codes=_codes(session, project),
             rows=LINE_ROWS,
+            **_tags(session, project),
         )
 
     @expose("/paid", methods=("POST",))
@@ -486,10 +512,12 @@ class TimeView(_DocView):
                 project,
                 employee=employee,
                 work_date=_date("work_date") or _today(),
-                hours=_money(request.form.get("hours", ""), "The hours"),
+                hours=_money(request.form.get("hours", ""), "The hours", example="7.5", digits=7),
                 cost_code_id=_code_id(session, project, code),
                 billable="billable" in request.form,
                 description=request.form.get("description", "").strip() or None,
+                qbo_class_id=_tag("qbo_class_id"),
+                qbo_location_id=_tag("qbo_location_id"),
             )
             return entries, "Time entry saved."
 
@@ -500,6 +528,7 @@ class TimeView(_DocView):
             project=project,
             employees=_of_company(session, Employee, project, Employee.name),
             codes=_codes(session, project),
+            **_tags(session, project),
         )
 
     @expose("/delete", methods=("POST",))

@@ -13,11 +13,13 @@ from sqlalchemy import select
 from admin.auth import LocalBaseView
 from admin.pages.common import db
 from admin.pages.common import runtime
+from admin.pages.common import visible_row
+from admin.scope import may_see
+from admin.scope import of_visible
 from core.files import store_for
 from core.models import Attachment
 from core.models import Project
 from core.web.ids import optional_id
-from core.web.ids import required_id
 
 # Shown in the browser; anything else (and every unknown type) downloads instead, so a file
 # from QuickBooks cannot run script in the console's origin.
@@ -33,7 +35,11 @@ class FilesView(LocalBaseView):
         session = db()
         project_id = optional_id(request.args.get("project_id"))
         project = session.get(Project, project_id) if project_id else None
-        query = select(Attachment).order_by(Attachment.created_at.desc()).limit(1000)
+        if project_id and (project is None or not may_see(project.company_id)):
+            abort(404)  # the same for a project of no company the user sees as for none at all
+        query = of_visible(
+            select(Attachment).order_by(Attachment.created_at.desc()).limit(1000), Attachment
+        )
         if project is not None:
             query = query.where(Attachment.project_id == project.id)
         files = session.scalars(query).all()
@@ -42,9 +48,7 @@ class FilesView(LocalBaseView):
     @expose("/download")
     def download(self) -> Any:
         """The bytes of one attachment."""
-        att = db().get(Attachment, required_id(request.args.get("id")))
-        if att is None:
-            abort(404)
+        att = visible_row(Attachment, request.args.get("id"))
         try:
             content = store_for(runtime().settings.instance_path).get(att.storage_key)
         except (OSError, ValueError):

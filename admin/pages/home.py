@@ -12,6 +12,9 @@ from sqlalchemy import select
 from admin.auth import LocalIndexView
 from admin.pages.common import db
 from admin.pages.common import runtime
+from admin.pages.queue import visible_job_counts
+from admin.scope import of_visible
+from admin.scope import visible
 from core.jobs import board
 from core.models import Company
 from core.models import OutboxEntry
@@ -32,12 +35,17 @@ class HomeView(LocalIndexView):
     def index(self) -> Any:
         """Companies, projects and the queue at a glance, each linking to where to act."""
         session = db()
-        companies = session.scalars(select(Company).order_by(Company.name)).all()
-        projects = session.scalars(select(Project).order_by(Project.name)).all()
-        latest = (
+        companies = session.scalars(
+            of_visible(select(Company).order_by(Company.name), Company)
+        ).all()
+        projects = session.scalars(
+            of_visible(select(Project).order_by(Project.name), Project)
+        ).all()
+        latest = of_visible(
             select(func.max(SyncRun.id))
             .where(SyncRun.kind == "pull")
-            .group_by(SyncRun.company_id, SyncRun.project_id)
+            .group_by(SyncRun.company_id, SyncRun.project_id),
+            SyncRun,
         )
         runs = session.scalars(select(SyncRun).where(SyncRun.id.in_(latest))).all()
         # A project's last pull: one asked for it, else the company's latest.
@@ -55,16 +63,28 @@ class HomeView(LocalIndexView):
             for p in projects
         }
         failures = session.scalars(
-            select(SyncRun)
-            .where(SyncRun.state.in_(ATTENTION_RUNS))
-            .order_by(SyncRun.id.desc())
-            .limit(10)
+            of_visible(
+                select(SyncRun)
+                .where(SyncRun.state.in_(ATTENTION_RUNS))
+                .order_by(SyncRun.id.desc())
+                .limit(10),
+                SyncRun,
+            )
         ).all()
         waiting = session.scalar(
-            select(func.count()).select_from(OutboxEntry).where(OutboxEntry.state.in_(ATTENTION))
+            of_visible(
+                select(func.count())
+                .select_from(OutboxEntry)
+                .where(OutboxEntry.state.in_(ATTENTION)),
+                OutboxEntry,
+            )
         )
         try:
-            queue_counts: dict[str, int] | None = board.counts(runtime().redis)
+            queue_counts: dict[str, int] | None = (
+                board.counts(runtime().redis)
+                if visible() is None
+                else visible_job_counts(runtime().redis, session)
+            )
         except RedisError:
             queue_counts = None
         return self.render(

@@ -37,7 +37,7 @@
 
   function watch(box) {
     var url = box.getAttribute("data-watch-run");
-    box.innerHTML = '<div class="progress cb-progress"><div class="progress-bar progress-bar-striped progress-bar-animated" role="progressbar" style="width: 100%">Syncing expenses…</div></div><span class="small cb-progress-words"></span>';
+    box.innerHTML = '<div class="progress cb-progress"><div class="progress-bar progress-bar-striped progress-bar-animated cb-progress-full" role="progressbar">Syncing expenses…</div></div><span class="small cb-progress-words"></span>';
     function poll() {
       fetch(url, { credentials: "same-origin" })
         .then(function (r) { return r.json(); })

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import click
 
+from core.cli.api_tokens import api_tokens
 from core.cli.bills import bills
+from core.cli.budget import budget
 from core.cli.catalog import cost_codes
 from core.cli.catalog import employees
 from core.cli.catalog import vendors
@@ -21,7 +23,6 @@ from core.cli.projects import companies
 from core.cli.projects import projects
 from core.cli.sandbox import sandbox
 from core.cli.status import status
-from core.cli.sync import budget
 from core.cli.sync import doctor
 from core.cli.sync import reconcile
 from core.cli.sync import sync
@@ -60,6 +61,7 @@ COMMANDS = (
     doctor,
     reconcile,
     users,
+    api_tokens,
     cost_codes,
     vendors,
     employees,

@@ -11,6 +11,7 @@ import datetime as dt
 import mimetypes
 from collections.abc import Callable
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,8 +21,10 @@ from typing import TypeVar
 import click
 from sqlalchemy import select
 
+from core.cli.common import CLASS
 from core.cli.common import DAY
 from core.cli.common import JSON
+from core.cli.common import LOCATION
 from core.cli.common import PROJECT
 from core.cli.common import code_text
 from core.cli.common import document_lines
@@ -34,6 +37,7 @@ from core.cli.common import runtime
 from core.cli.common import send
 from core.cli.common import status_text
 from core.cli.common import sync_json
+from core.cli.common import tag_id
 from core.errors import CostbridgeError
 from core.models import Attachment
 from core.models import Bill
@@ -64,6 +68,7 @@ def bill_json(session: Session, bill: Bill) -> dict[str, Any]:
         "due_date": bill.due_date.isoformat() if bill.due_date else None,
         "doc_number": bill.number,
         "memo": bill.memo,
+        "location_id": bill.qbo_location_id,
         "total": str(sum((line.amount for line in bill.lines), Decimal("0.00"))),
         "lines": [
             {
@@ -71,6 +76,7 @@ def bill_json(session: Session, bill: Bill) -> dict[str, Any]:
                 "amount": str(line.amount),
                 "billable": line.billable,
                 "description": line.description,
+                "class_id": line.qbo_class_id,
             }
             for line in bill.lines
         ],
@@ -149,6 +155,8 @@ def _bill_options(*, create: bool) -> Callable[[F], F]:
             required=create,
             help=_LINE_HELP if create else _LINE_HELP + " Replaces every line.",
         ),
+        CLASS,
+        LOCATION,
         _ATTACH,
         JSON,
     ]
@@ -173,6 +181,8 @@ def bills_create(
     doc_number: str | None,
     memo: str | None,
     lines: tuple[str, ...],
+    class_name: str | None,
+    location_name: str | None,
     files: tuple[Path, ...],
     as_json: bool,
 ) -> None:
@@ -182,6 +192,8 @@ def bills_create(
 
     with runtime() as rt, rt.sessions() as session:
         project = get_project(session, project_id)
+        klass = tag_id(rt, session, project.company_id, "class", class_name)
+        entered = document_lines(session, project.company_id, lines, billable_flags=True)
         bill, entries = create_bill(
             session,
             rt.pm,
@@ -191,7 +203,8 @@ def bills_create(
             due_date=due_date.date() if due_date else None,
             number=doc_number,
             memo=memo,
-            lines=document_lines(session, project.company_id, lines, billable_flags=True),
+            lines=[replace(line, class_id=klass) for line in entered],
+            qbo_location_id=tag_id(rt, session, project.company_id, "location", location_name),
         )
         _attach_and_report(rt, session, bill, entries, files, as_json, "bill {} created")
 
@@ -231,10 +244,15 @@ def bills_edit(
     doc_number: str | None,
     memo: str | None,
     lines: tuple[str, ...],
+    class_name: str | None,
+    location_name: str | None,
     files: tuple[Path, ...],
     as_json: bool,
 ) -> None:
-    """Change a bill (the lines given replace all of its lines) or attach more files."""
+    """Change a bill (the lines given replace all of its lines) or attach more files.
+
+    `--class` sets the class of every line (the new ones, or else the bill's own).
+    """
     from core.projects import get_project
     from core.push.records import edit_bill
 
@@ -252,18 +270,41 @@ def bills_edit(
             fields["number"] = doc_number or None
         if memo is not None:
             fields["memo"] = memo or None
+        if location_name is not None:
+            fields["qbo_location_id"] = tag_id(rt, session, company_id, "location", location_name)
         new_lines = (
             document_lines(session, company_id, lines, billable_flags=True) if lines else None
         )
+        if class_name is not None:
+            klass = tag_id(rt, session, company_id, "class", class_name)
+            new_lines = [replace(line, class_id=klass) for line in (new_lines or _lines_of(bill))]
         if not fields and new_lines is None and not files:
             raise CostbridgeError(
                 "Nothing to change.",
-                fix="Give --vendor, --date, --line, --attach or another option.",
+                fix="Give --vendor, --date, --line, --class, --attach or another option.",
             )
         entries = (
-            edit_bill(session, rt.pm, bill, lines=new_lines, **fields) if fields or lines else []
+            edit_bill(session, rt.pm, bill, lines=new_lines, **fields)
+            if fields or new_lines is not None
+            else []
         )
         _attach_and_report(rt, session, bill, entries, files, as_json, "bill {} saved")
+
+
+def _lines_of(bill: Bill) -> list[Any]:
+    """A bill's stored lines as entered (`LineInput`s, to change only their class)."""
+    from core.push.records import LineInput
+
+    return [
+        LineInput(
+            amount=line.amount,
+            cost_code_id=line.cost_code_id,
+            description=line.description,
+            billable=line.billable,
+            class_id=line.qbo_class_id,
+        )
+        for line in bill.lines
+    ]
 
 
 @bills.command("delete")

@@ -20,12 +20,10 @@ and `costbridge --help` should not load the web app or the engine.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import ipaddress
 import json
 import sys
-import unicodedata
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -48,9 +46,12 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.exc import InterfaceError
 from sqlalchemy.exc import OperationalError
 
+from core import lookup
 from core.config import Settings
 from core.errors import ConfigError
 from core.errors import CostbridgeError
+from core.errors import TryLater
+from core.lookup import pick
 from core.models import Bill
 from core.models import CostCode
 from core.models import Employee
@@ -68,9 +69,11 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 __all__ = [
+    "CLASS",
     "COMPANY",
     "DAY",
     "JSON",
+    "LOCATION",
     "PROJECT",
     "OneLineGroup",
     "Refused",
@@ -96,6 +99,7 @@ __all__ = [
     "show",
     "status_text",
     "sync_json",
+    "tag_id",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -209,12 +213,22 @@ def fails_cleanly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CostbridgeError as exc:
-            click.echo(f"costbridge: {exc.message} {exc.fix}".rstrip(), err=True)
+            click.echo(f"costbridge: {exc.message} {_cli_fix(exc)}".rstrip(), err=True)
             sys.exit(1)
         except Refused:
             sys.exit(1)
 
     return cast("F", wrapper)
+
+
+def _cli_fix(exc: CostbridgeError) -> str:
+    """What to do, said for a command: a passing condition (throttled, QBO down) is retried by
+    the worker for queued jobs, but nothing runs a command again, so say when to."""
+    if not isinstance(exc, TryLater):
+        return exc.fix
+    wait = exc.retry_after
+    when = f"in {max(int(wait + 0.999), 1)} seconds" if wait and wait < 120 else "in a few minutes"
+    return f"Nothing runs this command again for you: run it again {when}."
 
 
 # -- runtime ------------------------------------------------------------------------------------
@@ -248,7 +262,10 @@ def connected_client(rt: Runtime, company: Any) -> QboClient:
     if company.connection_status != ConnectionStatus.CONNECTED or not company.realm_id:
         raise CostbridgeError(
             f"{company.name} is not connected to QuickBooks.",
-            fix=f"Connect it in the web app (/qbo/connect/{company.id}), then try again.",
+            fix=(
+                f"Connect it on its page in the web app (/qbo/company/{company.id}, Connect to "
+                "QuickBooks), then try again."
+            ),
         )
     return client_for(rt, company.realm_id)
 
@@ -259,6 +276,38 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Machine-readable ou
 PROJECT = click.option("--project", "project_id", type=int, required=True, help="Project id.")
 COMPANY = click.option("--company", "company_id", type=int, required=True, help="Company id.")
 DAY = click.DateTime(formats=["%Y-%m-%d"])
+#: A record's own QuickBooks class and location, by name (`tag_id`).
+CLASS = click.option(
+    "--class",
+    "class_name",
+    help="QuickBooks class (Parent:Child or its own name) over the project's default; "
+    "an empty value means the project's default.",
+)
+LOCATION = click.option(
+    "--location",
+    "location_name",
+    help="QuickBooks location over the project's default; an empty value means the default.",
+)
+
+
+def tag_id(
+    rt: Runtime, session: Session, company_id: int, kind: str, name: str | None
+) -> str | None:
+    """The QBO id of the company's class or location called `name` (empty or None: none).
+
+    Looked up in the company's copy of its QBO classes and Departments (`core.tracking`); QBO
+    is asked afresh once when the name is not there.
+    """
+    from core import tracking
+    from core.projects import get_company
+
+    return tracking.resolve(
+        session,
+        company_id,
+        kind,
+        name,
+        client=lambda: connected_client(rt, get_company(session, company_id)),
+    )
 
 
 def dump(data: Any) -> None:
@@ -325,37 +374,6 @@ def parse_decimal(raw: str, what: str, *, places: int = 2, example: str = "1250.
     return parse_amount(raw, what, places=places, example=example)
 
 
-def _fold(name: str) -> str:
-    return unicodedata.normalize("NFC", name).strip().casefold()
-
-
-def pick(what: str, wanted: str, named: Sequence[tuple[str, T]], listing: str) -> T:
-    """The one record called `wanted` among `(name, record)` pairs, or an error naming the closest.
-
-    A name matches exactly, or else ignoring case and Unicode composition; a name several records
-    share is refused with the ask to rename one.
-    """
-    exact = [r for n, r in named if n == wanted]
-    found = exact or [r for n, r in named if _fold(n) == _fold(wanted)]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise CostbridgeError(
-            f"{len(found)} {what}s are called “{wanted}”.",
-            fix=f"Rename one of them, then try again (`costbridge {listing}`).",
-        )
-    names = sorted({n for n, _ in named}, key=str.casefold)
-    by_fold = {_fold(n): n for n in names}
-    close = difflib.get_close_matches(_fold(wanted), list(by_fold), n=5, cutoff=0.6)
-    close += [f for f in by_fold if _fold(wanted) in f and f not in close][: 5 - len(close)]
-    hint = (
-        "Did you mean: " + ", ".join(f"“{by_fold[c]}”" for c in close) + "?"
-        if close
-        else f"Run `costbridge {listing}` to see them."
-    )
-    raise CostbridgeError(f"No {what} is called “{wanted}”.", fix=hint)
-
-
 def of_company(session: Session, model: type[M], company_id: int) -> list[M]:
     """The company's cost codes, vendors or employees, oldest first."""
     return list(
@@ -370,16 +388,8 @@ def find_named(session: Session, model: type[M], what: str, company_id: int, wan
 
 
 def find_cost_code(session: Session, company_id: int, wanted: str) -> CostCode:
-    """The company's cost code whose code, or else whose name, is `wanted`."""
-    codes = of_company(session, CostCode, company_id)
-    by_code = [(c.code, c) for c in codes]
-    try:
-        return pick("cost code", wanted, by_code, f"cost-codes list --company {company_id}")
-    except CostbridgeError:
-        named = [(c.name, c) for c in codes]
-        if any(_fold(n) == _fold(wanted) for n, _ in named):
-            return pick("cost code", wanted, named, f"cost-codes list --company {company_id}")
-        raise
+    """The company's cost code whose code, or else whose name, is `wanted` (`core.lookup`)."""
+    return lookup.find_cost_code(session, company_id, wanted)
 
 
 def document_lines(
@@ -398,9 +408,18 @@ def document_lines(
                 f"--line “{item}” is not {form}.", fix="Write it like 0310=120.50."
             )
         cost_code = find_cost_code(session, company_id, code) if code.strip() else None
+        value = parse_amount(amount, f"The amount of line “{item}”", negative=True)
+        if value < 0:
+            raise CostbridgeError(
+                f"The amount of line “{item}” is negative ({amount.strip()}); bill and invoice "
+                "lines are amounts owed, never negative.",
+                fix=f"Write the amount without a sign, like {code.strip() or '0310'}=50.00. "
+                "For money a vendor gives back, enter a vendor credit in QuickBooks; to lower "
+                "an invoice, change or remove its lines.",
+            )
         lines.append(
             LineInput(
-                amount=parse_decimal(amount, f"The amount of line “{item}”"),
+                amount=value,
                 cost_code_id=cost_code.id if cost_code else None,
                 billable=flag != "notbillable",
             )

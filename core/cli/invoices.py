@@ -7,14 +7,17 @@ markup percent are read as exact decimals (`core.cli.common.parse_decimal`).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from typing import Any
 
 import click
 
+from core.cli.common import CLASS
 from core.cli.common import DAY
 from core.cli.common import JSON
+from core.cli.common import LOCATION
 from core.cli.common import PROJECT
 from core.cli.common import code_text
 from core.cli.common import document_lines
@@ -26,6 +29,7 @@ from core.cli.common import recorded
 from core.cli.common import runtime
 from core.cli.common import status_text
 from core.cli.common import sync_json
+from core.cli.common import tag_id
 from core.models import Invoice
 
 if TYPE_CHECKING:
@@ -49,11 +53,13 @@ def invoice_json(session: Session, invoice: Invoice) -> dict[str, Any]:
         "total": str(amount + markup),
         "status": invoice.status.value,
         "balance": None if invoice.balance is None else str(invoice.balance),
+        "location_id": invoice.qbo_location_id,
         "lines": [
             {
                 "code": code_text(session, line.cost_code_id),
                 "amount": str(line.amount),
                 "markup": str(line.markup_amount),
+                "class_id": line.qbo_class_id,
             }
             for line in invoice.lines
         ],
@@ -77,6 +83,8 @@ def invoices() -> None:
 @click.option("--memo", help="A note kept on the invoice.")
 @click.option("--line", "lines", multiple=True, required=True, help="CODE=AMOUNT, repeatable.")
 @click.option("--markup", default="0", help="Markup percent on every line, such as 12.5.")
+@CLASS
+@LOCATION
 @JSON
 @fails_cleanly
 def invoices_create(
@@ -87,6 +95,8 @@ def invoices_create(
     memo: str | None,
     lines: tuple[str, ...],
     markup: str,
+    class_name: str | None,
+    location_name: str | None,
     as_json: bool,
 ) -> None:
     """Enter a client invoice; sent to QuickBooks when the project's "send invoices" is on."""
@@ -96,6 +106,8 @@ def invoices_create(
     percent = parse_decimal(markup, "The markup", places=4, example="12.5")
     with runtime() as rt, rt.sessions() as session:
         project = get_project(session, project_id)
+        klass = tag_id(rt, session, project.company_id, "class", class_name)
+        entered = document_lines(session, project.company_id, lines, billable_flags=False)
         invoice, entries = create_invoice(
             session,
             rt.pm,
@@ -105,7 +117,8 @@ def invoices_create(
             number=doc_number,
             memo=memo,
             markup_percent=percent,
-            lines=document_lines(session, project.company_id, lines, billable_flags=False),
+            lines=[replace(line, class_id=klass) for line in entered],
+            qbo_location_id=tag_id(rt, session, project.company_id, "location", location_name),
         )
         recorded(
             rt,

@@ -1,7 +1,8 @@
 """`costbridge outbox list|retry|cancel`: the changes recorded for QuickBooks, from a terminal.
 
 Support's view of the push: what waits, what was sent and the QuickBooks id it became, what was
-refused and why; retrying queues the rows again (the sweeper sends them if Redis is away).
+refused and why (`--group`: failures by root cause and the record they point at); retrying queues
+the rows again (the sweeper sends them if Redis is away), a refused one under a new requestid.
 """
 
 from __future__ import annotations
@@ -35,14 +36,26 @@ def outbox() -> None:
 @click.option("--state", type=click.Choice([s.value for s in OutboxState]), help="Only these.")
 @click.option("--company", "company_id", type=int, help="Only this company's.")
 @click.option("--limit", default=500, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--group",
+    "grouped",
+    is_flag=True,
+    help="Failures grouped by root cause and the record they point at, each with its KEY "
+    "for `outbox retry --group KEY`.",
+)
 @JSON
 @fails_cleanly
-def outbox_list(state: str | None, company_id: int | None, limit: int, as_json: bool) -> None:
+def outbox_list(
+    state: str | None, company_id: int | None, limit: int, grouped: bool, as_json: bool
+) -> None:
     """Outbox rows, newest first, with the QuickBooks id each produced and the last error."""
     from dataclasses import asdict
 
     from core.push.outbox import list_outbox
 
+    if grouped:
+        _list_groups(company_id, as_json)
+        return
     with runtime() as rt, rt.sessions() as session:
         rows = list_outbox(session, state=state, company_id=company_id, limit=limit)
 
@@ -57,18 +70,72 @@ def outbox_list(state: str | None, company_id: int | None, limit: int, as_json: 
     show([asdict(r) for r in rows], as_json, echo)
 
 
+def _list_groups(company_id: int | None, as_json: bool) -> None:
+    """`outbox list --group`: one line per cause, largest first."""
+    from core.push.causes import failure_causes
+
+    with runtime() as rt, rt.sessions() as session:
+        causes = failure_causes(session, company_id=company_id)
+    rows = [
+        {
+            "key": c.key,
+            "company_id": c.company_id,
+            "cause": c.sentence,
+            "records": c.what,
+            "count": len(c.outbox_ids),
+            "fix": c.fix,
+            "code": c.code,
+            "target": c.target,
+            "outbox_ids": list(c.outbox_ids),
+        }
+        for c in causes
+    ]
+
+    def echo(r: dict[str, Any]) -> None:
+        click.echo(f"{r['key']}  {r['cause']}: {r['records']}")
+        if r["fix"]:
+            click.echo(f"            {r['fix']}")
+
+    if not rows and not as_json:
+        click.echo("costbridge: no failed change.")
+        return
+    show(rows, as_json, echo)
+    if rows and not as_json:
+        click.echo("Re-send a group after the fix: costbridge outbox retry --group KEY")
+
+
 @outbox.command("retry")
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--failed", is_flag=True, help="Every failed or refused row.")
+@click.option(
+    "--group", "group", metavar="KEY", help="The rows of one cause (`outbox list --group`)."
+)
 @click.option("--company", "company_id", type=int, help="With --failed: only this company's.")
 @fails_cleanly
-def outbox_retry(ids: tuple[int, ...], failed: bool, company_id: int | None) -> None:
-    """Send failed, refused or unknown rows again (an unknown one is looked up in QBO first)."""
+def outbox_retry(
+    ids: tuple[int, ...], failed: bool, group: str | None, company_id: int | None
+) -> None:
+    """Send failed, refused or unknown rows again (each is looked up in QBO first).
+
+    A change QuickBooks refused goes under a new requestid; an unknown one keeps its own.
+    """
+    from core.push.causes import resend_group
     from core.push.outbox import retry
     from core.push.outbox import retry_failed
 
-    if bool(ids) == failed:
-        raise CostbridgeError("Say what to retry.", fix="Give outbox row ids, or --failed.")
+    if sum((bool(ids), failed, group is not None)) != 1:
+        raise CostbridgeError(
+            "Say what to retry.", fix="Give outbox row ids, or --failed, or --group KEY."
+        )
+    if group is not None:
+        with runtime() as rt, rt.sessions() as session:
+            again = resend_group(session, group)
+            queued = send(rt, session, again)
+        click.echo(
+            f"costbridge: {len(again)} row(s) of group {group} put back to be sent, "
+            f"{queued} push job(s) queued."
+        )
+        return
     with runtime() as rt, rt.sessions() as session:
         known = set(session.scalars(select(OutboxEntry.id).where(OutboxEntry.id.in_(ids))))
         missing = [i for i in ids if i not in known]

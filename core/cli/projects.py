@@ -19,6 +19,7 @@ from core.cli.common import connected_client
 from core.cli.common import dump
 from core.cli.common import fails_cleanly
 from core.cli.common import runtime
+from core.errors import CostbridgeError
 
 if TYPE_CHECKING:
     from core.contracts import SettingSpec
@@ -43,7 +44,7 @@ def companies() -> None:
 @JSON
 @fails_cleanly
 def companies_create(name: str, as_json: bool) -> None:
-    """Add a company (connect it to QuickBooks in the web app: /qbo/connect/<id>)."""
+    """Add a company (connect it to QuickBooks on its page in the web app: /qbo/company/<id>)."""
     from core.projects import company_json
     from core.projects import create_company
 
@@ -55,7 +56,7 @@ def companies_create(name: str, as_json: bool) -> None:
             return
         click.echo(
             f"costbridge: company {company.id} “{company.name}” created; connect it to "
-            f"QuickBooks at /qbo/connect/{company.id}."
+            f"QuickBooks with the button on its page, /qbo/company/{company.id}."
         )
 
 
@@ -158,12 +159,13 @@ def parse_setting(spec: SettingSpec, raw: str) -> object:
         if text.casefold() in _FALSE:
             return False
         raise ValueError("use on or off (true/false, yes/no)")
-    if spec.type in ("int", "cost_code"):
+    if spec.type == "cost_code":
+        return text  # the code or the name, as bills take it (core.project_settings)
+    if spec.type == "int":
         try:
             return int(text)
         except ValueError:
-            what = "a cost code id" if spec.type == "cost_code" else "a whole number"
-            raise ValueError(f"use {what}") from None
+            raise ValueError("use a whole number") from None
     if spec.type == "decimal":
         try:
             value = Decimal(text)
@@ -180,7 +182,14 @@ def parse_setting(spec: SettingSpec, raw: str) -> object:
 @click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
 @fails_cleanly
 def projects_set(project_id: int, assignments: tuple[str, ...]) -> None:
-    """Change project settings (see `costbridge plugins`); the lines count anew at once."""
+    """Change project settings (see `costbridge plugins`); the lines count anew at once.
+
+    `class=NAME` and `location=NAME` choose the project's default QuickBooks class and location
+    (by full name, Parent:Child, or own name; empty clears). A cost-code setting takes the
+    code or the name, as bills do.
+    """
+    from core import tracking
+    from core.projects import get_company
     from core.projects import get_project
     from core.projects import update_settings
 
@@ -188,6 +197,8 @@ def projects_set(project_id: int, assignments: tuple[str, ...]) -> None:
         project = get_project(session, project_id)
         specs = rt.pm.setting_specs()
         wanted: dict[str, object] = {}
+        tags: dict[str, str | None] = {}
+        shown_tags: dict[str, str] = {}
         refused: list[str] = []
         for item in assignments:
             key, sep, raw = item.partition("=")
@@ -198,6 +209,22 @@ def projects_set(project_id: int, assignments: tuple[str, ...]) -> None:
                     "(`costbridge plugins` lists the keys)."
                 )
                 continue
+            if key in tracking.ENTITIES:
+                try:
+                    tags[key] = tracking.resolve(
+                        session,
+                        project.company_id,
+                        key,
+                        raw,
+                        client=lambda: connected_client(
+                            rt, get_company(session, project.company_id)
+                        ),
+                    )
+                except CostbridgeError as exc:
+                    refused.append(f"{exc.message} {exc.fix}".strip())
+                    continue
+                shown_tags[key] = raw.strip() or "none"
+                continue
             if key not in specs:
                 wanted[key] = raw  # check_settings names the unknown key and its fix
                 continue
@@ -206,7 +233,9 @@ def projects_set(project_id: int, assignments: tuple[str, ...]) -> None:
                 wanted[key] = parse_setting(spec, raw)
             except ValueError as exc:
                 refused.append(f"{spec.label} ({key}) cannot be “{raw}”. {str(exc).capitalize()}.")
-        if not refused:
+        if not refused and tags:
+            tracking.set_project_defaults(session, project, tags, changed_by="command line")
+        if not refused and wanted:
             problems = update_settings(session, rt.pm, project, wanted, changed_by="command line")
             refused = [f"{p.message} {p.fix}".strip() for p in problems]
         if refused:
@@ -215,7 +244,10 @@ def projects_set(project_id: int, assignments: tuple[str, ...]) -> None:
                 click.echo(f"costbridge: {line}", err=True)
             raise Refused
         session.commit()
-        shown = ", ".join(f"{k}={_word(v)}" for k, v in wanted.items())
+        shown = ", ".join(
+            [f"{k}={v}" for k, v in shown_tags.items()]
+            + [f"{k}={_word(v)}" for k, v in wanted.items()]
+        )
         click.echo(f"costbridge: project {project.id} settings saved: {shown}.")
 
 

@@ -1,4 +1,4 @@
-"""`costbridge sync pull|budget|doctor|reconcile`: the pull and its reports, from a terminal.
+"""`costbridge sync pull|doctor|reconcile`: the pull and its reports, from a terminal.
 
 Each command calls the same functions as the admin console (the sync engine,
 `core.sync.reports`, `core.sync.doctor`). JSON output writes money as decimal strings. A problem
@@ -12,7 +12,6 @@ import datetime as dt
 import sys
 from collections.abc import Callable
 from collections.abc import Sequence
-from csv import writer as csv_writer
 from typing import TYPE_CHECKING
 
 import click
@@ -27,11 +26,14 @@ from core.errors import CostbridgeError
 if TYPE_CHECKING:
     from core.contracts import RecordProblem
 
-__all__ = ["PARTIAL_EXIT", "budget", "doctor", "reconcile", "sync"]
+__all__ = ["DRIFT_EXIT", "PARTIAL_EXIT", "doctor", "reconcile", "sync"]
 
 #: `sync pull`'s exit code when the pull applied some records and could not map others
 #: (1 is a pull that failed or applied nothing; 2 is a usage or configuration error).
 PARTIAL_EXIT = 3
+#: `reconcile`'s exit code when stored actuals drift from QuickBooks (like a partial pull:
+#: the command ran, and something needs a pull).
+DRIFT_EXIT = 3
 
 
 # -- sync ---------------------------------------------------------------------------------------
@@ -154,48 +156,6 @@ def _echo_failed_records(problems: Sequence[RecordProblem], limit: int = 20) -> 
 
 @click.command()
 @click.option("--project", "project_id", type=int, required=True, help="The project's id.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-)
-@fails_cleanly
-def budget(project_id: int, fmt: str) -> None:
-    """Budgeted, actual and variance per cost code, with totals per actual type."""
-    from core.projects import get_project
-    from core.sync import reports
-
-    with runtime() as rt, rt.sessions() as session:
-        report = reports.budget(session, get_project(session, project_id))
-    if fmt == "json":
-        dump(report.as_json())
-        return
-    if fmt == "csv":
-        out = csv_writer(sys.stdout, lineterminator="\n")
-        out.writerow(["code", "name", "budgeted", "actual", "variance"])
-        for row in report.lines:
-            out.writerow([row.code, row.name, row.budgeted, row.actual, row.variance])
-        out.writerow(["TOTAL", "", report.total_budget, report.total_actual, report.total_variance])
-        return
-    click.echo(f"Budget of project {report.project_id} “{report.project_name}”")
-    click.echo(f"{'code':<12} {'name':<36} {'budgeted':>14} {'actual':>14} {'variance':>14}")
-    for row in report.lines:
-        click.echo(
-            f"{row.code[:12]:<12} {row.name[:36]:<36} {row.budgeted:>14} {row.actual:>14} "
-            f"{row.variance:>14}"
-        )
-    click.echo(
-        f"{'TOTAL':<12} {'':<36} {report.total_budget:>14} {report.total_actual:>14} "
-        f"{report.total_variance:>14}"
-    )
-    for kind, amount in sorted(report.totals_by_type.items()):
-        click.echo(f"  {kind.replace('_', ' '):<24} {amount:>14}")
-
-
-@click.command()
-@click.option("--project", "project_id", type=int, required=True, help="The project's id.")
 @JSON
 @fails_cleanly
 def doctor(project_id: int, as_json: bool) -> None:
@@ -226,7 +186,11 @@ def doctor(project_id: int, as_json: bool) -> None:
 @JSON
 @fails_cleanly
 def reconcile(project_id: int, as_json: bool) -> None:
-    """Compare the project's actuals with fresh QuickBooks queries (reads only)."""
+    """Compare the project's actuals with fresh QuickBooks queries (reads only).
+
+    Exit 0 when in step; 3 (DRIFT_EXIT) when records differ, after listing them (with --json
+    too), so a scheduled check can alert; 1 when the comparison could not run.
+    """
     from core.projects import get_company
     from core.projects import get_project
     from core.sync import reports
@@ -238,6 +202,8 @@ def reconcile(project_id: int, as_json: bool) -> None:
         session.rollback()
     if as_json:
         dump(result.as_json())
+        if not result.in_step:
+            raise SystemExit(DRIFT_EXIT)
         return
     click.echo(f"{'actual type':<24} {'costbridge':>14} {'QuickBooks':>14} {'difference':>14}")
     for total in result.by_type:
@@ -260,3 +226,4 @@ def reconcile(project_id: int, as_json: bool) -> None:
             f"(here {d.stored or '-'}, QuickBooks {d.fresh or '-'})"
         )
     click.echo("Run `costbridge sync pull` for this project to bring it in step.")
+    raise SystemExit(DRIFT_EXIT)

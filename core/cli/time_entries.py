@@ -13,8 +13,10 @@ from typing import Any
 
 import click
 
+from core.cli.common import CLASS
 from core.cli.common import DAY
 from core.cli.common import JSON
+from core.cli.common import LOCATION
 from core.cli.common import PROJECT
 from core.cli.common import code_text
 from core.cli.common import fails_cleanly
@@ -27,6 +29,7 @@ from core.cli.common import recorded
 from core.cli.common import runtime
 from core.cli.common import status_text
 from core.cli.common import sync_json
+from core.cli.common import tag_id
 from core.errors import CostbridgeError
 from core.models import Employee
 from core.models import TimeEntry
@@ -48,6 +51,8 @@ def time_json(session: Session, entry: TimeEntry) -> dict[str, Any]:
         "hours": str(entry.hours),
         "code": code_text(session, entry.cost_code_id),
         "billable": entry.billable,
+        "class_id": entry.qbo_class_id,
+        "location_id": entry.qbo_location_id,
         **sync_json(session, entry),
     }
 
@@ -68,6 +73,8 @@ def time_entries() -> None:
 @click.option("--code", help="Cost code (code or name; default: the project's).")
 @click.option("--billable/--not-billable", default=True, show_default=True)
 @click.option("--description", help="What was done.")
+@CLASS
+@LOCATION
 @JSON
 @fails_cleanly
 def time_add(
@@ -78,6 +85,8 @@ def time_add(
     code: str | None,
     billable: bool,
     description: str | None,
+    class_name: str | None,
+    location_name: str | None,
     as_json: bool,
 ) -> None:
     """Record hours worked; pushed only if time tracking is on now (never retroactively)."""
@@ -100,6 +109,8 @@ def time_add(
             cost_code_id=find_cost_code(session, project.company_id, code).id if code else None,
             billable=billable,
             description=description,
+            qbo_class_id=tag_id(rt, session, project.company_id, "class", class_name),
+            qbo_location_id=tag_id(rt, session, project.company_id, "location", location_name),
         )
         recorded(
             rt,

@@ -222,12 +222,35 @@ def failure_groups(rows: Iterable[JobRow]) -> list[FailureGroup]:
     return sorted(groups.values(), key=lambda g: -len(g.jobs))
 
 
+class MalformedJobId(ValueError):
+    """A job id no costbridge job can have (RQ itself would raise a bare ValueError)."""
+
+
+#: What a costbridge job id is made of (`core.namespace.job_id`; RQ allows the same).
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
+def check_job_id(job_id: object) -> str:
+    """`job_id` when it can name a job: letters, digits, `_` and `-`, at most 200.
+
+    Raises:
+        MalformedJobId: Anything else (`a.b`, `../../x`, empty), before Redis is asked.
+    """
+    if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
+        raise MalformedJobId("not a job id")
+    return job_id
+
+
 def _fetch(redis: Redis, job_id: str) -> Job:
-    return Job.fetch(job_id, connection=redis, serializer=JSONSerializer)
+    return Job.fetch(check_job_id(job_id), connection=redis, serializer=JSONSerializer)
 
 
 def retry(redis: Redis, job_id: str) -> bool:
-    """Put one failed job back on its queue; False when it is not in a failed registry."""
+    """Put one failed job back on its queue; False when it is not in a failed registry.
+
+    Raises:
+        MalformedJobId: `job_id` cannot name a job (`check_job_id`).
+    """
     try:
         job = _fetch(redis, job_id)
     except NoSuchJobError:
@@ -241,8 +264,13 @@ def retry(redis: Redis, job_id: str) -> bool:
 
 
 def retry_many(redis: Redis, job_ids: Iterable[str]) -> int:
-    """Retry each failed job named; returns how many went back on a queue."""
-    return sum(1 for job_id in job_ids if retry(redis, job_id))
+    """Retry each failed job named; returns how many went back on a queue.
+
+    Raises:
+        MalformedJobId: One of `job_ids` cannot name a job (checked before any is retried).
+    """
+    checked = [check_job_id(job_id) for job_id in job_ids]
+    return sum(1 for job_id in checked if retry(redis, job_id))
 
 
 def retry_all_failed(redis: Redis) -> int:
@@ -260,7 +288,11 @@ def retry_all_failed(redis: Redis) -> int:
 
 
 def cancel(redis: Redis, job_id: str) -> bool:
-    """Cancel a queued or scheduled job (it will not run); False when there is no such job."""
+    """Cancel a queued or scheduled job (it will not run); False when there is no such job.
+
+    Raises:
+        MalformedJobId: `job_id` cannot name a job (`check_job_id`).
+    """
     try:
         job = _fetch(redis, job_id)
     except NoSuchJobError:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from core.db import Base
+from core.models.api_tokens import ApiToken
 from core.models.budget import Actual
+from core.models.budget import BudgetChange
 from core.models.budget import BudgetLine
 from core.models.catalog import CostCode
 from core.models.catalog import Employee
+from core.models.catalog import TrackingCategory
 from core.models.catalog import Vendor
 from core.models.company import Company
 from core.models.company import ConnectionStatus
+from core.models.company import RealmLink
 from core.models.documents import Attachment
 from core.models.documents import AttachmentOrigin
 from core.models.documents import Bill
@@ -33,14 +37,17 @@ from core.models.sync import SyncCursor
 from core.models.sync import SyncRun
 from core.models.users import Role
 from core.models.users import User
+from core.models.users import UserCompany
 
 __all__ = [
     "Actual",
+    "ApiToken",
     "Attachment",
     "AttachmentOrigin",
     "Base",
     "Bill",
     "BillLine",
+    "BudgetChange",
     "BudgetLine",
     "Company",
     "ConnectionStatus",
@@ -56,6 +63,7 @@ __all__ = [
     "OutboxState",
     "PendingRevocation",
     "Project",
+    "RealmLink",
     "RemoteMapping",
     "Role",
     "RunState",
@@ -63,7 +71,9 @@ __all__ = [
     "SyncCursor",
     "SyncRun",
     "TimeEntry",
+    "TrackingCategory",
     "User",
+    "UserCompany",
     "Vendor",
     "WebhookDelivery",
 ]

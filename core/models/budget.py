@@ -53,6 +53,33 @@ class BudgetLine(Timestamps, Base):
     budget_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
 
 
+class BudgetChange(Base):
+    """Every change of a project's budget line: who, when, through what, from what to what.
+
+    `code` keeps the cost code's code as it was then (the Uncoded row is `UNCODED`), so the
+    history still reads after a cost code is renamed or deleted. An amount or description that
+    did not exist before is None; `source` says which way in it came (console, cli, import).
+    """
+
+    __tablename__ = "budget_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    cost_code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cost_code.id", ondelete="SET NULL")
+    )
+    code: Mapped[str] = mapped_column(String(240))
+    old_amount: Mapped[Decimal | None] = mapped_column(Money)
+    new_amount: Mapped[Decimal | None] = mapped_column(Money)
+    old_description: Mapped[str | None] = mapped_column(String(500))
+    new_description: Mapped[str | None] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(20))
+    changed_by: Mapped[str | None] = mapped_column(String(200))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Actual(Base):
     """One QBO cost line of a realm, and whether it counts against a project's budget.
 

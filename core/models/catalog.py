@@ -1,4 +1,4 @@
-"""Cost codes (QBO Items), vendors and employees, and their QBO connections."""
+"""Cost codes (QBO Items), vendors, employees, QBO classes and locations, and their connections."""
 
 from __future__ import annotations
 
@@ -41,6 +41,17 @@ class CostCode(Timestamps, Base):
     sells: Mapped[bool] = mapped_column(default=False)
     purchases: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def label(self) -> str:
+        """The code and its name for messages, each once ("06-200 Finish Carpentry" even when
+        QBO's item name already starts with the code)."""
+        code, name = self.code.strip(), self.name.strip()
+        if not name or name.casefold() == code.casefold():
+            return code
+        if name.casefold().startswith(code.casefold()) or not code:
+            return name
+        return f"{code} {name}"
 
     def usability_problem(self) -> str | None:
         """Why QBO cannot use this code's item yet, in the admin's words; None when it can."""
@@ -88,3 +99,25 @@ class Employee(Timestamps, Base):
     name: Mapped[str] = mapped_column(String(200))
     qbo_employee_id: Mapped[str | None] = mapped_column(String(32))
     cost_rate: Mapped[Decimal | None] = mapped_column(Rate)
+
+
+class TrackingCategory(Base):
+    """A QBO Class or Department (QBO calls it "location"), copied for drop-downs and names.
+
+    `kind` is `class` or `location`. Projects and pushed records keep the QBO id; this copy gives
+    the name to show and to look a typed name up by. It is refreshed from QBO
+    (`core.tracking.refresh`) and never deleted: one made inactive in QBO stays, marked inactive.
+    """
+
+    __tablename__ = "tracking_category"
+    __table_args__ = (UniqueConstraint("company_id", "kind", "qbo_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    qbo_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    full_name: Mapped[str] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(default=True)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
+from sqlalchemy import JSON
+from sqlalchemy import ForeignKey
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
 from core.db import Base
 from core.db import UTCDateTime
+from core.db import utcnow
 from core.models._common import Timestamps
 from core.models._common import enum_column
 
@@ -54,3 +59,28 @@ class Company(Timestamps, Base):
     def __repr__(self) -> str:
         """Never shows tokens."""
         return f"<Company {self.id} {self.name!r} realm={self.realm_id}>"
+
+
+class RealmLink(Base):
+    """A link of a local record to a QuickBooks record of a realm the company left (archived).
+
+    Written when a company switches to another QuickBooks company (`core.realm_switch`): its
+    projects' customers (with class and location) and its cost codes', vendors' and employees'
+    QuickBooks records are set aside per realm and cleared, so nothing points into the old
+    company; a switch back puts them back. `local_kind` is the local table (`project`,
+    `cost_code`, `vendor`, `employee`).
+    """
+
+    __tablename__ = "realm_link"
+    __table_args__ = (UniqueConstraint("company_id", "realm_id", "local_kind", "local_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
+    realm_id: Mapped[str] = mapped_column(String(32))
+    local_kind: Mapped[str] = mapped_column(String(40))
+    local_id: Mapped[int] = mapped_column()
+    #: The QuickBooks fields of the local row as they were (column name -> value).
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    archived_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

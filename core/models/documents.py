@@ -39,6 +39,8 @@ class Bill(Timestamps, Base):
     bill_date: Mapped[dt.date] = mapped_column(Date)
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     memo: Mapped[str | None] = mapped_column(Text)
+    #: QBO location (Department) of this bill, over the project's default; QBO keeps it per bill.
+    qbo_location_id: Mapped[str | None] = mapped_column(String(32))
 
     lines: Mapped[list[BillLine]] = relationship(
         back_populates="bill", cascade="all, delete-orphan", order_by="BillLine.position"
@@ -64,6 +66,8 @@ class BillLine(Base):
     description: Mapped[str | None] = mapped_column(Text)
     amount: Mapped[Decimal] = mapped_column(Money)
     billable: Mapped[bool] = mapped_column(default=True)
+    #: QBO Class of this line, over the project's default.
+    qbo_class_id: Mapped[str | None] = mapped_column(String(32))
 
     bill: Mapped[Bill] = relationship(back_populates="lines")
 
@@ -94,6 +98,8 @@ class Invoice(Timestamps, Base):
     markup_percent: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
     memo: Mapped[str | None] = mapped_column(Text)
     balance: Mapped[Decimal | None] = mapped_column(Money)
+    #: QBO location (Department) of this invoice, over the project's default.
+    qbo_location_id: Mapped[str | None] = mapped_column(String(32))
 
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position"
@@ -116,6 +122,8 @@ class InvoiceLine(Base):
     description: Mapped[str | None] = mapped_column(Text)
     amount: Mapped[Decimal] = mapped_column(Money)
     markup_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    #: QBO Class of this line, over the project's default.
+    qbo_class_id: Mapped[str | None] = mapped_column(String(32))
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
 
@@ -137,6 +145,9 @@ class TimeEntry(Timestamps, Base):
     hours: Mapped[Decimal] = mapped_column(Hours)
     billable: Mapped[bool] = mapped_column(default=True)
     description: Mapped[str | None] = mapped_column(Text)
+    #: QBO Class and location (Department) of this entry, over the project's defaults.
+    qbo_class_id: Mapped[str | None] = mapped_column(String(32))
+    qbo_location_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class AttachmentOrigin(enum.StrEnum):

@@ -85,6 +85,9 @@ class OAuthState(Base):
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: The admin confirmed that this sign-in may switch the company to another QuickBooks
+    #: company (`core.realm_switch`); without it the callback refuses a different realm.
+    allow_switch: Mapped[bool] = mapped_column(default=False)
 
 
 class PendingRevocation(Base):

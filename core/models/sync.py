@@ -33,6 +33,7 @@ class OutboxState(enum.StrEnum):
     NEEDS_ADMIN = "needs_admin"
     BLOCKED = "blocked"  # waiting for the company's QuickBooks connection; resumed on connect
     CANCELLED = "cancelled"  # support cancelled it; never sent again
+    SUPERSEDED = "superseded"  # refused, then a later write of the record took its place
 
 
 class OutboxEntry(Timestamps, Base):
@@ -40,7 +41,9 @@ class OutboxEntry(Timestamps, Base):
 
     The RQ job carries only this row's id, so a flushed Redis loses nothing: the sweeper
     re-enqueues rows that are pending, unknown or whose lease ran out. `idempotency_key` is
-    derived once and sent as QBO's `requestid` on every attempt; the QBO id a delivery produced
+    derived once and written into the QBO record as its marker; QBO's `requestid` is that key
+    for the first request, and a new one each time support re-sends a change QBO definitively
+    refused (`request_attempt`, `core.push.outbox.request_id`). The QBO id a delivery produced
     is kept in `RemoteMapping`, never here.
     """
 
@@ -70,6 +73,11 @@ class OutboxEntry(Timestamps, Base):
     error_code: Mapped[str | None] = mapped_column(String(20))
     #: What the admin should do about the last failure.
     fix: Mapped[str | None] = mapped_column(Text)
+    #: The QBO record the last failure points at, as "Entity:Id" ("Item:7"), when known.
+    error_target: Mapped[str | None] = mapped_column(String(80))
+    #: How many times support re-sent this write after QBO definitively refused it; each
+    #: re-send goes under a new `requestid` (QBO replays a refused one's Fault).
+    request_attempt: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class RemoteMapping(Timestamps, Base):

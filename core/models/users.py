@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
+from sqlalchemy import ForeignKey
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -43,7 +44,26 @@ class User(Timestamps, Base):
     active: Mapped[bool] = mapped_column(default=True)
     session_epoch: Mapped[int] = mapped_column(default=0)
     last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Limited to the companies in `user_company` (False: every company). Kept apart from the
+    #: rows so that deleting a limited user's last company leaves them seeing none, not all.
+    limited: Mapped[bool] = mapped_column(default=False)
 
     def __repr__(self) -> str:
         """Never shows the hash."""
         return f"<User {self.id} {self.email} {self.role.value}>"
+
+
+class UserCompany(Base):
+    """One company a limited user (`User.limited`) may see.
+
+    Read only through `core.scope.visible_company_ids`; written by `core.users.set_companies`.
+    """
+
+    __tablename__ = "user_company"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True
+    )
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -19,4 +19,8 @@ Delivery (a push job, `core.jobs.push_jobs.push_outbox`, calls `run.deliver_row`
     locate     finding an earlier attempt in QBO by its marker (unknown outcomes)
     settle     each row's outcome and run, and the writes that waited behind it
     outcome    how a delivery ended, and which errors end it in which state
+    targets    which QBO record a refused write points at (an inactive item, a deleted vendor)
+
+Support (after delivery):
+    causes     failures grouped by root cause and the record they point at; re-send a group
 """

@@ -61,7 +61,7 @@ def send_batch(
     Returns:
         Outbox row id -> its outcome, or the error QBO answered for that item.
     """
-    keys = sorted(e.idempotency_key for e, _p in items)
+    keys = sorted(outbox.request_id(e) for e, _p in items)
     request_id = outbox.idempotency_key(pusher.company.id, "batch", 0, ",".join(keys), 1)
     body = [
         {"bId": f"o{entry.id}"[:10], "operation": "create", payload.entity: dict(payload.body)}
@@ -74,6 +74,9 @@ def send_batch(
         error = answer.error if answer is not None else None
         if isinstance(error, QboError) and error.code in DUPLICATE_DOC_NUMBER:
             out[entry.id] = pusher.duplicate_number(entry, payload, error)
+            continue
+        if isinstance(error, QboError) and isinstance(error, Rejected):
+            out[entry.id] = pusher.refused(error, payload)
             continue
         if answer is None or answer.error is not None or answer.entity is None:
             out[entry.id] = (

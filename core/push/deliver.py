@@ -27,6 +27,7 @@ from core.contracts import QboPayload
 from core.contracts import RemoteRecord
 from core.errors import CostbridgeError
 from core.errors import NeedsAdmin
+from core.errors import Rejected
 from core.files import store_for
 from core.markers import marker as marker_of
 from core.models import Company
@@ -34,20 +35,24 @@ from core.models import OutboxEntry
 from core.models import OutboxState
 from core.models import RemoteMapping
 from core.plugins import call_one
+from core.plugins import log_hook_failure
 from core.push import locate
 from core.push.batch import BATCHABLE
 from core.push.batch import DUPLICATE_DOC_NUMBER
 from core.push.kinds import PushKind
+from core.push.outbox import request_id
 from core.push.outcome import Outcome
 from core.push.outcome import guarded
 from core.push.prepare import Prepared
 from core.push.prepare import mapping_of
 from core.push.prepare import prepare
+from core.push.targets import target_of
 from core.qbo import queries
 from core.qbo.book_close import BookClose
 from core.qbo.client import QboClient
 from core.qbo.errors import InvalidReference
 from core.qbo.errors import QboError
+from core.qbo.errors import QboRejected
 from core.qbo.errors import StaleObject
 from core.runtime import Runtime
 
@@ -94,7 +99,7 @@ class Pusher:
         try:
             answer = call_one(self.rt.pm, owner, "push_payload", record=record, lookups=lookups)
         except Exception as exc:
-            log.exception("costbridge plugin %s failed in push_payload", owner)
+            log_hook_failure(owner, "push_payload", exc)
             if isinstance(exc, CostbridgeError):
                 raise  # its words are for the admin (a missing cost code, an unlinked project)
             raise NeedsAdmin(
@@ -145,18 +150,27 @@ class Pusher:
                 record.content_type,
                 attach_to=[(record.parent_entity, record.parent_qbo_id)],
                 note=str(payload.body.get("Note") or "") or None,
-                request_id=entry.idempotency_key,
+                request_id=request_id(entry),
             )
         else:
             try:
                 made = self.client.create(
-                    payload.entity, payload.body, request_id=entry.idempotency_key
+                    payload.entity, payload.body, request_id=request_id(entry)
                 )
             except QboError as exc:
-                if exc.code not in DUPLICATE_DOC_NUMBER:
-                    raise
-                return self.duplicate_number(entry, payload, exc)
+                if exc.code in DUPLICATE_DOC_NUMBER:
+                    return self.duplicate_number(entry, payload, exc)
+                if isinstance(exc, Rejected):
+                    return self.refused(exc, payload)
+                raise
         return self.done(entry, payload.entity, made, "Sent")
+
+    def refused(self, exc: QboError, payload: QboPayload) -> Outcome:
+        """QBO definitively refused the write: failed, naming the record it points at.
+
+        Support's re-send of it goes under a new requestid (`core.push.outbox.retry`).
+        """
+        return Outcome.of_error(exc, OutboxState.FAILED, target_of(self.client, payload.body, exc))
 
     def duplicate_number(self, entry: OutboxEntry, payload: QboPayload, exc: QboError) -> Outcome:
         """A create refused for its DocNumber: our own earlier attempt, or a real clash.
@@ -240,7 +254,7 @@ class Pusher:
             payload = self.payload(kind, record, lookups)
             # A requestid whose first use drew a Fault replays that Fault: a re-applied edit is
             # a new request of the same logical write (same marker).
-            rid = entry.idempotency_key if attempt == 0 else f"{entry.idempotency_key}-r"
+            rid = request_id(entry) if attempt == 0 else f"{request_id(entry)}-r"
             try:
                 made = self.client.update(entry.entity, payload.body, sparse=True, request_id=rid)
             except StaleObject as exc:
@@ -255,6 +269,8 @@ class Pusher:
                     exc.detail,
                     exc.code,
                 )
+            except QboRejected as exc:
+                return self.refused(exc, payload)
             return self.done(entry, entry.entity, made, "Updated")
         raise AssertionError("unreachable")
 
@@ -278,7 +294,7 @@ class Pusher:
             mapping.entity,
             mapping.qbo_id,
             str(current.get("SyncToken", "0")),
-            request_id=entry.idempotency_key,
+            request_id=request_id(entry),
         )
         qbo_id = mapping.qbo_id
         self.session.delete(mapping)

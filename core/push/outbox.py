@@ -3,10 +3,16 @@
 Every path that creates, edits or deletes a pushable record (admin form, CLI, API, import) calls
 `record_change` before it commits. The outbox row it writes carries a deterministic
 idempotency key (RELIABILITY.md §1: `sha256(company|kind|local id|operation|version)`, 36 hex
-characters, within the batch requestid limit) that is sent as QBO's `requestid` on every attempt
-and written into the QBO record as its marker. Each later edit gets the next version, so its
-own key; an edit made while an earlier one has not started yet rides on that one (the job sends
-the record as it is then).
+characters, within the batch requestid limit) that is written into the QBO record as its marker
+and sent as QBO's `requestid` on every attempt whose outcome may be unknown. Each later edit
+gets the next version, so its own key; an edit made while an earlier one has not started yet
+rides on that one (the job sends the record as it is then), and one recorded after an earlier
+write was refused supersedes it (the new write sends the record as it is now).
+
+A write QuickBooks definitively refused (a Fault: failed, or needs an admin) is re-sent only on
+support's explicit retry, and then under a new attempt of its idempotency record: a new
+`requestid` (`request_id`), since QBO answers a reused one with the stored Fault, but the same
+marker, so the look-up before any re-send still finds an earlier attempt.
 
 Support's calls (`list_outbox`, `retry`, `cancel`) live here too; enqueueing happens after the
 commit (`core.push.queueing.enqueue_recorded`), and the sweeper puts back whatever Redis lost.
@@ -46,10 +52,14 @@ Pushable = Bill | Invoice | TimeEntry | Attachment
 OPEN = (OutboxState.PENDING, OutboxState.IN_FLIGHT, OutboxState.UNKNOWN, OutboxState.BLOCKED)
 #: Rows support may send again.
 RETRYABLE = (OutboxState.FAILED, OutboxState.NEEDS_ADMIN, OutboxState.UNKNOWN)
+#: Rows whose last attempt ended in a definitive answer (QBO's Fault, or a refusal before any
+#: request): a re-send is a new request. An unknown row's re-send repeats its requestid.
+REFUSED = (OutboxState.FAILED, OutboxState.NEEDS_ADMIN)
 
 __all__ = [
     "MARKER_PREFIX",
     "OPEN",
+    "REFUSED",
     "RETRYABLE",
     "OutboxRow",
     "cancel",
@@ -59,6 +69,7 @@ __all__ = [
     "open_predecessors",
     "open_writes",
     "record_change",
+    "request_id",
     "retry",
     "retry_failed",
 ]
@@ -70,6 +81,16 @@ def idempotency_key(
     """The key of one logical write: the same inputs always give the same 36 characters."""
     raw = f"{company_id}|{local_kind}|{local_id}|{operation}|{version}"
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:36]
+
+
+def request_id(entry: OutboxEntry) -> str:
+    """The `requestid` of the entry's current attempt: its key, then one per re-send.
+
+    At most 36 + 1 + digits characters (QBO takes 50 on single writes); a batch never carries a
+    re-sent row (only never-tried creates ride in one).
+    """
+    attempt = entry.request_attempt or 0
+    return entry.idempotency_key if attempt == 0 else f"{entry.idempotency_key}-{attempt}"
 
 
 def record_change(
@@ -151,6 +172,11 @@ def record_change(
         state=OutboxState.PENDING,
         attempts=0,
     )
+    for row in rows:
+        if row.state in REFUSED:
+            # The new write sends the record as it is now: re-sending this one as well could
+            # make a second QBO record (its marker differs from the new write's).
+            row.state = OutboxState.SUPERSEDED
     session.add(entry)
     session.flush()
     return entry
@@ -176,6 +202,7 @@ class OutboxRow:
     error_code: str | None
     last_error: str | None
     fix: str | None
+    error_target: str | None = None
 
 
 def list_outbox(
@@ -215,6 +242,7 @@ def list_outbox(
             error_code=e.error_code,
             last_error=e.last_error,
             fix=e.fix,
+            error_target=e.error_target,
         )
         for e in entries
     ]
@@ -223,13 +251,17 @@ def list_outbox(
 def retry(session: Session, ids: Iterable[int]) -> list[OutboxEntry]:
     """Put failed, refused or unknown rows back to be sent; returns the rows that go again.
 
-    An unknown row keeps its attempt count, so its next attempt looks QBO up first. Enqueue the
-    returned rows after committing (`core.push.queueing.enqueue_recorded`).
+    A row QBO refused (or that needed an admin) goes as a new attempt of its idempotency record,
+    under a new `requestid`; an unknown row keeps its requestid (QBO may have it). Either keeps
+    its attempt count, so its next attempt looks QBO up by marker first. Enqueue the returned
+    rows after committing (`core.push.queueing.enqueue_recorded`).
     """
     rows = session.scalars(select(OutboxEntry).where(OutboxEntry.id.in_(list(ids)))).all()
     again = []
     for row in rows:
         if row.state in RETRYABLE:
+            if row.state in REFUSED:
+                row.request_attempt = (row.request_attempt or 0) + 1
             row.state = OutboxState.UNKNOWN if row.attempts else OutboxState.PENDING
             row.lease_until = None
             row.claimed_by = None

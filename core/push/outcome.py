@@ -38,12 +38,16 @@ class Outcome:
     detail: str = ""
     code: str | None = None
     qbo_id: str | None = None
+    #: The QBO record a refusal points at ("Item:7", `core.push.targets`), when known.
+    target: str | None = None
 
     @classmethod
-    def of_error(cls, exc: CostbridgeError, state: OutboxState) -> Outcome:
+    def of_error(
+        cls, exc: CostbridgeError, state: OutboxState, target: str | None = None
+    ) -> Outcome:
         """The outcome an admin-facing error means."""
         code = exc.code if isinstance(exc, QboError) and exc.code else None
-        return cls(state, exc.message, exc.fix, exc.detail, code)
+        return cls(state, exc.message, exc.fix, exc.detail, code, target=target)
 
 
 def outcome_of(exc: CostbridgeError) -> Outcome:

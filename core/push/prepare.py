@@ -92,7 +92,7 @@ def build_lookups(
     names: dict[int, str] = {}
     problems: dict[int, str] = {}
     for code in session.scalars(select(CostCode).where(CostCode.company_id == company_id)):
-        names[code.id] = f"{code.code} {code.name}"
+        names[code.id] = code.label
         problem = code.usability_problem()
         if problem is None and code.qbo_item_id:
             items[code.id] = code.qbo_item_id

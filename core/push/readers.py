@@ -89,10 +89,16 @@ def _bill(session: Session, local_id: int, _parents: ParentInQbo) -> LocalBill |
         memo=bill.memo,
         lines=tuple(
             LocalBillLine(
-                line.position, line.cost_code_id, line.description, line.amount, line.billable
+                line.position,
+                line.cost_code_id,
+                line.description,
+                line.amount,
+                line.billable,
+                class_id=line.qbo_class_id,
             )
             for line in bill.lines
         ),
+        location_id=bill.qbo_location_id,
     )
 
 
@@ -114,9 +120,11 @@ def _invoice(session: Session, local_id: int, _parents: ParentInQbo) -> LocalInv
                 line.description,
                 line.amount,
                 line.markup_amount or Decimal("0.00"),
+                class_id=line.qbo_class_id,
             )
             for line in invoice.lines
         ),
+        location_id=invoice.qbo_location_id,
     )
 
 
@@ -136,6 +144,8 @@ def _time_entry(session: Session, local_id: int, _parents: ParentInQbo) -> Local
         description=time.description,
         created_at=time.created_at,
         cost_rate=employee.cost_rate if employee else None,
+        class_id=time.qbo_class_id,
+        location_id=time.qbo_location_id,
     )
 
 

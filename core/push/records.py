@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import tracking
 from core.db import utcnow
 from core.errors import NeedsAdmin
 from core.errors import Rejected
@@ -30,6 +31,7 @@ from core.models import Attachment
 from core.models import AttachmentOrigin
 from core.models import Bill
 from core.models import BillLine
+from core.models import CostCode
 from core.models import Employee
 from core.models import Invoice
 from core.models import InvoiceLine
@@ -44,17 +46,26 @@ from core.project_settings import effective_settings
 from core.push.kinds import PushKinds
 from core.push.kinds import records_now
 from core.push.outbox import record_change
+from core.references import same_company
 
 
 @dataclass(frozen=True)
 class LineInput:
-    """One bill or invoice line as entered: amount, cost code, words, billable, markup."""
+    """One bill or invoice line as entered: amount, cost code, words, billable, markup, class."""
 
     amount: Decimal
     cost_code_id: int | None = None
     description: str | None = None
     billable: bool = True
     markup_amount: Decimal = Decimal("0.00")
+    #: The line's own QBO Class (None: the project's default).
+    class_id: str | None = None
+
+
+def _own_codes(session: Session, project: Project, lines: Sequence[LineInput]) -> None:
+    """Every line's cost code is one of the project's company's (`core.references`)."""
+    for line in lines:
+        same_company(session, project.company_id, CostCode, line.cost_code_id)
 
 
 def _project(session: Session, project_id: int) -> Project:
@@ -106,10 +117,16 @@ def create_bill(
     number: str | None = None,
     due_date: dt.date | None = None,
     memo: str | None = None,
+    qbo_location_id: str | None = None,
 ) -> tuple[Bill, list[OutboxEntry]]:
-    """A new bill; recorded for QBO when its push kind is on. Returns it and its outbox rows."""
-    if vendor.company_id != project.company_id:
-        raise NeedsAdmin("That vendor belongs to another company.")
+    """A new bill; recorded for QBO when its push kind is on. Returns it and its outbox rows.
+
+    `qbo_location_id` and each line's `class_id` override the project's defaults; each must be
+    one of the company's active QBO locations/classes (`core.tracking`).
+    """
+    same_company(session, project.company_id, Vendor, vendor.id)
+    _own_codes(session, project, lines)
+    _check_tracking(session, project.company_id, lines, qbo_location_id)
     bill = Bill(
         project_id=project.id,
         vendor_id=vendor.id,
@@ -117,6 +134,7 @@ def create_bill(
         due_date=due_date,
         number=number,
         memo=memo,
+        qbo_location_id=qbo_location_id,
     )
     bill.lines = _bill_lines(lines)
     session.add(bill)
@@ -132,9 +150,24 @@ def _bill_lines(lines: Sequence[LineInput]) -> list[BillLine]:
             cost_code_id=line.cost_code_id,
             description=line.description,
             billable=line.billable,
+            qbo_class_id=line.class_id,
         )
         for i, line in enumerate(lines)
     ]
+
+
+def _check_tracking(
+    session: Session,
+    company_id: int,
+    lines: Sequence[LineInput] | None,
+    location_id: str | None,
+    class_id: str | None = None,
+) -> None:
+    """Refuse a class or location that is not one of the company's active ones in QBO."""
+    for line in lines or ():
+        tracking.check_id(session, company_id, "class", line.class_id)
+    tracking.check_id(session, company_id, "class", class_id)
+    tracking.check_id(session, company_id, "location", location_id)
 
 
 def edit_bill(
@@ -145,11 +178,18 @@ def edit_bill(
     lines: Sequence[LineInput] | None = None,
     **fields: Any,
 ) -> list[OutboxEntry]:
-    """Change a bill (`vendor_id`, `bill_date`, `due_date`, `number`, `memo`, lines)."""
-    allowed = {"vendor_id", "bill_date", "due_date", "number", "memo"}
+    """Change a bill (`vendor_id`, `bill_date`, `due_date`, `number`, `memo`,
+    `qbo_location_id`, lines)."""
+    allowed = {"vendor_id", "bill_date", "due_date", "number", "memo", "qbo_location_id"}
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"bills have no field {sorted(unknown)[0]!r}")
+    company_id = _project(session, bill.project_id).company_id
+    if "vendor_id" in fields:
+        same_company(session, company_id, Vendor, fields["vendor_id"])
+    if lines is not None:
+        _own_codes(session, _project(session, bill.project_id), lines)
+    _check_tracking(session, company_id, lines, fields.get("qbo_location_id"))
     for key, value in fields.items():
         setattr(bill, key, value)
     if lines is not None:
@@ -222,13 +262,18 @@ def create_invoice(
     due_date: dt.date | None = None,
     memo: str | None = None,
     markup_percent: Decimal = Decimal("0"),
+    qbo_location_id: str | None = None,
 ) -> tuple[Invoice, list[OutboxEntry]]:
     """A new client invoice; sent to QBO when its push kind is on (then its status is sent).
 
     With `markup_percent` and no per-line markup, each line's markup is its amount times the
-    percent, rounded half-up to cents.
+    percent, rounded half-up to cents. `qbo_location_id` and each line's `class_id` override
+    the project's defaults.
     """
+    _own_codes(session, project, lines)
+    _check_tracking(session, project.company_id, lines, qbo_location_id)
     invoice = Invoice(
+        qbo_location_id=qbo_location_id,
         project_id=project.id,
         invoice_date=invoice_date,
         due_date=due_date,
@@ -254,6 +299,7 @@ def _invoice_lines(lines: Sequence[LineInput], markup_percent: Decimal) -> list[
             cost_code_id=line.cost_code_id,
             description=line.description,
             markup_amount=line.markup_amount or money(line.amount * markup_percent / Decimal(100)),
+            qbo_class_id=line.class_id,
         )
         for i, line in enumerate(lines)
     ]
@@ -271,7 +317,8 @@ def edit_invoice(
     lines: Sequence[LineInput] | None = None,
     **fields: Any,
 ) -> list[OutboxEntry]:
-    """Change an invoice (`invoice_date`, `due_date`, `number`, `memo`, `markup_percent`, lines).
+    """Change an invoice (`invoice_date`, `due_date`, `number`, `memo`, `markup_percent`,
+    `qbo_location_id`, lines).
 
     Each edit of a sent invoice is its own logical write with its own idempotency key (an edit
     made while an earlier one still waits rides on it). New lines take their markup from
@@ -282,10 +329,12 @@ def edit_invoice(
             the paid invoice; the push would refuse the edit there too).
         ValueError: An unknown field.
     """
-    allowed = {"invoice_date", "due_date", "number", "memo", "markup_percent"}
+    allowed = {"invoice_date", "due_date", "number", "memo", "markup_percent", "qbo_location_id"}
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"invoices have no field {sorted(unknown)[0]!r}")
+    company_id = _project(session, invoice.project_id).company_id
+    _check_tracking(session, company_id, lines, fields.get("qbo_location_id"))
     if invoice.status in PAID_IN_QBO and integrated(session, pm, invoice):
         raise NeedsAdmin(
             "This invoice has been paid (fully or partly) in QuickBooks, so it cannot be "
@@ -293,6 +342,8 @@ def edit_invoice(
             fix="Make the change in QuickBooks, or remove the payment there first; the next "
             "sync brings its status back here.",
         )
+    if lines is not None:
+        _own_codes(session, _project(session, invoice.project_id), lines)
     for key, value in fields.items():
         setattr(invoice, key, value)
     if lines is not None:
@@ -350,10 +401,16 @@ def add_time_entry(
     cost_code_id: int | None = None,
     billable: bool = True,
     description: str | None = None,
+    qbo_class_id: str | None = None,
+    qbo_location_id: str | None = None,
 ) -> tuple[TimeEntry, list[OutboxEntry]]:
-    """A new time entry; pushed only when its push kind is on now (never retroactively)."""
-    if employee.company_id != project.company_id:
-        raise NeedsAdmin("That employee belongs to another company.")
+    """A new time entry; pushed only when its push kind is on now (never retroactively).
+
+    `qbo_class_id` and `qbo_location_id` override the project's defaults.
+    """
+    same_company(session, project.company_id, Employee, employee.id)
+    same_company(session, project.company_id, CostCode, cost_code_id)
+    _check_tracking(session, project.company_id, None, qbo_location_id, qbo_class_id)
     now = utcnow()
     entry = TimeEntry(
         project_id=project.id,
@@ -363,6 +420,8 @@ def add_time_entry(
         hours=hours,
         billable=billable,
         description=description,
+        qbo_class_id=qbo_class_id,
+        qbo_location_id=qbo_location_id,
         created_at=now,
         updated_at=now,
     )
@@ -374,11 +433,33 @@ def add_time_entry(
 def edit_time_entry(
     session: Session, pm: PluginManager, entry: TimeEntry, **fields: Any
 ) -> list[OutboxEntry]:
-    """Change a time entry (`work_date`, `hours`, `cost_code_id`, `billable`, `description`)."""
-    allowed = {"work_date", "hours", "cost_code_id", "billable", "description", "employee_id"}
+    """Change a time entry (`work_date`, `hours`, `cost_code_id`, `billable`, `description`,
+    `employee_id`, `qbo_class_id`, `qbo_location_id`)."""
+    allowed = {
+        "work_date",
+        "hours",
+        "cost_code_id",
+        "billable",
+        "description",
+        "employee_id",
+        "qbo_class_id",
+        "qbo_location_id",
+    }
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"time entries have no field {sorted(unknown)[0]!r}")
+    company_id = _project(session, entry.project_id).company_id
+    if "employee_id" in fields:
+        same_company(session, company_id, Employee, fields["employee_id"])
+    if "cost_code_id" in fields:
+        same_company(session, company_id, CostCode, fields["cost_code_id"])
+    _check_tracking(
+        session,
+        company_id,
+        None,
+        fields.get("qbo_location_id"),
+        fields.get("qbo_class_id"),
+    )
     for key, value in fields.items():
         setattr(entry, key, value)
     session.flush()

@@ -75,6 +75,7 @@ def settle(session: Session, rt: Runtime, results: Sequence[tuple[OutboxEntry, O
         row.last_error = None if outcome.state == OutboxState.DONE else outcome.message
         row.error_code = outcome.code
         row.fix = outcome.fix or None
+        row.error_target = outcome.target
         run = session.get(SyncRun, row.run_id) if row.run_id else None
         if run is not None and run.state in (RunState.QUEUED, RunState.RUNNING):
             _close(run, RUN_STATE_OF.get(outcome.state, RunState.FAILED), outcome)
@@ -143,6 +144,7 @@ def mark_unknown(
         current.claimed_by = None
         current.last_error = describe(exc)
         current.error_code = getattr(exc, "code", None) or None
+        current.error_target = None
 
 
 def retry_or_give_up(

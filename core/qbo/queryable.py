@@ -49,6 +49,7 @@ FILTERABLE: Final[Mapping[str, frozenset[str]]] = {
         "Item": (*_COMMON, "Name", "Active", "Type", "FullyQualifiedName"),
         "Account": (*_COMMON, "Name", "Active", "AccountType", "FullyQualifiedName"),
         "Class": (*_COMMON, "Name", "Active", "FullyQualifiedName"),
+        "Department": (*_COMMON, "Name", "Active", "FullyQualifiedName"),
         "Term": (*_COMMON, "Name", "Active"),
         "Attachable": (*_COMMON, "AttachableRef.EntityRef.Type", "AttachableRef.EntityRef.value"),
         "CompanyInfo": _COMMON,

@@ -25,6 +25,7 @@ from dataclasses import field
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -245,15 +246,26 @@ class _Step:
                 self._add(attachable, project_id, actual_id, report)
                 continue
             copy = copies.pop(mapping.local_id, None)
+            if copy is None and self.session.get(Attachment, mapping.local_id) is None:
+                # A mapping whose copy is gone (removed by an older version while another
+                # realm was connected): the file is downloaded again, not skipped forever.
+                self.session.delete(mapping)
+                self.session.flush()
+                self._add(attachable, project_id, actual_id, report)
+                continue
             if copy is not None and (copy.project_id, copy.actual_id) != (project_id, actual_id):
                 copy.project_id, copy.actual_id = project_id, actual_id
                 report.relinked += 1
-        # What is left: Attachables deleted in QBO, or on records no longer counting here.
-        by_local = {m.local_id: m for m in mapped.values()}
+        # What is left: Attachables deleted in QBO, or on records no longer counting here. Their
+        # mappings go with them, whichever realm they name, so none is left pointing at nothing.
         for copy in copies.values():
-            gone = by_local.get(copy.id)
-            if gone is not None:
-                self.session.delete(gone)
+            self.session.execute(
+                delete(RemoteMapping).where(
+                    RemoteMapping.entity == ATTACHABLE,
+                    RemoteMapping.local_kind == Attachment.__tablename__,
+                    RemoteMapping.local_id == copy.id,
+                )
+            )
             self.session.delete(copy)
             report.removed += 1
         self.session.flush()

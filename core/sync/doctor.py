@@ -249,8 +249,7 @@ def _linked_findings(
             findings.append(
                 Finding(
                     "item_not_usable",
-                    f"Cost code {code.code} {code.name} ({n} line(s)): its item cannot serve "
-                    f"yet: {problem}.",
+                    f"Cost code {code.label} ({n} line(s)): its item cannot serve yet: {problem}.",
                     f"In QuickBooks, {problem}; then re-import the cost code.",
                     n,
                     _examples(session, *counting, Actual.cost_code_id == code.id),

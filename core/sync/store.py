@@ -173,6 +173,8 @@ class WriteTally:
             self.changes.append(_change(action, row, before))
 
 
+#: Written on every changed line from the pull that changed it (not compared).
+LINEAGE = ("qbo_updated_at", "sync_run_id", "pulled_at")
 #: Changes that only refresh a line's lineage (a new SyncToken): written, not reported.
 LINEAGE_ONLY = frozenset({"sync_token"})
 JSON_COLUMNS = ("exclusions", "flags")
@@ -306,11 +308,23 @@ class LineWriter:
         if deletes:
             conn.execute(delete(table).where(table.c.id.in_(deletes)))
         if updates:
+            # A changed line takes the lineage of the pull that changed it: its run, the QBO
+            # record's update time and now (one executemany, no per-row query).
+            now = utcnow()
             conn.execute(
                 update(table)
                 .where(table.c.id == bindparam("row_id"))
-                .values({c: bindparam(c) for c in COMPARED}),
-                [{**{c: row[c] for c in COMPARED}, "row_id": row["id"]} for row in updates],
+                .values({c: bindparam(c) for c in (*COMPARED, *LINEAGE)}),
+                [
+                    {
+                        **{c: row[c] for c in COMPARED},
+                        "qbo_updated_at": row["qbo_updated_at"],
+                        "sync_run_id": row["sync_run_id"],
+                        "pulled_at": now,
+                        "row_id": row["id"],
+                    }
+                    for row in updates
+                ],
             )
         if len(inserts) >= COPY_FROM and conn.dialect.name == "postgresql":
             _copy_rows(conn, table, inserts)

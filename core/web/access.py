@@ -71,9 +71,12 @@ def from_this_machine() -> bool:
     """Whether the request came over the loopback interface from a client on this machine.
 
     A loopback peer is not enough: a reverse proxy on this machine connects over loopback for
-    every outside client, so a forwarding header or a public host name rules it out.
+    every outside client, so a forwarding header or a public host name rules it out. Behind
+    `COSTBRIDGE_TRUSTED_PROXIES`, `remote_addr` is the address the proxy forwarded (anything the
+    client wrote), so the peer that connected (`ProxyFix` keeps it) must be loopback too.
     """
-    if request.remote_addr not in LOOPBACK:
+    connected = request.environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR")
+    if request.remote_addr not in LOOPBACK or (connected or request.remote_addr) not in LOOPBACK:
         return False
     if any(header in request.headers for header in FORWARDING_HEADERS):
         return False

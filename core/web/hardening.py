@@ -1,9 +1,17 @@
 """What every response and every console request gets, whichever blueprint serves it.
 
-- Headers: `Content-Security-Policy: frame-ancestors 'none'` and `X-Frame-Options: DENY` (a
+- Headers: a strict `Content-Security-Policy` (`CSP`: scripts, styles, images, fonts and
+  fetches from this site only; no inline script, no inline style or `style=` attribute, no
+  `javascript:` URL, no plugins, no `<base>`, never framed), backing up template escaping: a
+  value that slipped through as markup still cannot run. The console keeps every script and
+  style in `admin/static/` and passes data in `data-*` attributes. `X-Frame-Options: DENY` (a
   framed console page could be clicked into disconnecting a company), `X-Content-Type-Options:
   nosniff`, `Referrer-Policy: same-origin` (the OAuth callback's URL carries a code; Flask-WTF's
-  HTTPS CSRF check still gets the same-origin Referer it needs).
+  HTTPS CSRF check still gets the same-origin Referer it needs). In production
+  (`COSTBRIDGE_ENV=production`, served over HTTPS behind the proxy) also
+  `Strict-Transport-Security: max-age=31536000; includeSubDomains` (`HSTS`): a browser that
+  saw it never speaks plain HTTP to the host again, so development on http://127.0.0.1 never
+  gets it.
 - Flask-Admin's `?url=` return target is followed only when it is a path on this site
   (`/admin/...`); anything else (`http:evil.com`, `//evil.com`, `/\\evil.com`) is 400.
 - A database value out of range or malformed (`?page=99999999999999999999`, the same in a list
@@ -34,10 +42,15 @@ from core.web.access import guard_public_host
 
 log = logging.getLogger(__name__)
 
-__all__ = ["init_hardening", "is_local_path"]
+__all__ = ["CSP", "HSTS", "init_hardening", "is_local_path"]
 
+CSP = (
+    "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+HSTS = "max-age=31536000; includeSubDomains"
 HEADERS = {
-    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -71,6 +84,8 @@ def init_hardening(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, guard_public_host)
     app.before_request(_local_return_targets)
     app.after_request(_headers)
+    if app.extensions["costbridge"].settings.env == "production":
+        app.after_request(_hsts)
     app.register_error_handler(DataError, _bad_value)
     for engine in _engines(app):
         if engine.dialect.name == "sqlite" and not event.contains(
@@ -101,6 +116,11 @@ def _sqlite_out_of_range(context: ExceptionContext) -> None:
 def _headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    return response
+
+
+def _hsts(response: Response) -> Response:
+    response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 

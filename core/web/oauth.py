@@ -2,13 +2,17 @@
 
 Routes (blueprint `qbo_oauth`, prefix `/qbo`):
 
-- `GET /qbo/company/<id>`: the connection status, with a "Connect to QuickBooks" link or a
-  Disconnect button.
-- `GET /qbo/connect/<id>`: starts the authorization: a fresh `state` kept in the user's
-  session, then a redirect to Intuit.
+- `GET /qbo/company/<id>`: the connection status, with a "Connect to QuickBooks" button (a
+  form) or Reconnect and Disconnect buttons.
+- `POST /qbo/connect/<id>` (CSRF token; a GET changes nothing and answers 405): starts the
+  authorization: a fresh `state` kept in the user's session, then a redirect to Intuit. With
+  `switch=1` (sent only by the switch page) the sign-in may pick another QuickBooks company.
+- `GET /qbo/switch/<id>`: "Switch this company to another QuickBooks company": what a switch
+  does to the company's projects, actuals, files and waiting pushes (counts), and the button.
 - `GET /qbo/callback`: Intuit's redirect back: checks `state`, refuses a realmId another
-  company already has, exchanges the code, stores the realmId and the encrypted tokens, marks
-  the company connected, and re-queues the pushes that waited for the connection.
+  company already has, refuses a realmId other than the company's own unless the switch was
+  confirmed (`core.realm_switch`), exchanges the code, stores the realmId and the encrypted
+  tokens, marks the company connected, and re-queues the pushes that waited for the connection.
 - `POST /qbo/disconnect/<id>`: revokes the refresh token at Intuit and forgets the tokens.
 
 Endpoints come from the discovery document (`QBO_DISCOVERY_URL`), so real Intuit works by
@@ -52,6 +56,9 @@ from core.qbo.oauth_protocol import realm_of_token
 from core.qbo.oauth_states import consume_state
 from core.qbo.oauth_states import issue_state
 from core.qbo.revocation import cancel_for_realm
+from core.realm_switch import SwitchImpact
+from core.realm_switch import impact
+from core.realm_switch import switch_realm
 from core.web.access import from_this_machine
 from core.web.access import on_public_host
 
@@ -62,6 +69,7 @@ SESSION_KEY = "qbo_oauth"
 __all__ = [
     "make_oauth_blueprint",
     "oauth_blueprint",
+    "switch_words",
 ]
 
 _PAGE = """<!doctype html>
@@ -79,9 +87,32 @@ _PAGE = """<!doctype html>
   {% endif %}
   <button type="submit">Disconnect QuickBooks</button>
 </form>
-{% else %}
-<p><a href="{{ url_for('qbo_oauth.connect', company_id=company.id) }}">Connect to QuickBooks</a></p>
 {% endif %}
+<form method="post" action="{{ url_for('qbo_oauth.connect', company_id=company.id) }}">
+  {% if csrf_token is defined %}
+  <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+  {% endif %}
+  <button type="submit">{{ 'Reconnect' if company.realm_id else 'Connect to QuickBooks' }}</button>
+</form>
+{% if company.realm_id %}
+<p><a href="{{ url_for('qbo_oauth.switch', company_id=company.id) }}">Switch this company to
+another QuickBooks company</a></p>
+{% endif %}
+</body></html>
+"""
+
+_SWITCH_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Switch QuickBooks company</title></head>
+<body>
+<h1>{{ company.name }}: switch to another QuickBooks company</h1>
+<ul>{% for line in lines %}<li>{{ line }}</li>{% endfor %}</ul>
+<form method="post" action="{{ url_for('qbo_oauth.connect', company_id=company.id) }}">
+  {% if csrf_token is defined %}
+  <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+  {% endif %}
+  <input type="hidden" name="switch" value="1">
+  <button type="submit">Switch this company to another QuickBooks company</button>
+</form>
 </body></html>
 """
 
@@ -136,12 +167,24 @@ def make_oauth_blueprint() -> Blueprint:
                 status_words=_STATUS_WORDS.get(company.connection_status, "Unknown"),
             )
 
-    @bp.get("/connect/<id:company_id>")
+    @bp.get("/switch/<id:company_id>")
+    def switch(company_id: int) -> Response | str:
+        console_page = current_app.config.get("QBO_SWITCH_PAGE")
+        if callable(console_page):
+            return console_page(company_id)  # type: ignore[no-any-return]
+        with _runtime().sessions() as db:
+            company = db.get(Company, company_id) or abort(404)
+            return render_template_string(
+                _SWITCH_PAGE, company=company, lines=switch_words(impact(db, company))
+            )
+
+    @bp.post("/connect/<id:company_id>")
     def connect(company_id: int) -> Response:
+        allow_switch = request.form.get("switch") == "1"
         with _runtime().sessions() as db, db.begin():
             if db.get(Company, company_id) is None:
                 abort(404)
-            state = issue_state(db, company_id)
+            state = issue_state(db, company_id, allow_switch=allow_switch)
         session[SESSION_KEY] = {"state": state, "company_id": company_id}
         try:
             url = authorization_url(_oauth_config(), state)
@@ -165,10 +208,11 @@ def make_oauth_blueprint() -> Blueprint:
         # whatever cookie they carry. (On the public host name the console's cookie is not
         # sent at all, so the server-side state is the binding there.)
         with _runtime().sessions() as db, db.begin():
-            company_id = consume_state(db, returned)
-        if company_id is None or (
-            isinstance(pending, dict) and pending.get("company_id") != company_id
-        ):
+            taken = consume_state(db, returned)
+        if taken is None:
+            return _refused_state()
+        company_id = taken.company_id
+        if isinstance(pending, dict) and pending.get("company_id") != company_id:
             return _refused_state()
         if request.args.get("error"):
             return _done(company_id, "refused")
@@ -181,11 +225,13 @@ def make_oauth_blueprint() -> Blueprint:
         # QuickBooks company (API.md §8.5), i.e. it would cut the other company off. The
         # unused code simply expires at Intuit.
         with _runtime().sessions() as db:
-            if db.get(Company, company_id) is None:
-                abort(404)
+            current = db.get(Company, company_id) or abort(404)
             other = _owner_of(db, realm_id, company_id)
-        if other is not None:
-            return _already_connected(company_id, realm_id, other)
+            if other is not None:
+                return _already_connected(company_id, realm_id, other)
+            refusal = _switch_refusal(db, current, realm_id, allowed=taken.allow_switch)
+        if refusal is not None:
+            return refusal
         oauth = _oauth_config()
         try:
             token = exchange_code(oauth, code)
@@ -227,9 +273,19 @@ def make_oauth_blueprint() -> Blueprint:
             other = _owner_of(db, realm_id, company_id)
             if other is not None:
                 return _already_connected(company_id, realm_id, other)
+            refusal = _switch_refusal(db, company, realm_id, allowed=taken.allow_switch)
+            if refusal is not None:
+                return refusal
+            left = company.realm_id
+            try:
+                switch_realm(db, company, realm_id)
+            except CostbridgeError as exc:
+                return _fail(company_id, f"{exc.message} {exc.fix}", 409)
             store_grant(company, token, vault, realm_id=realm_id)
             company.qbo_company_name = str(info.get("CompanyName") or "")[:200] or None
             cancel_for_realm(db, realm_id)
+        if left is not None and left != realm_id:
+            log.info("company %s switched from realm %s to realm %s", company_id, left, realm_id)
         log.info("company %s connected to realm %s", company_id, realm_id)
         _resume_company(company_id)
         return _done(company_id, "connected")
@@ -305,6 +361,65 @@ def _already_connected(company_id: int, realm_id: str, other: Company) -> Respon
         other.id,
     )
     return _fail(company_id, f"That QuickBooks company is already connected to {other.name}.", 409)
+
+
+def switch_words(counts: SwitchImpact) -> list[str]:
+    """What a switch does, one sentence per thing, with the company's counts."""
+    return [
+        f"Projects: {counts.projects_linked} linked to a customer of the current QuickBooks "
+        "company lose that link (kept aside: switching back restores it); link them to "
+        "customers of the new company.",
+        f"Cost codes, vendors and employees: {counts.catalog_linked} connected to QuickBooks "
+        "records lose that connection (kept aside the same way); import or connect them again.",
+        f"Actuals: {counts.actuals} pulled from the current QuickBooks company are removed; "
+        "the new company's are pulled in full on the next Sync.",
+        f"Files: {counts.files_from_qbo} copied from QuickBooks are removed (switching back "
+        f"downloads them again); {counts.files_added_here} added here stay.",
+        f"Waiting pushes: {counts.waiting_pushes} not yet sent (or refused) are cancelled, "
+        "as they were meant for the current QuickBooks company."
+        + (
+            f" {counts.pushes_in_flight} being sent right now must finish first."
+            if counts.pushes_in_flight
+            else ""
+        ),
+        "The current QuickBooks company stops trusting costbridge (its connection is revoked).",
+    ]
+
+
+def _switch_refusal(
+    db: Session, company: Company, realm_id: str, *, allowed: bool
+) -> Response | None:
+    """Why the callback must not connect `company` to `realm_id`, if it must not.
+
+    A company connected before keeps its realm unless the admin confirmed a switch; then the
+    switch waits for pushes being sent.
+    """
+    if not company.realm_id or company.realm_id == realm_id:
+        return None
+    if not allowed:
+        log.warning(
+            "company %s: sign-in to realm %s refused, the company is on realm %s",
+            company.id,
+            realm_id,
+            company.realm_id,
+        )
+        name = company.qbo_company_name or f"company id {company.realm_id}"
+        return _fail(
+            company.id,
+            f"{company.name} is connected to the QuickBooks company {name}, and you signed in "
+            "to another one; nothing changed. To move it to another QuickBooks company, use "
+            "“Switch this company to another QuickBooks company” on its page.",
+            409,
+        )
+    in_flight = impact(db, company).pushes_in_flight
+    if in_flight:
+        return _fail(
+            company.id,
+            f"{in_flight} change(s) of {company.name} are being sent to QuickBooks right now; "
+            "nothing was switched. Wait a minute, then start the switch again.",
+            409,
+        )
+    return None
 
 
 def _resume_company(company_id: int) -> None:

@@ -49,8 +49,10 @@ def bill(record: LocalBill, lookups: PushLookups) -> QboPayload:
             "CustomerRef": ref(customer),
             "BillableStatus": "Billable" if line.billable else "NotBillable",
         }
-        if lookups.class_id:
-            detail["ClassRef"] = ref(lookups.class_id)
+        # A line's own class wins over the project's; QBO keeps a bill's class per line.
+        klass = line.class_id or lookups.class_id
+        if klass:
+            detail["ClassRef"] = ref(klass)
         out: dict[str, Any] = {
             "DetailType": "ItemBasedExpenseLineDetail",
             "Amount": money(line.amount),
@@ -69,8 +71,10 @@ def bill(record: LocalBill, lookups: PushLookups) -> QboPayload:
         body["DueDate"] = record.due_date.isoformat()
     if record.number:
         body["DocNumber"] = record.number[:DOC_NUMBER_MAX]
-    if lookups.location_id:
-        body["DepartmentRef"] = ref(lookups.location_id)
+    # QBO keeps the location (DepartmentRef) on the whole bill, not on its lines.
+    location = record.location_id or lookups.location_id
+    if location:
+        body["DepartmentRef"] = ref(location)
     return QboPayload("Bill", with_remote(body, lookups), marker_field="PrivateNote")
 
 

@@ -35,7 +35,8 @@ def invoice(record: LocalInvoice, lookups: PushLookups) -> QboPayload:
             default_label="Default invoice code",
             what="invoice",
         )
-        lines.append(_sales_line(item, money(line.amount), line.description))
+        klass = line.class_id or lookups.class_id
+        lines.append(_sales_line(item, money(line.amount), line.description, klass))
     markup = money(sum((line.markup_amount for line in record.lines), Decimal("0")))
     if markup:
         profit = lookups.settings.get("profit_code")
@@ -53,7 +54,7 @@ def invoice(record: LocalInvoice, lookups: PushLookups) -> QboPayload:
         )
         percent = record.markup_percent.normalize()
         words = f"Markup {percent:f}%" if record.markup_percent else "Markup"
-        lines.append(_sales_line(item, markup, words))
+        lines.append(_sales_line(item, markup, words, lookups.class_id))
     body: dict[str, Any] = {
         "CustomerRef": ref(customer),
         "TxnDate": record.invoice_date.isoformat(),
@@ -64,18 +65,27 @@ def invoice(record: LocalInvoice, lookups: PushLookups) -> QboPayload:
         body["DueDate"] = record.due_date.isoformat()
     if record.number:
         body["DocNumber"] = record.number[:DOC_NUMBER_MAX]
+    # QBO takes a class per transaction or per line (Preferences ClassTrackingPerTxn /
+    # ClassTrackingPerTxnLine, API.md §11.16): the project's default goes on the invoice, each
+    # line carries its own or the default. The location is the invoice's (DepartmentRef).
     if lookups.class_id:
         body["ClassRef"] = ref(lookups.class_id)
-    if lookups.location_id:
-        body["DepartmentRef"] = ref(lookups.location_id)
+    location = record.location_id or lookups.location_id
+    if location:
+        body["DepartmentRef"] = ref(location)
     return QboPayload("Invoice", with_remote(body, lookups), marker_field="PrivateNote")
 
 
-def _sales_line(item: str, amount: Decimal, description: str | None) -> dict[str, Any]:
+def _sales_line(
+    item: str, amount: Decimal, description: str | None, klass: str | None
+) -> dict[str, Any]:
+    detail: dict[str, Any] = {"ItemRef": ref(item)}
+    if klass:
+        detail["ClassRef"] = ref(klass)
     line: dict[str, Any] = {
         "DetailType": "SalesItemLineDetail",
         "Amount": amount,
-        "SalesItemLineDetail": {"ItemRef": ref(item)},
+        "SalesItemLineDetail": detail,
     }
     if description:
         line["Description"] = description[:4000]

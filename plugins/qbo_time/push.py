@@ -56,10 +56,13 @@ def time_activity(record: LocalTimeEntry, lookups: PushLookups) -> QboPayload:
         body["HourlyRate"] = record.hourly_rate
     if record.cost_rate is not None:
         body["CostRate"] = record.cost_rate
-    if lookups.class_id:
-        body["ClassRef"] = ref(lookups.class_id)
-    if lookups.location_id:
-        body["DepartmentRef"] = ref(lookups.location_id)
+    # A TimeActivity has one class and one location, both on the record itself.
+    klass = record.class_id or lookups.class_id
+    location = record.location_id or lookups.location_id
+    if klass:
+        body["ClassRef"] = ref(klass)
+    if location:
+        body["DepartmentRef"] = ref(location)
     # Description cannot be filtered on (API.md §11.7); the core narrows by date and employee
     # and then looks for the marker in each candidate's Description.
     return QboPayload(

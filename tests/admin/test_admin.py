@@ -6,12 +6,14 @@ import re
 
 import pytest
 from flask_admin import expose
+from sqlalchemy import select
 
 from admin.auth import LocalBaseView
 from core import hookimpl
 from core.contracts import PluginInfo
 from core.models import Company
 from core.models import ConnectionStatus
+from core.models import CostCode
 from costbridge_testing.console import add_user
 from costbridge_testing.console import remove_user
 from costbridge_testing.console import sign_in
@@ -325,3 +327,30 @@ def test_company_connection_columns_cannot_be_edited_in_the_console(web_client, 
     assert row.connection_status == ConnectionStatus.CONNECTED
     assert row.connection_problem is None
     assert row.qbo_company_name == "Ridgeline Builders"
+
+
+def test_with_selected_delete_removes_the_ticked_rows_on_postgresql(web_client, committed_db):
+    company = make_company(committed_db, name="Bulk Builders")
+    keep = make_cost_code(committed_db, company, code="01-100", name="Keep Me")
+    gone = [make_cost_code(committed_db, company, code=f"02-{n}", name=f"Gone {n}") for n in (1, 2)]
+    committed_db.commit()
+    keep_id, gone_ids = keep.id, {c.id for c in gone}
+    listing = web_client.get("/admin/costcode/").data.decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', listing).group(1)
+    response = web_client.post(
+        "/admin/costcode/action/",
+        data={"csrf_token": token, "action": "delete", "rowid": [str(i) for i in gone_ids]},
+    )
+    assert response.status_code == 302
+    committed_db.expire_all()
+    left = {c.id for c in committed_db.scalars(select(CostCode))}
+    assert keep_id in left
+    assert not left & gone_ids
+    # A ticked id that names no row deletes nothing and answers "not found".
+    response = web_client.post(
+        "/admin/costcode/action/",
+        data={"csrf_token": token, "action": "delete", "rowid": [str(keep_id), "999999"]},
+    )
+    assert response.status_code == 404
+    committed_db.expire_all()
+    assert committed_db.get(CostCode, keep_id) is not None

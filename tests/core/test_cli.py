@@ -35,7 +35,7 @@ def test_plugins_json_includes_the_third_party_distribution():
     assert "sample_purchase_orders" in names
     sample = next(p for p in data["plugins"] if p["name"] == "sample_purchase_orders")
     assert {s["key"]: s["default"] for s in sample["settings"]} == {
-        "sample_po_sync": False,
+        "sample_po_check_prefix": True,
         "sample_po_prefix": "PO-",
     }
 

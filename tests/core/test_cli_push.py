@@ -56,13 +56,21 @@ def _project(project_factory, books, **settings) -> str:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1250.10", D("1250.10")), ("1,250.1", D("1250.1")), (" 7 ", D("7")), ("0.05", D("0.05")), ("$12", D("12"))],
+    [
+        ("1250.10", D("1250.10")),
+        ("1,250.1", D("1250.1")),
+        (" 7 ", D("7")),
+        ("0.05", D("0.05")),
+        ("$12", D("12")),
+    ],
 )
 def test_amounts_are_read_exactly(raw, expected):
     assert parse_decimal(raw, "The amount") == expected
 
 
-@pytest.mark.parametrize("raw", ["12.345", "1e3", "NaN", "-5", "12.5.1", "1,25", "", "Infinity", "(5)"])
+@pytest.mark.parametrize(
+    "raw", ["12.345", "1e3", "NaN", "-5", "12.5.1", "1,25", "", "Infinity", "(5)"]
+)
 def test_amounts_that_are_not_cents_are_refused(raw):
     with pytest.raises(CostbridgeError) as caught:
         parse_decimal(raw, "The amount")
@@ -280,4 +288,80 @@ def test_outbox_retry_after_a_fix_and_cancel(
     assert len(books.client.query("SELECT * FROM Bill")["Bill"]) == 1
     assert refused(qbo_runtime, "outbox", "retry", "999999") == (
         "costbridge: There is no outbox row 999999. Run `costbridge outbox list`."
+    )
+
+
+def _item_active(books, item_id, active):
+    item = books.client.read("Item", item_id)
+    books.client.update(
+        "Item",
+        {"Id": item_id, "SyncToken": item["SyncToken"], "Active": active},
+        sparse=True,
+        request_id=rid(),
+    )
+
+
+def test_outbox_list_group_names_the_inactive_item_and_retry_group_resends_it(
+    qbo_runtime, committed_db, books, project_factory
+):
+    project = _project(project_factory, books, push_bills=True)
+    _item_active(books, books.concrete.qbo_item_id, False)
+    for n in range(2):
+        ok_json(
+            qbo_runtime, "bills", "create", "--project", project,
+            "--vendor", "Hillside Lumber Supply", "--date", "2026-03-02",
+            "--doc-number", f"G-{n}", "--line", "Concrete=40.00",
+        )  # fmt: skip
+        work(qbo_runtime)  # each alone: sent under its own requestid, refused (610)
+    result = run(qbo_runtime, "outbox", "list", "--group")
+    assert result.exit_code == 0, result.output
+    first, fix, hint = result.stdout.strip().splitlines()
+    key, words = first.split("  ", 1)
+    assert words == "Item Concrete is inactive in QuickBooks: 2 bills"
+    assert "Make Item Concrete active again in QuickBooks" in fix
+    assert hint == "Re-send a group after the fix: costbridge outbox retry --group KEY"
+    [group] = ok_json(qbo_runtime, "outbox", "list", "--group")
+    assert (group["key"], group["count"], group["code"]) == (key, 2, "610")
+    assert group["target"] == f"Item:{books.concrete.qbo_item_id}"
+
+    assert refused(qbo_runtime, "outbox", "retry", "--failed", "--group", key) == (
+        "costbridge: Say what to retry. Give outbox row ids, or --failed, or --group KEY."
+    )
+    assert refused(qbo_runtime, "outbox", "retry", "--group", "nosuchkey").startswith(
+        "costbridge: There is no group of failed changes “nosuchkey”"
+    )
+    _item_active(books, books.concrete.qbo_item_id, True)
+    result = run(qbo_runtime, "outbox", "retry", "--group", key)
+    assert result.exit_code == 0, result.output
+    assert f"2 row(s) of group {key} put back to be sent, 2 push job(s) queued" in result.stdout
+    work(qbo_runtime)
+    assert len(books.client.query("SELECT * FROM Bill")["Bill"]) == 2
+    assert run(qbo_runtime, "outbox", "list", "--group").stdout.strip() == (
+        "costbridge: no failed change."
+    )
+
+
+@pytest.mark.parametrize(
+    ("wait", "when"), [(7.2, "in 8 seconds"), (None, "in a few minutes"), (600, "in a few minutes")]
+)
+def test_a_command_stopped_by_throttling_says_to_run_it_again(wait, when):
+    import click
+
+    from core.cli.common import fails_cleanly
+    from core.qbo.errors import Throttled
+
+    @click.command()
+    @fails_cleanly
+    def busy() -> None:
+        raise Throttled(
+            "QuickBooks' request limit for this company is used up for now.",
+            fix="Nothing to do; it runs again shortly.",
+            retry_after=wait,
+        )
+
+    result = CliRunner().invoke(busy, [])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "costbridge: QuickBooks' request limit for this company is used up for now. "
+        f"Nothing runs this command again for you: run it again {when}."
     )

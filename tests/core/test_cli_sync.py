@@ -247,7 +247,9 @@ def test_reconcile_in_step_after_a_pull_and_drift_after_a_qbo_edit(
     assert before["in_step"] is True
     assert before["drift"] == []
     bill_id = bump_a_bill_line(qbo_runtime, demo_realm, made["qbo_customer_id"], Decimal("7.25"))
-    after = ok_json(qbo_runtime, "reconcile", "--project", str(made["id"]), "--json")
+    drifted = run(qbo_runtime, "reconcile", "--project", str(made["id"]), "--json")
+    assert drifted.exit_code == 3, drifted.output  # DRIFT_EXIT: a scheduled check can alert
+    after = json.loads(drifted.stdout)
     assert after["in_step"] is False
     assert [(d["entity"], d["qbo_id"], d["kind"]) for d in after["drift"]] == [
         ("Bill", bill_id, "amount_differs")
@@ -255,4 +257,5 @@ def test_reconcile_in_step_after_a_pull_and_drift_after_a_qbo_edit(
     bill = next(t for t in after["by_type"] if t["actual_type"] == "bill")
     assert bill["difference"] == "7.25"
     text = run(qbo_runtime, "reconcile", "--project", str(made["id"]))
+    assert text.exit_code == 3
     assert f"Bill {bill_id}: amounts differ" in text.stdout

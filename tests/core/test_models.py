@@ -128,3 +128,14 @@ def test_company_repr_never_shows_tokens(any_db):
         name="x", access_token_enc="ciphertext-abc", refresh_token_enc="ciphertext-def"
     )
     assert "ciphertext" not in repr(company)
+
+
+def test_cost_code_label_names_code_and_name_once(any_db):
+    project = make_project(any_db)
+    company = any_db.get(Company, project.company_id)
+    repeated = make_cost_code(any_db, company, code="06-200", name="06-200 Finish Carpentry")
+    assert repeated.label == "06-200 Finish Carpentry"
+    plain = make_cost_code(any_db, company, code="06-300", name="Trim")
+    assert plain.label == "06-300 Trim"
+    same = make_cost_code(any_db, company, code="Concrete", name="Concrete")
+    assert same.label == "Concrete"

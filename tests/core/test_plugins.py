@@ -185,7 +185,7 @@ def test_installed_sample_distribution_is_a_plugin():
     pm = make_plugin_manager()
     info = pm.infos["sample_purchase_orders"]
     assert info.owns == ("PurchaseOrder",)
-    assert {s.key for s in info.settings} == {"sample_po_sync", "sample_po_prefix"}
+    assert {s.key for s in info.settings} == {"sample_po_check_prefix", "sample_po_prefix"}
 
 
 @pytest.mark.parametrize("name", sorted(BUILT_INS))

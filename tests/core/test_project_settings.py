@@ -44,7 +44,7 @@ def test_new_project_has_the_design_defaults(db, pm):
 def test_third_party_plugin_settings_appear_in_project_settings(db, pm):
     project = make_project(db)
     settings = effective_settings(pm, project)
-    assert settings["sample_po_sync"] is False
+    assert settings["sample_po_check_prefix"] is True
     assert settings["sample_po_prefix"] == "PO-"
 
 
@@ -242,3 +242,12 @@ def test_enabling_and_disabling_a_plugin_is_kept_in_the_setting_history(db):
         ("plugin:qbo_time", True, False, 8),
     ]
     assert project.enabled_plugins == ["qbo_bills"]
+
+
+def test_third_party_toggle_turns_its_check_off(db, pm):
+    project = make_project(db)
+    problems = save_settings(
+        pm, db, project, {"sample_po_check_prefix": False, "sample_po_prefix": "PURCHASE-"}
+    )
+    assert problems == []
+    assert effective_settings(pm, project)["sample_po_prefix"] == "PURCHASE-"

@@ -17,8 +17,10 @@ from costbridge_testing.sandbox import CLIENT_ID
 from costbridge_testing.sandbox import CLIENT_SECRET
 from costbridge_testing.sandbox import REDIRECT_URI
 from costbridge_testing.services import TEST_TOKEN_KEY
+from tests.processes import alive
 from tests.processes import kill_tree
 from tests.processes import snapshot
+from tests.processes import work_horses
 
 REPO = Path(__file__).resolve().parents[2]
 COSTBRIDGE = str(REPO / ".venv" / "bin" / "costbridge")
@@ -87,9 +89,16 @@ def test_worker_sigkilled_mid_push_has_its_row_back_and_done_within_60_seconds_o
         try:
             assert _wait(lambda: _state(committed_db, entries[0].id) == OutboxState.IN_FLIGHT, 30)
             time.sleep(1)  # the bill is in QBO now; its answer is still on the way
-            kill_tree(snapshot(first.pid))  # the worker, its scheduler and its work horse
+            tree = snapshot(first.pid)
+            # RQ's work horse sends the push from a process group of its own (`setpgrp`): it
+            # must die too, or it would finish the push itself and nothing would be recovered.
+            horses = work_horses(tree, first.pid)
+            assert horses, "no work horse was sending the push"
+            kill_tree(tree)  # the worker, its scheduler and the work horse that is sending
             first.wait()
+            assert _wait(lambda: not any(alive(pid) for pid in horses), 5)
             killed_at = time.monotonic()
+            assert _state(committed_db, entries[0].id) == OutboxState.IN_FLIGHT
             second = _worker(env, log)
             try:
                 assert _wait(lambda: _state(committed_db, entries[0].id) == OutboxState.DONE, 60)

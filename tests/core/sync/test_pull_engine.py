@@ -657,3 +657,51 @@ def test_an_edit_dated_in_a_closed_period_is_flagged_on_the_run(
         assert run.counts["closed_period_changes"] == 1
         assert f"Bill {bill['Id']}" in (run.detail or "")
         assert "closed period" in (run.detail or "")
+
+
+def test_a_line_changed_by_a_later_pull_records_that_pull_as_its_lineage(
+    qbo_runtime: Runtime, demo: dict[str, Any], qbo_sandbox: Any
+) -> None:
+    first = pull_company(qbo_runtime, demo["company_id"])
+    client = client_for(qbo_runtime, demo["realm"])
+    raw = raw_state(qbo_sandbox.url, demo["realm"])
+    edited = next(b for b in raw["Bill"] if len(_expense_lines(b)) >= 2)
+    line = edited["Line"][0]
+    new_amount = Decimal(str(line["Amount"])) + Decimal("3.00")
+    detail = line[line["DetailType"]]
+    if "UnitPrice" in detail:
+        detail["Qty"], detail["UnitPrice"] = 1, new_amount
+    line["Amount"] = new_amount
+    with qbo_runtime.sessions() as session:
+        before = session.execute(
+            select(Actual.qbo_line_id, Actual.sync_run_id, Actual.pulled_at).where(
+                Actual.qbo_entity == "Bill", Actual.qbo_id == edited["Id"]
+            )
+        ).all()
+    assert {run for _l, run, _p in before} == {first.run_id}
+    written = _write(client, "Bill", _clean(edited))
+
+    second = pull_company(qbo_runtime, demo["company_id"])
+    assert second.run_id != first.run_id
+    with qbo_runtime.sessions() as session:
+        changed = session.execute(
+            select(Actual).where(
+                Actual.qbo_entity == "Bill",
+                Actual.qbo_id == edited["Id"],
+                Actual.qbo_line_id == str(line["Id"]),
+            )
+        ).scalar_one()
+        assert changed.sync_run_id == second.run_id
+        assert changed.qbo_updated_at == dt.datetime.fromisoformat(
+            written["MetaData"]["LastUpdatedTime"]
+        )
+        first_pulled = {lid: pulled for lid, _r, pulled in before}
+        assert changed.pulled_at > first_pulled[str(line["Id"])]
+        untouched = session.scalar(
+            select(func.count()).where(
+                Actual.sync_run_id == first.run_id,
+                Actual.qbo_entity == "Purchase",
+            )
+        )
+        assert untouched is not None
+        assert untouched > 0  # lines no pull changed keep the run that wrote them

@@ -92,9 +92,14 @@ def test_trusted_hosts_can_be_overridden_for_a_public_name(
 
 
 def test_connect_pages_need_a_signed_in_admin(app: Flask, runtime: Runtime, saved: Company) -> None:
-    anonymous = app.test_client().get(f"/qbo/connect/{saved.id}")
-    assert anonymous.status_code == 302
-    assert "/signin" in anonymous.headers["Location"]
+    for path in (f"/qbo/company/{saved.id}", f"/qbo/switch/{saved.id}"):
+        anonymous = app.test_client().get(path)
+        assert anonymous.status_code == 302
+        assert "/signin" in anonymous.headers["Location"]
+    # Without the form's CSRF token (another site cannot read it) a POST stops at once.
+    assert app.test_client().post(f"/qbo/connect/{saved.id}").status_code == 400
     viewer = add_user(runtime.sessions, "viewer@example.com", "viewer")
     client = sign_in(app.test_client(), runtime.sessions, viewer)
-    assert client.get(f"/qbo/connect/{saved.id}").status_code == 403
+    assert client.get(f"/qbo/company/{saved.id}").status_code == 403
+    assert client.get(f"/qbo/switch/{saved.id}").status_code == 403
+    assert client.post(f"/qbo/connect/{saved.id}").status_code in (400, 403)

@@ -17,6 +17,8 @@ from core.models.company import Company
 from core.models.company import ConnectionStatus
 from costbridge_testing.services import app_base
 from costbridge_testing.services import served_app
+from tests.csp_watch import CspWatch
+from tests.csp_watch import WatchedBrowser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
@@ -54,8 +56,9 @@ def test_connect_to_quickbooks_in_a_real_browser(live_app, company, committed_db
                 "--no-first-run",
             ],
         )
+        watch = CspWatch()
         try:
-            page = browser.new_page()
+            page = WatchedBrowser(browser, watch).new_page()
             page.goto(f"{live_app}/admin/company/")
             page.fill("#email", "connect-admin@example.com")
             page.fill("#password", "connect-admin-password")
@@ -66,6 +69,7 @@ def test_connect_to_quickbooks_in_a_real_browser(live_app, company, committed_db
             body = page.content()
         finally:
             browser.close()
+    watch.assert_none()
     assert "Connected" in body
     committed_db.expire_all()
     stored = committed_db.scalars(select(Company).where(Company.id == company.id)).one()

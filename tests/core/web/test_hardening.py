@@ -45,9 +45,28 @@ def test_every_answer_forbids_framing_sniffing_and_cross_site_referrers(
 ) -> None:
     resp = admin.get(path)
     assert resp.headers["X-Frame-Options"] == "DENY"
-    assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["Content-Security-Policy"] == (
+        "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    )
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert resp.headers["Referrer-Policy"] == "same-origin"
+    # Development serves plain HTTP on loopback: HSTS there would lock the browser out.
+    assert "Strict-Transport-Security" not in resp.headers
+
+
+def test_production_answers_carry_hsts(runtime: Runtime) -> None:
+    production = Runtime(
+        settings=runtime.settings.with_overrides({"env": "production"}),
+        engine=runtime.engine,
+        pm=runtime.pm,
+    )
+    with web_app(production) as app:
+        for path in ("/signin", "/healthz", "/qbo/company/1"):
+            resp = app.test_client().get(path, base_url="https://127.0.0.1")
+            hsts = resp.headers["Strict-Transport-Security"]
+            assert hsts == "max-age=31536000; includeSubDomains"
+            assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
 
 
 def test_production_cookies_are_secure_and_host_only(runtime: Runtime) -> None:
@@ -59,7 +78,7 @@ def test_production_cookies_are_secure_and_host_only(runtime: Runtime) -> None:
     with web_app(production) as app:
         assert app.config["SESSION_COOKIE_SECURE"] is True
         assert app.config["SESSION_COOKIE_NAME"].startswith("__Host-")
-        resp = app.test_client().get("/qbo/connect/1", base_url="https://127.0.0.1")
+        resp = app.test_client().get("/qbo/company/1", base_url="https://127.0.0.1")
         cookies = resp.headers.getlist("Set-Cookie")
         assert all("Secure" in c and "HttpOnly" in c for c in cookies)
     with web_app(runtime) as app:

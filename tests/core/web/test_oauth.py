@@ -23,6 +23,7 @@ from core.models.sync import OutboxEntry
 from core.models.sync import OutboxState
 from core.runtime import Runtime
 from costbridge_testing.console import add_user
+from costbridge_testing.console import press_connect
 from costbridge_testing.console import sign_in
 from costbridge_testing.sandbox import Control
 from costbridge_testing.services import web_app
@@ -59,8 +60,8 @@ def company_info(qbo_sandbox: Any, realm_id: str | None, access: str) -> request
 def start(browser: FlaskClient, company_id: int) -> str:
     """Click "Connect to QuickBooks"; returns the URL the browser is sent to."""
     page = browser.get(f"/qbo/company/{company_id}")
-    assert b"Connect to QuickBooks" in page.data
-    resp = browser.get(f"/qbo/connect/{company_id}")
+    assert b"Connect to QuickBooks" in page.data or b"Reconnect" in page.data
+    resp = press_connect(browser, company_id)
     assert resp.status_code == 302
     return resp.headers["Location"]
 

@@ -37,6 +37,7 @@ from core.qbo.revocation import REVOKE_PENDING
 from core.qbo.revocation import retry_revocations
 from core.runtime import Runtime
 from costbridge_testing.console import add_user
+from costbridge_testing.console import press_connect
 from costbridge_testing.console import sign_in
 from costbridge_testing.sandbox import Control
 from costbridge_testing.services import web_app
@@ -60,7 +61,7 @@ def browser(web: Flask, qbo_runtime: Runtime, admin_id: int) -> FlaskClient:
 
 
 def start(browser: FlaskClient, company_id: int) -> str:
-    resp = browser.get(f"/qbo/connect/{company_id}")
+    resp = press_connect(browser, company_id)
     assert resp.status_code == 302
     return resp.headers["Location"]
 

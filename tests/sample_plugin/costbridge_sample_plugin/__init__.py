@@ -1,4 +1,8 @@
-"""Sample third-party plugin: purchase orders, with one setting and a validation rule."""
+"""Sample third-party plugin: purchase-order settings and a validation rule it honours.
+
+It owns QBO's PurchaseOrder entity but neither pulls nor pushes anything: it exists to show
+discovery, settings and `validate_settings`, so none of its settings claims to sync.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,11 @@ from core.contracts import SettingSpec
 
 SETTINGS = (
     SettingSpec(
-        "sample_po_sync",
-        "Sync purchase orders",
+        "sample_po_check_prefix",
+        "Check the purchase order prefix",
         "bool",
-        False,
-        "Purchase orders created here are sent to QuickBooks.",
+        True,
+        "Refuse a purchase order prefix longer than 5 characters.",
     ),
     SettingSpec(
         "sample_po_prefix",
@@ -44,9 +48,10 @@ def plugin_info() -> PluginInfo:
 def validate_settings(
     project: ProjectView, settings: Mapping[str, object]
 ) -> Sequence[SettingProblem]:
-    """A prefix may not be longer than 5 characters."""
+    """While "Check the purchase order prefix" is on, a prefix may not exceed 5 characters."""
     prefix = settings.get("sample_po_prefix")
-    if isinstance(prefix, str) and len(prefix) > 5:
+    checking = settings.get("sample_po_check_prefix", True)
+    if checking and isinstance(prefix, str) and len(prefix) > 5:
         return [
             SettingProblem(
                 "sample_po_prefix",
