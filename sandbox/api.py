@@ -25,8 +25,10 @@ from werkzeug.exceptions import HTTPException
 
 from sandbox import api_batch
 from sandbox import entities
+from sandbox import exchange_rates
 from sandbox import faults
 from sandbox import pdf
+from sandbox import recurring
 from sandbox import schema
 from sandbox import uploads
 from sandbox import xml_render
@@ -248,6 +250,12 @@ def _route(sb: Sandbox, realm: Realm, rest: str) -> Result:
         return _singleton(sb, realm, "Preferences", parts, method)
     if head == "taxservice" and len(parts) == 2 and parts[1].lower() == "taxcode":
         return 200, dict(tax_service(realm, read_json(sb)), time=sb.clock.time_str())
+    if head == "recurringtransaction" and len(parts) <= 2:
+        return _recurring(sb, realm, parts, method)
+    if head == "exchangerate":
+        if len(parts) != 1:
+            raise faults.not_found_url(request.path)
+        return _exchange_rate(sb, realm, method)
     spec = entities.spec_for_path(head)
     if spec is None or spec.kind == "singleton" or len(parts) > 3:
         raise faults.not_found_url(request.path)
@@ -265,6 +273,28 @@ def _route(sb: Sandbox, realm: Realm, rest: str) -> Result:
         spec.json_key,
         write(realm, spec.name, body, request.args.get("operation"), request.args.get("include")),
     )
+
+
+def _recurring(sb: Sandbox, realm: Realm, parts: list[str], method: str) -> Result:
+    """``GET /recurringtransaction/<id>``; ``POST /recurringtransaction`` (create, update,
+    ``?operation=delete``). Answers wrap the transaction: ``{"Invoice": {...}}``."""
+    key = recurring.ENTITY
+    if method == "GET" and len(parts) == 2:
+        return 200, _envelope(sb, key, recurring.shown(realm, realm.read(key, parts[1])))
+    if method == "POST" and len(parts) == 1:
+        body = read_json(sb)
+        return 200, _envelope(sb, key, recurring.write(realm, body, request.args.get("operation")))
+    raise faults.method_not_allowed(method, ("GET",) if len(parts) == 2 else ("POST",))
+
+
+def _exchange_rate(sb: Sandbox, realm: Realm, method: str) -> Result:
+    """``GET /exchangerate?sourcecurrencycode=&asofdate=`` and ``POST /exchangerate`` (no Id)."""
+    key = exchange_rates.ENTITY
+    if method == "GET":
+        args = request.args
+        found = exchange_rates.read(realm, args.get("sourcecurrencycode"), args.get("asofdate"))
+        return 200, _envelope(sb, key, found)
+    return 200, _envelope(sb, key, exchange_rates.update(realm, read_json(sb)))
 
 
 def _form_action(
@@ -296,6 +326,12 @@ def write(
     realm: Realm, entity: str, body: Any, operation: str | None, include: str | None
 ) -> dict[str, Any]:
     """Dispatch a POST body to create/update/delete/void (shared with batch)."""
+    if entity == recurring.ENTITY:
+        return recurring.write(realm, body, operation)
+    if entity == exchange_rates.ENTITY:
+        if operation not in (None, "", "update"):
+            raise faults.unsupported_operation(f"Operation {operation} is not supported.")
+        return exchange_rates.update(realm, body)
     if not isinstance(body, dict):
         raise faults.invalid_field(entity, f"{entity} must be a JSON object")
     op = (operation or "").lower()

@@ -426,7 +426,7 @@ def table_rule(
     if rules.kind in ("name", "list") and entity != "TaxAgency":
         as_bool(obj, "Active", True)
     if entity == "CompanyCurrency":
-        _currency(obj)
+        _currency(realm, obj)
     if rules.name_field is not None:
         label = _check_name(obj[rules.name_field], rules.name_field)
         obj[rules.name_field] = label
@@ -478,7 +478,11 @@ def table_rule(
             )
 
 
-def _currency(obj: dict[str, Any]) -> None:
+def _currency(realm: Realm, obj: dict[str, Any]) -> None:
+    # Intuit refuses currencies in a company without multicurrency (6000).
+    from sandbox import exchange_rates
+
+    exchange_rates.require_multicurrency(realm, "A currency")
     code = str(obj.get("Code", "")).upper()
     if code not in _CURRENCIES:
         raise faults.invalid_enum(code, "Code")
@@ -491,8 +495,22 @@ def _currency(obj: dict[str, Any]) -> None:
 def singleton(
     realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | None, entity: str
 ) -> None:
-    """CompanyInfo and Preferences: updatable settings, no rules beyond the header."""
-    del realm, obj, existing, entity
+    """CompanyInfo and Preferences: updatable settings.
+
+    Multicurrency, once on, stays on (Intuit: it cannot be turned off): 6000.
+    """
+    del realm
+    if entity != "Preferences" or existing is None:
+        return
+    was_on = (existing.get("CurrencyPrefs") or {}).get("MultiCurrencyEnabled") is True
+    prefs = obj.get("CurrencyPrefs")
+    if isinstance(prefs, dict) and "MultiCurrencyEnabled" in prefs:
+        as_bool(prefs, "MultiCurrencyEnabled")
+        if was_on and prefs["MultiCurrencyEnabled"] is False:
+            raise faults.business_validation(
+                "Multicurrency cannot be turned off once it is on.",
+                "CurrencyPrefs.MultiCurrencyEnabled",
+            )
 
 
 ENTITIES: dict[str, EntitySpec] = {
@@ -590,6 +608,10 @@ def linked_updates(
     realm: Realm, spec: EntitySpec, new: dict[str, Any] | None, old: dict[str, Any] | None
 ) -> list[tuple[str, dict[str, Any]]]:
     """Other objects a write changes as a side effect (invoices or bills paid by a payment)."""
+    if spec.name == "CompanyCurrency" and new is not None and old is None:
+        from sandbox import exchange_rates
+
+        exchange_rates.add_default_rate(realm, str(new["Code"]))
     if spec.name == "Payment":
         return txn_rules.payment_followups(realm, new, old)
     if spec.name == "BillPayment":
@@ -656,7 +678,11 @@ def run_query(realm: Realm, qmod: Any, text: str) -> dict[str, Any]:
             raise qmod.QueryParseError(f"Invalid context declaration : {query.entity}")
         query = dataclasses.replace(query, entity=entity)
         query_rules.check(query)
-        if query.fields or _reads_computed(query):
+        if entity in ("ExchangeRate", "RecurringTransaction"):
+            result = _own_endpoint_query(realm, qmod, query)
+        elif entity == "TaxCode" and not query.count:
+            result = _tax_code_query(realm, qmod, query)
+        elif query.fields or _reads_computed(query):
             result = qmod.execute(query, realm.all_shown(entity), active_default=True)
         else:
             # Filter and sort the stored objects; compute read-time fields for the page only,
@@ -676,6 +702,44 @@ def run_query(realm: Realm, qmod: Any, text: str) -> dict[str, Any]:
     if key != entity and entity in response:
         response[key] = response.pop(entity)
     return response
+
+
+def _own_endpoint_query(realm: Realm, qmod: Any, query: Any) -> Any:
+    """ExchangeRate and RecurringTransaction: stored rows, answered as their endpoints answer.
+
+    A rate has no Id in answers; a template comes back as ``{kind: transaction}``.
+    """
+    from sandbox import exchange_rates
+    from sandbox import recurring
+
+    rates = query.entity == "ExchangeRate"
+    rows = exchange_rates.rows(realm) if rates else realm.all(query.entity)
+    result = qmod.execute(query, rows, active_default=True)
+    if result.count is not None or query.fields:
+        return result
+    shaped = [
+        exchange_rates.shown(row) if rates else recurring.shown(realm, row) for row in result.rows
+    ]
+    return dataclasses.replace(result, rows=shaped)
+
+
+def _tax_code_query(realm: Realm, qmod: Any, query: Any) -> Any:
+    """A TaxCode page: the pseudo codes (``TAX``, ``NON``, ``CustomSalesTax``) that match come
+    first and outside ``MAXRESULTS``/``STARTPOSITION``, then the page of the company's codes.
+
+    Intuit answers ``SELECT * FROM TaxCode MAXRESULTS 1`` with four codes (a known quirk,
+    intuitdeveloper.lc.intuit.com question 1398164; python-quickbooks' integration tests
+    assert it); the pseudo codes are the ones whose Id is not a number.
+    """
+    rows = realm.all_shown("TaxCode")
+    pseudo = [row for row in rows if not str(row["Id"]).isdigit()]
+    real = [row for row in rows if str(row["Id"]).isdigit()]
+    unpaged = dataclasses.replace(query, start_position=None, max_results=None)
+    extra = qmod.execute(unpaged, pseudo, active_default=True).rows
+    result = qmod.execute(query, real, active_default=True)
+    if not extra:
+        return result
+    return dataclasses.replace(result, rows=[*extra, *result.rows])
 
 
 #: Fields whose value is computed when a record is read (names after renames, balances).

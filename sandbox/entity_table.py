@@ -34,8 +34,10 @@ class Rules:
 
     Attributes:
         name: Canonical entity name (URL segment is its lower case).
-        kind: ``name`` (a list: inactivate, never delete), ``txn`` (a transaction) or
-            ``list`` (read and query only: Intuit creates them).
+        kind: ``name`` (a list: inactivate, never delete), ``txn`` (a transaction),
+            ``list`` (read and query only: Intuit creates them), ``rate`` (ExchangeRate:
+            keyed by currency and date, no Id) or ``recurring`` (a template wrapping a
+            transaction). The last two have endpoints of their own.
         ops: Operations besides create/read: ``update``, ``delete``, ``void``, ``send``, ``pdf``.
         creatable: Whether ``POST /<entity>`` may create one.
         required: Top-level fields a write must carry (2020 when missing).
@@ -302,8 +304,44 @@ TABLE: Final[dict[str, Rules]] = {
             json_key="CreditCardPaymentTxn",
             xsd_type="CreditCardPaymentTxn",
         ),
+        # -- served by their own endpoints (sandbox/exchange_rates.py, sandbox/recurring.py) --
+        Rules(
+            "ExchangeRate",
+            "rate",
+            creatable=False,
+            required=("SourceCurrencyCode", "Rate"),
+            numbers=("Rate",),
+            readonly=("TargetCurrencyCode",),
+            filterable=("SourceCurrencyCode", "AsOfDate"),
+            cdc=False,
+        ),
+        Rules(
+            "RecurringTransaction",
+            "recurring",
+            ops=frozenset({UPDATE, DELETE}),
+            required=("RecurringInfo",),
+            filterable=(*_COMMON, "Type"),
+            cdc=False,
+        ),
     )
 }
+
+#: Transactions a RecurringTransaction may wrap (XSD: any IntuitObject; these are the ones
+#: Intuit's recurring templates take, as python-quickbooks lists them).
+RECURRING_KINDS: Final = (
+    "Bill",
+    "CreditMemo",
+    "Deposit",
+    "Estimate",
+    "Invoice",
+    "JournalEntry",
+    "Purchase",
+    "PurchaseOrder",
+    "RefundReceipt",
+    "SalesReceipt",
+    "Transfer",
+    "VendorCredit",
+)
 
 
 def json_key(entity: str) -> str:

@@ -64,7 +64,15 @@ FILTERABLE: Final[dict[str, frozenset[str]]] = {
         "Vendor": _PEOPLE,
         "Employee": (*_COMMON, "DisplayName", "GivenName", "FamilyName", "Active"),
         "Item": (*_COMMON, "Name", "Active", "Type", "FullyQualifiedName"),
-        "Account": (*_COMMON, "Name", "Active", "AccountType", "FullyQualifiedName"),
+        "Account": (
+            *_COMMON,
+            "Name",
+            "Active",
+            "AccountType",
+            "AccountSubType",
+            "Classification",
+            "FullyQualifiedName",
+        ),
         "Class": (*_COMMON, "Name", "Active", "FullyQualifiedName"),
         "Term": (*_COMMON, "Name", "Active"),
         # API.md §7.1: by the record it is attached to; never by Note or FileName.
@@ -130,6 +138,15 @@ def check_size(text: str) -> None:
         )
 
 
+def defined_fields(entity: str) -> set[str]:
+    """The top-level properties a query may name on ``entity`` (case-folded): the XSD's."""
+    defined = {key.casefold() for key in TYPES.get(xsd_type(entity), {})}
+    if entity == "RecurringTransaction":
+        # The wrapper's XSD type holds any transaction; Intuit's queries name its Type.
+        defined.add("type")
+    return defined
+
+
 def check(query: Query) -> None:
     """Refuse fields the entity does not let this query use, and oversized queries.
 
@@ -150,7 +167,7 @@ def check(query: Query) -> None:
         if cond.op == "LIKE" and str(cond.value).count("%") > MAX_LIKE_WILDCARDS:
             raise QueryParseError(f"A LIKE pattern may hold at most {MAX_LIKE_WILDCARDS} '%'.")
     entity = query.entity
-    defined = {key.casefold() for key in TYPES.get(xsd_type(entity), {})}
+    defined = defined_fields(entity)
     for path in query.referenced_fields():
         if path.split(".", 1)[0].casefold() not in defined:
             raise QueryFieldError(path, entity)

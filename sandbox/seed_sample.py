@@ -20,7 +20,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from typing import Any
 
+from sandbox import schema
 from sandbox.entities import CLASSIFICATION
+from sandbox.entities import ENTITIES
+from sandbox.entities import prepare
 
 if TYPE_CHECKING:
     from sandbox.state import Realm
@@ -38,15 +41,14 @@ ACCOUNTS: tuple[tuple[int, str, str, str, int | None], ...] = (
     (1, "Services", "Income", "ServiceFeeIncome", None),
     (2, "Sales of Product Income", "Income", "SalesOfProductIncome", None),
     (3, "Design income", "Income", "ServiceFeeIncome", None),
-    (4, "Undeposited Funds", "Other Current Asset", "UndepositedFunds", None),
+    (4, "Checking", "Bank", "Checking", None),
     (5, "Inventory Asset", "Other Current Asset", "Inventory", None),
     (6, "Cost of Goods Sold", "Cost of Goods Sold", "SuppliesMaterialsCogs", None),
     (7, "Accounts Payable (A/P)", "Accounts Payable", "AccountsPayable", None),
     (8, "Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable", None),
-    (9, "Checking", "Bank", "Checking", None),
+    (9, "Undeposited Funds", "Other Current Asset", "UndepositedFunds", None),
     (10, "Savings", "Bank", "Savings", None),
     (11, "Mastercard", "Credit Card", "CreditCard", None),
-    (12, "Visa", "Credit Card", "CreditCard", None),
     (13, "Advertising", "Expense", "AdvertisingPromotional", None),
     (14, "Automobile", "Expense", "Auto", None),
     (15, "Fuel", "Expense", "Auto", 14),
@@ -76,6 +78,9 @@ ACCOUNTS: tuple[tuple[int, str, str, str, int | None], ...] = (
     (39, "Other Income", "Other Income", "OtherMiscellaneousIncome", None),
     (40, "Miscellaneous", "Other Expense", "OtherMiscellaneousExpense", None),
     (41, "Penalties & Settlements", "Other Expense", "PenaltiesSettlements", None),
+    # Intuit's sample company numbers Visa 42 and Discounts given 86; clients' tests name them.
+    (42, "Visa", "Credit Card", "CreditCard", None),
+    (86, "Discounts given", "Income", "DiscountsRefundsGiven", None),
 )
 
 _TERMS = (("Due on receipt", 0), ("Net 10", 10), ("Net 15", 15), ("Net 30", 30), ("Net 60", 60))
@@ -108,6 +113,27 @@ _VENDORS = (
     ("Redwood Legal Services", "Redwood Legal Services LLP", True),
 )
 _EMPLOYEES = (("Ana", "Reyes"), ("Ben", "Ito"), ("Cara", "Lund"))
+# (Id, Name, UnitPrice, income account Id): services, as numbered in Intuit's sample company.
+_SERVICE_ITEMS = (
+    (1, "Services", 0, 1),
+    (2, "Hours", 40, 1),
+    (4, "Design", 75, 3),
+    (6, "Gardening", 50, 3),
+    (7, "Installation", 50, 1),
+    (8, "Lighting", 45, 1),
+    (9, "Maintenance & Repair", 60, 1),
+    (10, "Pest Control", 35, 1),
+    (17, "Trimming", 35, 3),
+)
+# (Id, Name, UnitPrice, PurchaseCost): goods bought as needed, not stocked.
+_NON_INVENTORY_ITEMS = (
+    (3, "Concrete", 15, 8),
+    (11, "Pump", 15, 10),
+    (13, "Rocks", 20, 9),
+    (14, "Sod", 3, 1),
+    (15, "Sprinkler Heads", 2, 1),
+    (16, "Sprinkler Pipes", 4, 2),
+)
 
 
 def seed_sample(sb: Sandbox, realm_id: str | None = None) -> Realm:
@@ -216,6 +242,7 @@ class _Sample:
         agency = self.insert(
             "TaxAgency",
             {
+                "Id": "1",
                 "DisplayName": "Board of Equalization",
                 "TaxTrackedOnSales": True,
                 "TaxTrackedOnPurchases": False,
@@ -239,13 +266,15 @@ class _Sample:
                 )
             )
         # A US company's two pseudo codes, then a combined code of both rates.
-        for code, taxable in (("TAX", True), ("NON", False)):
+        for code, taxable in (("TAX", True), ("NON", False), ("CustomSalesTax", True)):
             self.insert(
                 "TaxCode",
                 {
                     "Id": code,
                     "Name": code,
-                    "Description": "Taxable" if taxable else "Non-taxable",
+                    "Description": {"TAX": "Taxable", "NON": "Non-taxable"}.get(
+                        code, "Custom sales tax"
+                    ),
                     "Active": True,
                     "Hidden": False,
                     "Taxable": taxable,
@@ -330,30 +359,32 @@ class _Sample:
                 },
             )
 
+    def create_numbered(self, entity: str, id_: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Check ``body`` by the entity's rules as a create would, store it under ``id_``."""
+        spec = ENTITIES[entity]
+        obj = prepare(self.realm, spec, schema.checked(entity, body), None)
+        obj["Id"] = str(id_)
+        return self.insert(entity, obj)
+
     def items(self) -> None:
-        category = self.create("Item", {"Name": "Landscaping", "Type": "Category"})
-        self.ids["item:service"] = self.create(
-            "Item",
-            {
-                "Name": "Gardening",
+        # Numbered from 1 as Intuit's sample company numbers its items (clients' tests name
+        # Item 10, a service); the category comes last so the sold items keep small Ids.
+        category = self.create_numbered("Item", 18, {"Name": "Landscaping", "Type": "Category"})
+        for id_, name, price, account in _SERVICE_ITEMS:
+            body: dict[str, Any] = {
+                "Name": name,
                 "Type": "Service",
-                "UnitPrice": 50,
-                "IncomeAccountRef": self.acct(3),
-                "ParentRef": _ref(category),
-                "SubItem": True,
-            },
-        )
-        self.ids["item:hours"] = self.create(
+                "UnitPrice": price,
+                "IncomeAccountRef": self.acct(account),
+            }
+            if name in ("Gardening", "Trimming"):
+                body.update(ParentRef=_ref(category), SubItem=True)
+            self.ids[f"item:{name}"] = self.create_numbered("Item", id_, body)
+        self.ids["item:service"] = self.ids["item:Gardening"]
+        self.ids["item:hours"] = self.ids["item:Hours"]
+        self.ids["item:rocks"] = self.create_numbered(
             "Item",
-            {
-                "Name": "Hours",
-                "Type": "Service",
-                "UnitPrice": 40,
-                "IncomeAccountRef": self.acct(1),
-            },
-        )
-        self.ids["item:rocks"] = self.create(
-            "Item",
+            5,
             {
                 "Name": "Rock Fountain",
                 "Type": "Inventory",
@@ -368,17 +399,20 @@ class _Sample:
                 "AssetAccountRef": self.acct(5),
             },
         )
-        self.ids["item:sod"] = self.create(
-            "Item",
-            {
-                "Name": "Sod",
-                "Type": "NonInventory",
-                "UnitPrice": 3,
-                "PurchaseCost": 1,
-                "IncomeAccountRef": self.acct(2),
-                "ExpenseAccountRef": self.acct(6),
-            },
-        )
+        for id_, name, price, cost in _NON_INVENTORY_ITEMS:
+            self.ids[f"item:{name}"] = self.create_numbered(
+                "Item",
+                id_,
+                {
+                    "Name": name,
+                    "Type": "NonInventory",
+                    "UnitPrice": price,
+                    "PurchaseCost": cost,
+                    "IncomeAccountRef": self.acct(2),
+                    "ExpenseAccountRef": self.acct(6),
+                },
+            )
+        self.ids["item:sod"] = self.ids["item:Sod"]
 
     # -- transactions -----------------------------------------------------------------------
 
@@ -421,7 +455,7 @@ class _Sample:
                     },
                 )
             )
-        for invoice in invoices[:3]:
+        for invoice in invoices[:5]:
             self.create(
                 "Payment",
                 {
@@ -429,7 +463,7 @@ class _Sample:
                     "TotalAmt": invoice["TotalAmt"],
                     "TxnDate": self.day(5),
                     "PaymentMethodRef": _ref(self.ids["method:Check"]),
-                    "DepositToAccountRef": self.acct(4),
+                    "DepositToAccountRef": self.acct(9),
                     "Line": [
                         {
                             "Amount": invoice["TotalAmt"],
@@ -458,7 +492,7 @@ class _Sample:
                 "PayType": "Check",
                 "TotalAmt": bills[0]["TotalAmt"],
                 "TxnDate": self.day(3),
-                "CheckPayment": {"BankAccountRef": self.acct(9)},
+                "CheckPayment": {"BankAccountRef": self.acct(4)},
                 "Line": [
                     {
                         "Amount": bills[0]["TotalAmt"],
@@ -475,7 +509,7 @@ class _Sample:
                 "Line": [self._expense_line(18, 40, "Returned fittings")],
             },
         )
-        for index, (pay_type, account_id) in enumerate((("Cash", 9), ("CreditCard", 12))):
+        for index, (pay_type, account_id) in enumerate((("Cash", 4), ("CreditCard", 42))):
             self.create(
                 "Purchase",
                 {
@@ -502,7 +536,7 @@ class _Sample:
                 "CustomerRef": _ref(cust[7]),
                 "TxnDate": self.day(6),
                 "PaymentMethodRef": _ref(self.ids["method:Visa"]),
-                "DepositToAccountRef": self.acct(4),
+                "DepositToAccountRef": self.acct(9),
                 "Line": [self._sales_line("item:sod", 100, 3)],
             },
         )
@@ -519,7 +553,7 @@ class _Sample:
             {
                 "CustomerRef": _ref(cust[5]),
                 "TxnDate": self.day(2),
-                "DepositToAccountRef": self.acct(9),
+                "DepositToAccountRef": self.acct(4),
                 "PaymentMethodRef": _ref(self.ids["method:Check"]),
                 "Line": [self._sales_line("item:sod", 10, 3)],
             },
@@ -546,7 +580,7 @@ class _Sample:
         self.create(
             "Deposit",
             {
-                "DepositToAccountRef": self.acct(9),
+                "DepositToAccountRef": self.acct(4),
                 "TxnDate": self.day(1),
                 "Line": [
                     {
@@ -560,7 +594,7 @@ class _Sample:
         self.create(
             "Transfer",
             {
-                "FromAccountRef": self.acct(9),
+                "FromAccountRef": self.acct(4),
                 "ToAccountRef": self.acct(10),
                 "Amount": 1000,
                 "TxnDate": self.day(10),
@@ -569,8 +603,8 @@ class _Sample:
         self.create(
             "CreditCardPayment",
             {
-                "CreditCardAccountRef": self.acct(12),
-                "BankAccountRef": self.acct(9),
+                "CreditCardAccountRef": self.acct(42),
+                "BankAccountRef": self.acct(4),
                 "Amount": 75,
                 "TxnDate": self.day(9),
             },
@@ -594,7 +628,7 @@ class _Sample:
                         "DetailType": "JournalEntryLineDetail",
                         "JournalEntryLineDetail": {
                             "PostingType": "Credit",
-                            "AccountRef": self.acct(9),
+                            "AccountRef": self.acct(4),
                         },
                     },
                 ],

@@ -64,7 +64,10 @@ def line_ids(lines: list[dict[str, Any]], existing: dict[str, Any] | None) -> No
 
 def _qty_price(detail: dict[str, Any], amount: Decimal, element: str) -> None:
     number_fields(detail, ("Qty", "UnitPrice"), element + ".")
-    if "Qty" in detail and "UnitPrice" in detail:
+    # Both zero is the object-model default of a line that names neither (API.md §13):
+    # python-quickbooks sends it with every SalesItemLineDetail and Intuit takes the Amount.
+    unset = detail.get("Qty") == 0 and detail.get("UnitPrice") == 0
+    if "Qty" in detail and "UnitPrice" in detail and not unset:
         expected = (detail["Qty"] * detail["UnitPrice"]).quantize(Decimal("0.01"))
         if expected != amount.quantize(Decimal("0.01")):
             raise faults.validation(
@@ -314,8 +317,15 @@ def _sales_lines(realm: Realm, obj: dict[str, Any], existing: dict[str, Any] | N
         detail.setdefault("TaxCodeRef", {"value": "NON"})
         subtotal += amount
     line_ids(lines, existing)
-    # QBO appends the SubTotal line itself (samples/invoice.response.json).
-    lines.append({"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})
+    # QBO adds the SubTotal line itself (samples/invoice.response.json): after the items,
+    # ahead of a discount taken on them (python-quickbooks' estimate test reads the discount
+    # as Line[2] behind one item line).
+    at = next(
+        (i for i, ln in enumerate(lines) if ln["DetailType"] == "DiscountLineDetail"), len(lines)
+    )
+    lines.insert(
+        at, {"Amount": subtotal, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
+    )
     obj["Line"] = lines
     return subtotal - discount
 

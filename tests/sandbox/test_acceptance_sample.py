@@ -30,6 +30,7 @@ from quickbooks.objects.account import Account  # noqa: E402
 from quickbooks.objects.bill import Bill  # noqa: E402
 from quickbooks.objects.billpayment import BillPayment  # noqa: E402
 from quickbooks.objects.budget import Budget  # noqa: E402
+from quickbooks.objects.companycurrency import CompanyCurrency  # noqa: E402
 from quickbooks.objects.creditcardpayment_entity import CreditCardPayment  # noqa: E402
 from quickbooks.objects.creditmemo import CreditMemo  # noqa: E402
 from quickbooks.objects.customer import Customer  # noqa: E402
@@ -40,10 +41,13 @@ from quickbooks.objects.deposit import DepositLine  # noqa: E402
 from quickbooks.objects.deposit import DepositLineDetail  # noqa: E402
 from quickbooks.objects.detailline import AccountBasedExpenseLine  # noqa: E402
 from quickbooks.objects.detailline import AccountBasedExpenseLineDetail  # noqa: E402
+from quickbooks.objects.detailline import DiscountLine  # noqa: E402
+from quickbooks.objects.detailline import DiscountLineDetail  # noqa: E402
 from quickbooks.objects.detailline import SalesItemLine  # noqa: E402
 from quickbooks.objects.detailline import SalesItemLineDetail  # noqa: E402
 from quickbooks.objects.employee import Employee  # noqa: E402
 from quickbooks.objects.estimate import Estimate  # noqa: E402
+from quickbooks.objects.exchangerate import ExchangeRate  # noqa: E402
 from quickbooks.objects.invoice import Invoice  # noqa: E402
 from quickbooks.objects.item import Item  # noqa: E402
 from quickbooks.objects.journalentry import JournalEntry  # noqa: E402
@@ -52,6 +56,11 @@ from quickbooks.objects.paymentmethod import PaymentMethod  # noqa: E402
 from quickbooks.objects.preferences import Preferences  # noqa: E402
 from quickbooks.objects.purchase import Purchase  # noqa: E402
 from quickbooks.objects.purchaseorder import PurchaseOrder  # noqa: E402
+from quickbooks.objects.recurringtransaction import RecurringBill  # noqa: E402
+from quickbooks.objects.recurringtransaction import RecurringInfo  # noqa: E402
+from quickbooks.objects.recurringtransaction import RecurringInvoice  # noqa: E402
+from quickbooks.objects.recurringtransaction import RecurringTransaction  # noqa: E402
+from quickbooks.objects.recurringtransaction import ScheduleInfo  # noqa: E402
 from quickbooks.objects.refundreceipt import RefundReceipt  # noqa: E402
 from quickbooks.objects.salesreceipt import SalesReceipt  # noqa: E402
 from quickbooks.objects.taxagency import TaxAgency  # noqa: E402
@@ -369,3 +378,203 @@ def test_batch_and_cdc_over_new_entities(qb):
         [Department, Estimate], since.isoformat(timespec="seconds"), qb=qb
     )
     assert {"Batch North", "Batch South"} <= {d.Name for d in changes.Department}
+
+
+# -- what python-quickbooks' own integration tests showed (issue 23, step 1) --------------------
+
+
+def test_accounts_filter_on_subtype_and_classification(qb):
+    checking = Account.where("AccountSubType = 'Checking'", qb=qb)
+    assert [a.Name for a in checking] == ["Checking"]
+    assets = Account.where(
+        "Classification = 'Asset' AND FullyQualifiedName != 'Accounts Receivable (A/R)'", qb=qb
+    )
+    assert assets
+    assert {a.Classification for a in assets} == {"Asset"}
+    assert "Accounts Receivable (A/R)" not in {a.Name for a in assets}
+
+
+def test_the_sample_company_keeps_intuits_well_known_ids(qb):
+    visa = Account.get(42, qb=qb)
+    assert (visa.Name, visa.AccountType) == ("Visa", "Credit Card")
+    assert Account.get(86, qb=qb).Name == "Discounts given"
+    assert TaxAgency.get(1, qb=qb).DisplayName == "Board of Equalization"
+    assert len(Payment.all(max_results=5, qb=qb)) == 5
+
+
+def test_a_tax_code_page_carries_the_pseudo_codes_first(qb):
+    codes = TaxCode.all(max_results=1, qb=qb)
+    assert {c.Id for c in codes[:3]} == {"TAX", "NON", "CustomSalesTax"}
+    assert len(codes) == 4
+    assert codes[3].Id.isdigit()
+    assert TaxCode.count(qb=qb) == len(TaxCode.all(max_results=1000, qb=qb))
+
+
+def test_a_sales_line_without_qty_and_price_takes_its_amount(qb):
+    customer = _first(Customer, qb, "DisplayName = 'Brightwater Dental'")
+    hours = _first(Item, qb, "Name = 'Hours'")
+    invoice = Invoice()
+    invoice.CustomerRef = customer.to_ref()
+    line = SalesItemLine()
+    line.Amount = 100
+    line.SalesItemLineDetail = SalesItemLineDetail()  # Qty 0 and UnitPrice 0: the defaults
+    line.SalesItemLineDetail.ItemRef = hours.to_ref()
+    invoice.Line.append(line)
+    invoice.save(qb=qb)
+    assert Invoice.get(invoice.Id, qb=qb).TotalAmt == 100
+    wrong = Invoice()
+    wrong.CustomerRef = customer.to_ref()
+    wrong.Line.append(_sales_line(hours, 2, 40))
+    wrong.Line[0].Amount = 100
+    with pytest.raises(QuickbooksException) as info:
+        wrong.save(qb=qb)
+    assert info.value.error_code == 6070
+
+
+# -- RecurringTransaction, ExchangeRate, multicurrency ----------------------------------------
+
+
+def _recurring_invoice(qb, name):
+    customer = _first(Customer, qb, "DisplayName = 'Elm Street Library'")
+    hours = _first(Item, qb, "Name = 'Hours'")
+    invoice = RecurringInvoice()
+    invoice.CustomerRef = customer.to_ref()
+    invoice.Line.append(_sales_line(hours, 2, 40))
+    info = RecurringInfo()
+    info.Active = True
+    info.Name = name
+    info.ScheduleInfo = ScheduleInfo()
+    info.ScheduleInfo.StartDate = "2027-01-01"
+    info.ScheduleInfo.IntervalType = "Monthly"
+    info.ScheduleInfo.NumInterval = 1
+    info.ScheduleInfo.DayOfMonth = 1
+    invoice.RecurringInfo = info
+    template = RecurringTransaction()
+    template.Invoice = invoice
+    return template
+
+
+def test_recurring_templates_wrap_a_transaction_and_post_nothing(qb):
+    invoices_before = Invoice.count(qb=qb)
+    balance_before = _first(Customer, qb, "DisplayName = 'Elm Street Library'").Balance
+    saved = _recurring_invoice(qb, "Library upkeep").save(qb=qb)
+    assert saved.Invoice.TotalAmt == 80
+    assert saved.Invoice.RecurringInfo.ScheduleInfo.IntervalType == "Monthly"
+    assert Invoice.count(qb=qb) == invoices_before
+    assert _first(Customer, qb, "DisplayName = 'Elm Street Library'").Balance == balance_before
+
+    stored = RecurringTransaction.get(saved.Invoice.Id, qb=qb)
+    stored.Invoice.RecurringInfo.ScheduleInfo.DayOfMonth = 15
+    stored.Invoice.Line[0].Amount = 80
+    updated = stored.save(qb=qb)
+    assert updated.Invoice.SyncToken == "1"
+    assert updated.Invoice.RecurringInfo.ScheduleInfo.DayOfMonth == 15
+
+    bill = RecurringBill()
+    line = AccountBasedExpenseLine()
+    line.Amount = 500
+    line.AccountBasedExpenseLineDetail = AccountBasedExpenseLineDetail()
+    line.AccountBasedExpenseLineDetail.AccountRef = _first(
+        Account, qb, "Name = 'Rent or Lease'"
+    ).to_ref()
+    bill.Line.append(line)
+    bill.VendorRef = _first(Vendor, qb, "DisplayName = 'Delta Hardware'").to_ref()
+    bill.RecurringInfo = RecurringInfo()
+    bill.RecurringInfo.Name = "Yard rent"
+    bill.RecurringInfo.ScheduleInfo = ScheduleInfo()
+    bill.RecurringInfo.ScheduleInfo.StartDate = "2027-01-01"
+    bill.RecurringInfo.ScheduleInfo.EndDate = "2027-03-31"
+    bill.RecurringInfo.ScheduleInfo.IntervalType = "Weekly"
+    bill.RecurringInfo.ScheduleInfo.DayOfWeek = "Friday"
+    template = RecurringTransaction()
+    template.Bill = bill
+    template.save(qb=qb)
+    assert [hasattr(t, "Bill") for t in RecurringTransaction.where("Type = 'Bill'", qb=qb)] == [
+        True
+    ]
+    assert len(RecurringTransaction.all(qb=qb)) == 2
+
+    with pytest.raises(QuickbooksException) as info:
+        _recurring_invoice(qb, "library upkeep").save(qb=qb)
+    assert info.value.error_code == 6240
+    no_schedule = _recurring_invoice(qb, "No schedule")
+    no_schedule.Invoice.RecurringInfo.ScheduleInfo = None
+    with pytest.raises(QuickbooksException) as info:
+        no_schedule.save(qb=qb)
+    assert info.value.error_code == 2020
+    bad_day = _recurring_invoice(qb, "Bad day")
+    bad_day.Invoice.RecurringInfo.ScheduleInfo.DayOfWeek = "Someday"
+    with pytest.raises(QuickbooksException) as info:
+        bad_day.save(qb=qb)
+    assert info.value.error_code == 2170
+
+    RecurringTransaction.get(saved.Invoice.Id, qb=qb).delete(qb=qb)
+    with pytest.raises(QuickbooksException) as info:
+        RecurringTransaction.get(saved.Invoice.Id, qb=qb)
+    assert info.value.error_code == 610
+
+
+def test_currencies_and_rates_need_multicurrency_which_stays_on(qb):
+    cad = CompanyCurrency()
+    cad.Code = "CAD"
+    with pytest.raises(QuickbooksException) as info:
+        cad.save(qb=qb)
+    assert info.value.error_code == 6000
+    with pytest.raises(QuickbooksException) as info:
+        ExchangeRate.where("SourceCurrencyCode = 'EUR'", qb=qb)
+    assert info.value.error_code == 6000
+
+    prefs = Preferences.get(qb=qb)
+    prefs.CurrencyPrefs.MultiCurrencyEnabled = True
+    prefs = prefs.save(qb=qb)
+    cad.save(qb=qb)
+    assert CompanyCurrency.get(cad.Id, qb=qb).Name == "Canadian Dollar"
+    euro = CompanyCurrency()
+    euro.Code = "EUR"
+    euro.save(qb=qb)
+
+    rate = ExchangeRate.where("SourceCurrencyCode = 'EUR'", qb=qb)[0]
+    assert (rate.SourceCurrencyCode, rate.TargetCurrencyCode) == ("EUR", "USD")
+    rate.Rate = rate.Rate + 1
+    rate.save(qb=qb)
+    again = ExchangeRate.where("SourceCurrencyCode = 'EUR'", qb=qb)[0]
+    assert Decimal(str(again.Rate)) == Decimal(str(rate.Rate))
+    answer = qb.get(
+        f"{qb.api_url}/company/{qb.company_id}/exchangerate",
+        params={"sourcecurrencycode": "EUR", "asofdate": again.AsOfDate},
+    )
+    assert Decimal(str(answer["ExchangeRate"]["Rate"])) == Decimal(str(rate.Rate))
+    assert "Id" not in answer["ExchangeRate"]
+    with pytest.raises(QuickbooksException) as info:
+        qb.get(
+            f"{qb.api_url}/company/{qb.company_id}/exchangerate",
+            params={"sourcecurrencycode": "EUR", "asofdate": "2001-01-01"},
+        )
+    assert info.value.error_code == 610
+
+    prefs.CurrencyPrefs.MultiCurrencyEnabled = False
+    with pytest.raises(QuickbooksException) as info:
+        prefs.save(qb=qb)
+    assert info.value.error_code == 6000
+
+
+def test_an_estimate_with_a_discount_answers_items_subtotal_discount(qb):
+    pest = Item.get(10, qb=qb)
+    assert (pest.Name, pest.Type) == ("Pest Control", "Service")
+    estimate = Estimate()
+    estimate.CustomerRef = _first(Customer, qb, "DisplayName = 'Granite Peak Gym'").to_ref()
+    estimate.Line.append(_sales_line(pest, 1, 35))
+    discount = DiscountLine()
+    discount.Amount = 3.5
+    discount.DiscountLineDetail = DiscountLineDetail()
+    discount.DiscountLineDetail.PercentBased = True
+    discount.DiscountLineDetail.DiscountPercent = 10
+    discount.DiscountLineDetail.DiscountAccountRef = Account.get(86, qb=qb).to_ref()
+    estimate.Line.append(discount)
+    estimate.save(qb=qb)
+    stored = Estimate.get(estimate.Id, qb=qb)
+    kinds = [line.DetailType for line in stored.Line]
+    assert kinds == ["SalesItemLineDetail", "SubTotalLineDetail", "DiscountLineDetail"]
+    assert (stored.Line[1].Amount, stored.Line[2].Amount, stored.TotalAmt) == (35, 3.5, 31.5)
+    checking = Account.where("Classification = 'Asset'", max_results=1, qb=qb)[0]
+    assert checking.AccountType == "Bank"
