@@ -100,7 +100,7 @@ def test_an_unknown_code_names_the_closest_and_saves_nothing(db, project):
         ("01-100=12.345", "cents"),
         ("01-100=abc", "is not a number"),
         ("01-100=1e5", "is not a number"),
-        ("01-100=1,000,000,000,000", "larger than a budget line holds"),
+        ("01-100=1,000,000,000,000", "is too large"),
     ],
 )
 def test_bad_items_are_refused_in_words(db, project, item, words):
