@@ -137,6 +137,12 @@ def _load_user() -> SignedIn | None:
         return SignedIn(user.id, user.email, user.role)
 
 
+def actor() -> str:
+    """Who a change made in the console is recorded as, in histories ("console:EMAIL")."""
+    user = current_user()
+    return f"console:{user.email}" if user else "console"
+
+
 def has_role(role: Role) -> bool:
     """Whether the request's user holds `role` (or a higher one)."""
     user = current_user()

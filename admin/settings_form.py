@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
-from decimal import InvalidOperation
 from typing import Any
 
 from flask import current_app
@@ -15,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from core.contracts import SettingProblem
 from core.contracts import SettingSpec
+from core.errors import CostbridgeError
 from core.models import CostCode
 from core.models import Project
+from core.money import parse_amount
 from core.project_settings import effective_settings
 from core.projects import update_settings
 from core.runtime import Runtime
@@ -40,13 +40,15 @@ def _parse(spec: SettingSpec, form: Mapping[str, str]) -> tuple[Any, SettingProb
         if spec.type == "int":
             return int(raw), None
         if spec.type == "decimal":
-            return Decimal(raw), None
-    except (ValueError, InvalidOperation):
+            return parse_amount(raw, spec.label, places=4, negative=True, example="12.5"), None
+    except CostbridgeError as exc:
+        return None, SettingProblem(spec.key, f"{exc.message} {exc.fix}")
+    except ValueError:
         return None, SettingProblem(spec.key, f"{spec.label} must be a number, not {raw!r}.")
     return raw, None
 
 
-def handle(session: Session, project: Project) -> dict[str, Any]:
+def handle(session: Session, project: Project, changed_by: str) -> dict[str, Any]:
     """Show (GET) or save (POST) a project's settings; returns what the template needs."""
     rt: Runtime = current_app.extensions["costbridge"]
     pm = rt.pm
@@ -62,7 +64,7 @@ def handle(session: Session, project: Project) -> dict[str, Any]:
             else:
                 wanted[spec.key] = value
         if not problems:
-            problems = update_settings(session, pm, project, wanted, changed_by="console")
+            problems = update_settings(session, pm, project, wanted, changed_by=changed_by)
         if problems:
             session.rollback()
             values = {**values, **wanted}

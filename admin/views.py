@@ -22,6 +22,7 @@ from wtforms.validators import ValidationError
 from admin import settings_form
 from admin import tracking_form
 from admin.auth import SecureModelView
+from admin.auth import actor
 from admin.auth import has_role
 from admin.auth import require
 from admin.pages.common import qbo_client
@@ -139,7 +140,7 @@ class ProjectAdmin(SecureModelView):
             abort(403, "Only an admin changes a project's integration settings.")
         session = self.session.session
         project = self._project()
-        context = settings_form.handle(session, project)
+        context = settings_form.handle(session, project, actor())
         rt = runtime()
         company = session.get(Company, project.company_id)
         choices: list[Any] = []
@@ -174,7 +175,7 @@ class ProjectAdmin(SecureModelView):
     def tracking_view(self) -> Any:
         """The project's default QuickBooks class and location, picked in the drop-downs."""
         project = self._project()
-        tracking_form.save(self.session.session, project, _who())
+        tracking_form.save(self.session.session, project, actor())
         return redirect(url_for(".settings_view", id=project.id))
 
     @expose("/link/", methods=("POST",))
@@ -213,7 +214,7 @@ class ProjectAdmin(SecureModelView):
         changed = [
             name
             for name in sorted(pm.infos)
-            if set_plugin_enabled(session, project, name, name in wanted, changed_by=_who())
+            if set_plugin_enabled(session, project, name, name in wanted, changed_by=actor())
         ]
         if changed:
             reapply_project(session, pm, project)
@@ -223,13 +224,6 @@ class ProjectAdmin(SecureModelView):
             "success",
         )
         return redirect(url_for(".settings_view", id=project.id))
-
-
-def _who() -> str:
-    from admin.auth import current_user
-
-    user = current_user()
-    return f"console:{user.email}" if user else "console"
 
 
 class AmountField(StringField):

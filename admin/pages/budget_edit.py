@@ -21,7 +21,7 @@ from flask_admin import expose
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeTimedSerializer
 
-from admin.auth import current_user
+from admin.auth import actor
 from admin.auth import has_role
 from admin.auth import require
 from admin.pages.common import db
@@ -45,11 +45,6 @@ AMOUNT_FIELD = re.compile(r"^amount-(\d{1,18}|uncoded)$")
 PREVIEW_MAX_AGE = 3600
 #: Who may change a budget.
 EDIT_ROLE = Role.ADMIN
-
-
-def _who() -> str:
-    user = current_user()
-    return f"console:{user.email}" if user else "console"
 
 
 def _signer() -> URLSafeTimedSerializer:
@@ -112,7 +107,7 @@ class BudgetEditing:
             errors = {keys[code_id]: words for code_id, words in problems.items()}
             return self.budget_page(project, typed=typed, errors=errors)
         try:
-            plan = apply_budget(session, project, entries, source="console", changed_by=_who())
+            plan = apply_budget(session, project, entries, source="console", changed_by=actor())
         except CostbridgeError as exc:
             session.rollback()
             flash(f"Nothing was saved: {exc.message} {exc.fix}", "error")
@@ -187,7 +182,7 @@ class BudgetEditing:
                 entries,
                 str(body.get("fingerprint", "")),
                 source="import",
-                changed_by=_who(),
+                changed_by=actor(),
             )
         except CostbridgeError as exc:
             session.rollback()

@@ -14,6 +14,7 @@ from core.contracts import PluginInfo
 from core.models import Company
 from core.models import ConnectionStatus
 from core.models import CostCode
+from core.models import SettingChange
 from costbridge_testing.console import add_user
 from costbridge_testing.console import remove_user
 from costbridge_testing.console import sign_in
@@ -276,6 +277,10 @@ def test_settings_page_saves_valid_settings(web_client, committed_db, linked_pro
     assert stored["push_bills"] is True
     assert stored["default_billing_cost_code"] == code.id
     assert stored["push_bill_attachments"] is False
+    # The history names who changed it, not just "the console".
+    who = {c.changed_by for c in committed_db.scalars(select(SettingChange))}
+    assert len(who) == 1
+    assert who.pop().startswith("console:admin-")
 
 
 def test_company_list_links_to_connect_and_shows_reconnect_needed(web_client, committed_db):
