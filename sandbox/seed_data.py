@@ -10,6 +10,8 @@ import struct
 import zlib
 from typing import NamedTuple
 
+from sandbox.pdf import one_page
+
 COMPANY_NAME = "Ridgeline Builders LLC"
 COMPANY_CITY = "Bayshore"
 COMPANY_STATE = "CA"
@@ -876,27 +878,7 @@ def pdf_bytes(text: str) -> bytes:
     safe = text.encode("latin-1", "replace").decode("latin-1").replace("\\", "/")
     safe = safe.replace("(", "[").replace(")", "]")
     stream = f"BT /F1 12 Tf 72 720 Td ({safe}) Tj ET".encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    for offset in offsets:
-        out += f"{offset:010d} 00000 n \n".encode()
-    out += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    )
-    return bytes(out)
+    return one_page(stream)
 
 
 def png_bytes(rgb: int) -> bytes:
