@@ -170,6 +170,14 @@ def _overdue(job: Job) -> bool:
     return bool(utcnow() - when > SCHEDULER_LATE)
 
 
+def _off_its_queue(job: Job) -> bool:
+    """A "queued" job its queue no longer lists: a worker took it off and was killed before it
+    marked the job started, so nothing will ever run it (a second copy would only find the row
+    claimed or done)."""
+    key = queues.queue(job.origin, job.connection).key
+    return job.connection.lpos(key, job.id) is None
+
+
 def _dead(job: Job, status: JobStatus | None, entry: OutboxEntry) -> bool:
     """Whether a job RQ still holds belongs to a worker that died (or a lost scheduler).
 
@@ -179,6 +187,8 @@ def _dead(job: Job, status: JobStatus | None, entry: OutboxEntry) -> bool:
     """
     if status == JobStatus.SCHEDULED:
         return _overdue(job)
+    if status == JobStatus.QUEUED:
+        return _off_its_queue(job)
     if status != JobStatus.STARTED:
         return False
     holds = entry.claimed_by is not None and entry.claimed_by.startswith(f"{job.id}:")

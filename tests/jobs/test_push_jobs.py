@@ -101,6 +101,20 @@ def test_same_outbox_row_is_not_enqueued_twice(committed_db, qbo_runtime, books,
     assert queueing.enqueue_push(qbo_runtime, entry, run) is None
 
 
+def test_a_queued_job_a_killed_worker_took_off_its_queue_is_queued_again(
+    committed_db, qbo_runtime, books, project_factory
+):
+    # A worker pops the job off its queue and is SIGKILLed before marking it started: the job
+    # still reads "queued" but no queue lists it, so nothing would ever run it.
+    entry, run = _bill(committed_db, qbo_runtime, books, project_factory)
+    job = queueing.enqueue_push(qbo_runtime, entry, run)
+    key = queues.queue(job.origin, qbo_runtime.redis).key
+    assert qbo_runtime.redis.lrem(key, 0, job.id) == 1
+    again = queueing.enqueue_push(qbo_runtime, entry, run)
+    assert again is not None
+    assert qbo_runtime.redis.lpos(key, again.id) is not None
+
+
 def test_needs_admin_is_written_on_the_run_and_not_retried(
     committed_db,
     qbo_runtime,
